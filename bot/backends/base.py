@@ -1,0 +1,72 @@
+"""The port every backend implements. Backends report what the remote side said; the service
+layer decides (closed conversations, defaults, permissions)."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Protocol
+
+from bot.models import (
+    Agent,
+    Conversation,
+    ConversationCreate,
+    ConversationFilter,
+    ConversationPatch,
+    Page,
+    Queue,
+    RoutingRule,
+    Tag,
+)
+
+
+class ConversationBackend(Protocol):
+    """Async access to conversations and the resources around them.
+
+    Errors are raised as `bot.errors` types: NotFound for an unknown id, ConversationClosed when
+    the remote side refuses to change a closed conversation, InvalidInput for a request it
+    rejected, RateLimited / BackendUnavailable when it could not answer.
+    """
+
+    name: str
+
+    async def create(self, data: ConversationCreate) -> Conversation:
+        """Create a conversation (tags in `data` are not linked here; the service does that)."""
+        ...
+
+    async def get(self, conversation_id: str) -> Conversation:
+        """One conversation, with its tags loaded."""
+        ...
+
+    async def list(self, query: ConversationFilter) -> Page[Conversation]:
+        """One page of matching conversations in `query.orderBy` order, with the full total."""
+        ...
+
+    async def patch(self, conversation_id: str, patch: ConversationPatch) -> Conversation: ...
+
+    async def route(self, conversation_id: str) -> Conversation: ...
+
+    async def assign(self, conversation_id: str, agent_id: str) -> Conversation: ...
+
+    async def unassign(self, conversation_id: str) -> Conversation: ...
+
+    async def create_tag(self, name: str) -> Tag:
+        """Create a tag; an existing tag of that name is returned, not an error."""
+        ...
+
+    async def add_tag(self, conversation_id: str, tag_name: str) -> None: ...
+
+    async def remove_tag(self, conversation_id: str, tag_name: str) -> None: ...
+
+    async def list_tags(self, conversation_id: str | None = None) -> builtins.list[Tag]: ...
+
+    async def list_agents(self) -> builtins.list[Agent]: ...
+
+    async def list_queues(self) -> builtins.list[Queue]: ...
+
+    async def list_routing_rules(self) -> builtins.list[RoutingRule]: ...
+
+    async def ping(self) -> None:
+        """Raise BackendUnavailable unless the backend answers."""
+        ...
+
+    async def aclose(self) -> None: ...

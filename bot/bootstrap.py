@@ -1,0 +1,66 @@
+"""The composition root: builds the bot's parts from settings, the one place that picks adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.backends.base import ConversationBackend
+from bot.backends.local import LocalBackend
+from bot.config import OpsConfig, load_config
+from bot.service.conversations import ConversationService
+from bot.settings import Settings
+from bot.state.audit import AuditLog
+from bot.state.db import create_engine, migrate
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    config: OpsConfig
+    engine: AsyncEngine
+    backend: ConversationBackend
+    audit: AuditLog
+    conversations: ConversationService
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+        await self.engine.dispose()
+
+
+def build_backend(settings: Settings, engine: AsyncEngine) -> ConversationBackend:
+    """Infobip when its URL and key are set, otherwise the embedded store in the state database."""
+    if settings.infobip_base_url and settings.infobip_api_key:
+        from bot.backends.infobip import InfobipBackend
+
+        return InfobipBackend(
+            settings.infobip_base_url, settings.infobip_api_key.get_secret_value()
+        )
+    return LocalBackend(engine)
+
+
+async def build_runtime(
+    settings: Settings | None = None, config: OpsConfig | None = None
+) -> Runtime:
+    """Open and migrate the state database, pick the backend, seed the embedded one."""
+    settings = settings or Settings()
+    config = config or load_config(settings.convbot_config)
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        backend = build_backend(settings, engine)
+        if isinstance(backend, LocalBackend):
+            await backend.seed(config.local)
+    except BaseException:
+        await engine.dispose()
+        raise
+    audit = AuditLog(engine)
+    return Runtime(
+        settings=settings,
+        config=config,
+        engine=engine,
+        backend=backend,
+        audit=audit,
+        conversations=ConversationService(backend, audit),
+    )

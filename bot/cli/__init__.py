@@ -1,0 +1,1 @@
+"""The `convbot` command line."""

@@ -1,0 +1,115 @@
+"""`convbot`: run one command against the configured backend, serve the emulator, check config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot.cli.checks import check_config
+from bot.cli.render import render_json, render_text
+from bot.commands.executor import execute
+from bot.commands.parser import parse_tokens
+from bot.config import describe_errors
+from bot.errors import ConvbotError
+from bot.logs import configure_logging
+from bot.models import Actor
+from bot.settings import Settings
+
+log = logging.getLogger("convbot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print("The environment has errors:\n" + describe_errors(error), file=sys.stderr)
+        return 1
+    # A one-shot command stays quiet unless LOG_LEVEL asks otherwise; servers log at INFO.
+    quiet = (
+        args.command in ("conv", "check-config") and "log_level" not in settings.model_fields_set
+    )
+    configure_logging("WARNING" if quiet else settings.log_level, settings.log_format)
+    if args.command == "conv":
+        return asyncio.run(_conv(settings, args.words))
+    if args.command == "emulator":
+        from bot.cli.emulator import serve_emulator
+
+        return serve_emulator(settings, args.host, args.port, args.api_key, args.database_url)
+    if args.command == "check-config":
+        return asyncio.run(check_config(settings))
+    _parser().print_help()
+    return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convbot", description="Run Infobip conversations from Slack and the shell."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    conv = commands.add_parser(
+        "conv",
+        help="run one /conv command, e.g. convbot conv list priority:high",
+        description="Run one command of the /conv grammar; `convbot conv help` lists them.",
+    )
+    conv.add_argument("--json", action="store_true", help="print the result as Infobip JSON")
+    conv.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. show <id>")
+    emulator = commands.add_parser("emulator", help="serve the Infobip API emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8089)
+    emulator.add_argument("--api-key", default="emulator-key", help="the key clients must send")
+    emulator.add_argument(
+        "--database-url",
+        default="sqlite+aiosqlite:///convbot-emulator.db",
+        help="where the emulated account keeps its conversations",
+    )
+    commands.add_parser("check-config", help="validate the environment and convbot.yml")
+    return parser
+
+
+async def _conv(settings: Settings, words: list[str]) -> int:
+    as_json = "--json" in words
+    words = [word for word in words if word != "--json"]
+    from bot.bootstrap import build_runtime
+
+    runtime = None
+    try:
+        command = parse_tokens(words)
+        runtime = await build_runtime(settings)
+        actor = _cli_actor(runtime.config.agents)
+        result = await execute(command, runtime.conversations, actor)
+        if as_json:
+            print(render_json(result))
+        else:
+            names = {q.id: q.name for q in await runtime.conversations.queues()}
+            print(render_text(result, names))
+        return 0
+    except ConvbotError as error:
+        print(str(error), file=sys.stderr)
+        return error.exit_code
+    except Exception as error:  # a bug: say so briefly, keep the trace for the log
+        log.debug("unexpected error", exc_info=True)
+        print(
+            f"convbot hit an unexpected error ({type(error).__name__}); "
+            "run with LOG_LEVEL=DEBUG for details.",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if runtime is not None:
+            await runtime.aclose()
+
+
+def _cli_actor(agents: dict[str, str]) -> Actor:
+    actor_id = f"cli:{getpass.getuser()}"
+    return Actor(id=actor_id, surface="cli", agent_id=agents.get(actor_id))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

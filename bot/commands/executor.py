@@ -1,0 +1,187 @@
+"""Runs a parsed command against the service: the one place the grammar meets the rules.
+
+The Slack listeners and the CLI both call `execute` and only differ in how they draw the result.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from bot.commands.parser import help_text
+from bot.commands.spec import (
+    AssignCommand,
+    CloseCommand,
+    Command,
+    CreateCommand,
+    HelpCommand,
+    ListCommand,
+    RouteCommand,
+    ShowCommand,
+    TagCommand,
+    TakeCommand,
+    UnassignCommand,
+    UntagCommand,
+    UpdateCommand,
+)
+from bot.errors import InvalidInput
+from bot.models import (
+    Actor,
+    Conversation,
+    ConversationCreate,
+    ConversationFilter,
+    ConversationPatch,
+    OrderBy,
+    Page,
+    Status,
+    validated,
+)
+from bot.service.conversations import Change, ConversationService
+
+DEFAULT_LIST_STATUSES = [Status.OPEN, Status.WAITING]
+DEFAULT_LIST_LIMIT = 20
+
+
+class CommandResult(BaseModel):
+    """What a command produced, for a surface to draw."""
+
+    kind: Literal["conversation", "page", "help"]
+    headline: str
+    conversation: Conversation | None = None
+    page: Page[Conversation] | None = None
+    query: ConversationFilter | None = None
+    changed: bool = False
+    text: str | None = None
+
+
+async def execute(command: Command, service: ConversationService, actor: Actor) -> CommandResult:
+    match command:
+        case HelpCommand(subcommand=subcommand):
+            return CommandResult(kind="help", headline="convbot help", text=help_text(subcommand))
+        case ShowCommand(id=conversation_id):
+            found = await service.get(conversation_id)
+            return CommandResult(
+                kind="conversation", headline=found.topic or found.id, conversation=found
+            )
+        case ListCommand():
+            query = await list_filter(command, service, actor)
+            page = await service.list(query)
+            return CommandResult(kind="page", headline=_page_headline(page), page=page, query=query)
+        case CreateCommand():
+            data = await _create_data(command, service, actor)
+            change = await service.create(actor, data)
+            return _changed(change, f"Created conversation {change.conversation.id}.")
+        case UpdateCommand():
+            patch = await _patch(command, service)
+            return _changed(await service.update(actor, command.id, patch), "Updated.")
+        case AssignCommand(id=conversation_id, agent=agent):
+            agent_id = await _agent_id(agent, service, actor)
+            return _changed(
+                await service.assign(actor, conversation_id, agent_id), f"Assigned to {agent_id}."
+            )
+        case TakeCommand(id=conversation_id):
+            agent_id = _me(actor)
+            return _changed(
+                await service.assign(actor, conversation_id, agent_id), "It is yours now."
+            )
+        case UnassignCommand(id=conversation_id):
+            return _changed(await service.unassign(actor, conversation_id), "Unassigned.")
+        case RouteCommand(id=conversation_id):
+            return _changed(await service.route(actor, conversation_id), "Routed.")
+        case TagCommand(id=conversation_id, tags=tags):
+            return _changed(await service.tag(actor, conversation_id, list(tags)), "Tagged.")
+        case UntagCommand(id=conversation_id, tags=tags):
+            return _changed(await service.untag(actor, conversation_id, list(tags)), "Untagged.")
+        case CloseCommand(id=conversation_id):
+            return _changed(await service.close(actor, conversation_id), "Closed.")
+    raise InvalidInput(f"Unsupported command {command.kind}.")  # pragma: no cover - exhaustive
+
+
+async def list_filter(
+    command: ListCommand, service: ConversationService, actor: Actor
+) -> ConversationFilter:
+    """The backend filter a `list` command asks for; open and waiting unless a status is given."""
+    queue_ids = [(await service.resolve_queue(name)).id for name in command.queues]
+    agent = command.agent
+    return ConversationFilter(
+        statuses=command.statuses or DEFAULT_LIST_STATUSES,
+        priorities=command.priorities,
+        queueIds=queue_ids,
+        tags=command.tags,
+        agentId=None if agent in (None, "none") else await _agent_id(agent or "", service, actor),
+        unassigned=agent == "none",
+        channel=command.channel,
+        createdAfter=command.since,
+        orderBy=command.sort or OrderBy(),
+        page=(command.page or 1) - 1,
+        limit=command.limit or DEFAULT_LIST_LIMIT,
+    )
+
+
+async def _create_data(
+    command: CreateCommand, service: ConversationService, actor: Actor
+) -> ConversationCreate:
+    fields: dict[str, object] = {"topic": command.topic, "tags": list(dict.fromkeys(command.tags))}
+    for name in ("summary", "priority", "status", "channel"):
+        value = getattr(command, name)
+        if value is not None:
+            fields[name] = value
+    if command.queue is not None:
+        fields["queueId"] = (await service.resolve_queue(command.queue)).id
+    if command.agent is not None:
+        fields["agentId"] = await _agent_id(command.agent, service, actor)
+    return validated(ConversationCreate, fields)
+
+
+async def _patch(command: UpdateCommand, service: ConversationService) -> ConversationPatch:
+    fields: dict[str, object] = {
+        name: getattr(command, name)
+        for name in ("topic", "summary", "status", "priority")
+        if getattr(command, name) is not None
+    }
+    if command.queue is not None:
+        fields["queueId"] = (await service.resolve_queue(command.queue)).id
+    if not fields:
+        raise InvalidInput(
+            "Nothing to update: give topic:, summary:, status:, priority: or queue:."
+        )
+    return validated(ConversationPatch, fields)
+
+
+async def _agent_id(text: str, service: ConversationService, actor: Actor) -> str:
+    return _me(actor) if text == "me" else await service.resolve_agent(text)
+
+
+def _me(actor: Actor) -> str:
+    if actor.agent_id is None:
+        raise InvalidInput(
+            f"You ({actor.id}) are not linked to an agent, so `me` means nobody. Ask an admin to "
+            f"add `{actor.id}: <agent id>` under `agents:` in convbot.yml."
+        )
+    return actor.agent_id
+
+
+def _changed(change: Change, headline: str) -> CommandResult:
+    if not change.changed:
+        headline = f"Nothing to change: {change.note or 'it was already so.'}"
+    return CommandResult(
+        kind="conversation",
+        headline=headline,
+        conversation=change.conversation,
+        changed=change.changed,
+    )
+
+
+def _page_headline(page: Page[Conversation]) -> str:
+    if page.totalItems == 0:
+        return "No conversations match."
+    if page.totalItems == 1 and page.page == 0:
+        return "1 conversation."
+    first = page.page * page.limit + 1
+    last = first + len(page.items) - 1
+    if not page.items:
+        return f"Page {page.page + 1} is past the end: {page.totalItems} conversations match."
+    return (
+        f"{first}-{last} of {page.totalItems} conversations (page {page.page + 1} of {page.pages})."
+    )

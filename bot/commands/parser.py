@@ -1,0 +1,637 @@
+"""The one command grammar: tokenizer, parser and help text for Slack `/conv` and the CLI.
+
+Every failure is an InvalidInput with a sentence a person can act on and, once the subcommand is
+known, its usage line. Nothing else may escape, whatever the text: the Slack listener shows
+`str(error)` and must never see a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.commands.spec import (
+    ID_RE,
+    LIST_LIMIT_MAX,
+    SUBCOMMANDS,
+    AssignCommand,
+    CloseCommand,
+    Command,
+    CreateCommand,
+    HelpCommand,
+    ListCommand,
+    RouteCommand,
+    ShowCommand,
+    TagCommand,
+    TakeCommand,
+    UnassignCommand,
+    UntagCommand,
+    UpdateCommand,
+)
+from bot.errors import InvalidInput
+from bot.models import (
+    SUMMARY_MAX,
+    TAG_MAX,
+    TAG_NAME,
+    TOPIC_MAX,
+    Channel,
+    OrderBy,
+    Priority,
+    Status,
+)
+
+__all__ = [
+    "USAGE",
+    "agent_ref",
+    "conversation_id",
+    "help_text",
+    "parse",
+    "parse_tokens",
+    "tag_name",
+    "tokenize",
+]
+
+USAGE: dict[str, str] = {
+    "create": 'create <topic words> [summary:"…"] [priority:P] [status:S] [channel:C] [queue:Q]'
+    " [agent:A] [#tag …]",
+    "list": "list [status:S[,S]] [priority:P[,P]] [queue:Q[,Q]] [agent:ID|me|none] [tag:T[,T]]"
+    " [channel:C] [since:2h|3d|2026-11-01] [sort:FIELD[:asc|desc]] [limit:N] [page:N]",
+    "show": "show <id>",
+    "update": 'update <id> [topic:"…"] [summary:"…"] [status:S] [priority:P] [queue:Q]',
+    "assign": "assign <id> <agent-id|me>",
+    "take": "take <id>",
+    "unassign": "unassign <id>",
+    "route": "route <id>",
+    "tag": "tag <id> <tag> [<tag> …]",
+    "untag": "untag <id> <tag> [<tag> …]",
+    "close": "close <id>",
+    "help": "help [subcommand]",
+}
+
+PAGE_MAX = 100_000  # bounds int() on user digits; 100k pages of 100 is deeper than anyone pages
+SINCE_MAX = timedelta(days=3650)
+NAME_MAX = 255  # queue and agent references
+
+_M = TypeVar("_M", bound=BaseModel)
+_E = TypeVar("_E", bound=StrEnum)
+_T = TypeVar("_T")
+Convert = Callable[[str, datetime], object]
+Builder = Callable[[list[str], datetime], Command]
+
+# --- tokenizer ---------------------------------------------------------------------------------
+
+# Slack turns typed quotes into “smart” ones and clients slip in zero-width characters.
+_NORMALISE = str.maketrans(
+    {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u200b": None, "\ufeff": None}
+)
+_NON_SPACE = re.compile(r"\S")
+_BREAK = re.compile(r'[\s"]')
+# Bounded so a long token full of quotes cannot make the prefix check quadratic.
+_KEY_PREFIX = re.compile(r"[A-Za-z]{1,20}:")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split on whitespace; `"…"` groups words at a token's start or right after `key:`."""
+    text = text.translate(_NORMALISE)
+    tokens: list[str] = []
+    position = 0
+    while found := _NON_SPACE.search(text, position):
+        token, position = _read_token(text, found.start())
+        tokens.append(token)
+    return tokens
+
+
+def _read_token(text: str, start: int) -> tuple[str, int]:
+    parts: list[str] = []
+    i = start
+    while i < len(text) and not text[i].isspace():
+        if text[i] == '"' and (i == start or _KEY_PREFIX.fullmatch(text, start, i)):
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise InvalidInput('A double quote (") is not closed; close it or remove it.')
+            parts.append(text[i + 1 : end])
+            i = end + 1
+        else:
+            # A quote inside a word (5" screen) is just a character.
+            stop = _BREAK.search(text, i + 1)
+            end = stop.start() if stop else len(text)
+            parts.append(text[i:end])
+            i = end
+    return "".join(parts), i
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def parse(text: str, *, now: datetime | None = None) -> Command:
+    """Parse what was typed after `/conv` (or a whole CLI line)."""
+    try:
+        tokens = tokenize(text)
+    except InvalidInput as error:
+        words = text.split(None, 1)
+        usage = USAGE.get(words[0].lower()) if words else None
+        raise InvalidInput(error.message, usage=usage) from None
+    return parse_tokens(tokens, now=now)
+
+
+def parse_tokens(tokens: Sequence[str], *, now: datetime | None = None) -> Command:
+    """Parse words already split (by `tokenize` or by the shell; a word may contain spaces)."""
+    words = [word for word in tokens if word.strip()]
+    if not words:
+        return HelpCommand()
+    name = words[0].strip().lower()
+    if name not in _GRAMMAR:
+        raise InvalidInput(_unknown_command(words[0]))
+    try:
+        return _GRAMMAR[name](words[1:], _clock(now))
+    except InvalidInput as error:
+        raise InvalidInput(error.message, usage=USAGE[name]) from None
+    except ValidationError as error:
+        raise InvalidInput(_readable(error), usage=USAGE[name]) from None
+
+
+def _clock(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def _readable(error: ValidationError) -> str:
+    # A backstop: the converters should have refused the value first with a better sentence.
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "value"
+    return f"Invalid {where}: {first['msg'].rstrip('.')}."
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+def _show(word: str, width: int = 40) -> str:
+    """A user's word, shortened and with invisible characters made visible, for a message."""
+    short = word if len(word) <= width else word[: width - 1] + "…"
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in short)
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str | None:
+    guesses = difflib.get_close_matches(word.lower()[:40], list(choices), n=1)
+    return guesses[0] if guesses else None
+
+
+def _unknown_command(word: str) -> str:
+    guess = _suggest(word, SUBCOMMANDS)
+    hint = f" Did you mean `{guess}`?" if guess else ""
+    return f"Unknown command '{_show(word)}'.{hint} Commands: {', '.join(SUBCOMMANDS)}."
+
+
+def _unexpected(name: str, word: str, options: dict[str, _Option]) -> InvalidInput:
+    if not options:
+        return InvalidInput(f"Unexpected '{_show(word)}': `{name}` takes {_TAKES[name]}.")
+    key, colon, _ = word.partition(":")
+    guess = _suggest(key, options) if colon else None
+    hint = f" Did you mean `{guess}:`?" if guess else ""
+    listing = ", ".join(f"{option}:" for option in options)
+    return InvalidInput(f"Unexpected '{_show(word)}' for `{name}`.{hint} Options: {listing}.")
+
+
+_TAKES = {
+    "show": "only a conversation id",
+    "take": "only a conversation id",
+    "unassign": "only a conversation id",
+    "route": "only a conversation id",
+    "close": "only a conversation id",
+    "assign": "only a conversation id and an agent",
+}
+
+# --- values ------------------------------------------------------------------------------------
+
+# Control characters break terminals and storage; lone surrogates cannot be encoded as UTF-8.
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_AGENT = re.compile(rf"[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]{{1,{NAME_MAX}}}")
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def _dedupe(items: Iterable[_T]) -> list[_T]:
+    return list(dict.fromkeys(items))
+
+
+def _text(label: str, value: str, limit: int) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(f"The {label} cannot be empty.")
+    if len(value) > limit:
+        raise InvalidInput(f"The {label} is {len(value)} characters long; the limit is {limit}.")
+    if _BAD_CHARS.search(value):
+        raise InvalidInput(f"The {label} contains a control character; remove it.")
+    return value
+
+
+def _enum(enum: type[_E], value: str) -> _E:
+    member = enum.__members__.get(value.strip().upper().replace("-", "_").replace(" ", "_"))
+    if member is None:
+        label, allowed = enum.__name__.lower(), ", ".join(enum.__members__)
+        raise InvalidInput(f"Unknown {label} '{_show(value)}'. Use one of: {allowed}.")
+    return member
+
+
+def _items(value: str) -> list[str]:
+    items = _dedupe(item.strip() for item in value.split(",") if item.strip())
+    if not items:
+        raise InvalidInput(f"'{_show(value)}' holds no values; separate values with commas.")
+    return items
+
+
+def conversation_id(value: str) -> str:
+    if not ID_RE.fullmatch(value):
+        raise InvalidInput(
+            f"'{_show(value)}' is not a conversation id: ids are up to 255 letters, digits,"
+            " '.', '_', ':' or '-', starting with a letter or digit."
+        )
+    return value
+
+
+def tag_name(value: str) -> str:
+    name = value.removeprefix("#")
+    # fullmatch, not check_tag_name: TAG_NAME's `$` would also accept a trailing newline.
+    if not TAG_NAME.fullmatch(name):
+        raise InvalidInput(
+            f"Tag '{_show(name)}' is not valid: use 1-{TAG_MAX} letters, digits, '.', '_' or '-'."
+        )
+    return name
+
+
+def agent_ref(value: str) -> str:
+    if value.lower() == "me":
+        return "me"
+    if not _AGENT.fullmatch(value):
+        raise InvalidInput(
+            f"'{_show(value)}' is not an agent: give `me`, an agent id or a mention"
+            f" (one word, up to {NAME_MAX} characters)."
+        )
+    return value
+
+
+# --- option converters: (value, now) -> value for the command model ----------------------------
+
+
+def _one(enum: type[_E]) -> Convert:
+    return lambda value, _now: _enum(enum, value)
+
+
+def _many(enum: type[_E]) -> Convert:
+    return lambda value, _now: _dedupe(_enum(enum, item) for item in _items(value))
+
+
+def _topic(value: str, _now: datetime) -> str:
+    return _text("topic", value, TOPIC_MAX)
+
+
+def _summary(value: str, _now: datetime) -> str:
+    return _text("summary", value, SUMMARY_MAX)
+
+
+def _queue(value: str, _now: datetime) -> str:
+    return _text("queue", value, NAME_MAX)
+
+
+def _queues(value: str, now: datetime) -> list[str]:
+    return [_queue(item, now) for item in _items(value)]
+
+
+def _agent(value: str, _now: datetime) -> str:
+    return agent_ref(value)
+
+
+def _list_agent(value: str, _now: datetime) -> str:
+    return "none" if value.lower() == "none" else agent_ref(value)
+
+
+def _tags(value: str, _now: datetime) -> list[str]:
+    return _dedupe(tag_name(item) for item in _items(value))
+
+
+def _new_status(value: str, _now: datetime) -> Status:
+    status = _enum(Status, value)
+    if status is Status.CLOSED:
+        raise InvalidInput(
+            "A new conversation cannot start CLOSED. Use one of: OPEN, WAITING, SOLVED."
+        )
+    return status
+
+
+def _bounded(label: str, high: int) -> Convert:
+    def convert(value: str, _now: datetime) -> int:
+        number = int(value) if _DIGITS.fullmatch(value) else 0
+        if not 1 <= number <= high:
+            raise InvalidInput(
+                f"`{label}:` must be a whole number from 1 to {high}, not '{_show(value)}'."
+            )
+        return number
+
+    return convert
+
+
+# --- since: and sort: --------------------------------------------------------------------------
+
+_RELATIVE = re.compile(r"([0-9]{1,7})([mhdw])", re.IGNORECASE)
+_UNITS = {
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+
+
+def _since(value: str, now: datetime) -> datetime:
+    relative = _RELATIVE.fullmatch(value)
+    moment = _ago(int(relative[1]), relative[2].lower(), now) if relative else _absolute(value)
+    if moment > now:
+        raise InvalidInput(f"`since:{_show(value)}` is in the future.")
+    if now - moment > SINCE_MAX:
+        raise InvalidInput(f"`since:` can go back at most {SINCE_MAX.days} days.")
+    return moment
+
+
+def _ago(count: int, unit: str, now: datetime) -> datetime:
+    if count < 1:
+        raise InvalidInput("`since:` must count at least 1, e.g. `since:1h`.")
+    age = count * _UNITS[unit]
+    # Checked before subtracting: a huge age would overflow datetime rather than fail politely.
+    if age > SINCE_MAX:
+        raise InvalidInput(f"`since:` can go back at most {SINCE_MAX.days} days.")
+    return now - age
+
+
+def _absolute(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.upper())
+        # Without an offset it means UTC: the bot knows no user's time zone.
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(
+            "`since:` takes an age like `30m`, `2h`, `3d`, `1w` or a date like `2026-11-01`,"
+            f" not '{_show(value)}'."
+        ) from None
+
+
+_SORT_FIELDS = {
+    "created": "createdAt",
+    "createdat": "createdAt",
+    "updated": "updatedAt",
+    "updatedat": "updatedAt",
+    "closed": "closedAt",
+    "closedat": "closedAt",
+    "priority": "priority",
+    "status": "status",
+    "topic": "topic",
+    "id": "id",
+    "queue": "queueId",
+    "queueid": "queueId",
+    "agent": "agentId",
+    "agentid": "agentId",
+}
+# Newest and most urgent first is what people want from these; alphabetical for the rest.
+_DESC_FIRST = {"createdAt", "updatedAt", "closedAt", "priority"}
+
+
+def _sort(value: str, _now: datetime) -> OrderBy:
+    name, _, direction = value.partition(":")
+    field = _SORT_FIELDS.get(name.strip().lower())
+    if field is None:
+        raise InvalidInput(
+            f"Unknown sort field '{_show(name)}'. Use one of: created, updated, closed,"
+            " priority, status, topic, id, queue, agent."
+        )
+    direction = direction.strip().lower() or ("desc" if field in _DESC_FIRST else "asc")
+    if direction not in ("asc", "desc"):
+        raise InvalidInput(f"Sort direction must be asc or desc, not '{_show(direction)}'.")
+    return OrderBy.model_validate({"field": field, "direction": direction})
+
+
+# --- option tables -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Option:
+    field: str  # the command model's field
+    convert: Convert
+    example: str
+
+
+_CREATE_OPTIONS = {
+    "summary": _Option("summary", _summary, 'summary:"what happened"'),
+    "priority": _Option("priority", _one(Priority), "priority:high"),
+    "status": _Option("status", _new_status, "status:waiting"),
+    "channel": _Option("channel", _one(Channel), "channel:whatsapp"),
+    "queue": _Option("queue", _queue, "queue:billing"),
+    "agent": _Option("agent", _agent, "agent:me"),
+}
+_LIST_OPTIONS = {
+    "status": _Option("statuses", _many(Status), "status:open,waiting"),
+    "priority": _Option("priorities", _many(Priority), "priority:high,urgent"),
+    "queue": _Option("queues", _queues, "queue:billing"),
+    "agent": _Option("agent", _list_agent, "agent:me"),
+    "tag": _Option("tags", _tags, "tag:vip"),
+    "channel": _Option("channel", _one(Channel), "channel:sms"),
+    "since": _Option("since", _since, "since:3d"),
+    "sort": _Option("sort", _sort, "sort:updated:desc"),
+    "limit": _Option("limit", _bounded("limit", LIST_LIMIT_MAX), "limit:50"),
+    "page": _Option("page", _bounded("page", PAGE_MAX), "page:2"),
+}
+_UPDATE_OPTIONS = {
+    "topic": _Option("topic", _topic, 'topic:"new topic"'),
+    "summary": _Option("summary", _summary, 'summary:"what happened"'),
+    "status": _Option("status", _one(Status), "status:solved"),
+    "priority": _Option("priority", _one(Priority), "priority:urgent"),
+    "queue": _Option("queue", _queue, "queue:billing"),
+}
+_NO_OPTIONS: dict[str, _Option] = {}
+
+
+def _split(
+    words: list[str], options: dict[str, _Option], now: datetime
+) -> tuple[dict[str, object], list[str]]:
+    """Converted options by model field, and the words that are not options, in order."""
+    values: dict[str, object] = {}
+    rest: list[str] = []
+    for word in words:
+        key, colon, value = word.partition(":")
+        option = options.get(key.lower()) if colon else None
+        if option is None:
+            rest.append(word)
+        elif option.field in values:
+            raise InvalidInput(f"Option `{key.lower()}:` is given twice; give it once.")
+        elif not value.strip():
+            raise InvalidInput(f"Option `{key.lower()}:` needs a value, e.g. `{option.example}`.")
+        else:
+            values[option.field] = option.convert(value.strip(), now)
+    return values, rest
+
+
+def _take_id(name: str, rest: list[str]) -> tuple[str, list[str]]:
+    if not rest:
+        raise InvalidInput(f"`{name}` needs a conversation id.")
+    return conversation_id(rest[0]), rest[1:]
+
+
+# --- one builder per subcommand ----------------------------------------------------------------
+
+
+def _create(words: list[str], now: datetime) -> CreateCommand:
+    values, rest = _split(words, _CREATE_OPTIONS, now)
+    is_tag = [len(word) > 1 and word.startswith("#") for word in rest]
+    tags = _dedupe(tag_name(word) for word, tag in zip(rest, is_tag, strict=True) if tag)
+    topic = " ".join(word for word, tag in zip(rest, is_tag, strict=True) if not tag).strip()
+    if not topic:
+        raise InvalidInput("`create` needs a topic, e.g. `create Customer can't log in`.")
+    return CreateCommand.model_validate({**values, "topic": _topic(topic, now), "tags": tags})
+
+
+def _list(words: list[str], now: datetime) -> ListCommand:
+    values, rest = _split(words, _LIST_OPTIONS, now)
+    if rest:
+        raise _unexpected("list", rest[0], _LIST_OPTIONS)
+    return ListCommand.model_validate(values)
+
+
+def _update(words: list[str], now: datetime) -> UpdateCommand:
+    values, rest = _split(words, _UPDATE_OPTIONS, now)
+    conversation, extra = _take_id("update", rest)
+    if extra:
+        raise _unexpected("update", extra[0], _UPDATE_OPTIONS)
+    if not values:
+        raise InvalidInput(
+            "`update` needs at least one change: topic:, summary:, status:, priority: or queue:."
+        )
+    return UpdateCommand.model_validate({**values, "id": conversation})
+
+
+def _assign(words: list[str], now: datetime) -> AssignCommand:
+    conversation, extra = _take_id("assign", words)
+    if not extra:
+        raise InvalidInput("`assign` needs an agent id or `me` after the conversation id.")
+    if len(extra) > 1:
+        raise _unexpected("assign", extra[1], _NO_OPTIONS)
+    return AssignCommand(id=conversation, agent=agent_ref(extra[0]))
+
+
+def _id_only(name: str, model: type[_M]) -> Callable[[list[str], datetime], _M]:
+    def build(words: list[str], now: datetime) -> _M:
+        conversation, extra = _take_id(name, words)
+        if extra:
+            raise _unexpected(name, extra[0], _NO_OPTIONS)
+        return model.model_validate({"id": conversation})
+
+    return build
+
+
+def _tagging(name: str, model: type[_M]) -> Callable[[list[str], datetime], _M]:
+    def build(words: list[str], now: datetime) -> _M:
+        conversation, names = _take_id(name, words)
+        if not names:
+            raise InvalidInput(f"`{name}` needs at least one tag name after the conversation id.")
+        tags = _dedupe(tag_name(word) for word in names)
+        return model.model_validate({"id": conversation, "tags": tags})
+
+    return build
+
+
+def _help(words: list[str], now: datetime) -> HelpCommand:
+    if len(words) > 1:
+        raise InvalidInput(f"Unexpected '{_show(words[1])}': `help` takes one command name.")
+    return HelpCommand(subcommand=_subcommand(words[0]) if words else None)
+
+
+def _subcommand(word: str) -> str:
+    name = word.strip().lower()
+    if name not in SUBCOMMANDS:
+        raise InvalidInput(_unknown_command(word))
+    return name
+
+
+_GRAMMAR: dict[str, Builder] = {
+    "create": _create,
+    "list": _list,
+    "show": _id_only("show", ShowCommand),
+    "update": _update,
+    "assign": _assign,
+    "take": _id_only("take", TakeCommand),
+    "unassign": _id_only("unassign", UnassignCommand),
+    "route": _id_only("route", RouteCommand),
+    "tag": _tagging("tag", TagCommand),
+    "untag": _tagging("untag", UntagCommand),
+    "close": _id_only("close", CloseCommand),
+    "help": _help,
+}
+
+# --- help --------------------------------------------------------------------------------------
+
+_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
+    "create": (
+        "Opens a new conversation. The free words are its topic (up to 1000 characters);"
+        " `key:value` words set options and `#words` add tags. Priority is URGENT, HIGH,"
+        " NORMAL or LOW; status is OPEN, WAITING or SOLVED. Put values with spaces in quotes.",
+        (
+            "create Customer can't log in priority:high #login",
+            'create Refund request summary:"Charged twice for order 1234" queue:billing',
+        ),
+    ),
+    "list": (
+        "Lists the conversations that match every filter given. Separate several values with"
+        " commas; `agent:me` is you and `agent:none` is unassigned. `since:` takes an age"
+        " (`30m`, `2h`, `3d`, `1w`) or a date; `sort:` takes created, updated, closed, priority,"
+        " status, topic, id, queue or agent, optionally followed by `:asc` or `:desc`."
+        f" `limit:` is 1-{LIST_LIMIT_MAX} and `page:` counts from 1.",
+        (
+            "list status:open,waiting priority:urgent agent:me",
+            "list since:3d sort:updated limit:50",
+        ),
+    ),
+    "show": ("Shows one conversation with its details and tags.", ("show 8f3a2c",)),
+    "update": (
+        "Changes a conversation's topic, summary, status, priority or queue; give at least one."
+        " Put values with spaces in quotes.",
+        ("update 8f3a2c priority:urgent status:waiting", 'update 8f3a2c topic:"Login fails"'),
+    ),
+    "assign": (
+        "Assigns a conversation to an agent: an agent id, a mention, or `me` for yourself.",
+        ("assign 8f3a2c me", "assign 8f3a2c agent-42"),
+    ),
+    "take": ("Assigns a conversation to you, the same as `assign <id> me`.", ("take 8f3a2c",)),
+    "unassign": ("Removes the agent from a conversation.", ("unassign 8f3a2c",)),
+    "route": (
+        "Runs the routing rules on a conversation, which picks its queue.",
+        ("route 8f3a2c",),
+    ),
+    "tag": (
+        f"Adds tags to a conversation. A tag is 1-{TAG_MAX} letters, digits, `.`, `_` or `-`;"
+        " a leading `#` is ignored.",
+        ("tag 8f3a2c billing vip",),
+    ),
+    "untag": ("Removes tags from a conversation.", ("untag 8f3a2c vip",)),
+    "close": (
+        "Closes a conversation. A closed conversation can no longer be changed.",
+        ("close 8f3a2c",),
+    ),
+    "help": ("Lists the commands, or explains one of them.", ("help list",)),
+}
+
+
+def help_text(subcommand: str | None = None) -> str:
+    """All usage lines, or one command's usage, explanation and examples."""
+    if subcommand is None:
+        lines = [f"  `{USAGE[name]}`" for name in SUBCOMMANDS]
+        return "\n".join(["Commands:", *lines, "Type `help <command>` for details and examples."])
+    try:
+        name = _subcommand(subcommand)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, usage=USAGE["help"]) from None
+    explanation, examples = _HELP[name]
+    shown = [f"  `{example}`" for example in examples]
+    return "\n".join([f"`{USAGE[name]}`", explanation, "Examples:", *shown])

@@ -1,0 +1,152 @@
+"""What a parsed command means, independent of where it was typed (Slack `/conv` or the CLI).
+
+The models validate again what the parser already checked, so a command built by hand (tests,
+other callers) cannot carry values the parser would have refused.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from bot.models import (
+    SUMMARY_MAX,
+    TOPIC_MAX,
+    Channel,
+    OrderBy,
+    Priority,
+    Status,
+    TagName,
+)
+
+SUBCOMMANDS: tuple[str, ...] = (
+    "create",
+    "list",
+    "show",
+    "update",
+    "assign",
+    "take",
+    "unassign",
+    "route",
+    "tag",
+    "untag",
+    "close",
+    "help",
+)
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$"
+# Use fullmatch: with re.match, `$` would also accept a trailing newline.
+ID_RE = re.compile(ID_PATTERN)
+LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
+
+ConversationId = Annotated[str, Field(pattern=ID_PATTERN)]
+Topic = Annotated[str, Field(min_length=1, max_length=TOPIC_MAX)]
+Summary = Annotated[str, Field(min_length=1, max_length=SUMMARY_MAX)]
+AgentRef = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CreateCommand(_Spec):
+    kind: Literal["create"] = "create"
+    topic: Topic
+    summary: Summary | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    channel: Channel | None = None
+    queue: str | None = None
+    agent: AgentRef | None = None
+    tags: list[TagName] = Field(default_factory=list)
+
+
+class ListCommand(_Spec):
+    kind: Literal["list"] = "list"
+    statuses: list[Status] = Field(default_factory=list)
+    priorities: list[Priority] = Field(default_factory=list)
+    queues: list[str] = Field(default_factory=list)
+    agent: str | None = None  # "me", "none" or an agent id
+    tags: list[TagName] = Field(default_factory=list)
+    channel: Channel | None = None
+    since: AwareDatetime | None = None
+    sort: OrderBy | None = None
+    limit: int | None = Field(default=None, ge=1, le=LIST_LIMIT_MAX)
+    page: int | None = Field(default=None, ge=1)  # 1-based, as people count pages
+
+
+class ShowCommand(_Spec):
+    kind: Literal["show"] = "show"
+    id: ConversationId
+
+
+class UpdateCommand(_Spec):
+    kind: Literal["update"] = "update"
+    id: ConversationId
+    topic: Topic | None = None
+    summary: Summary | None = None
+    status: Status | None = None
+    priority: Priority | None = None
+    queue: str | None = None
+
+
+class AssignCommand(_Spec):
+    kind: Literal["assign"] = "assign"
+    id: ConversationId
+    agent: AgentRef  # "me" or an agent id / Slack mention, resolved by the service
+
+
+class TakeCommand(_Spec):
+    kind: Literal["take"] = "take"
+    id: ConversationId
+
+
+class UnassignCommand(_Spec):
+    kind: Literal["unassign"] = "unassign"
+    id: ConversationId
+
+
+class RouteCommand(_Spec):
+    kind: Literal["route"] = "route"
+    id: ConversationId
+
+
+class TagCommand(_Spec):
+    kind: Literal["tag"] = "tag"
+    id: ConversationId
+    tags: list[TagName] = Field(min_length=1)
+
+
+class UntagCommand(_Spec):
+    kind: Literal["untag"] = "untag"
+    id: ConversationId
+    tags: list[TagName] = Field(min_length=1)
+
+
+class CloseCommand(_Spec):
+    kind: Literal["close"] = "close"
+    id: ConversationId
+
+
+class HelpCommand(_Spec):
+    kind: Literal["help"] = "help"
+    subcommand: str | None = None
+
+
+Command = Annotated[
+    CreateCommand
+    | ListCommand
+    | ShowCommand
+    | UpdateCommand
+    | AssignCommand
+    | TakeCommand
+    | UnassignCommand
+    | RouteCommand
+    | TagCommand
+    | UntagCommand
+    | CloseCommand
+    | HelpCommand,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,60 @@
+"""Errors are values a person can read.
+
+Each carries one sentence for whoever typed the command: what is wrong and what to do. Listeners
+and the CLI show `str(error)`; nothing below this layer decides how it is displayed.
+"""
+
+from __future__ import annotations
+
+
+class ConvbotError(Exception):
+    """Base of every error a user may see. `exit_code` is what the CLI returns for it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(ConvbotError):
+    """The command or its values are wrong; `usage` is the line that shows the right form."""
+
+    def __init__(self, message: str, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+    def __str__(self) -> str:
+        return f"{self.message}\nUsage: {self.usage}" if self.usage else self.message
+
+
+class NotFound(ConvbotError):
+    pass
+
+
+class ConversationClosed(ConvbotError):
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(
+            f"Conversation {conversation_id} is closed and cannot be changed; "
+            "create a new conversation instead."
+        )
+        self.conversation_id = conversation_id
+
+
+class Forbidden(ConvbotError):
+    pass
+
+
+class BackendUnavailable(ConvbotError):
+    """The backend could not be reached or failed; the change did not happen (or is unknown)."""
+
+    exit_code = 2
+
+
+class RateLimited(BackendUnavailable):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,408 @@
+"""The one set of models every layer speaks, with Infobip's field names.
+
+Response models tolerate unknown fields (the API grows); request models are ours and strict.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Generic, Literal, TypeVar, get_args
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+)
+
+from bot.errors import InvalidInput
+
+TOPIC_MAX = 1000
+SUMMARY_MAX = 4000
+TAG_MAX = 100
+LIMIT_MAX = 999  # the contract's page-size maximum
+TAG_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+class Status(StrEnum):
+    OPEN = "OPEN"
+    WAITING = "WAITING"
+    SOLVED = "SOLVED"
+    CLOSED = "CLOSED"
+
+
+class Priority(StrEnum):
+    """Ordered: URGENT outranks HIGH outranks NORMAL outranks LOW."""
+
+    URGENT = "URGENT"
+    HIGH = "HIGH"
+    NORMAL = "NORMAL"
+    LOW = "LOW"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Priority):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Priority):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Priority):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Priority):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+_PRIORITY_RANK = {Priority.LOW: 1, Priority.NORMAL: 2, Priority.HIGH: 3, Priority.URGENT: 4}
+
+
+class Channel(StrEnum):
+    """The contract's ConversationChannel, in its order."""
+
+    SMS = "SMS"
+    VIBER = "VIBER"
+    FACEBOOK_MESSENGER = "FACEBOOK_MESSENGER"
+    WHATSAPP = "WHATSAPP"
+    RCS = "RCS"
+    UNKNOWN = "UNKNOWN"
+    EMAIL = "EMAIL"
+    MULTICHANNEL = "MULTICHANNEL"
+    NO_CHANNEL = "NO_CHANNEL"
+    LIVE_CHAT = "LIVE_CHAT"
+    UNUSED = "UNUSED"
+    VOICE = "VOICE"
+    VIDEO = "VIDEO"
+    APPLE_BUSINESS_CHAT = "APPLE_BUSINESS_CHAT"
+    LINE = "LINE"
+    GOOGLE_BUSINESS_MESSAGES = "GOOGLE_BUSINESS_MESSAGES"
+    TELEGRAM = "TELEGRAM"
+    CALLS = "CALLS"
+    INTERNAL = "INTERNAL"
+    FACEBOOK_POST = "FACEBOOK_POST"
+    INSTAGRAM_POST = "INSTAGRAM_POST"
+    TWITTER_POST = "TWITTER_POST"
+    VIBER_BOT = "VIBER_BOT"
+    INSTAGRAM_MESSAGING = "INSTAGRAM_MESSAGING"
+    GOOGLE_PLAY = "GOOGLE_PLAY"
+    KAKAO_SANGDAM = "KAKAO_SANGDAM"
+    TWITTER_DM = "TWITTER_DM"
+    WHATSAPP_CALLS = "WHATSAPP_CALLS"
+    VIBER_CALLS = "VIBER_CALLS"
+    OPEN_CHANNEL = "OPEN_CHANNEL"
+    TIKTOK = "TIKTOK"
+    ZALO = "ZALO"
+
+
+class AgentStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    BUSY = "BUSY"
+    INVISIBLE = "INVISIBLE"
+    AWAY = "AWAY"
+
+
+class AgentRole(StrEnum):
+    AGENT = "AGENT"
+    SUPERVISOR = "SUPERVISOR"
+
+
+class AutoAssignment(StrEnum):
+    LOAD_BALANCING = "LOAD_BALANCING"
+    ROUND_ROBIN = "ROUND_ROBIN"
+    PERFORMANCE_BASED = "PERFORMANCE_BASED"
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], data: dict[str, object]) -> M:
+    """Build `model` from user-supplied values; a violation becomes one readable InvalidInput."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            field = ".".join(str(part) for part in problem["loc"] if isinstance(part, str))
+            if problem["type"] == "value_error":  # our own messages name their subject
+                problems.append(problem["msg"].removeprefix("Value error, "))
+            elif problem["type"] == "string_too_long":
+                limit = problem.get("ctx", {}).get("max_length")
+                length = len(str(problem["input"]))
+                problems.append(f"{field} is {length} characters; the limit is {limit}")
+            else:
+                problems.append(f"{field or 'value'}: {problem['msg']}")
+        raise InvalidInput("; ".join(problems) + ".") from None
+
+
+class Actor(BaseModel):
+    """Who is acting: a Slack user id or `cli:<os user>`, the surface, and their agent if known."""
+
+    id: str
+    surface: str
+    agent_id: str | None = None
+
+
+# --- time -------------------------------------------------------------------------------------
+
+_OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
+
+
+def parse_timestamp(value: object) -> object:
+    """Accept Infobip's `2025-04-24T11:25:41.058+0000` as well as `+00:00`/`Z`; always aware UTC."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        text = _OFFSET_WITHOUT_COLON.sub(r"\1:\2", text)
+        value = datetime.fromisoformat(text)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+def format_timestamp(value: datetime) -> str:
+    """Infobip's wire format: millisecond precision, `+0000` offset."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(parse_timestamp),
+    PlainSerializer(format_timestamp, return_type=str, when_used="json"),
+]
+
+
+def utcnow() -> datetime:
+    """Now, truncated to Infobip's millisecond precision so values round-trip exactly."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+# --- shared validation -------------------------------------------------------------------------
+
+
+def check_tag_name(name: str) -> str:
+    if not TAG_NAME.fullmatch(name):
+        raise ValueError(
+            f"tag '{name[:120]}' is not valid: use 1-{TAG_MAX} letters, digits, '.', '_' or '-'"
+        )
+    return name
+
+
+TagName = Annotated[str, BeforeValidator(lambda v: check_tag_name(str(v)))]
+
+
+class _ApiModel(BaseModel):
+    """Models the API sends us: unknown fields are kept, never rejected."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, use_enum_values=False)
+
+
+class _RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --- conversations -----------------------------------------------------------------------------
+
+
+class Conversation(_ApiModel):
+    id: str
+    topic: str | None = None
+    summary: str | None = None
+    status: Status = Status.OPEN
+    priority: Priority = Priority.NORMAL
+    queueId: str | None = None
+    agentId: str | None = None
+    channel: Channel = Channel.NO_CHANNEL
+    createdAt: Timestamp | None = None
+    updatedAt: Timestamp | None = None
+    closedAt: Timestamp | None = None
+    # None means "not loaded": Infobip's list answers carry no tags, and loading them would
+    # cost one request per row.
+    tags: list[str] | None = None
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _unknown_channel(cls, value: object) -> object:
+        # A channel Infobip adds after this release must not break reading a conversation.
+        if value is None:
+            return Channel.NO_CHANNEL
+        if isinstance(value, str) and value not in Channel.__members__:
+            return Channel.UNKNOWN
+        return value
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is Status.CLOSED
+
+
+class ConversationCreate(_RequestModel):
+    topic: str = Field(min_length=1, max_length=TOPIC_MAX)
+    summary: str | None = Field(default=None, max_length=SUMMARY_MAX)
+    status: Status = Status.OPEN
+    priority: Priority = Priority.NORMAL
+    channel: Channel = Channel.NO_CHANNEL
+    queueId: str | None = None
+    agentId: str | None = None
+    tags: list[TagName] = Field(default_factory=list)
+
+    @field_validator("status")
+    @classmethod
+    def _not_closed(cls, value: Status) -> Status:
+        if value is Status.CLOSED:
+            raise ValueError("a new conversation cannot start CLOSED")
+        return value
+
+
+class ConversationPatch(_RequestModel):
+    """Only the fields that are set are sent (PATCH), so nothing is reset by omission."""
+
+    topic: str | None = Field(default=None, min_length=1, max_length=TOPIC_MAX)
+    summary: str | None = Field(default=None, max_length=SUMMARY_MAX)
+    status: Status | None = None
+    priority: Priority | None = None
+    queueId: str | None = None
+    agentId: str | None = None
+
+    def changes(self) -> dict[str, object]:
+        return self.model_dump(exclude_unset=True, mode="json")
+
+
+# --- listing -----------------------------------------------------------------------------------
+
+OrderField = Literal[
+    "id", "topic", "status", "priority", "queueId", "agentId", "createdAt", "updatedAt", "closedAt"
+]
+ORDER_FIELDS: tuple[str, ...] = get_args(OrderField)
+
+
+class OrderBy(_RequestModel):
+    field: OrderField = "createdAt"
+    direction: Literal["asc", "desc"] = "desc"
+
+    def __str__(self) -> str:
+        return f"{self.field}:{self.direction}"
+
+    @classmethod
+    def parse(cls, text: str) -> OrderBy:
+        """Infobip's `field:asc|desc` (direction case-insensitive, ascending when omitted)."""
+        field, _, direction = text.partition(":")
+        return cls.model_validate({"field": field, "direction": (direction or "asc").lower()})
+
+
+class ConversationFilter(_RequestModel):
+    statuses: list[Status] = Field(default_factory=list)
+    priorities: list[Priority] = Field(default_factory=list)
+    queueIds: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    agentId: str | None = None
+    unassigned: bool = False
+    channel: Channel | None = None
+    createdAfter: Timestamp | None = None
+    createdBefore: Timestamp | None = None
+    updatedAfter: Timestamp | None = None
+    updatedBefore: Timestamp | None = None
+    closedAfter: Timestamp | None = None
+    closedBefore: Timestamp | None = None
+    orderBy: OrderBy = Field(default_factory=OrderBy)
+    page: int = Field(default=0, ge=0)
+    limit: int = Field(default=20, ge=1, le=LIMIT_MAX)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    totalItems: int
+    page: int = 0
+    limit: int = 20
+    orderBy: str | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.totalItems // self.limit))
+
+    @property
+    def has_next(self) -> bool:
+        return (self.page + 1) * self.limit < self.totalItems
+
+
+# --- other resources ---------------------------------------------------------------------------
+
+
+class Tag(_ApiModel):
+    name: str
+    id: str | None = None
+    createdAt: Timestamp | None = None
+    updatedAt: Timestamp | None = None
+
+
+class Agent(_ApiModel):
+    id: str
+    displayName: str
+    email: str | None = None
+    status: AgentStatus | None = None
+    availability: AgentStatus | None = None
+    role: AgentRole = AgentRole.AGENT
+    enabled: bool = True
+    createdAt: Timestamp | None = None
+    updatedAt: Timestamp | None = None
+
+
+class Queue(_ApiModel):
+    id: str
+    name: str
+    isAutoAssignmentEnabled: bool = False
+    autoAssignmentAlgorithm: AutoAssignment | None = None
+    enabledAgentsCount: int | None = None
+    createdAt: Timestamp | None = None
+    updatedAt: Timestamp | None = None
+
+
+class RuleMatch(_RequestModel):
+    """What a conversation must have for a routing rule to apply; empty lists match anything."""
+
+    channels: list[Channel] = Field(default_factory=list)
+    priorities: list[Priority] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+    def matches(self, conversation: Conversation) -> bool:
+        if self.channels and conversation.channel not in self.channels:
+            return False
+        if self.priorities and conversation.priority not in self.priorities:
+            return False
+        if self.tags and not set(self.tags) & set(conversation.tags or []):
+            return False
+        if self.keywords:
+            topic = (conversation.topic or "").casefold()
+            if not any(word.casefold() in topic for word in self.keywords):
+                return False
+        return True
+
+
+class RoutingRule(_ApiModel):
+    id: str
+    name: str
+    order: int
+    queueId: str
+    priority: Priority | None = None
+    enabled: bool = True
+    match: RuleMatch = Field(default_factory=RuleMatch)

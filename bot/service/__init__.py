@@ -1,0 +1,1 @@
+"""The rule book: the only layer that decides anything (rules, identity, audit)."""

@@ -1,0 +1,206 @@
+"""ConversationService: every change to a conversation goes through here, checked and audited."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.backends.base import ConversationBackend
+from bot.errors import ConvbotError, ConversationClosed, InvalidInput, NotFound
+from bot.models import (
+    Actor,
+    Agent,
+    Conversation,
+    ConversationCreate,
+    ConversationFilter,
+    ConversationPatch,
+    Page,
+    Queue,
+    Status,
+    check_tag_name,
+)
+from bot.state.audit import AuditLog, changed_fields
+
+
+class Change(BaseModel):
+    """The conversation after a command, and whether anything actually changed."""
+
+    conversation: Conversation
+    changed: bool = True
+    note: str | None = None
+
+
+class ConversationService:
+    def __init__(self, backend: ConversationBackend, audit: AuditLog) -> None:
+        self.backend = backend
+        self._audit = audit
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def get(self, conversation_id: str) -> Conversation:
+        return await self.backend.get(conversation_id)
+
+    async def list(self, query: ConversationFilter) -> Page[Conversation]:
+        return await self.backend.list(query)
+
+    async def queues(self) -> builtins.list[Queue]:
+        return await self.backend.list_queues()
+
+    async def agents(self) -> builtins.list[Agent]:
+        return await self.backend.list_agents()
+
+    # --- changes ------------------------------------------------------------------------------
+
+    async def create(self, actor: Actor, data: ConversationCreate) -> Change:
+        """Tags are created before the conversation, so a tag failure leaves nothing behind."""
+        await asyncio.gather(*(self.backend.create_tag(name) for name in data.tags))
+        created = await self.backend.create(data)
+        await self._record(actor, "create", created.id, None, _snapshot(created))
+        if not data.tags:
+            return Change(conversation=created.model_copy(update={"tags": []}))
+        try:
+            await asyncio.gather(*(self.backend.add_tag(created.id, t) for t in data.tags))
+        except ConvbotError as error:
+            raise type(error)(
+                f"Created conversation {created.id}, but tagging it failed: {error.message} "
+                f"Run `tag {created.id} {' '.join(data.tags)}` to finish."
+            ) from error
+        await self._record(actor, "tag", created.id, {"tags": []}, {"tags": sorted(data.tags)})
+        return Change(conversation=created.model_copy(update={"tags": sorted(data.tags)}))
+
+    async def update(self, actor: Actor, conversation_id: str, patch: ConversationPatch) -> Change:
+        if not patch.model_fields_set:
+            raise InvalidInput("Nothing to update: give at least one field to change.")
+        before = await self._changeable(conversation_id)
+        wanted = patch.changes()
+        if all(_snapshot(before).get(field) == value for field, value in wanted.items()):
+            return Change(conversation=before, changed=False, note="It already had those values.")
+        after = await self.backend.patch(conversation_id, patch)
+        action = "close" if patch.status is Status.CLOSED else "update"
+        await self._record_change(actor, action, before, after)
+        return Change(conversation=after)
+
+    async def close(self, actor: Actor, conversation_id: str) -> Change:
+        return await self.update(actor, conversation_id, ConversationPatch(status=Status.CLOSED))
+
+    async def assign(self, actor: Actor, conversation_id: str, agent_id: str) -> Change:
+        before = await self._changeable(conversation_id)
+        if before.agentId == agent_id:
+            return Change(
+                conversation=before, changed=False, note=f"It was already with {agent_id}."
+            )
+        after = await self.backend.assign(conversation_id, agent_id)
+        await self._record_change(actor, "assign", before, after)
+        return Change(conversation=after)
+
+    async def unassign(self, actor: Actor, conversation_id: str) -> Change:
+        before = await self._changeable(conversation_id)
+        if before.agentId is None:
+            return Change(conversation=before, changed=False, note="It had no agent.")
+        after = await self.backend.unassign(conversation_id)
+        await self._record_change(actor, "unassign", before, after)
+        return Change(conversation=after)
+
+    async def route(self, actor: Actor, conversation_id: str) -> Change:
+        before = await self._changeable(conversation_id)
+        after = await self.backend.route(conversation_id)
+        if after.tags is None:
+            after = after.model_copy(update={"tags": before.tags})
+        await self._record_change(actor, "route", before, after)
+        return Change(conversation=after)
+
+    async def tag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
+        for name in names:
+            check_tag_name_or_fail(name)
+        before = await self._changeable(conversation_id)
+        current = before.tags or []
+        missing = [name for name in dict.fromkeys(names) if name not in current]
+        if not missing:
+            return Change(conversation=before, changed=False, note="It already had those tags.")
+        # Infobip refuses to link a tag that does not exist yet: create first, then link.
+        await asyncio.gather(*(self.backend.create_tag(name) for name in missing))
+        await asyncio.gather(*(self.backend.add_tag(conversation_id, name) for name in missing))
+        return await self._after_tags(actor, "tag", before, sorted([*current, *missing]))
+
+    async def untag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
+        before = await self._changeable(conversation_id)
+        current = before.tags or []
+        absent = [name for name in names if name not in current]
+        if absent:
+            listed = ", ".join(f"'{name}'" for name in absent)
+            have = ", ".join(current) or "none"
+            raise NotFound(
+                f"Conversation {conversation_id} has no tag {listed} (its tags: {have})."
+            )
+        unique = list(dict.fromkeys(names))
+        await asyncio.gather(*(self.backend.remove_tag(conversation_id, n) for n in unique))
+        return await self._after_tags(
+            actor, "untag", before, [t for t in current if t not in unique]
+        )
+
+    # --- lookups used by the command layer ----------------------------------------------------
+
+    async def resolve_queue(self, text: str) -> Queue:
+        """A queue by id or by name (case-insensitive)."""
+        queues = await self.backend.list_queues()
+        for queue in queues:
+            if text == queue.id or text.casefold() == queue.name.casefold():
+                return queue
+        known = ", ".join(q.name for q in queues[:10]) or "none are configured"
+        raise InvalidInput(f"Unknown queue '{text}'. Queues: {known}.")
+
+    async def resolve_agent(self, text: str) -> str:
+        """An agent id from an id, a display name or an e-mail; unknown text is passed as an id."""
+        for agent in await self.backend.list_agents():
+            names = {agent.displayName.casefold(), (agent.email or "").casefold()}
+            if text == agent.id or text.casefold() in names:
+                return agent.id
+        return text
+
+    # --- internals ----------------------------------------------------------------------------
+
+    async def _changeable(self, conversation_id: str) -> Conversation:
+        conversation = await self.backend.get(conversation_id)
+        if conversation.is_closed:
+            raise ConversationClosed(conversation_id)
+        return conversation
+
+    async def _after_tags(
+        self, actor: Actor, action: str, before: Conversation, tags: builtins.list[str]
+    ) -> Change:
+        after = before.model_copy(update={"tags": tags})
+        await self._record(actor, action, before.id, {"tags": before.tags}, {"tags": tags})
+        return Change(conversation=after)
+
+    async def _record_change(
+        self, actor: Actor, action: str, before: Conversation, after: Conversation
+    ) -> None:
+        old, new = changed_fields(_snapshot(before), _snapshot(after))
+        await self._record(actor, action, after.id, old, new)
+
+    async def _record(
+        self,
+        actor: Actor,
+        action: str,
+        conversation_id: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        await self._audit.record(actor, action, conversation_id, before, after)
+
+
+def _snapshot(conversation: Conversation) -> dict[str, Any]:
+    return conversation.model_dump(
+        mode="json",
+        include={"topic", "summary", "status", "priority", "queueId", "agentId", "channel", "tags"},
+    )
+
+
+def check_tag_name_or_fail(name: str) -> None:
+    try:
+        check_tag_name(name)
+    except ValueError as error:
+        raise InvalidInput(str(error).capitalize() + ".") from None

@@ -1,0 +1,30 @@
+"""Process settings from the environment and `.env`; secrets stay `SecretStr`, never printed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    infobip_base_url: str | None = None
+    infobip_api_key: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///convbot.db"
+    convbot_config: str = "convbot.yml"
+    host: str = "0.0.0.0"
+    port: int = 3000
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @property
+    def uses_infobip(self) -> bool:
+        """Infobip when both its variables are set; otherwise the embedded backend."""
+        return bool(self.infobip_base_url and self.infobip_api_key)

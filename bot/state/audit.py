@@ -1,0 +1,68 @@
+"""The audit log: who changed which conversation, from where, from what to what."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.models import Actor, utcnow
+from bot.state.tables import audit_log
+
+
+class AuditEntry(BaseModel):
+    at: datetime
+    actor: str
+    surface: str
+    action: str
+    conversation_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditLog:
+    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def record(
+        self,
+        actor: Actor,
+        action: str,
+        conversation_id: str | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(audit_log).values(
+                    at=self._clock(),
+                    actor=actor.id,
+                    surface=actor.surface,
+                    action=action,
+                    conversation_id=conversation_id,
+                    before=before,
+                    after=after,
+                )
+            )
+
+    async def history(self, conversation_id: str | None = None) -> list[AuditEntry]:
+        """Entries oldest first, for one conversation or all."""
+        stmt = select(audit_log).order_by(audit_log.c.id)
+        if conversation_id is not None:
+            stmt = stmt.where(audit_log.c.conversation_id == conversation_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).mappings()
+            return [AuditEntry.model_validate(dict(row)) for row in rows]
+
+
+def changed_fields(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only what differs, so an entry reads as the change it was."""
+    keys = [key for key in after if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}

@@ -1,0 +1,119 @@
+"""The `convbot` command as a person runs it: a real process, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def run_in(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INFOBIP_", "DATABASE_URL", "LOG_"))
+    }
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=workdir,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return run_in(tmp_path, *args, env=env)
+
+    return run
+
+
+def scenario(cli: Cli, env: dict[str, str] | None = None) -> None:
+    """The issue's acceptance path: create, list, close, then a refused update."""
+    created = cli(
+        "conv",
+        "create",
+        "Printer on fire",
+        "priority:high",
+        "channel:email",
+        "#billing",
+        "--json",
+        env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    conversation = json.loads(created.stdout)
+    assert (conversation["status"], conversation["priority"]) == ("OPEN", "HIGH")
+    assert conversation["channel"] == "EMAIL" and conversation["tags"] == ["billing"]
+    cid = conversation["id"]
+
+    listed = cli("conv", "list", "priority:high,urgent", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert cid in listed.stdout and "Printer on fire" in listed.stdout
+
+    closed = cli("conv", "close", cid, env=env)
+    assert closed.returncode == 0, closed.stderr
+    assert "CLOSED" in closed.stdout
+
+    refused = cli("conv", "update", cid, "priority:low", env=env)
+    assert refused.returncode == 1
+    assert f"Conversation {cid} is closed" in refused.stderr
+    assert refused.stdout == ""
+    assert "Traceback" not in refused.stderr
+
+
+def test_the_acceptance_scenario_on_the_embedded_backend(cli: Cli) -> None:
+    scenario(cli)
+
+
+def test_user_errors_exit_1_with_one_readable_message(cli: Cli) -> None:
+    for args, expected in [
+        (("conv", "frobnicate"), "Unknown command 'frobnicate'"),
+        (("conv", "show"), "needs a conversation id"),
+        (("conv", "show", "missing-id"), "Conversation missing-id was not found."),
+        (("conv", "create", "x", "priority:hgih"), "URGENT, HIGH, NORMAL, LOW"),
+        (("conv", "list", "queue:Nowhere"), "Unknown queue 'Nowhere'"),
+        (("conv", "take", "abc"), "not linked to an agent"),
+    ]:
+        result = cli(*args)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert expected in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_backend_exits_2(cli: Cli) -> None:
+    env = {"INFOBIP_BASE_URL": "http://127.0.0.1:9", "INFOBIP_API_KEY": "secret-key-123"}
+    result = cli("conv", "list", env=env)
+    assert result.returncode == 2, result.stderr
+    assert "secret-key-123" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_every_subcommand(cli: Cli) -> None:
+    result = cli("conv", "help")
+    assert result.returncode == 0
+    for sub in ("create", "list", "show", "update", "assign", "take", "route", "tag", "close"):
+        assert sub in result.stdout
+
+
+def test_check_config_reports_the_yaml_path(tmp_path: Path, cli: Cli) -> None:
+    (tmp_path / "convbot.yml").write_text("local:\n  queues: [{id: q1, nam: Q}]\n")
+    result = cli("check-config")
+    assert result.returncode == 1
+    assert "local.queues[0].nam: unknown key" in result.stderr
+    (tmp_path / "convbot.yml").write_text("local:\n  queues: [{id: q1, name: Q}]\n")
+    result = cli("check-config")
+    assert result.returncode == 0, result.stderr
+    assert "the backend answers" in result.stdout

@@ -1,0 +1,62 @@
+"""convbot.yml: a valid file loads; every mistake is reported with its path and a fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from bot.errors import InvalidInput
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "convbot.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_missing_file_means_defaults(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "absent.yml")
+    assert config.agents == {} and config.local.queues == []
+
+
+def test_a_valid_file_loads(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            """
+agents: {U1: agent-a}
+local:
+  agents: [{id: agent-a, name: A}]
+  queues: [{id: q1, name: Q1, agents: [agent-a], auto_assignment: ROUND_ROBIN}]
+  routing: [{name: r, queue: q1, priority: HIGH, match: {channels: [EMAIL], keywords: [x]}}]
+""",
+        )
+    )
+    assert config.agents == {"U1": "agent-a"}
+    assert config.local.routing[0].match.channels[0].value == "EMAIL"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("local:\n  queuez: []\n", "local.queuez: unknown key"),
+        ("local:\n  queues: [{id: q1}]\n", "local.queues[0].name: required"),
+        (
+            "local:\n  queues: [{id: q1, name: Q, auto_assignment: FASTEST}]\n",
+            "local.queues[0].auto_assignment: Input should be 'LOAD_BALANCING'",
+        ),
+        (
+            "local:\n  routing: [{name: r, queue: nowhere}]\n",
+            "sends to queue 'nowhere', which is not under local.queues",
+        ),
+        ("agents: [1, 2]\n", "agents: Input should be a valid dictionary"),
+        ("local: [\n", "is not valid YAML"),
+        ("- just a list\n", "must be a mapping"),
+    ],
+)
+def test_mistakes_name_their_path_and_fix(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        load_config(write(tmp_path, text))
+    assert expected in str(caught.value)
