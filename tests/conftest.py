@@ -5,17 +5,23 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.backends.base import ConversationBackend
+from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
+from bot.emulator import create_emulator_app
+from bot.emulator.loopback import serve_in_background
 from bot.service.conversations import ConversationService
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate
+from tests.contract import ContractCheckingTransport
 from tests.seed import SEED
 
 POSTGRES_URL = os.environ.get(
@@ -88,12 +94,63 @@ class Stack:
     kind: str
 
 
-@pytest.fixture
-async def stack(engine: AsyncEngine) -> Stack:
-    """The embedded backend on the state database (SQLite and PostgreSQL)."""
+async def sqlite_engine(path: Path) -> AsyncEngine:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await migrate(engine)
+    return engine
+
+
+async def seeded_local(engine: AsyncEngine) -> LocalBackend:
     backend = LocalBackend(engine)
     await backend.seed(SEED)
-    audit = AuditLog(engine)
-    return Stack(
-        backend, ConversationService(backend, audit), audit, f"local-{engine.dialect.name}"
-    )
+    return backend
+
+
+@asynccontextmanager
+async def emulated_infobip(tmp_path: Path) -> AsyncIterator[tuple[str, LocalBackend]]:
+    """The emulator over a seeded embedded store, served on loopback: (base URL, its store)."""
+    engine = await sqlite_engine(tmp_path / "emulator.db")
+    try:
+        store = await seeded_local(engine)
+        async with serve_in_background(create_emulator_app(store, EMULATOR_KEY)) as base_url:
+            yield base_url, store
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(
+    params=[
+        "local-sqlite",
+        pytest.param("local-postgres", marks=pytest.mark.postgres),
+        "infobip-emulator",
+    ]
+)
+async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+    """The service over each backend: embedded on SQLite and PostgreSQL, and the Infobip client
+    talking to the emulator over real HTTP with every exchange checked against the contract."""
+    kind = request.param
+    if kind == "local-postgres":
+        async for engine in postgres_engine():
+            await migrate(engine)
+            backend = await seeded_local(engine)
+            audit = AuditLog(engine)
+            yield Stack(backend, ConversationService(backend, audit), audit, kind)
+        return
+    state = await sqlite_engine(tmp_path / "state.db")
+    try:
+        if kind == "local-sqlite":
+            backend = await seeded_local(state)
+            audit = AuditLog(state)
+            yield Stack(backend, ConversationService(backend, audit), audit, kind)
+            return
+        async with emulated_infobip(tmp_path) as (base_url, _store):
+            transport = ContractCheckingTransport()
+            infobip = InfobipBackend(base_url, EMULATOR_KEY, transport=transport, max_retries=0)
+            audit = AuditLog(state)
+            try:
+                yield Stack(infobip, ConversationService(infobip, audit), audit, kind)
+            finally:
+                await infobip.aclose()
+            assert transport.violations == [], transport.violations
+    finally:
+        await state.dispose()

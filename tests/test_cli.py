@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -62,6 +65,12 @@ def scenario(cli: Cli, env: dict[str, str] | None = None) -> None:
     listed = cli("conv", "list", "priority:high,urgent", env=env)
     assert listed.returncode == 0, listed.stderr
     assert cid in listed.stdout and "Printer on fire" in listed.stdout
+
+    as_json = cli("conv", "--json", "list", "priority:HIGH,urgent", env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    listing = json.loads(as_json.stdout)
+    assert [c["id"] for c in listing["conversations"]] == [cid]
+    assert listing["pagination"]["totalItems"] == 1
 
     closed = cli("conv", "close", cid, env=env)
     assert closed.returncode == 0, closed.stderr
@@ -117,3 +126,46 @@ def test_check_config_reports_the_yaml_path(tmp_path: Path, cli: Cli) -> None:
     result = cli("check-config")
     assert result.returncode == 0, result.stderr
     assert "the backend answers" in result.stdout
+
+
+@pytest.fixture
+def emulator_process(tmp_path: Path) -> Iterator[str]:
+    """`convbot emulator` as its own process on a free port; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workdir = tmp_path / "emulator"
+    workdir.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "emulator", "--port", str(port), "--api-key", "cli-key"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base_url}/ccaas/1/queues", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_acceptance_scenario_through_the_emulator(cli: Cli, emulator_process: str) -> None:
+    scenario(cli, env={"INFOBIP_BASE_URL": emulator_process, "INFOBIP_API_KEY": "cli-key"})
+
+
+def test_a_wrong_api_key_is_named_without_showing_it(cli: Cli, emulator_process: str) -> None:
+    env = {"INFOBIP_BASE_URL": emulator_process, "INFOBIP_API_KEY": "wrong-key-456"}
+    result = cli("conv", "list", env=env)
+    assert result.returncode == 2
+    assert "INFOBIP_API_KEY" in result.stderr
+    assert "wrong-key-456" not in result.stderr

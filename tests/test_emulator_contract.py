@@ -7,22 +7,20 @@ against the OpenAPI contract. The behaviour suite proper runs elsewhere against 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
 from bot.config import LocalSeed
 from bot.emulator import create_emulator_app
+from bot.emulator.loopback import serve_in_background
 from bot.errors import ConversationClosed, NotFound
 from bot.models import (
     ConversationCreate,
@@ -65,25 +63,8 @@ async def local(tmp_path: Path) -> AsyncIterator[LocalBackend]:
 @pytest.fixture
 async def emulator(local: LocalBackend) -> AsyncIterator[str]:
     """The emulator on a free port of 127.0.0.1, served by uvicorn inside this test's loop."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_emulator_app(local, KEY), log_level="warning", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()  # surface why it did not start
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_in_background(create_emulator_app(local, KEY)) as base_url:
+        yield base_url
 
 
 @pytest.fixture

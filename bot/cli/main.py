@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     configure_logging("WARNING" if quiet else settings.log_level, settings.log_format)
     if args.command == "conv":
-        return asyncio.run(_conv(settings, args.words))
+        return asyncio.run(_conv(settings, args.words, args.json))
     if args.command == "emulator":
         from bot.cli.emulator import serve_emulator
 
@@ -73,8 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _conv(settings: Settings, words: list[str]) -> int:
-    as_json = "--json" in words
+async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
+    # `--json` may also come after the command words, which argparse leaves in REMAINDER.
+    as_json = as_json or "--json" in words
     words = [word for word in words if word != "--json"]
     from bot.bootstrap import build_runtime
 

@@ -80,7 +80,7 @@ class ConversationService:
             return Change(conversation=before, changed=False, note="It already had those values.")
         after = await self.backend.patch(conversation_id, patch)
         action = "close" if patch.status is Status.CLOSED else "update"
-        await self._record_change(actor, action, before, after)
+        after = await self._record_change(actor, action, before, after)
         return Change(conversation=after)
 
     async def close(self, actor: Actor, conversation_id: str) -> Change:
@@ -93,24 +93,19 @@ class ConversationService:
                 conversation=before, changed=False, note=f"It was already with {agent_id}."
             )
         after = await self.backend.assign(conversation_id, agent_id)
-        await self._record_change(actor, "assign", before, after)
-        return Change(conversation=after)
+        return Change(conversation=await self._record_change(actor, "assign", before, after))
 
     async def unassign(self, actor: Actor, conversation_id: str) -> Change:
         before = await self._changeable(conversation_id)
         if before.agentId is None:
             return Change(conversation=before, changed=False, note="It had no agent.")
         after = await self.backend.unassign(conversation_id)
-        await self._record_change(actor, "unassign", before, after)
-        return Change(conversation=after)
+        return Change(conversation=await self._record_change(actor, "unassign", before, after))
 
     async def route(self, actor: Actor, conversation_id: str) -> Change:
         before = await self._changeable(conversation_id)
         after = await self.backend.route(conversation_id)
-        if after.tags is None:
-            after = after.model_copy(update={"tags": before.tags})
-        await self._record_change(actor, "route", before, after)
-        return Change(conversation=after)
+        return Change(conversation=await self._record_change(actor, "route", before, after))
 
     async def tag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
         for name in names:
@@ -177,9 +172,13 @@ class ConversationService:
 
     async def _record_change(
         self, actor: Actor, action: str, before: Conversation, after: Conversation
-    ) -> None:
+    ) -> Conversation:
+        """Audit the difference; returns `after` with tags kept (Infobip's answers omit them)."""
+        if after.tags is None:
+            after = after.model_copy(update={"tags": before.tags})
         old, new = changed_fields(_snapshot(before), _snapshot(after))
         await self._record(actor, action, after.id, old, new)
+        return after
 
     async def _record(
         self,
