@@ -31,7 +31,7 @@ class Runtime:
 
 def build_backend(settings: Settings, engine: AsyncEngine) -> ConversationBackend:
     """Infobip when its URL and key are set, otherwise the embedded store in the state database."""
-    if settings.infobip_base_url and settings.infobip_api_key:
+    if settings.infobip_base_url and settings.infobip_api_key:  # == settings.uses_infobip
         from bot.backends.infobip import InfobipBackend
 
         return InfobipBackend(

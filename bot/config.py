@@ -59,9 +59,13 @@ class LocalSeed(_Section):
 
     @model_validator(mode="after")
     def _references_exist(self) -> LocalSeed:
+        _unique("local.agents ids", [agent.id for agent in self.agents])
+        _unique("local.queues ids", [queue.id for queue in self.queues])
+        _unique("local.queues names", [queue.name.casefold() for queue in self.queues])
         agent_ids = {agent.id for agent in self.agents}
         queue_ids = {queue.id for queue in self.queues}
         for queue in self.queues:
+            _unique(f"agents of queue '{queue.id}'", queue.agents)
             for agent in queue.agents:
                 if agent not in agent_ids:
                     raise ValueError(
@@ -74,6 +78,14 @@ class LocalSeed(_Section):
                     "which is not under local.queues"
                 )
         return self
+
+
+def _unique(what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} must be unique: '{value}' appears twice; remove one")
+        seen.add(value)
 
 
 class OpsConfig(_Section):

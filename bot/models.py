@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -34,6 +34,10 @@ class Status(StrEnum):
     WAITING = "WAITING"
     SOLVED = "SOLVED"
     CLOSED = "CLOSED"
+
+
+# Conversations someone still has to act on: what lists and digests show by default.
+ACTIVE_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.WAITING)
 
 
 class Priority(StrEnum):
@@ -198,11 +202,20 @@ def utcnow() -> datetime:
 
 
 def check_tag_name(name: str) -> str:
+    """For pydantic validators: a ValueError naming the rule."""
     if not TAG_NAME.fullmatch(name):
         raise ValueError(
-            f"tag '{name[:120]}' is not valid: use 1-{TAG_MAX} letters, digits, '.', '_' or '-'"
+            f"tag '{name[:40]!s}' is not valid: use 1-{TAG_MAX} letters, digits, '.', '_' or '-'"
         )
     return name
+
+
+def require_tag_name(name: str) -> str:
+    """For callers outside pydantic: the same rule as an InvalidInput sentence."""
+    try:
+        return check_tag_name(name)
+    except ValueError as error:
+        raise InvalidInput(f"T{str(error)[1:]}.") from None
 
 
 TagName = Annotated[str, BeforeValidator(lambda v: check_tag_name(str(v)))]
@@ -289,7 +302,6 @@ class ConversationPatch(_RequestModel):
 OrderField = Literal[
     "id", "topic", "status", "priority", "queueId", "agentId", "createdAt", "updatedAt", "closedAt"
 ]
-ORDER_FIELDS: tuple[str, ...] = get_args(OrderField)
 
 
 class OrderBy(_RequestModel):

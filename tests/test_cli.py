@@ -102,6 +102,17 @@ def test_user_errors_exit_1_with_one_readable_message(cli: Cli) -> None:
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "url", ["nonsense", "sqlite:///sync-driver.db", "mysql://u:pw@host/db", "postgres+nope://x"]
+)
+def test_an_unusable_database_url_is_one_sentence(cli: Cli, url: str) -> None:
+    for args in (("conv", "list"), ("check-config",)):
+        result = cli(*args, env={"DATABASE_URL": url})
+        assert result.returncode == 1, (args, result.stderr)
+        assert "DATABASE_URL" in result.stderr and "postgresql+psycopg://" in result.stderr
+        assert "Traceback" not in result.stderr and "pw" not in result.stderr
+
+
 def test_an_unreachable_backend_exits_2(cli: Cli) -> None:
     env = {"INFOBIP_BASE_URL": "http://127.0.0.1:9", "INFOBIP_API_KEY": "secret-key-123"}
     result = cli("conv", "list", env=env)

@@ -52,6 +52,15 @@ local:
             "sends to queue 'nowhere', which is not under local.queues",
         ),
         ("agents: [1, 2]\n", "agents: Input should be a valid dictionary"),
+        (
+            "local:\n  agents: [{id: a, name: A}]\n  queues: [{id: q, name: Q, agents: [a, a]}]\n",
+            "agents of queue 'q' must be unique: 'a' appears twice",
+        ),
+        (
+            "local:\n  queues: [{id: q1, name: Help}, {id: q2, name: help}]\n",
+            "local.queues names must be unique",
+        ),
+        ("local:\n  agents: [{id: a, name: A}, {id: a, name: B}]\n", "local.agents ids must be"),
         ("local: [\n", "is not valid YAML"),
         ("- just a list\n", "must be a mapping"),
     ],

@@ -243,3 +243,17 @@ async def test_a_failed_change_is_not_audited(stack: Stack) -> None:
     with pytest.raises(ConversationClosed):
         await stack.service.update(ALICE, conversation_id, ConversationPatch(priority=Priority.LOW))
     assert [e.action for e in await stack.audit.history(conversation_id)] == ["create", "close"]
+
+
+async def test_concurrent_routes_round_robin_one_step_each(stack: Stack) -> None:
+    ids = [await make(stack, f"VIP {n}", tags=["vip"]) for n in range(6)]
+    routed = await asyncio.gather(*(stack.service.route(ALICE, c) for c in ids))
+    agents = [change.conversation.agentId for change in routed]
+    assert sorted(agents, key=str) == ["agent-ana"] * 3 + ["agent-ben"] * 3
+
+
+async def test_concurrent_tagging_of_one_conversation_succeeds(stack: Stack) -> None:
+    conversation_id = await make(stack, "Tag storm")
+    await asyncio.gather(*(stack.backend.create_tag("storm") for _ in range(4)))
+    await asyncio.gather(*(stack.backend.add_tag(conversation_id, "storm") for _ in range(4)))
+    assert (await stack.service.get(conversation_id)).tags == ["storm"]

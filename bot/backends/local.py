@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -22,6 +24,7 @@ from bot.backends.assignment import pick_agent
 from bot.config import AgentSeed, LocalSeed
 from bot.errors import BackendUnavailable, ConversationClosed, NotFound
 from bot.models import (
+    ACTIVE_STATUSES,
     Agent,
     AgentRole,
     AgentStatus,
@@ -63,7 +66,7 @@ _ORDER_COLUMNS = {
     "updatedAt": C.updated_at,
     "closedAt": C.closed_at,
 }
-_OPEN = (Status.OPEN.value, Status.WAITING.value)
+_OPEN = tuple(status.value for status in ACTIVE_STATUSES)
 
 
 class LocalBackend:
@@ -181,15 +184,11 @@ class LocalBackend:
 
     async def create_tag(self, name: str) -> Tag:
         now = self._clock()
-        try:
-            async with self._transaction() as conn:
-                await conn.execute(
-                    insert(local_tags).values(
-                        name=name, id=self._new_id(), created_at=now, updated_at=now
-                    )
-                )
-        except IntegrityError:
-            pass  # already there: creating a tag is idempotent, as the service expects
+        async with self._transaction() as conn:
+            # Creating a tag that exists is not an error: the service creates before it links.
+            await _insert_ignoring_duplicates(
+                conn, local_tags, name=name, id=self._new_id(), created_at=now, updated_at=now
+            )
         async with self._connection() as conn:
             row = (await conn.execute(select(local_tags).where(local_tags.c.name == name))).one()
         return _to_tag(row._mapping)
@@ -204,10 +203,12 @@ class LocalBackend:
                 local_conversation_tags.c.tag_name == tag_name,
             )
             if not await _exists(conn, linked):
-                await conn.execute(
-                    insert(local_conversation_tags).values(
-                        conversation_id=conversation_id, tag_name=tag_name
-                    )
+                # Two people tagging at once must both succeed, not collide on the key.
+                await _insert_ignoring_duplicates(
+                    conn,
+                    local_conversation_tags,
+                    conversation_id=conversation_id,
+                    tag_name=tag_name,
                 )
                 await self._touch(conn, conversation_id)
 
@@ -306,7 +307,21 @@ class LocalBackend:
         return self._guarded(self._engine.connect())
 
     def _transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        return self._guarded(self._engine.begin())
+        return self._guarded(self._begin_write())
+
+    @asynccontextmanager
+    async def _begin_write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # A deferred SQLite transaction that reads, then writes, fails at once with
+                # "database is locked" when another writer got in between; IMMEDIATE queues.
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.rollback()
+                raise
+            await conn.commit()
 
     @asynccontextmanager
     async def _guarded(
@@ -364,8 +379,14 @@ class LocalBackend:
         return [_to_rule(r) for r in (await conn.execute(stmt)).mappings()]
 
     async def _auto_assign(self, conn: AsyncConnection, queue_id: str) -> str | None:
+        # Locking the queue row serialises concurrent routes into one queue, so round-robin
+        # moves one step per conversation and load counts include the one just assigned.
         queue = (
-            (await conn.execute(select(local_queues).where(local_queues.c.id == queue_id)))
+            (
+                await conn.execute(
+                    select(local_queues).where(local_queues.c.id == queue_id).with_for_update()
+                )
+            )
             .mappings()
             .one()
         )
@@ -486,6 +507,11 @@ async def _tags_of(
     for conversation_id, name in rows:
         tags.setdefault(conversation_id, []).append(name)
     return tags
+
+
+async def _insert_ignoring_duplicates(conn: AsyncConnection, table: Any, **values: Any) -> None:
+    dialect_insert = postgres_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    await conn.execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
 
 
 async def _upsert(

@@ -7,6 +7,7 @@ import sys
 from bot.config import load_config
 from bot.errors import ConvbotError
 from bot.settings import Settings
+from bot.state.db import hide_password
 
 
 async def check_config(settings: Settings) -> int:
@@ -21,7 +22,7 @@ async def check_config(settings: Settings) -> int:
     backend_name = (
         "Infobip at " + str(settings.infobip_base_url) if settings.uses_infobip else "embedded"
     )
-    _ok(f"backend: {backend_name}; state database: {_hide_password(settings.database_url)}")
+    _ok(f"backend: {backend_name}; state database: {hide_password(settings.database_url)}")
     try:
         config = load_config(settings.convbot_config)
         _ok(
@@ -54,9 +55,3 @@ def _ok(message: str) -> None:
 
 def _fail(message: str) -> None:
     print(f"error {message}", file=sys.stderr)
-
-
-def _hide_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from bot.bootstrap import Runtime
 from bot.cli.checks import check_config
 from bot.cli.render import render_json, render_text
 from bot.commands.executor import execute
@@ -79,7 +80,7 @@ async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
     words = [word for word in words if word != "--json"]
     from bot.bootstrap import build_runtime
 
-    runtime = None
+    runtime: Runtime | None = None
     try:
         command = parse_tokens(words)
         runtime = await build_runtime(settings)
@@ -88,8 +89,7 @@ async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
         if as_json:
             print(render_json(result))
         else:
-            names = {q.id: q.name for q in await runtime.conversations.queues()}
-            print(render_text(result, names))
+            print(render_text(result, await _queue_names(runtime)))
         return 0
     except ConvbotError as error:
         print(str(error), file=sys.stderr)
@@ -105,6 +105,16 @@ async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
     finally:
         if runtime is not None:
             await runtime.aclose()
+
+
+async def _queue_names(runtime: Runtime) -> dict[str, str]:
+    """Names to draw instead of queue ids; only cosmetic, so a failure must not fail a command
+    that has already happened (a "failed" create would be retried into a duplicate)."""
+    try:
+        return {queue.id: queue.name for queue in await runtime.conversations.queues()}
+    except ConvbotError:
+        log.debug("queue names unavailable", exc_info=True)
+        return {}
 
 
 def _cli_actor(agents: dict[str, str]) -> Actor:

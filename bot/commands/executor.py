@@ -27,6 +27,7 @@ from bot.commands.spec import (
 )
 from bot.errors import InvalidInput
 from bot.models import (
+    ACTIVE_STATUSES,
     Actor,
     Conversation,
     ConversationCreate,
@@ -34,12 +35,10 @@ from bot.models import (
     ConversationPatch,
     OrderBy,
     Page,
-    Status,
     validated,
 )
 from bot.service.conversations import Change, ConversationService
 
-DEFAULT_LIST_STATUSES = [Status.OPEN, Status.WAITING]
 DEFAULT_LIST_LIMIT = 20
 
 
@@ -76,12 +75,12 @@ async def execute(command: Command, service: ConversationService, actor: Actor) 
             patch = await _patch(command, service)
             return _changed(await service.update(actor, command.id, patch), "Updated.")
         case AssignCommand(id=conversation_id, agent=agent):
-            agent_id = await _agent_id(agent, service, actor)
+            agent_id = await service.resolve_agent(actor, agent)
             return _changed(
                 await service.assign(actor, conversation_id, agent_id), f"Assigned to {agent_id}."
             )
         case TakeCommand(id=conversation_id):
-            agent_id = _me(actor)
+            agent_id = await service.resolve_agent(actor, "me")
             return _changed(
                 await service.assign(actor, conversation_id, agent_id), "It is yours now."
             )
@@ -104,12 +103,13 @@ async def list_filter(
     """The backend filter a `list` command asks for; open and waiting unless a status is given."""
     queue_ids = [(await service.resolve_queue(name)).id for name in command.queues]
     agent = command.agent
+    agent_id = None if agent in (None, "none") else await service.resolve_agent(actor, str(agent))
     return ConversationFilter(
-        statuses=command.statuses or DEFAULT_LIST_STATUSES,
+        statuses=command.statuses or list(ACTIVE_STATUSES),
         priorities=command.priorities,
         queueIds=queue_ids,
         tags=command.tags,
-        agentId=None if agent in (None, "none") else await _agent_id(agent or "", service, actor),
+        agentId=agent_id,
         unassigned=agent == "none",
         channel=command.channel,
         createdAfter=command.since,
@@ -130,7 +130,7 @@ async def _create_data(
     if command.queue is not None:
         fields["queueId"] = (await service.resolve_queue(command.queue)).id
     if command.agent is not None:
-        fields["agentId"] = await _agent_id(command.agent, service, actor)
+        fields["agentId"] = await service.resolve_agent(actor, command.agent)
     return validated(ConversationCreate, fields)
 
 
@@ -147,19 +147,6 @@ async def _patch(command: UpdateCommand, service: ConversationService) -> Conver
             "Nothing to update: give topic:, summary:, status:, priority: or queue:."
         )
     return validated(ConversationPatch, fields)
-
-
-async def _agent_id(text: str, service: ConversationService, actor: Actor) -> str:
-    return _me(actor) if text == "me" else await service.resolve_agent(text)
-
-
-def _me(actor: Actor) -> str:
-    if actor.agent_id is None:
-        raise InvalidInput(
-            f"You ({actor.id}) are not linked to an agent, so `me` means nobody. Ask an admin to "
-            f"add `{actor.id}: <agent id>` under `agents:` in convbot.yml."
-        )
-    return actor.agent_id
 
 
 def _changed(change: Change, headline: str) -> CommandResult:

@@ -258,8 +258,8 @@ def conversation_id(value: str) -> str:
 
 def tag_name(value: str) -> str:
     name = value.removeprefix("#")
-    # fullmatch, not check_tag_name: TAG_NAME's `$` would also accept a trailing newline.
     if not TAG_NAME.fullmatch(name):
+        # _show makes invisible characters visible, which the shared rule's message does not.
         raise InvalidInput(
             f"Tag '{_show(name)}' is not valid: use 1-{TAG_MAX} letters, digits, '.', '_' or '-'."
         )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from typing import Any
+import logging
+from collections.abc import Awaitable
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.backends.base import ConversationBackend
 from bot.errors import ConvbotError, ConversationClosed, InvalidInput, NotFound
@@ -20,9 +23,12 @@ from bot.models import (
     Page,
     Queue,
     Status,
-    check_tag_name,
+    require_tag_name,
 )
 from bot.state.audit import AuditLog, changed_fields
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Change(BaseModel):
@@ -56,18 +62,20 @@ class ConversationService:
 
     async def create(self, actor: Actor, data: ConversationCreate) -> Change:
         """Tags are created before the conversation, so a tag failure leaves nothing behind."""
-        await asyncio.gather(*(self.backend.create_tag(name) for name in data.tags))
+        await _all(*(self.backend.create_tag(name) for name in data.tags))
         created = await self.backend.create(data)
         await self._record(actor, "create", created.id, None, _snapshot(created))
         if not data.tags:
             return Change(conversation=created.model_copy(update={"tags": []}))
         try:
-            await asyncio.gather(*(self.backend.add_tag(created.id, t) for t in data.tags))
+            await _all(*(self.backend.add_tag(created.id, t) for t in data.tags))
         except ConvbotError as error:
-            raise type(error)(
+            # The conversation exists: say so, or a retry would create it twice.
+            error.message = (
                 f"Created conversation {created.id}, but tagging it failed: {error.message} "
                 f"Run `tag {created.id} {' '.join(data.tags)}` to finish."
-            ) from error
+            )
+            raise
         await self._record(actor, "tag", created.id, {"tags": []}, {"tags": sorted(data.tags)})
         return Change(conversation=created.model_copy(update={"tags": sorted(data.tags)}))
 
@@ -109,15 +117,15 @@ class ConversationService:
 
     async def tag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
         for name in names:
-            check_tag_name_or_fail(name)
+            require_tag_name(name)
         before = await self._changeable(conversation_id)
         current = before.tags or []
         missing = [name for name in dict.fromkeys(names) if name not in current]
         if not missing:
             return Change(conversation=before, changed=False, note="It already had those tags.")
         # Infobip refuses to link a tag that does not exist yet: create first, then link.
-        await asyncio.gather(*(self.backend.create_tag(name) for name in missing))
-        await asyncio.gather(*(self.backend.add_tag(conversation_id, name) for name in missing))
+        await _all(*(self.backend.create_tag(name) for name in missing))
+        await _all(*(self.backend.add_tag(conversation_id, name) for name in missing))
         return await self._after_tags(actor, "tag", before, sorted([*current, *missing]))
 
     async def untag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
@@ -131,7 +139,7 @@ class ConversationService:
                 f"Conversation {conversation_id} has no tag {listed} (its tags: {have})."
             )
         unique = list(dict.fromkeys(names))
-        await asyncio.gather(*(self.backend.remove_tag(conversation_id, n) for n in unique))
+        await _all(*(self.backend.remove_tag(conversation_id, n) for n in unique))
         return await self._after_tags(
             actor, "untag", before, [t for t in current if t not in unique]
         )
@@ -147,13 +155,22 @@ class ConversationService:
         known = ", ".join(q.name for q in queues[:10]) or "none are configured"
         raise InvalidInput(f"Unknown queue '{text}'. Queues: {known}.")
 
-    async def resolve_agent(self, text: str) -> str:
-        """An agent id from an id, a display name or an e-mail; unknown text is passed as an id."""
-        for agent in await self.backend.list_agents():
+    async def resolve_agent(self, actor: Actor, text: str) -> str:
+        """An agent id from `me`, an id, a display name or an e-mail (case-insensitive)."""
+        if text == "me":
+            if actor.agent_id is None:
+                raise InvalidInput(
+                    f"You ({actor.id}) are not linked to an agent, so `me` means nobody. Ask an "
+                    f"admin to add `{actor.id}: <agent id>` under `agents:` in convbot.yml."
+                )
+            return actor.agent_id
+        agents = await self.backend.list_agents()
+        for agent in agents:
             names = {agent.displayName.casefold(), (agent.email or "").casefold()}
             if text == agent.id or text.casefold() in names:
                 return agent.id
-        return text
+        known = ", ".join(f"{a.displayName} ({a.id})" for a in agents[:10]) or "none exist"
+        raise InvalidInput(f"Unknown agent '{text[:80]}'. Agents: {known}.")
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -188,7 +205,19 @@ class ConversationService:
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
     ) -> None:
-        await self._audit.record(actor, action, conversation_id, before, after)
+        try:
+            await self._audit.record(actor, action, conversation_id, before, after)
+        except (SQLAlchemyError, OSError):
+            # The change is done and must be reported as done (or a retry would repeat it);
+            # the missing entry is an operator's problem, loudly logged.
+            log.error(
+                "audit entry lost: %s %s on %s by %s",
+                action,
+                after,
+                conversation_id,
+                actor.id,
+                exc_info=True,
+            )
 
 
 def _snapshot(conversation: Conversation) -> dict[str, Any]:
@@ -198,8 +227,11 @@ def _snapshot(conversation: Conversation) -> dict[str, Any]:
     )
 
 
-def check_tag_name_or_fail(name: str) -> None:
-    try:
-        check_tag_name(name)
-    except ValueError as error:
-        raise InvalidInput(str(error).capitalize() + ".") from None
+async def _all(*calls: Awaitable[T]) -> list[T]:
+    """Run concurrently; wait for every call before raising the first failure, so nothing is
+    left running unobserved."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return cast(list[T], results)

@@ -11,11 +11,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.errors import BackendUnavailable
+from bot.errors import BackendUnavailable, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,14 @@ _MIGRATION_LOCK = 0x636F6E76626F74
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An engine for `DATABASE_URL`; SQLite gets WAL and a busy timeout so readers never block."""
-    engine = create_async_engine(url, pool_pre_ping=True, **options)
+    try:
+        engine = create_async_engine(url, pool_pre_ping=True, **options)
+    except (ArgumentError, InvalidRequestError, ImportError) as error:
+        raise InvalidInput(
+            f"DATABASE_URL '{hide_password(url)}' is not a database convbot can use "
+            f"({type(error).__name__}). Write sqlite+aiosqlite:///convbot.db or "
+            "postgresql+psycopg://user@host:5432/dbname."
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -80,3 +87,11 @@ async def migrate(engine: AsyncEngine) -> None:
 def safe_url(engine: AsyncEngine) -> str:
     """The database URL with any password hidden, fit for a log line or an error."""
     return engine.url.render_as_string(hide_password=True)
+
+
+def hide_password(url: str) -> str:
+    """`url` with any password hidden; text that is no URL at all is shown only by its scheme."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.partition(":")[0] + ":…"
