@@ -277,6 +277,28 @@ async def test_bad_bodies_are_400(
     assert (details["messageId"], details["text"]) == ("BAD_REQUEST", "Invalid request body.")
 
 
+@pytest.mark.parametrize("body", [{}, {"topic": ""}, {"summary": "no topic given"}])
+async def test_create_needs_no_field_as_the_contract_says(
+    http: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    created = await create(http, **body)
+    assert (created["status"], created["priority"], created["channel"]) == (
+        "OPEN",
+        "NORMAL",
+        "NO_CHANNEL",
+    )
+    assert created.get("topic", "") == body.get("topic", "")
+    fetched = documented(await http.get(f"/ccaas/1/conversations/{created['id']}"))
+    assert fetched == created
+
+
+async def test_create_checks_what_it_is_given(http: httpx.AsyncClient) -> None:
+    for body in ({"status": "CLOSED"}, {"topic": "x" * 1001}, {"queueId": "q" * 256}):
+        response = await http.post("/ccaas/1/conversations", json=body)
+        assert response.status_code == 400, body
+        assert service_exception(response)["text"] == "Invalid request body."
+
+
 async def test_closed_conversation_refuses_changes(http: httpx.AsyncClient) -> None:
     made = await create(http, topic="T")
     path = f"/ccaas/1/conversations/{made['id']}"

@@ -15,8 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
-from bot.backends.infobip import InfobipBackend
+from bot.backends.infobip import CLIENT_SIDE_PAGE_CAP, InfobipBackend
+from bot.backends.infobip.errors import ERROR_TEXT_MAX
 from bot.errors import (
     BackendUnavailable,
     ConvbotError,
@@ -26,6 +28,7 @@ from bot.errors import (
     RateLimited,
 )
 from bot.models import (
+    LIMIT_MAX,
     Channel,
     ConversationCreate,
     ConversationFilter,
@@ -406,7 +409,8 @@ async def test_requests_are_logged_without_headers(
     caplog.set_level(logging.DEBUG, logger="bot.backends.infobip")
     backend, _, _ = make(Server.script(page("agents", [])))
     await backend.list_agents()
-    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.backends.infobip"]
+    ours = [r for r in caplog.records if r.name.startswith("bot.backends.infobip")]
+    [line] = [r.getMessage() for r in ours]
     assert line.startswith("GET /ccaas/1/agents -> 200 in ") and line.endswith(" ms")
 
 
@@ -710,3 +714,244 @@ async def test_agents_and_queues(make: Any) -> None:
     assert found.displayName == "Angus"
     [q] = await backend.list_queues()
     assert q.isAutoAssignmentEnabled and q.model_extra == {"extra": 1}
+
+
+# --- review findings -------------------------------------------------------------------------
+
+
+async def test_merge_ties_keep_each_server_order_on_every_page(make: Any) -> None:
+    # The server breaks createdAt ties its own way (not by id); the merge must not re-break them.
+    data = {
+        "HIGH": [conv("h-z", createdAt=_at(10)), conv("h-a", createdAt=_at(10)), conv("h-c")],
+        "URGENT": [conv("u-m", createdAt=_at(10)), conv("u-b")],
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        items = data[request.url.params["priority"]]
+        return page("conversations", items[: int(request.url.params["limit"])], len(items))
+
+    backend, _, _ = make(Server(answer))
+    ids: list[str] = []
+    for number in range(3):
+        result = await backend.list(
+            ConversationFilter(
+                priorities=[Priority.HIGH, Priority.URGENT],
+                orderBy=OrderBy(field="createdAt", direction="desc"),
+                page=number,
+                limit=2,
+            )
+        )
+        ids += [c.id for c in result.items]
+    assert ids == ["h-z", "h-a", "u-m", "h-c", "u-b"]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "priorities", "requests"),
+    [
+        ([Status.OPEN, Status.OPEN], [], 1),
+        ([Status.OPEN], [Priority.HIGH, Priority.HIGH, Priority.LOW], 2),
+    ],
+    ids=["status-twice", "priority-twice"],
+)
+async def test_repeated_filter_values_are_asked_and_counted_once(
+    make: Any, statuses: list[Status], priorities: list[Priority], requests: int
+) -> None:
+    backend, server, _ = make(Server(lambda _r: page("conversations", [conv()], total=7)))
+    result = await backend.list(ConversationFilter(statuses=statuses, priorities=priorities))
+    assert len(server.requests) == requests
+    assert result.totalItems == 7 * requests
+
+
+@pytest.mark.parametrize(
+    ("location", "host"),
+    [("https://api.infobip.com/ccaas/1/queues", "api.infobip.com"), ("/login", "ib.example.test")],
+    ids=["absolute", "relative"],
+)
+async def test_a_redirect_points_at_the_base_url(make: Any, location: str, host: str) -> None:
+    moved = httpx.Response(301, headers={"Location": location})
+    backend, server, _ = make(Server(lambda _r: moved))
+    for call in (backend.list_queues(), backend.create(NEW)):
+        with pytest.raises(BackendUnavailable) as caught:
+            await call
+        assert f"redirected the request to {host}" in str(caught.value)
+        assert "INFOBIP_BASE_URL" in str(caught.value)
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+async def test_posts_are_not_retried_on_a_retryable_status(make: Any, status: int) -> None:
+    backend, server, sleeps = make(Server(lambda _r: httpx.Response(status)))
+    for call in (backend.route("c1"), backend.add_tag("c1", "vip"), backend.create_tag("vip")):
+        with pytest.raises(BackendUnavailable):
+            await call
+    assert [r.method for r in server.requests] == ["POST"] * 3 and sleeps == []
+
+
+async def test_route_with_unknown_outcome_is_not_retried(make: Any) -> None:
+    backend, server, _ = make(Server(lambda _r: httpx.ReadTimeout("slow")))
+    with pytest.raises(BackendUnavailable) as caught:
+        await backend.route("c1")
+    assert len(server.requests) == 1
+    assert "may or may not have been routed" in str(caught.value)
+    assert "`show c1`" in str(caught.value)
+
+
+async def test_posts_are_retried_when_they_never_left(make: Any) -> None:
+    linked = ok({"statusCode": "SUCCESS", "message": "done"})
+    backend, server, _ = make(
+        Server.script(
+            httpx.ConnectError("refused"),
+            ok(conv(queueId="q1")),
+            httpx.PoolTimeout("busy"),
+            linked,
+            httpx.ConnectTimeout("no route"),
+            ok({"name": "vip"}),
+        )
+    )
+    assert (await backend.route("c1")).queueId == "q1"
+    await backend.add_tag("c1", "vip")
+    assert (await backend.create_tag("vip")).name == "vip"
+    assert len(server.requests) == 6
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+async def test_idempotent_methods_are_retried_on_gateway_errors(make: Any, method: str) -> None:
+    answers: list[Answer] = [httpx.Response(504), httpx.RemoteProtocolError("dropped")]
+    body = page("queues", []) if method == "GET" else ok(conv())
+    backend, server, _ = make(Server.script(*answers, body))
+    calls = {
+        "GET": backend.list_queues,
+        "PUT": lambda: backend.assign("c1", "a1"),
+        "PATCH": lambda: backend.patch("c1", PATCH),
+        "DELETE": lambda: backend.unassign("c1"),
+    }
+    await calls[method]()
+    assert [r.method for r in server.requests] == [method] * 3
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_create_failing_without_infobip_envelope_may_have_happened(
+    make: Any, status: int
+) -> None:
+    backend, server, _ = make(Server(lambda _r: httpx.Response(status, text="Bad gateway")))
+    with pytest.raises(BackendUnavailable) as caught:
+        await backend.create(NEW)
+    assert f"HTTP {status}" in str(caught.value)
+    assert "may or may not have been created" in str(caught.value)
+    assert len(server.requests) == 1
+
+
+async def test_create_refused_in_infobip_envelope_is_a_clear_refusal(make: Any) -> None:
+    refused = envelope(503, "SERVICE_UNAVAILABLE", "Service unavailable")
+    backend, server, _ = make(Server(lambda _r: refused))
+    with pytest.raises(BackendUnavailable) as caught:
+        await backend.create(NEW)
+    assert "may or may not" not in str(caught.value)
+    assert "HTTP 503" in str(caught.value) and "try again" in str(caught.value)
+    assert len(server.requests) == 1
+
+
+def _deep_answer(request: httpx.Request) -> httpx.Response:
+    number, limit = int(request.url.params["page"]), int(request.url.params["limit"])
+    return page("conversations", [conv(f"c{number}-{i}") for i in range(limit)], total=50_000)
+
+
+async def test_deep_pages_of_a_merged_list_are_capped(make: Any) -> None:
+    backend, server, _ = make(Server(_deep_answer))
+    query = ConversationFilter(
+        priorities=[Priority.HIGH, Priority.LOW], page=CLIENT_SIDE_PAGE_CAP, limit=LIMIT_MAX
+    )
+    with pytest.raises(InvalidInput, match="one status and one priority"):
+        await backend.list(query)
+    assert len(server.requests) == 2  # each sub-query's first page, which tells its total
+
+
+async def test_deep_pages_up_to_the_cap_are_read(make: Any) -> None:
+    backend, server, _ = make(Server(_deep_answer))
+    query = ConversationFilter(
+        priorities=[Priority.HIGH, Priority.LOW], page=CLIENT_SIDE_PAGE_CAP - 1, limit=LIMIT_MAX
+    )
+    result = await backend.list(query)
+    assert len(result.items) == LIMIT_MAX and result.totalItems == 100_000
+    assert len(server.requests) == 2 * CLIENT_SIDE_PAGE_CAP
+
+
+async def test_one_status_and_priority_pages_server_side_at_any_depth(make: Any) -> None:
+    backend, server, _ = make(Server(_deep_answer))
+    query = ConversationFilter(
+        statuses=[Status.OPEN], priorities=[Priority.HIGH], page=40, limit=LIMIT_MAX
+    )
+    result = await backend.list(query)
+    assert len(result.items) == LIMIT_MAX
+    [request] = server.requests
+    assert (request.url.params["page"], request.url.params["limit"]) == ("40", str(LIMIT_MAX))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * (ERROR_TEXT_MAX - 8) + KEY,  # a cut at the limit would keep the key's first half
+        f"Bad header App {KEY}",
+    ],
+    ids=["at-the-cut", "whole"],
+)
+async def test_key_is_scrubbed_before_server_text_is_cut(make: Any, text: str) -> None:
+    answer = envelope(400, "BAD_REQUEST", text, validationErrors={"x" * 290 + KEY: [text]})
+    backend, _, _ = make(Server(lambda _r: answer))
+    with pytest.raises(InvalidInput) as caught:
+        await backend.patch("c1", PATCH)
+    assert KEY[:8] not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.LocalProtocolError(f"Illegal header value b'App {KEY}'"),
+        httpx.ReadTimeout(f"slow, while sending App {KEY}"),
+        httpx.ConnectError(f"refused App {KEY}"),
+        httpx.Response(200, json={"id": {"echo": KEY}}),
+        httpx.Response(200, text=f"<html>{KEY}</html>"),
+        httpx.Response(503, text=KEY),
+    ],
+    ids=["local-protocol", "read-timeout", "connect", "bad-shape", "not-json", "bare-503"],
+)
+async def test_no_error_carries_the_key_in_its_chain(make: Any, answer: Answer) -> None:
+    backend, _, _ = make(Server(lambda _r: answer), max_retries=1)
+    for call in (backend.create(NEW), backend.patch("c1", PATCH), backend.route("c1")):
+        with pytest.raises(ConvbotError) as caught:
+            await call
+        chain: list[BaseException] = []
+        error: BaseException | None = caught.value
+        while error is not None and error not in chain:
+            chain.append(error)
+            error = error.__cause__ or error.__context__
+        assert not any(isinstance(e, (httpx.HTTPError, ValidationError)) for e in chain), chain
+        rendered = "".join(traceback.format_exception(caught.value))
+        assert all(KEY not in f"{e} {e!r}" for e in chain) and KEY not in rendered
+
+
+async def test_local_protocol_error_is_not_retried_and_names_the_key_variable(make: Any) -> None:
+    backend, server, _ = make(Server(lambda _r: httpx.LocalProtocolError("Illegal header")))
+    with pytest.raises(BackendUnavailable, match="INFOBIP_API_KEY"):
+        await backend.list_queues()
+    assert len(server.requests) == 1
+
+
+async def test_key_is_stripped_of_surrounding_whitespace() -> None:
+    server = Server.script(page("queues", []))
+    backend = InfobipBackend(BASE, f"  {KEY}\n", transport=httpx.MockTransport(server))
+    await backend.list_queues()
+    await backend.aclose()
+    assert server.requests[0].headers["Authorization"] == f"App {KEY}"
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "  \n", f"{KEY}\x00", f"{KEY}\nX-Evil: 1", f"{KEY}é", f"{KEY}\u200b"],
+    ids=["empty", "blank", "nul", "header-injection", "non-ascii", "zero-width"],
+)
+def test_unusable_keys_are_refused_by_name_not_value(key: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        InfobipBackend(BASE, key)
+    assert "INFOBIP_API_KEY" in str(caught.value)
+    assert KEY not in str(caught.value) and caught.value.__cause__ is None

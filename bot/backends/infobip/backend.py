@@ -1,0 +1,260 @@
+"""The Infobip Conversations API (`/ccaas/1/...`) as a `ConversationBackend`.
+
+This module only reports what Infobip said, in our models and our error types; the service layer
+decides. HTTP and retries live in `http.py`, error mapping in `errors.py`, list fan-out and merge
+in `listing.py`, body parsing in `wire.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bot.backends.infobip import listing, wire
+from bot.backends.infobip.errors import NOTHING, ErrorMapper, Subject, unreadable
+from bot.backends.infobip.http import InfobipHttp, Params, RetryPolicy, checked_api_key
+from bot.errors import BackendUnavailable, ConvbotError
+from bot.models import (
+    Agent,
+    Conversation,
+    ConversationCreate,
+    ConversationFilter,
+    ConversationPatch,
+    Page,
+    Queue,
+    RoutingRule,
+    Tag,
+)
+
+Json = Any
+# What a POST that may have been carried out before it failed leaves the user to check.
+CREATE_UNSURE = (
+    "the conversation may or may not have been created; check with `list` before creating it again."
+)
+ROUTE_UNSURE = (
+    "conversation {0} may or may not have been routed (each route moves a round-robin queue on); "
+    "check it with `show {0}` before routing it again."
+)
+
+
+class InfobipBackend:
+    """One instance per process: it owns a pooled keep-alive `httpx.AsyncClient`."""
+
+    name = "infobip"
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        backoff_base: float = 0.2,
+        backoff_max: float = 8.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        key = checked_api_key(api_key)
+        self._base_url = base_url
+        self._host = httpx.URL(base_url).host or base_url
+        self._errors = ErrorMapper(self._host, key, timeout)
+        self._http = InfobipHttp(
+            base_url,
+            key,
+            timeout=timeout,
+            policy=RetryPolicy(max_retries, backoff_base, backoff_max),
+            transport=transport,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"InfobipBackend(base_url={self._base_url!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- conversations ------------------------------------------------------------------------
+
+    async def create(self, data: ConversationCreate) -> Conversation:
+        # Only what was set is sent; channel is sent too (the contract's ConversationApiModel
+        # lists no channel but allows extra properties).
+        body = data.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+        body.pop("tags", None)  # linked one by one by the service, after the create
+        body["channel"] = data.channel.value
+        subject = Subject(queue=data.queueId, agent=data.agentId)
+        answer = await self._call(
+            "POST", "/conversations", subject, body=body, unsure=CREATE_UNSURE
+        )
+        return wire.conversation(answer)
+
+    async def get(self, conversation_id: str) -> Conversation:
+        # The conversation and its tags are two resources; ask for both at once. Exceptions are
+        # collected so that no request is left running unobserved when the other one fails.
+        answer, tags = await asyncio.gather(
+            self._call("GET", _conv(conversation_id), Subject(conversation=conversation_id)),
+            self.list_tags(conversation_id),
+            return_exceptions=True,
+        )
+        if isinstance(answer, BaseException):
+            raise answer
+        if isinstance(tags, BaseException):
+            raise tags
+        return wire.conversation(answer).model_copy(update={"tags": [tag.name for tag in tags]})
+
+    async def list(self, query: ConversationFilter) -> Page[Conversation]:
+        return await listing.list_conversations(self._get_json, query)
+
+    async def patch(self, conversation_id: str, patch: ConversationPatch) -> Conversation:
+        # PATCH, never PUT: PUT resets every omitted field to the create defaults.
+        changes = patch.changes()
+        subject = Subject(
+            conversation=conversation_id,
+            queue=_str_or_none(changes.get("queueId")),
+            agent=_str_or_none(changes.get("agentId")),
+        )
+        answer = await self._call("PATCH", _conv(conversation_id), subject, body=changes)
+        return wire.conversation(answer)
+
+    async def route(self, conversation_id: str) -> Conversation:
+        # A POST, and not idempotent: only retried when it provably never left (http.py).
+        answer = await self._call(
+            "POST",
+            f"{_conv(conversation_id)}/route",
+            Subject(conversation=conversation_id),
+            unsure=ROUTE_UNSURE.format(conversation_id),
+        )
+        return wire.routed(answer, conversation_id)
+
+    async def assign(self, conversation_id: str, agent_id: str) -> Conversation:
+        answer = await self._call(
+            "PUT",
+            f"{_conv(conversation_id)}/assignee",
+            Subject(conversation=conversation_id, agent=agent_id),
+            body={"agentId": agent_id},
+        )
+        return wire.conversation(answer)
+
+    async def unassign(self, conversation_id: str) -> Conversation:
+        answer = await self._call(
+            "DELETE", f"{_conv(conversation_id)}/assignee", Subject(conversation=conversation_id)
+        )
+        return wire.conversation(answer)
+
+    # --- tags ---------------------------------------------------------------------------------
+
+    async def create_tag(self, name: str) -> Tag:
+        response = await self._exchange("POST", "/tags", body={"name": name})
+        if (
+            response.status_code == 400
+            and "already exists" in self._errors.envelope(response).text.lower()
+        ):
+            return Tag(name=name)  # what the caller wanted is there
+        answer = self._answer(response, Subject(tag=name))
+        if isinstance(answer, dict):
+            answer = {"name": name, **answer}
+        return wire.parse(Tag, answer, "a tag")
+
+    async def add_tag(self, conversation_id: str, tag_name: str) -> None:
+        await self._call(
+            "POST",
+            f"{_conv(conversation_id)}/tags",
+            Subject(conversation=conversation_id, tag=tag_name),
+            body={"tagName": tag_name},
+        )
+
+    async def remove_tag(self, conversation_id: str, tag_name: str) -> None:
+        await self._call(
+            "DELETE",
+            f"{_conv(conversation_id)}/tags/{quote(tag_name, safe='')}",
+            Subject(conversation=conversation_id, tag=tag_name),
+        )
+
+    async def list_tags(self, conversation_id: str | None = None) -> builtins.list[Tag]:
+        params = {} if conversation_id is None else {"conversationId": conversation_id}
+        items = await listing.fetch_all(self._get_json, "/tags", "tags", params)
+        return [wire.parse(Tag, item, "a tag") for item in items]
+
+    # --- agents, queues, rules ----------------------------------------------------------------
+
+    async def list_agents(self) -> builtins.list[Agent]:
+        items = await listing.fetch_all(self._get_json, "/agents", "agents", {})
+        return [wire.parse(Agent, item, "an agent") for item in items]
+
+    async def list_queues(self) -> builtins.list[Queue]:
+        items = await listing.fetch_all(self._get_json, "/queues", "queues", {})
+        return [wire.parse(Queue, item, "a queue") for item in items]
+
+    async def list_routing_rules(self) -> builtins.list[RoutingRule]:
+        # GET /routing takes no page or limit: it answers every rule at once.
+        routes = wire.dig(await self._get_json("/routing", {}), "routes")
+        if not isinstance(routes, builtins.list):
+            raise unreadable("the routing rules")
+        return [wire.rule(entry, position) for position, entry in enumerate(routes, start=1)]
+
+    async def ping(self) -> None:
+        refusal: ConvbotError | None = None
+        try:
+            await self._get_json("/queues", {"limit": 1})
+        except BackendUnavailable:
+            raise
+        except ConvbotError as error:
+            refusal = error
+        if refusal is not None:  # raised here so that the answer is not chained twice
+            raise BackendUnavailable(
+                f"Infobip at {self._host} answered the health check with an error: {refusal}"
+            )
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    async def _get_json(self, path: str, params: Mapping[str, Any]) -> Json:
+        return await self._call("GET", path, NOTHING, params=params)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        subject: Subject,
+        *,
+        params: Params | None = None,
+        body: Json = None,
+        unsure: str | None = None,
+    ) -> Json:
+        response = await self._exchange(method, path, params=params, body=body, unsure=unsure)
+        return self._answer(response, subject, unsure)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Json = None,
+        unsure: str | None = None,
+    ) -> httpx.Response:
+        try:
+            return await self._http.exchange(method, path, params=params, body=body)
+        except httpx.RequestError as error:
+            failure = self._errors.for_failure(method, error, unsure)
+        # Raised outside the `except`: the httpx error, whose request carries the key in its
+        # headers, becomes neither the cause nor the context of what the user sees.
+        raise failure
+
+    def _answer(
+        self, response: httpx.Response, subject: Subject, unsure: str | None = None
+    ) -> Json:
+        if not response.is_success:
+            raise self._errors.for_response(response, subject, unsure)
+        return wire.decoded(response)
+
+
+def _conv(conversation_id: str) -> str:
+    return f"/conversations/{quote(conversation_id, safe='')}"
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
