@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.backends.base import ConversationBackend
 from bot.backends.local import LocalBackend
 from bot.config import OpsConfig, load_config
+from bot.metrics import Metrics, metered
 from bot.service.conversations import ConversationService
+from bot.service.permissions import GroupDirectory, PermissionPolicy
 from bot.settings import Settings
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate
@@ -41,9 +43,16 @@ def build_backend(settings: Settings, engine: AsyncEngine) -> ConversationBacken
 
 
 async def build_runtime(
-    settings: Settings | None = None, config: OpsConfig | None = None
+    settings: Settings | None = None,
+    config: OpsConfig | None = None,
+    *,
+    groups: GroupDirectory | None = None,
+    metrics: Metrics | None = None,
 ) -> Runtime:
-    """Open and migrate the state database, pick the backend, seed the embedded one."""
+    """Open and migrate the state database, pick the backend, seed the embedded one.
+
+    `groups` resolves user groups for permissions (Slack); `metrics` meters backend calls.
+    """
     settings = settings or Settings()
     config = config or load_config(settings.convbot_config)
     engine = create_engine(settings.database_url)
@@ -55,12 +64,15 @@ async def build_runtime(
     except BaseException:
         await engine.dispose()
         raise
+    if metrics is not None:
+        backend = metered(backend, metrics)
     audit = AuditLog(engine)
+    permissions = PermissionPolicy(config.permissions, groups)
     return Runtime(
         settings=settings,
         config=config,
         engine=engine,
         backend=backend,
         audit=audit,
-        conversations=ConversationService(backend, audit),
+        conversations=ConversationService(backend, audit, permissions),
     )

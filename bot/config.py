@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -88,10 +89,23 @@ def _unique(what: str, values: list[str]) -> None:
         seen.add(value)
 
 
+Action = Literal["create", "update", "assign", "route", "tag", "close", "escalate", "digest"]
+ACTIONS: tuple[Action, ...] = get_args(Action)
+
+
+class Permission(_Section):
+    """Who may do one action: these Slack users and the members of these user groups."""
+
+    users: list[str] = Field(default_factory=list)
+    usergroups: list[str] = Field(default_factory=list)
+
+
 class OpsConfig(_Section):
     # Slack user id (or `cli:<os user>`) → agent id: who "me" is.
     agents: dict[str, str] = Field(default_factory=dict)
     local: LocalSeed = Field(default_factory=LocalSeed)
+    # An action that is absent here is open to everyone.
+    permissions: dict[Action, Permission] = Field(default_factory=dict)
 
 
 def load_config(path: str | Path) -> OpsConfig:

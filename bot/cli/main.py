@@ -45,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_emulator(settings, args.host, args.port, args.api_key, args.database_url)
     if args.command == "check-config":
         return asyncio.run(check_config(settings))
+    if args.command == "serve":
+        from bot.cli.serve import serve
+
+        return serve(settings)
     _parser().print_help()
     return 1
 
@@ -71,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         help="where the emulated account keeps its conversations",
     )
     commands.add_parser("check-config", help="validate the environment and convbot.yml")
+    commands.add_parser(
+        "serve", help="run the Slack bot (HTTP on HOST:PORT, or Socket Mode with SLACK_APP_TOKEN)"
+    )
     return parser
 
 

@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.backends.base import ConversationBackend
-from bot.errors import ConvbotError, ConversationClosed, InvalidInput, NotFound
+from bot.config import Action
+from bot.errors import ConvbotError, ConversationClosed, Forbidden, InvalidInput, NotFound
 from bot.models import (
     Actor,
     Agent,
@@ -25,6 +26,7 @@ from bot.models import (
     Status,
     require_tag_name,
 )
+from bot.service.permissions import PermissionPolicy
 from bot.state.audit import AuditLog, changed_fields
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,15 @@ class Change(BaseModel):
 
 
 class ConversationService:
-    def __init__(self, backend: ConversationBackend, audit: AuditLog) -> None:
+    def __init__(
+        self,
+        backend: ConversationBackend,
+        audit: AuditLog,
+        permissions: PermissionPolicy | None = None,
+    ) -> None:
         self.backend = backend
         self._audit = audit
+        self._permissions = permissions or PermissionPolicy({}, None)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -62,6 +70,7 @@ class ConversationService:
 
     async def create(self, actor: Actor, data: ConversationCreate) -> Change:
         """Tags are created before the conversation, so a tag failure leaves nothing behind."""
+        await self.authorize(actor, "create", None)
         await _all(*(self.backend.create_tag(name) for name in data.tags))
         created = await self.backend.create(data)
         await self._record(actor, "create", created.id, None, _snapshot(created))
@@ -82,19 +91,21 @@ class ConversationService:
     async def update(self, actor: Actor, conversation_id: str, patch: ConversationPatch) -> Change:
         if not patch.model_fields_set:
             raise InvalidInput("Nothing to update: give at least one field to change.")
+        closing = patch.status is Status.CLOSED
+        await self.authorize(actor, "close" if closing else "update", conversation_id)
         before = await self._changeable(conversation_id)
         wanted = patch.changes()
         if all(_snapshot(before).get(field) == value for field, value in wanted.items()):
             return Change(conversation=before, changed=False, note="It already had those values.")
         after = await self.backend.patch(conversation_id, patch)
-        action = "close" if patch.status is Status.CLOSED else "update"
-        after = await self._record_change(actor, action, before, after)
+        after = await self._record_change(actor, "close" if closing else "update", before, after)
         return Change(conversation=after)
 
     async def close(self, actor: Actor, conversation_id: str) -> Change:
         return await self.update(actor, conversation_id, ConversationPatch(status=Status.CLOSED))
 
     async def assign(self, actor: Actor, conversation_id: str, agent_id: str) -> Change:
+        await self.authorize(actor, "assign", conversation_id)
         before = await self._changeable(conversation_id)
         if before.agentId == agent_id:
             return Change(
@@ -104,6 +115,7 @@ class ConversationService:
         return Change(conversation=await self._record_change(actor, "assign", before, after))
 
     async def unassign(self, actor: Actor, conversation_id: str) -> Change:
+        await self.authorize(actor, "assign", conversation_id)
         before = await self._changeable(conversation_id)
         if before.agentId is None:
             return Change(conversation=before, changed=False, note="It had no agent.")
@@ -111,6 +123,7 @@ class ConversationService:
         return Change(conversation=await self._record_change(actor, "unassign", before, after))
 
     async def route(self, actor: Actor, conversation_id: str) -> Change:
+        await self.authorize(actor, "route", conversation_id)
         before = await self._changeable(conversation_id)
         after = await self.backend.route(conversation_id)
         return Change(conversation=await self._record_change(actor, "route", before, after))
@@ -118,6 +131,7 @@ class ConversationService:
     async def tag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
         for name in names:
             require_tag_name(name)
+        await self.authorize(actor, "tag", conversation_id)
         before = await self._changeable(conversation_id)
         current = before.tags or []
         missing = [name for name in dict.fromkeys(names) if name not in current]
@@ -129,6 +143,7 @@ class ConversationService:
         return await self._after_tags(actor, "tag", before, sorted([*current, *missing]))
 
     async def untag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
+        await self.authorize(actor, "tag", conversation_id)
         before = await self._changeable(conversation_id)
         current = before.tags or []
         absent = [name for name in names if name not in current]
@@ -172,6 +187,14 @@ class ConversationService:
         known = ", ".join(f"{a.displayName} ({a.id})" for a in agents[:10]) or "none exist"
         raise InvalidInput(f"Unknown agent '{text[:80]}'. Agents: {known}.")
 
+    async def authorize(self, actor: Actor, action: Action, conversation_id: str | None) -> None:
+        """Refuse before any backend call; a refusal is audited like a change."""
+        try:
+            await self._permissions.check(actor, action)
+        except Forbidden:
+            await self._record(actor, "denied", conversation_id, None, {"action": action})
+            raise
+
     # --- internals ----------------------------------------------------------------------------
 
     async def _changeable(self, conversation_id: str) -> Conversation:
@@ -201,7 +224,7 @@ class ConversationService:
         self,
         actor: Actor,
         action: str,
-        conversation_id: str,
+        conversation_id: str | None,
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
     ) -> None:

@@ -70,6 +70,19 @@ audit_log = Table(
     Index(None, "at"),
 )
 
+# One row per (conversation, version) a button press acted on: the first press wins, across
+# replicas, so two quick presses on one card apply once.
+card_action_claims = Table(
+    "card_action_claims",
+    metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Index(None, "claimed_at"),
+)
+
 # --- the embedded backend's store (LocalBackend) ----------------------------------------------
 
 local_conversations = Table(

@@ -1,0 +1,538 @@
+"""`FakeSlack`: the fake workspace's state and the record of every call made to it.
+
+It holds what a Slack workspace would (users, user groups, channels, messages, ephemeral
+messages, views, published Home tabs, response_url posts), the calls the bot made, and the faults
+queued for the next calls. It does no HTTP and knows no Web API method: `methods` implements those
+over this state and `server` serves them. Everything runs on one event loop, so no locking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.fakeslack import defaults
+
+JsonDict = dict[str, Any]
+
+# Slack lets a trigger_id open a view only within 3 seconds of the interaction that issued it.
+TRIGGER_TTL_SECONDS = 3.0
+# The pseudo method name under which response_url posts are fault-injected.
+RESPONSE_URL = "response_url"
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    """One Web API call as the fake received it, and how it answered."""
+
+    method: str
+    args: JsonDict  # query string, form and JSON body merged; JSON-encoded blocks/views decoded
+    token: str | None
+    time: float
+    ok: bool = True
+    error: str | None = None
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class ResponsePost:
+    """One post to a response_url the fake issued."""
+
+    token: str
+    channel: str
+    user: str
+    body: JsonDict
+    time: float
+
+    @property
+    def response_type(self) -> str:
+        return str(self.body.get("response_type") or "ephemeral")
+
+    @property
+    def replace_original(self) -> bool:
+        return truthy(self.body.get("replace_original"))
+
+    @property
+    def delete_original(self) -> bool:
+        return truthy(self.body.get("delete_original"))
+
+    @property
+    def text(self) -> str:
+        return str(self.body.get("text") or "")
+
+    @property
+    def blocks(self) -> list[JsonDict]:
+        blocks = self.body.get("blocks")
+        return list(blocks) if isinstance(blocks, list) else []
+
+
+@dataclass
+class SlackUser:
+    id: str
+    name: str
+    email: str | None = None
+    is_bot: bool = False
+    real_name: str = ""
+    tz: str = "UTC"
+    deleted: bool = False
+
+
+@dataclass
+class SlackChannel:
+    id: str
+    name: str
+    is_im: bool = False
+    is_mpim: bool = False
+    is_private: bool = False
+    is_member: bool = True  # whether the bot is in it (posting elsewhere is `not_in_channel`)
+    members: set[str] | None = None  # None: everybody in the workspace
+    user: str | None = None  # the other party of a DM
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+@dataclass
+class StoredMessage:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[JsonDict]
+    user: str
+    bot_id: str | None = None
+    thread_ts: str | None = None
+    attachments: list[JsonDict] = field(default_factory=list)
+    metadata: JsonDict | None = None
+    edited: bool = False
+
+    def as_slack(self) -> JsonDict:
+        """The message as Slack renders it in payloads (`message` of a block_actions payload)."""
+        out: JsonDict = {"type": "message", "user": self.user, "text": self.text, "ts": self.ts}
+        if self.bot_id is not None:
+            out["bot_id"] = self.bot_id
+        if self.blocks:
+            out["blocks"] = self.blocks
+        if self.attachments:
+            out["attachments"] = self.attachments
+        if self.thread_ts is not None:
+            out["thread_ts"] = self.thread_ts
+        if self.metadata is not None:
+            out["metadata"] = self.metadata
+        return out
+
+
+@dataclass
+class EphemeralMessage:
+    """A message only `user` sees; Slack keeps no copy the API can read back, the fake does."""
+
+    channel: str
+    user: str
+    ts: str
+    text: str
+    blocks: list[JsonDict]
+    thread_ts: str | None = None
+
+
+@dataclass
+class StoredView:
+    """A modal or Home view as Slack last answered it (`view` is the full view object)."""
+
+    id: str
+    user_id: str | None
+    view: JsonDict
+
+    @property
+    def hash(self) -> str:
+        return str(self.view["hash"])
+
+    @property
+    def type(self) -> str:
+        return str(self.view["type"])
+
+    @property
+    def blocks(self) -> list[JsonDict]:
+        return list(self.view.get("blocks") or [])
+
+    @property
+    def external_id(self) -> str:
+        return str(self.view.get("external_id") or "")
+
+
+@dataclass
+class Fault:
+    """A queued failure: the next `remaining` calls of a method answer this instead."""
+
+    status: int
+    error: str
+    retry_after: int | None
+    remaining: int
+
+
+@dataclass(frozen=True)
+class ResponseUrl:
+    token: str
+    channel: str
+    user: str
+    message_ts: str | None  # the message the interaction came from, for replace/delete_original
+
+
+@dataclass
+class _Trigger:
+    issued: float
+    user_id: str | None
+    used: bool = False
+
+
+class FakeSlack:
+    """An in-memory Slack workspace that records every call the bot makes."""
+
+    def __init__(
+        self,
+        *,
+        team_id: str = defaults.TEAM_ID,
+        team_name: str = defaults.TEAM_NAME,
+        team_domain: str = defaults.TEAM_DOMAIN,
+        app_id: str = defaults.APP_ID,
+        bot_user_id: str = defaults.BOT_USER_ID,
+        bot_id: str = defaults.BOT_ID,
+        bot_name: str = defaults.BOT_NAME,
+        accepted_tokens: Iterable[str] | None = None,
+        trigger_ttl: float = TRIGGER_TTL_SECONDS,
+    ) -> None:
+        self.team_id = team_id
+        self.team_name = team_name
+        self.team_domain = team_domain
+        self.app_id = app_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.bot_name = bot_name
+        # None: any `xox…` token is valid; otherwise only these (others are `invalid_auth`).
+        self.accepted_tokens = set(accepted_tokens) if accepted_tokens is not None else None
+        self.trigger_ttl = trigger_ttl
+        # Seconds added before each answer (Web API and response_url alike).
+        self.latency: float = 0.0
+        # Where the fake is served (`http://127.0.0.1:PORT`); set by `serve_fake_slack`.
+        self.base_url: str | None = None
+
+        self.calls: list[SlackCall] = []
+        self.responses: list[ResponsePost] = []
+        self.users: dict[str, SlackUser] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.channels: dict[str, SlackChannel] = {}
+        self.messages: dict[tuple[str, str], StoredMessage] = {}
+        self.ephemeral: list[EphemeralMessage] = []
+        self.views: dict[str, StoredView] = {}
+        self.home_views: dict[str, StoredView] = {}
+
+        self._faults: dict[str, deque[Fault]] = {}
+        self._waiters: set[asyncio.Event] = set()  # one per pending wait_for
+        self._triggers: dict[str, _Trigger] = {}
+        self._response_urls: dict[str, ResponseUrl] = {}
+        self._serial = 0
+        self._last_ts_us = 0
+        self.add_user(bot_user_id, bot_name, is_bot=True)
+
+    # --- the workspace -------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """What `SLACK_API_URL` (and slack_sdk's `base_url`) must be: `…/api/`."""
+        return f"{self._served_at()}/api/"
+
+    def add_user(
+        self,
+        id: str,
+        name: str,
+        email: str | None = None,
+        is_bot: bool = False,
+        *,
+        real_name: str | None = None,
+        tz: str = "UTC",
+        deleted: bool = False,
+    ) -> SlackUser:
+        user = SlackUser(id, name, email, is_bot, real_name or name, tz, deleted)
+        self.users[id] = user
+        return user
+
+    def add_usergroup(self, id: str, members: Iterable[str]) -> None:
+        self.usergroups[id] = list(members)
+
+    def add_channel(
+        self,
+        id: str,
+        name: str | None = None,
+        *,
+        is_private: bool = False,
+        is_member: bool = True,
+        members: Iterable[str] | None = None,
+    ) -> SlackChannel:
+        channel = SlackChannel(
+            id,
+            name or id.lower(),
+            is_private=is_private,
+            is_member=is_member,
+            members=set(members) if members is not None else None,
+        )
+        self.channels[id] = channel
+        return channel
+
+    def find_channel(self, ref: str) -> SlackChannel | None:
+        """A channel by id, or by name (`#general` or `general`), as chat.postMessage accepts."""
+        if ref in self.channels:
+            return self.channels[ref]
+        name = ref.removeprefix("#")
+        return next((c for c in self.channels.values() if c.name == name and not c.is_im), None)
+
+    def dm_with(self, user_id: str) -> tuple[SlackChannel, bool]:
+        """The bot's DM with a user, opened if needed; and whether it was already open."""
+        for channel in self.channels.values():
+            if channel.is_im and channel.user == user_id:
+                return channel, True
+        channel_id = "D" + user_id[1:]
+        channel = SlackChannel(
+            channel_id, channel_id, is_im=True, members={user_id, self.bot_user_id}, user=user_id
+        )
+        self.channels[channel_id] = channel
+        return channel, False
+
+    def user_by_email(self, email: str) -> SlackUser | None:
+        wanted = email.casefold()
+        return next(
+            (u for u in self.users.values() if u.email and u.email.casefold() == wanted), None
+        )
+
+    # --- messages --------------------------------------------------------------------------------
+
+    def store_message(
+        self,
+        channel: str,
+        *,
+        text: str = "",
+        blocks: list[JsonDict] | None = None,
+        user: str | None = None,
+        thread_ts: str | None = None,
+        attachments: list[JsonDict] | None = None,
+        metadata: JsonDict | None = None,
+    ) -> StoredMessage:
+        """Store a new message (from the bot unless `user` says otherwise) with a fresh ts."""
+        author = user or self.bot_user_id
+        message = StoredMessage(
+            channel=channel,
+            ts=self.next_ts(),
+            text=text,
+            blocks=list(blocks or []),
+            user=author,
+            bot_id=self.bot_id if author == self.bot_user_id else None,
+            thread_ts=thread_ts,
+            attachments=list(attachments or []),
+            metadata=metadata,
+        )
+        self.messages[(channel, message.ts)] = message
+        return message
+
+    def message(self, channel: str, ts: str) -> StoredMessage | None:
+        return self.messages.get((channel, ts))
+
+    def messages_in(self, channel: str) -> list[StoredMessage]:
+        """A channel's messages, oldest first."""
+        found = [m for (c, _), m in self.messages.items() if c == channel]
+        return sorted(found, key=lambda m: _ts_key(m.ts))
+
+    def delete_message(self, channel: str, ts: str) -> StoredMessage | None:
+        return self.messages.pop((channel, ts), None)
+
+    def store_ephemeral(
+        self,
+        channel: str,
+        user: str,
+        *,
+        text: str = "",
+        blocks: list[JsonDict] | None = None,
+        thread_ts: str | None = None,
+    ) -> EphemeralMessage:
+        message = EphemeralMessage(
+            channel, user, self.next_ts(), text, list(blocks or []), thread_ts
+        )
+        self.ephemeral.append(message)
+        return message
+
+    def ephemeral_for(self, user: str, channel: str | None = None) -> list[EphemeralMessage]:
+        """The ephemeral messages `user` sees (in `channel`, if given), oldest first."""
+        return [
+            m
+            for m in self.ephemeral
+            if m.user == user and (channel is None or m.channel == channel)
+        ]
+
+    def find_ephemeral(self, channel: str, ts: str) -> EphemeralMessage | None:
+        return next((m for m in self.ephemeral if m.channel == channel and m.ts == ts), None)
+
+    # --- views -----------------------------------------------------------------------------------
+
+    def save_view(self, view: StoredView) -> None:
+        self.views[view.id] = view
+        if view.type == "home" and view.user_id is not None:
+            self.home_views[view.user_id] = view
+
+    def view_by_external_id(self, external_id: str) -> StoredView | None:
+        return next((v for v in self.views.values() if v.external_id == external_id), None)
+
+    def home_view(self, user_id: str) -> StoredView | None:
+        return self.home_views.get(user_id)
+
+    # --- interaction handles: trigger ids and response_urls -------------------------------------
+
+    def new_trigger_id(self, user_id: str | None = None) -> str:
+        """A trigger_id as an interaction payload carries; views.open/push accept it once, 3 s."""
+        trigger_id = f"{self._next_serial()}.{int(time.time())}.{secrets.token_hex(16)}"
+        self._triggers[trigger_id] = _Trigger(time.monotonic(), user_id)
+        return trigger_id
+
+    def redeem_trigger(self, trigger_id: str) -> tuple[str | None, str | None]:
+        """Use a trigger_id: (the user it was issued for, None) or (None, Slack's error code)."""
+        trigger = self._triggers.get(trigger_id)
+        if trigger is None:
+            return None, "invalid_trigger_id"
+        if trigger.used:
+            return None, "exchanged_trigger_id"
+        if time.monotonic() - trigger.issued > self.trigger_ttl:
+            return None, "expired_trigger_id"
+        trigger.used = True
+        return trigger.user_id, None
+
+    def new_response_url(self, channel: str, user: str, *, message_ts: str | None = None) -> str:
+        """A response_url served by the fake (`POST …/response/<token>`).
+
+        `message_ts` names the message the interaction came from, which `replace_original` and
+        `delete_original` then act on (a channel message, or an ephemeral one `user` sees).
+        """
+        token = secrets.token_urlsafe(18)
+        self._response_urls[token] = ResponseUrl(token, channel, user, message_ts)
+        return f"{self._served_at()}/response/{token}"
+
+    def response_url(self, token: str) -> ResponseUrl | None:
+        return self._response_urls.get(token)
+
+    # --- the record ------------------------------------------------------------------------------
+
+    def record(self, call: SlackCall) -> None:
+        self.calls.append(call)
+        for waiter in self._waiters:
+            waiter.set()
+
+    def calls_to(self, method: str) -> list[SlackCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def last(self, method: str) -> SlackCall:
+        """The latest call to `method`; AssertionError naming what was called if there is none."""
+        calls = self.calls_to(method)
+        if not calls:
+            raise AssertionError(f"no {method} call; calls were: {self._called()}")
+        return calls[-1]
+
+    async def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the call reads best with the limit inline
+    ) -> list[SlackCall]:
+        """Wait until `method` has been called `count` times (failed calls count); return them.
+
+        TimeoutError, naming the calls that did arrive, when they do not come in time.
+        """
+        recorded = asyncio.Event()
+        self._waiters.add(recorded)
+        try:
+            async with asyncio.timeout(timeout):
+                while len(self.calls_to(method)) < count:
+                    recorded.clear()
+                    await recorded.wait()
+        except TimeoutError:
+            seen = len(self.calls_to(method))
+            raise TimeoutError(
+                f"waited {timeout}s for {count} {method} call(s), saw {seen}; "
+                f"calls were: {self._called()}"
+            ) from None
+        finally:
+            self._waiters.discard(recorded)
+        return self.calls_to(method)
+
+    def clear(self) -> None:
+        """Forget the recorded calls and response posts (the workspace state stays)."""
+        self.calls.clear()
+        self.responses.clear()
+
+    # --- fault injection -------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: int | None = 1,
+        error: str = "ratelimited",
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` fail (use "response_url" for response posts).
+
+        The default is Slack's rate limit: HTTP 429, `Retry-After: 1`, `{"ok":false,
+        "error":"ratelimited"}`. `status=200` gives an ordinary `ok: false` answer with `error`.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._faults.setdefault(method, deque()).append(Fault(status, error, retry_after, times))
+
+    def take_fault(self, method: str) -> Fault | None:
+        """The fault the next call of `method` must answer with, if one is queued."""
+        queue = self._faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            queue.popleft()
+        return fault
+
+    # --- ids -------------------------------------------------------------------------------------
+
+    def next_ts(self) -> str:
+        """A message ts (`seconds.micros`), strictly increasing across the workspace."""
+        now_us = max(time.time_ns() // 1000, self._last_ts_us + 1)
+        self._last_ts_us = now_us
+        return f"{now_us // 1_000_000}.{now_us % 1_000_000:06d}"
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}{self._next_serial():09d}"
+
+    def new_hash(self) -> str:
+        return f"{int(time.time())}.{self._next_serial():08d}"
+
+    def _next_serial(self) -> int:
+        self._serial += 1
+        return self._serial
+
+    def _served_at(self) -> str:
+        if self.base_url is None:
+            raise RuntimeError(
+                "the fake is not served yet: use `async with serve_fake_slack(fake)` "
+                "or set fake.base_url"
+            )
+        return self.base_url.rstrip("/")
+
+    def _called(self) -> str:
+        return ", ".join(c.method for c in self.calls) or "none"
+
+
+def truthy(value: Any) -> bool:
+    """A flag as Slack reads it from JSON (`true`) or from a form (`"true"`, `"1"`)."""
+    if isinstance(value, str):
+        return value.lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    return int(seconds), int(micros or 0)

@@ -1,0 +1,171 @@
+"""The fake's HTTP surface: Slack's Web API under `/api/{method}` and response_urls.
+
+This module speaks HTTP only: it reads a call the way Slack does (query string, form body or
+JSON body, the bot token from `Authorization: Bearer …` or a `token` argument), applies queued
+faults and latency, records the call on `FakeSlack`, and lets `methods` answer it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.emulator.loopback import serve_in_background
+from bot.fakeslack import methods
+from bot.fakeslack.recorder import RESPONSE_URL, FakeSlack, Fault, JsonDict, SlackCall
+from bot.fakeslack.response_urls import post_to_response_url
+
+JSON_TYPE = "application/json; charset=utf-8"
+# Arguments Slack accepts as JSON-encoded strings in query strings and form posts.
+JSON_ENCODED_ARGS = ("blocks", "attachments", "view", "metadata")
+
+
+class _BadRequest(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def create_fake_slack_app(fake: FakeSlack) -> Starlette:
+    """`POST|GET /api/{method}` (the Web API) and `POST /response/{token}` (response_urls)."""
+
+    async def web_api(request: Request) -> Response:
+        method = request.path_params["method"]
+        try:
+            args, form_token = await _read_args(request)
+            body = _answer_call(fake, method, args, _bearer(request) or form_token)
+        except _BadRequest as bad:
+            body = {"ok": False, "error": bad.error}
+            fake.record(SlackCall(method, {}, None, time.time(), False, bad.error))
+        if isinstance(body, Fault):
+            return await _fault_answer(fake, body, json_body=True)
+        await _delay(fake)
+        return Response(json.dumps(body), media_type=JSON_TYPE)
+
+    async def response_url(request: Request) -> Response:
+        fault = fake.take_fault(RESPONSE_URL)
+        if fault is not None:
+            return await _fault_answer(fake, fault, json_body=False)
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            status, text = post_to_response_url(fake, request.path_params["token"], body)
+        else:
+            status, text = 400, "invalid_payload"
+        await _delay(fake)
+        return PlainTextResponse(text, status_code=status)
+
+    return Starlette(
+        routes=[
+            Route("/api/{method}", web_api, methods=["GET", "POST"]),
+            Route("/response/{token}", response_url, methods=["POST"]),
+        ]
+    )
+
+
+def _answer_call(
+    fake: FakeSlack, method: str, args: JsonDict, token: str | None
+) -> JsonDict | Fault:
+    """Slack's answer body for one call (or the fault queued for it), recording the call."""
+    arrived = time.time()
+    fault = fake.take_fault(method)
+    if fault is not None:
+        fake.record(SlackCall(method, args, token, arrived, False, fault.error, fault.status))
+        return fault
+    if not token:
+        body: JsonDict = {"ok": False, "error": "not_authed"}
+    elif not token.startswith("xox") or (
+        fake.accepted_tokens is not None and token not in fake.accepted_tokens
+    ):
+        body = {"ok": False, "error": "invalid_auth"}
+    else:
+        body = methods.call(fake, method, args)
+    fake.record(SlackCall(method, args, token, arrived, bool(body["ok"]), body.get("error")))
+    return body
+
+
+async def _read_args(request: Request) -> tuple[JsonDict, str | None]:
+    """The call's arguments (query, then form or JSON body) and a `token` argument, if any.
+
+    Slack reads a token from the query string or a form body, never from a JSON body.
+    """
+    args: JsonDict = dict(request.query_params)
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if raw and content_type == "application/json":
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise _BadRequest("invalid_json") from None
+        if not isinstance(body, dict):
+            raise _BadRequest("invalid_json")
+        token = args.pop("token", None)
+        args.update(body)
+        args.pop("token", None)
+    else:
+        if raw:
+            args.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        token = args.pop("token", None)
+    for key in JSON_ENCODED_ARGS:
+        if key in args:
+            args[key] = _decode_json_string(args[key])
+    return args, (str(token) if token else None)
+
+
+def _decode_json_string(value: object) -> object:
+    """A JSON-encoded argument decoded; left as it was when it is not valid JSON."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or None
+
+
+async def _fault_answer(fake: FakeSlack, fault: Fault, *, json_body: bool) -> Response:
+    headers = {}
+    if fault.retry_after is not None and fault.status in (429, 503):
+        headers["Retry-After"] = str(fault.retry_after)
+    await _delay(fake)
+    if json_body:
+        body = json.dumps({"ok": False, "error": fault.error})
+        return Response(body, status_code=fault.status, headers=headers, media_type=JSON_TYPE)
+    return PlainTextResponse(fault.error, status_code=fault.status, headers=headers)
+
+
+async def _delay(fake: FakeSlack) -> None:
+    if fake.latency > 0:
+        await asyncio.sleep(fake.latency)
+
+
+@asynccontextmanager
+async def serve_fake_slack(fake: FakeSlack) -> AsyncIterator[str]:
+    """Serve the fake on a free 127.0.0.1 port in this loop; yield its base URL.
+
+    Point `SLACK_API_URL` (slack_sdk's `base_url`) at `f"{base_url}/api/"` (also `fake.api_url`);
+    `fake.new_response_url(...)` works while it serves.
+    """
+    async with serve_in_background(create_fake_slack_app(fake)) as base_url:
+        fake.base_url = base_url
+        try:
+            yield base_url
+        finally:
+            fake.base_url = None

@@ -1,0 +1,114 @@
+"""The HTTP surface: POST /slack/events (Bolt), /healthz, /readyz and /metrics.
+
+Everything is built in the lifespan, inside the server's event loop, and closed on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.bootstrap import Runtime, build_runtime
+from bot.errors import ConvbotError
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.settings import Settings
+from bot.slack.app import build_slack_app
+from bot.slack.deps import slack_client
+from bot.slack.usergroups import SlackUserGroups
+
+log = logging.getLogger(__name__)
+READY_TIMEOUT = 5.0
+
+
+@dataclass
+class Serving:
+    runtime: Runtime
+    handler: AsyncSlackRequestHandler
+    metrics: Metrics
+
+
+def create_http_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        metrics = Metrics()
+        client = slack_client(settings)
+        runtime = await build_runtime(settings, groups=SlackUserGroups(client), metrics=metrics)
+        slack = build_slack_app(runtime, client, metrics)
+        socket_mode = None
+        if settings.slack_app_token:
+            socket_mode = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
+            await socket_mode.connect_async()  # type: ignore[no-untyped-call]
+            log.info("connected to Slack in Socket Mode")
+        app.state.serving = Serving(runtime, AsyncSlackRequestHandler(slack), metrics)
+        try:
+            yield
+        finally:
+            if socket_mode is not None:
+                await socket_mode.close_async()  # type: ignore[no-untyped-call]
+            await runtime.aclose()
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", _slack_events, methods=["POST"]),
+            Route("/healthz", _healthz, methods=["GET"]),
+            Route("/readyz", _readyz, methods=["GET"]),
+            Route("/metrics", _metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _serving(request: Request) -> Serving:
+    serving: Serving = request.app.state.serving
+    return serving
+
+
+async def _slack_events(request: Request) -> Response:
+    return await _serving(request).handler.handle(request)
+
+
+async def _healthz(_request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def _readyz(request: Request) -> Response:
+    """Ready when the state database and the backend both answer within a few seconds."""
+    runtime = _serving(request).runtime
+    database, backend = await asyncio.gather(
+        _check(_ping_database(runtime)), _check(runtime.backend.ping())
+    )
+    ready = database == backend == "ok"
+    return JSONResponse(
+        {"database": database, "backend": backend}, status_code=200 if ready else 503
+    )
+
+
+async def _ping_database(runtime: Runtime) -> None:
+    async with runtime.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def _check(probe: Awaitable[None]) -> str:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            await probe
+    except ConvbotError as error:
+        return str(error)
+    except Exception as error:  # a probe reports; it never crashes the endpoint
+        return f"not answering ({type(error).__name__})"
+    return "ok"
+
+
+async def _metrics(request: Request) -> Response:
+    return Response(_serving(request).metrics.exposition(), media_type=CONTENT_TYPE)

@@ -1,0 +1,1 @@
+"""The Slack surface: Bolt listeners (thin), Block Kit drawing, identity and permissions."""

@@ -1,0 +1,50 @@
+"""Builds the Bolt app over a runtime: the client, identity, claims, listeners, error handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.bootstrap import Runtime
+from bot.metrics import Metrics
+from bot.slack.deps import SlackDeps
+from bot.slack.identity import SlackIdentity
+from bot.slack.listeners import register_listeners
+from bot.state.claims import CardClaims
+
+log = logging.getLogger("bot.slack")
+
+
+def build_slack_app(runtime: Runtime, client: AsyncWebClient, metrics: Metrics) -> AsyncApp:
+    settings = runtime.settings
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        # Socket Mode has no signatures to check; HTTP mode always has a secret (serve checks).
+        request_verification_enabled=secret is not None,
+        process_before_response=False,  # ack first, work after: Slack's 3 s rule
+        logger=log,
+    )
+    deps = SlackDeps(
+        runtime=runtime,
+        client=client,
+        identity=SlackIdentity(runtime.config.agents, client, runtime.conversations),
+        claims=CardClaims(runtime.engine),
+        metrics=metrics,
+    )
+    register_listeners(app, deps)
+
+    @app.error
+    async def unhandled(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        # The listeners answer people themselves; this only keeps traces out of Slack.
+        log.error("unhandled error in a Slack listener", exc_info=error)
+        return BoltResponse(status=200, body="")
+
+    return app

@@ -1,0 +1,251 @@
+"""The conversation card: one conversation, its facts, and the buttons that act on it.
+
+Listings, the Home tab and command replies all draw a conversation with these blocks, so one
+set of listeners handles every button wherever it was pressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    InteractiveElement,
+    Option,
+    SectionBlock,
+    StaticSelectElement,
+    TextObject,
+)
+
+from bot.models import Conversation, Priority, Status
+from bot.slack.blocks import ids, limits
+from bot.slack.blocks.mrkdwn import (
+    NOTHING,
+    clip,
+    escape,
+    md,
+    mention,
+    plain,
+    slack_date,
+    user_text,
+)
+
+PRIORITY_EMOJI: Mapping[Priority, str] = {
+    Priority.URGENT: ":rotating_light:",
+    Priority.HIGH: ":large_orange_circle:",
+    Priority.NORMAL: ":large_blue_circle:",
+    Priority.LOW: ":white_circle:",
+}
+# The priority select's options carry the priority, so the card it belongs to travels in the
+# actions block's block_id instead: `card|{"id":…,"v":…}`.
+CARD_BLOCK_PREFIX = "card|"
+NAME_MAX = 100  # queue and agent names inside a field or a list row
+ID_MAX = 255
+
+
+@dataclass(frozen=True)
+class CardContext:
+    """Who is looking and how ids read as names; the same for every card in one message."""
+
+    viewer_agent_id: str | None = None
+    queue_names: Mapping[str, str] = field(default_factory=dict)  # queue id → name
+    agent_users: Mapping[str, str] = field(default_factory=dict)  # agent id → Slack user id
+    agent_names: Mapping[str, str] = field(default_factory=dict)  # agent id → display name
+    escalation_enabled: bool = False
+
+
+# Names that sentence case would spell wrong ("Sms", "Whatsapp").
+_SPELLED = {
+    "SMS": "SMS",
+    "RCS": "RCS",
+    "LINE": "LINE",
+    "WHATSAPP": "WhatsApp",
+    "WHATSAPP_CALLS": "WhatsApp calls",
+    "TIKTOK": "TikTok",
+    "TWITTER_DM": "Twitter DM",
+}
+
+
+def label(value: str) -> str:
+    """`NO_CHANNEL` → `No channel`: enum values as people write them."""
+    return _SPELLED.get(value) or value.replace("_", " ").capitalize()
+
+
+def card_value(conversation: Conversation) -> str | None:
+    """The CardRef a card's buttons carry, or None when it cannot fit in a button value."""
+    value = ids.CardRef(id=conversation.id, v=conversation.updatedAt).encode()
+    return value if len(value) <= limits.BUTTON_VALUE else None
+
+
+def card_block_id(conversation: Conversation) -> str | None:
+    """The actions block_id carrying the CardRef (None if over 255: JSON cannot be cut).
+
+    It changes with `updatedAt`, which Slack asks for: a redrawn message needs new block_ids,
+    or a select keeps showing the old choice.
+    """
+    value = card_value(conversation)
+    if value is None or len(CARD_BLOCK_PREFIX) + len(value) > limits.BLOCK_ID:
+        return None
+    return CARD_BLOCK_PREFIX + value
+
+
+def card_ref_from_block_id(block_id: str | None) -> ids.CardRef:
+    """The CardRef from a card's actions block_id; InvalidInput when it is not one."""
+    if block_id is None or not block_id.startswith(CARD_BLOCK_PREFIX):
+        return ids.CardRef.decode(None)  # raises the "broken button" InvalidInput
+    return ids.CardRef.decode(block_id.removeprefix(CARD_BLOCK_PREFIX))
+
+
+def queue_label(queue_id: str | None, context: CardContext) -> str:
+    """The queue's name, else its id, else `—`; escaped mrkdwn."""
+    if queue_id is None:
+        return NOTHING
+    return user_text(context.queue_names.get(queue_id) or queue_id, NAME_MAX)
+
+
+def agent_label(agent_id: str | None, context: CardContext) -> str:
+    """A mention when the agent is linked to a Slack user (it notifies them), else their name."""
+    if agent_id is None:
+        return "unassigned"
+    user_id = context.agent_users.get(agent_id)
+    if user_id:
+        return mention(user_id)
+    return user_text(context.agent_names.get(agent_id) or agent_id, NAME_MAX)
+
+
+def tags_label(tags: list[str] | None, limit: int) -> str:
+    if tags is None:  # list answers carry no tags; "—" would wrongly say there are none
+        return "_not loaded_"
+    return clip(" ".join(f"#{escape(tag)}" for tag in tags), limit) or NOTHING
+
+
+def card_text(conversation: Conversation) -> str:
+    """One line for notifications and the message `text` fallback: `HIGH · Topic (OPEN)`."""
+    fallback = clip(escape(conversation.id), ID_MAX)
+    topic = user_text(conversation.topic, limits.HEADER_TEXT, empty=fallback)
+    return f"{conversation.priority.value} · {topic} ({conversation.status.value})"
+
+
+def conversation_card(
+    conversation: Conversation,
+    context: CardContext,
+    *,
+    note: str | None = None,
+    snoozed_until: datetime | None = None,
+) -> list[Block]:
+    """Header, summary, facts, dates, optional note and snooze, then the buttons."""
+    blocks: list[Block] = [HeaderBlock(text=plain(_topic(conversation), limits.HEADER_TEXT))]
+    if conversation.summary and conversation.summary.strip():
+        blocks.append(SectionBlock(text=md(user_text(conversation.summary, limits.SECTION_TEXT))))
+    blocks.append(SectionBlock(fields=_fields(conversation, context)))
+    blocks.append(ContextBlock(elements=[md(_dates(conversation))]))
+    if note:
+        text = ":information_source: " + user_text(note, limits.FIELD_TEXT)
+        blocks.append(ContextBlock(elements=[md(text)]))
+    if snoozed_until is not None:
+        blocks.append(
+            ContextBlock(elements=[md(f":zzz: Snoozed until {slack_date(snoozed_until)}")])
+        )
+    actions = card_actions(conversation, context)
+    if actions is not None:
+        blocks.append(actions)
+    return blocks
+
+
+def _topic(conversation: Conversation) -> str:
+    return (conversation.topic or "").strip() or "(no topic)"
+
+
+def _fields(conversation: Conversation, context: CardContext) -> list[TextObject]:
+    priority = conversation.priority
+    facts = [
+        ("Status", label(conversation.status.value)),
+        ("Priority", f"{PRIORITY_EMOJI[priority]} {label(priority.value)}"),
+        ("Queue", queue_label(conversation.queueId, context)),
+        ("Agent", agent_label(conversation.agentId, context)),
+        ("Channel", label(conversation.channel.value)),
+        ("Tags", tags_label(conversation.tags, limits.FIELD_TEXT - len("*Tags*\n"))),
+    ]
+    return [md(f"*{name}*\n{value}") for name, value in facts]
+
+
+def _dates(conversation: Conversation) -> str:
+    parts = [
+        f"Created {slack_date(conversation.createdAt)}",
+        f"updated {slack_date(conversation.updatedAt)}",
+    ]
+    if conversation.closedAt is not None:
+        parts.append(f"closed {slack_date(conversation.closedAt)}")
+    parts.append(f"`{user_text(conversation.id, ID_MAX)}`")
+    return " · ".join(parts)
+
+
+def card_actions(conversation: Conversation, context: CardContext) -> ActionsBlock | None:
+    """The buttons a conversation in this state offers; none once it is closed."""
+    value = card_value(conversation)
+    if conversation.status is Status.CLOSED or value is None:
+        return None
+    elements: list[InteractiveElement] = []
+    # Unlinked viewers (None) still see Take: anyone in the channel may press it.
+    if context.viewer_agent_id is None or conversation.agentId != context.viewer_agent_id:
+        elements.append(_button("Take", ids.TAKE, value, style="primary"))
+    elements.append(_button("Route", ids.ROUTE, value))
+    elements.append(_close_button(conversation, value))
+    if context.escalation_enabled:
+        elements.append(_button("Escalate", ids.ESCALATE, value))
+    block_id = card_block_id(conversation)
+    if block_id is not None:  # without the block_id the select could not say which card
+        elements.append(priority_select(conversation.priority))
+    elements.append(_button("Edit", ids.EDIT, value))
+    return ActionsBlock(block_id=block_id, elements=elements)
+
+
+def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
+    return ButtonElement(
+        text=plain(text, limits.BUTTON_TEXT), action_id=action_id, value=value, style=style
+    )
+
+
+def _close_button(conversation: Conversation, value: str) -> ButtonElement:
+    # Closing cannot be undone (Infobip refuses every change afterwards), hence the dialog.
+    warning = " will be closed. A closed conversation cannot be changed or reopened."
+    topic = clip(f"“{_topic(conversation)}”", limits.CONFIRM_TEXT - len(warning))
+    confirm = ConfirmObject(
+        title=plain("Close this conversation?", 100),
+        text=plain(topic + warning, limits.CONFIRM_TEXT),
+        confirm=plain("Close it", 30),
+        deny=plain("Keep it open", 30),
+        style="danger",
+    )
+    return ButtonElement(
+        text=plain("Close", limits.BUTTON_TEXT),
+        action_id=ids.CLOSE,
+        value=value,
+        style="danger",
+        confirm=confirm,
+    )
+
+
+def priority_option(priority: Priority) -> Option:
+    return Option(
+        value=priority.value,
+        text=plain(f"{PRIORITY_EMOJI[priority]} {label(priority.value)}", limits.OPTION_TEXT),
+    )
+
+
+def priority_select(current: Priority, *, action_id: str = ids.PRIORITY) -> StaticSelectElement:
+    """URGENT…LOW, the current one selected; also used by the modals (with their action id)."""
+    options = [priority_option(priority) for priority in Priority]
+    return StaticSelectElement(
+        action_id=action_id,
+        placeholder=plain("Priority", limits.OPTION_TEXT),
+        options=options,
+        initial_option=options[list(Priority).index(current)],
+    )

@@ -1,0 +1,90 @@
+"""The ids that connect what is drawn to the listener that handles it, and button values.
+
+A button carries the conversation id and the version (`updatedAt`) of the card it was drawn
+on, so a press on a stale card can be recognised and refused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.errors import InvalidInput
+from bot.models import Priority, Timestamp
+
+# Card buttons (block_actions action_id).
+TAKE = "conv.take"
+ROUTE = "conv.route"
+CLOSE = "conv.close"
+ESCALATE = "conv.escalate"
+PRIORITY = "conv.priority"  # static_select; selected option value is a Priority
+EDIT = "conv.edit"
+# List rows, list paging and the Home tab.
+SHOW = "conv.show"  # a list row's "Open" button; its value is a CardRef
+PAGE = "conv.page"
+HOME_REFRESH = "home.refresh"
+
+CARD_ACTIONS = (TAKE, ROUTE, CLOSE, ESCALATE, PRIORITY, EDIT)
+
+# Modals (view callback_id) and their inputs (block_id, action_id pairs share one name).
+CREATE_MODAL = "conv.create_modal"
+EDIT_MODAL = "conv.edit_modal"
+FIELD_TOPIC = "topic"
+FIELD_SUMMARY = "summary"
+FIELD_PRIORITY = "priority"
+FIELD_STATUS = "status"
+FIELD_CHANNEL = "channel"
+FIELD_QUEUE = "queue"
+FIELD_TAGS = "tags"
+
+
+class CardRef(BaseModel):
+    """What a card button carries: which conversation, at which version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    v: Timestamp | None = None  # the conversation's updatedAt when the card was drawn
+
+    def encode(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def decode(cls, value: str | None) -> CardRef:
+        try:
+            return cls.model_validate_json(value or "")
+        except ValidationError:
+            raise InvalidInput("That button is broken; run `/conv show <id>` instead.") from None
+
+    def is_current(self, updated_at: datetime | None) -> bool:
+        return self.v == updated_at
+
+
+class PageRef(BaseModel):
+    """What a Next/Previous page button carries: the list command text and the page (1-based)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    q: str
+    p: int
+
+    def encode(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def decode(cls, value: str | None) -> PageRef:
+        try:
+            return cls.model_validate_json(value or "")
+        except ValidationError:
+            raise InvalidInput("That button is broken; run `/conv list` again.") from None
+
+
+class EditRef(BaseModel):
+    """The edit modal's private_metadata: which conversation, at which version."""
+
+    card: CardRef
+    response_url: str | None = None
+
+
+PRIORITY_OPTIONS = [p.value for p in Priority]

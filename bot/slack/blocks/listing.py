@@ -1,0 +1,90 @@
+"""A page of conversations as one chat message: a line per conversation and paging buttons.
+
+Rows are compact sections (one block each) rather than full cards, so a 50-row page still fits
+Slack's 50-block message limit nearly whole; "Open" draws the full card with its buttons.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, SectionBlock
+
+from bot.models import Conversation, Page
+from bot.slack.blocks import ids, limits
+from bot.slack.blocks.card import (
+    PRIORITY_EMOJI,
+    CardContext,
+    agent_label,
+    card_value,
+    label,
+    queue_label,
+)
+from bot.slack.blocks.mrkdwn import md, plain, slack_date, user_text
+
+ROW_TOPIC_MAX = 200
+COMMAND_SHOWN_MAX = 500
+
+
+def conversation_list(
+    page: Page[Conversation], command_text: str, context: CardContext, headline: str
+) -> list[Block]:
+    """The headline, as many rows as fit in one message, then Previous/Next page."""
+    if page.totalItems == 0:
+        return [SectionBlock(text=md(_nothing_matches(command_text)))]
+    blocks: list[Block] = [SectionBlock(text=md(user_text(headline, limits.SECTION_TEXT)))]
+    paging = _paging(page, command_text)
+    room = limits.MESSAGE_BLOCKS - len(blocks) - len(paging)
+    shown = page.items if len(page.items) <= room else page.items[: room - 1]
+    blocks.extend(_row(conversation, context) for conversation in shown)
+    hidden = len(page.items) - len(shown)
+    if hidden:
+        more = f"…and {hidden} more on this page — narrow the filter or use `limit:`."
+        blocks.append(ContextBlock(elements=[md(more)]))
+    blocks.extend(paging)
+    return blocks
+
+
+def _nothing_matches(command_text: str) -> str:
+    command = user_text(command_text, COMMAND_SHOWN_MAX, empty="")
+    shown = f" `{command}`" if command else ""
+    return f":mag: No conversations match{shown}. Try fewer filters or another `status:`."
+
+
+def _row(conversation: Conversation, context: CardContext) -> SectionBlock:
+    topic = user_text(conversation.topic, ROW_TOPIC_MAX, empty="(no topic)")
+    facts = " · ".join(
+        [
+            label(conversation.status.value),
+            queue_label(conversation.queueId, context),
+            agent_label(conversation.agentId, context),
+            f"opened {slack_date(conversation.createdAt)}",
+            f"`{user_text(conversation.id, 255)}`",
+        ]
+    )
+    text = f"{PRIORITY_EMOJI[conversation.priority]} *{topic}*\n{facts}"
+    value = card_value(conversation)
+    accessory = None
+    if value is not None:
+        accessory = ButtonElement(
+            text=plain("Open", limits.BUTTON_TEXT), action_id=ids.SHOW, value=value
+        )
+    return SectionBlock(text=md(text), accessory=accessory)
+
+
+def _paging(page: Page[Conversation], command_text: str) -> list[Block]:
+    """Previous/Next buttons; each carries the command and the 1-based page it leads to."""
+    targets: list[tuple[str, int]] = []
+    if page.page > 0:
+        # Past the end (page 9 of 3), "Previous" leads to the last page that has rows.
+        targets.append(("Previous page", min(page.page, page.pages)))
+    if (page.page + 1) * page.limit < page.totalItems:
+        targets.append(("Next page", page.page + 2))
+    buttons = [
+        ButtonElement(text=plain(text, limits.BUTTON_TEXT), action_id=ids.PAGE, value=value)
+        for text, target in targets
+        if len(value := ids.PageRef(q=command_text, p=target).encode()) <= limits.BUTTON_VALUE
+    ]
+    if buttons:
+        return [ActionsBlock(elements=buttons)]
+    if targets:  # a command too long to carry in a button: say how to page by hand
+        return [ContextBlock(elements=[md("More pages: add `page:N` to the command.")])]
+    return []

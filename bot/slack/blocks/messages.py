@@ -1,0 +1,52 @@
+"""Replies to commands and button presses: an error line, or whatever a command produced."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
+
+from bot.commands.executor import CommandResult
+from bot.slack.blocks import limits
+from bot.slack.blocks.card import CardContext, card_text, conversation_card
+from bot.slack.blocks.listing import conversation_list
+from bot.slack.blocks.mrkdwn import clip, escape, md, user_text
+
+
+def error_blocks(message: str) -> list[Block]:
+    """A short `:warning:` line; `message` is an error's sentence, escaped like any text."""
+    return [SectionBlock(text=md(":warning: " + user_text(message, limits.SECTION_TEXT - 20)))]
+
+
+def result_blocks(
+    result: CommandResult, context: CardContext, command_text: str
+) -> tuple[str, list[Block]]:
+    """`(text, blocks)` for an executor result; `text` is the notification/fallback line.
+
+    `command_text` is what was typed after `/conv`: the list's paging buttons replay it.
+    """
+    headline = user_text(result.headline, limits.SECTION_TEXT, empty="Done.")
+    if result.kind == "help":
+        return headline, help_blocks(result.text or "")
+    if result.kind == "page" and result.page is not None:
+        return headline, conversation_list(result.page, command_text, context, result.headline)
+    if result.kind == "conversation" and result.conversation is not None:
+        text = f"{headline} {card_text(result.conversation)}"
+        card = conversation_card(result.conversation, context)
+        return text, [ContextBlock(elements=[md(headline)]), *card]
+    return headline, [SectionBlock(text=md(headline))]
+
+
+def help_blocks(text: str) -> list[Block]:
+    """Help as mrkdwn sections: escaped (`<topic words>` must not parse) with `code` kept.
+
+    Split at line ends so no section passes 3000 characters or the message 50 blocks.
+    """
+    sections: list[str] = []
+    for line in escape(text).splitlines():
+        line = clip(line, limits.SECTION_TEXT)
+        if sections and len(sections[-1]) + 1 + len(line) <= limits.SECTION_TEXT:
+            sections[-1] += "\n" + line
+        else:
+            sections.append(line)
+    return [SectionBlock(text=md(s)) for s in sections[: limits.MESSAGE_BLOCKS] if s.strip()] or [
+        SectionBlock(text=md("No help text."))
+    ]

@@ -1,0 +1,13 @@
+"""Bolt listeners by kind. Each acks at once, calls one service method, draws the result."""
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.deps import SlackDeps
+from bot.slack.listeners import actions, commands, events, views
+
+
+def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
+    commands.register(app, deps)
+    actions.register(app, deps)
+    views.register(app, deps)
+    events.register(app, deps)

@@ -1,0 +1,239 @@
+"""Buttons on cards, lists and the Home tab. A press redraws the message it was pressed on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.executor import execute
+from bot.commands.parser import parse_tokens, tokenize
+from bot.errors import InvalidInput
+from bot.models import Actor, Conversation, ConversationPatch, Priority, format_timestamp
+from bot.service.conversations import Change
+from bot.slack.blocks import ids
+from bot.slack.blocks.card import card_ref_from_block_id, card_text, conversation_card
+from bot.slack.blocks.ids import CardRef, EditRef, PageRef
+from bot.slack.blocks.messages import error_blocks, result_blocks
+from bot.slack.blocks.modals import edit_modal, loading_modal
+from bot.slack.deps import SlackDeps
+from bot.slack.home import publish_home
+from bot.slack.listeners.outcome import observed, sentence_for
+
+Apply = Callable[[Actor, Conversation], Awaitable[Change]]
+ESCALATION_MISSING = (
+    "Escalation is not configured yet: add `oncall:` policies to convbot.yml "
+    "(see the README) — until then, page the on-call person directly."
+)
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    service = deps.service
+
+    async def take(actor: Actor, current: Conversation) -> Change:
+        agent_id = await service.resolve_agent(actor, "me")
+        return await service.assign(actor, current.id, agent_id)
+
+    async def route(actor: Actor, current: Conversation) -> Change:
+        return await service.route(actor, current.id)
+
+    async def close(actor: Actor, current: Conversation) -> Change:
+        return await service.close(actor, current.id)
+
+    async def escalate(actor: Actor, current: Conversation) -> Change:
+        await service.authorize(actor, "escalate", current.id)
+        raise InvalidInput(ESCALATION_MISSING)
+
+    for action_id, name, apply in (
+        (ids.TAKE, "take", take),
+        (ids.ROUTE, "route", route),
+        (ids.CLOSE, "close", close),
+        (ids.ESCALATE, "escalate", escalate),
+    ):
+        app.action(action_id)(_card_button(deps, name, apply))
+
+    @app.action(ids.PRIORITY)
+    async def priority(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        selected = _first_action(body).get("selected_option") or {}
+
+        async def set_priority(actor: Actor, current: Conversation) -> Change:
+            try:
+                value = Priority(str(selected.get("value", "")).upper())
+            except ValueError:
+                raise InvalidInput("Pick one of URGENT, HIGH, NORMAL, LOW.") from None
+            return await service.update(actor, current.id, ConversationPatch(priority=value))
+
+        await press_card(deps, body, respond, client, "priority", set_priority)
+
+    @app.action(ids.EDIT)
+    async def edit(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        await open_edit_modal(deps, body, client, respond)
+
+    @app.action(ids.SHOW)
+    async def show(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        async with _answering(deps, "show", respond):
+            ref = CardRef.decode(_first_action(body).get("value"))
+            actor = await deps.identity.actor(_user(body))
+            found = await service.get(ref.id)
+            context = await deps.card_context(actor.agent_id)
+            await respond(
+                text=card_text(found),
+                blocks=conversation_card(found, context),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    @app.action(ids.PAGE)
+    async def page(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        async with _answering(deps, "page", respond):
+            ref = PageRef.decode(_first_action(body).get("value"))
+            tokens = [t for t in tokenize(ref.q) if not t.lower().startswith("page:")]
+            command = parse_tokens([*tokens, f"page:{ref.p}"])
+            actor = await deps.identity.actor(_user(body))
+            result = await execute(command, service, actor)
+            context = await deps.card_context(actor.agent_id)
+            fallback, blocks = result_blocks(result, context, command_text=ref.q)
+            await respond(text=fallback, blocks=blocks, replace_original=True)
+
+    @app.action(ids.HOME_REFRESH)
+    async def refresh(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        async with observed(deps.metrics, "action", "home-refresh"):
+            await publish_home(deps, client, _user(body))
+
+
+def _card_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
+    async def pressed(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        await press_card(deps, body, respond, client, name, apply)
+
+    pressed.__name__ = f"card_{name}"
+    return pressed
+
+
+async def press_card(
+    deps: SlackDeps,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    name: str,
+    apply: Apply,
+) -> None:
+    """Apply a card button once, on the version it was drawn from, and redraw that card."""
+    user = _user(body)
+    on_home = (body.get("container") or {}).get("type") == "view"
+    try:
+        async with observed(deps.metrics, "action", name):
+            actor = await deps.identity.actor(user)
+            ref = _card_ref(body)
+            current = await deps.service.get(ref.id)
+            note, shown = await _apply_once(deps, actor, ref, current, name, apply)
+    except Exception as error:
+        if on_home:
+            await publish_home(deps, client, user, problem=sentence_for(error))
+        else:
+            await respond(
+                text=sentence_for(error),
+                blocks=error_blocks(sentence_for(error)),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        return
+    if on_home:
+        await publish_home(deps, client, user, notice=note)
+        return
+    context = await deps.card_context(actor.agent_id)
+    await respond(
+        text=card_text(shown),
+        blocks=conversation_card(shown, context, note=note),
+        replace_original=True,
+    )
+
+
+async def _apply_once(
+    deps: SlackDeps, actor: Actor, ref: CardRef, current: Conversation, name: str, apply: Apply
+) -> tuple[str | None, Conversation]:
+    if not ref.is_current(current.updatedAt):
+        changed = format_timestamp(current.updatedAt) if current.updatedAt else "meanwhile"
+        return (
+            f"Nothing was done: this card was out of date (the conversation changed at "
+            f"{changed}). This is how it is now.",
+            current,
+        )
+    version = current.updatedAt
+    if version is not None and not await deps.claims.claim(current.id, version, name, actor.id):
+        latest = await deps.service.get(current.id)
+        return "Already done: another press on this card got there first.", latest
+    try:
+        change = await apply(actor, current)
+    except BaseException:
+        if version is not None:
+            await deps.claims.release(current.id, version)
+        raise
+    return (None if change.changed else change.note), change.conversation
+
+
+async def open_edit_modal(
+    deps: SlackDeps, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+) -> None:
+    """Open at once (trigger_id lives 3 s), then fill in the conversation and queues."""
+    async with _answering(deps, "edit", respond):
+        ref = CardRef.decode(_first_action(body).get("value"))
+        opened = await client.views_open(
+            trigger_id=body.get("trigger_id") or "",
+            view=loading_modal("Edit conversation", ids.EDIT_MODAL),
+        )
+        current = await deps.service.get(ref.id)
+        queues = await deps.queues()
+        metadata = EditRef(
+            card=CardRef(id=current.id, v=current.updatedAt), response_url=body.get("response_url")
+        )
+        view = opened["view"]
+        await client.views_update(
+            view_id=view["id"],
+            hash=view.get("hash"),
+            view=edit_modal(current, queues, private_metadata=metadata.model_dump_json()),
+        )
+
+
+@asynccontextmanager
+async def _answering(deps: SlackDeps, name: str, respond: AsyncRespond) -> AsyncIterator[None]:
+    """Run a read-style action; any failure becomes one ephemeral sentence."""
+    try:
+        async with observed(deps.metrics, "action", name):
+            yield
+    except Exception as error:
+        text = sentence_for(error)
+        await respond(
+            text=text, blocks=error_blocks(text), response_type="ephemeral", replace_original=False
+        )
+
+
+def _first_action(body: dict[str, Any]) -> dict[str, Any]:
+    actions = body.get("actions") or [{}]
+    first = actions[0]
+    return first if isinstance(first, dict) else {}
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id") or "")
+
+
+def _card_ref(body: dict[str, Any]) -> CardRef:
+    action = _first_action(body)
+    if action.get("action_id") == ids.PRIORITY:
+        return card_ref_from_block_id(str(action.get("block_id") or ""))
+    return CardRef.decode(action.get("value"))

@@ -1,0 +1,69 @@
+"""`/conv`: ack at once, run the grammar, answer through response_url."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.executor import CommandResult, execute
+from bot.commands.parser import parse
+from bot.slack.blocks import ids
+from bot.slack.blocks.messages import error_blocks, result_blocks
+from bot.slack.blocks.modals import create_modal, loading_modal
+from bot.slack.deps import SlackDeps
+from bot.slack.listeners.outcome import observed, sentence_for
+from bot.slack.text import from_slack
+
+READS = ("help", "page")
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.command("/conv")
+    async def conv(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        # Slack allows 3 s; the answer may need a slow backend, so it goes via response_url.
+        await ack()
+        text = from_slack(command.get("text") or "")
+        if text.strip().lower() == "create":
+            await open_create_modal(deps, client, command.get("trigger_id") or "")
+            return
+        await answer(deps, text, command.get("user_id") or "", respond)
+
+
+async def answer(deps: SlackDeps, text: str, user_id: str, respond: AsyncRespond) -> None:
+    name = (text.split() or ["help"])[0].lower()[:20]
+    try:
+        async with observed(deps.metrics, "command", name):
+            command = parse(text)
+            actor = await deps.identity.actor(user_id)
+            result = await execute(command, deps.service, actor)
+            context = await deps.card_context(actor.agent_id)
+            fallback, blocks = result_blocks(result, context, command_text=text)
+    except Exception as error:
+        await respond(text=sentence_for(error), blocks=error_blocks(sentence_for(error)))
+        return
+    visible = "ephemeral" if _is_read(result, command.kind) else "in_channel"
+    await respond(text=fallback, blocks=blocks, response_type=visible)
+
+
+def _is_read(result: CommandResult, kind: str) -> bool:
+    return result.kind in READS or kind == "show"
+
+
+async def open_create_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: str) -> None:
+    """Open first (the trigger_id dies after 3 s), then fill in the backend's queues."""
+    async with observed(deps.metrics, "command", "create-modal"):
+        opened = await client.views_open(
+            trigger_id=trigger_id, view=loading_modal("New conversation", ids.CREATE_MODAL)
+        )
+        view = opened["view"]
+        try:
+            queues = await deps.queues()
+        except Exception:
+            queues = []
+        await client.views_update(
+            view_id=view["id"], hash=view.get("hash"), view=create_modal(queues)
+        )

@@ -1,0 +1,21 @@
+"""Events: the Home tab is drawn when someone opens it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.deps import SlackDeps
+from bot.slack.home import publish_home
+from bot.slack.listeners.outcome import observed
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return  # the Messages tab needs nothing drawn
+        async with observed(deps.metrics, "event", "app_home_opened"):
+            await publish_home(deps, client, str(event.get("user") or ""))

@@ -1,0 +1,104 @@
+"""Modal submissions: field errors inline before the ack; the change itself after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.errors import ConvbotError
+from bot.models import Actor, ConversationCreate, ConversationPatch
+from bot.slack.blocks import ids
+from bot.slack.blocks.card import card_text, conversation_card
+from bot.slack.blocks.ids import EditRef
+from bot.slack.blocks.messages import error_blocks
+from bot.slack.blocks.modals import field_errors, read_create, read_edit
+from bot.slack.deps import SlackDeps
+from bot.slack.listeners.outcome import observed, sentence_for
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.view(ids.CREATE_MODAL)
+    async def create_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        user = str((body.get("user") or {}).get("id") or "")
+        values = _values(body)
+        try:
+            data, errors = field_errors(ConversationCreate, read_create(values))
+            if not errors:
+                # Checked before closing the modal, so a refusal shows where the person looks.
+                await deps.service.authorize(Actor(id=user, surface="slack"), "create", None)
+        except ConvbotError as error:
+            errors = {ids.FIELD_TOPIC: str(error)[:150]}
+        if errors or not isinstance(data, ConversationCreate):
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        await _deliver(deps, client, user, "create", lambda actor: deps.service.create(actor, data))
+
+    @app.view(ids.EDIT_MODAL)
+    async def edit_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        user = str((body.get("user") or {}).get("id") or "")
+        try:
+            ref = EditRef.model_validate_json(
+                (body.get("view") or {}).get("private_metadata") or ""
+            )
+            patch, errors = field_errors(ConversationPatch, read_edit(_values(body)))
+        except (ConvbotError, ValidationError) as error:
+            await ack(response_action="errors", errors={ids.FIELD_TOPIC: sentence_for(error)[:150]})
+            return
+        if errors or not isinstance(patch, ConversationPatch):
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+
+        async def apply(actor: Actor) -> Any:
+            current = await deps.service.get(ref.card.id)
+            if not ref.card.is_current(current.updatedAt):
+                raise _Stale()
+            return await deps.service.update(actor, ref.card.id, patch)
+
+        await _deliver(deps, client, user, "edit", apply, response_url=ref.response_url)
+
+
+class _Stale(ConvbotError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Your edit was not applied: someone changed the conversation after you opened the "
+            "form. Press Edit again to start from its current state."
+        )
+
+
+async def _deliver(
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    user: str,
+    name: str,
+    work: Any,
+    *,
+    response_url: str | None = None,
+) -> None:
+    """Do the change, then post the resulting card to the person (and redraw the source card)."""
+    try:
+        async with observed(deps.metrics, "view", name):
+            actor = await deps.identity.actor(user)
+            change = await work(actor)
+            context = await deps.card_context(actor.agent_id)
+    except Exception as error:
+        text = sentence_for(error)
+        await client.chat_postMessage(channel=user, text=text, blocks=error_blocks(text))
+        return
+    conversation = change.conversation
+    blocks = conversation_card(conversation, context)
+    await client.chat_postMessage(channel=user, text=card_text(conversation), blocks=blocks)
+    if response_url:
+        await AsyncWebhookClient(response_url).send(
+            text=card_text(conversation), blocks=blocks, replace_original=True
+        )
+
+
+def _values(body: dict[str, Any]) -> dict[str, Any]:
+    state = ((body.get("view") or {}).get("state") or {}).get("values")
+    return state if isinstance(state, dict) else {}

@@ -1,0 +1,57 @@
+"""Card action claims: the first press on a card version wins, on every replica."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.models import format_timestamp, utcnow
+from bot.state.tables import card_action_claims
+
+KEEP = timedelta(days=2)  # a card older than this is stale anyway: its version moved on
+
+
+class CardClaims:
+    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def claim(self, conversation_id: str, version: datetime, action: str, actor: str) -> bool:
+        """True for the first press on this version of the conversation, False for any later."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    insert(card_action_claims).values(
+                        conversation_id=conversation_id,
+                        version=format_timestamp(version),
+                        action=action,
+                        actor=actor,
+                        claimed_at=self._clock(),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def release(self, conversation_id: str, version: datetime) -> None:
+        """Undo a claim whose action failed, so pressing again can still work."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(card_action_claims).where(
+                    card_action_claims.c.conversation_id == conversation_id,
+                    card_action_claims.c.version == format_timestamp(version),
+                )
+            )
+
+    async def forget_old(self) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(card_action_claims).where(
+                    card_action_claims.c.claimed_at < self._clock() - KEEP
+                )
+            )
+        return result.rowcount
