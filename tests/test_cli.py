@@ -180,3 +180,54 @@ def test_a_wrong_api_key_is_named_without_showing_it(cli: Cli, emulator_process:
     assert result.returncode == 2
     assert "INFOBIP_API_KEY" in result.stderr
     assert "wrong-key-456" not in result.stderr
+
+
+def test_serve_without_credentials_explains_what_to_set(cli: Cli) -> None:
+    result = cli("serve", env={"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": ""})
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set" in result.stderr
+    assert "manifest.yml" in result.stderr
+    socket_mode = cli("serve", env={"SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": ""})
+    assert socket_mode.returncode == 2
+    assert "SLACK_BOT_TOKEN is not set" in socket_mode.stderr
+
+
+def test_serve_answers_health_and_readiness(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("INFOBIP_", "SLACK_"))},
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/serve.db",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                time.sleep(0.1)
+        assert health.status_code == 200
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json() == {"database": "ok", "backend": "ok"}
+        assert "convbot_backend_calls_total" in httpx.get(f"{base}/metrics", timeout=5).text
+        unsigned = httpx.post(f"{base}/slack/events", content="command=/conv&text=list", timeout=5)
+        assert unsigned.status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
