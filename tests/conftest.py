@@ -23,6 +23,7 @@ from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate
 from tests.contract import ContractCheckingTransport
 from tests.seed import SEED
+from tests.slack_harness import SlackHarness, running_bot
 
 POSTGRES_URL = os.environ.get(
     "CONVBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -154,3 +155,10 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             assert transport.violations == [], transport.violations
     finally:
         await state.dispose()
+
+
+@pytest.fixture
+async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
+    """The bot running for real against a fake Slack, on the embedded backend."""
+    async with running_bot(tmp_path) as harness:
+        yield harness

@@ -415,7 +415,7 @@ def test_create_modal_fields_and_defaults() -> None:
     assert fields[ids.FIELD_TOPIC]["element"]["max_length"] == 1000
     assert fields[ids.FIELD_TOPIC]["optional"] is False
     assert fields[ids.FIELD_SUMMARY]["element"]["multiline"] is True
-    assert fields[ids.FIELD_SUMMARY]["element"]["max_length"] == 4000
+    assert fields[ids.FIELD_SUMMARY]["element"]["max_length"] == 3000  # Slack's most
     assert fields[ids.FIELD_PRIORITY]["element"]["initial_option"]["value"] == "NORMAL"
     channel = fields[ids.FIELD_CHANNEL]["element"]
     assert channel["initial_option"]["value"] == "NO_CHANNEL"

@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "emulator":
         from bot.cli.emulator import serve_emulator
 
-        return serve_emulator(settings, args.host, args.port, args.api_key, args.database_url)
+        return serve_emulator(
+            settings, args.host, args.port, args.api_key, args.database_url, args.latency
+        )
     if args.command == "check-config":
         return asyncio.run(check_config(settings))
     if args.command == "serve":
@@ -74,11 +76,28 @@ def _parser() -> argparse.ArgumentParser:
         default="sqlite+aiosqlite:///convbot-emulator.db",
         help="where the emulated account keeps its conversations",
     )
+    emulator.add_argument(
+        "--latency",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="add this delay before every answer, to emulate a slow API (e.g. 0.3)",
+    )
     commands.add_parser("check-config", help="validate the environment and convbot.yml")
     commands.add_parser(
         "serve", help="run the Slack bot (HTTP on HOST:PORT, or Socket Mode with SLACK_APP_TOKEN)"
     )
     return parser
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 <= seconds < 3600:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3600 seconds, not {value}")
+    return seconds
 
 
 async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:

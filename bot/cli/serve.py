@@ -38,7 +38,7 @@ def serve(settings: Settings) -> int:
     from bot.server import create_http_app
 
     uvicorn.run(
-        create_http_app(settings),
+        create_http_app(settings, freeze_heap=True),
         host=settings.host,
         port=settings.port,
         log_config=None,  # keep convbot's logging set-up (text or JSON)

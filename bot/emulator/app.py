@@ -8,6 +8,7 @@ rules of its own; the backend (normally LocalBackend) decides.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -66,8 +67,16 @@ PUT_DEFAULTS: dict[str, Any] = {
 # --- the app ---------------------------------------------------------------------------------
 
 
-def create_emulator_app(backend: ConversationBackend, api_key: str) -> Starlette:
-    """Serve `backend` under `/ccaas/1/`, requiring `Authorization: App <api_key>`."""
+def create_emulator_app(
+    backend: ConversationBackend, api_key: str, *, latency: float = 0.0
+) -> Starlette:
+    """Serve `backend` under `/ccaas/1/`, requiring `Authorization: App <api_key>`.
+
+    `latency` (seconds) is added before every answer, refusals included, to stand in for a
+    distant or slow API; the requests still overlap (it is a sleep, not a queue).
+    """
+    if latency < 0:
+        raise ValueError(f"latency must be >= 0 seconds, not {latency}")
 
     def route(path: str, methods: Mapping[str, Handler]) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -97,9 +106,26 @@ def create_emulator_app(backend: ConversationBackend, api_key: str) -> Starlette
             route("/queues", {"GET": _queues}),
             route("/routing", {"GET": _routing}),
         ],
-        middleware=[Middleware(_RequireApiKey, api_key=api_key)],
+        middleware=[
+            Middleware(_Latency, seconds=latency),
+            Middleware(_RequireApiKey, api_key=api_key),
+        ],
         exception_handlers={HTTPException: _http_exception},
     )
+
+
+class _Latency:
+    """Waits `seconds` before handling each HTTP request (the outermost layer, so every answer,
+    a 401 too, comes that much later). Zero adds nothing, not even a task switch."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self._app = app
+        self._seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._seconds > 0 and scope["type"] == "http":
+            await asyncio.sleep(self._seconds)
+        await self._app(scope, receive, send)
 
 
 class _RequireApiKey:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.fakeslack.blockkit import BlockKitError, check_message_blocks, check_view
 from bot.fakeslack.errors import SlackRefusal
 from bot.fakeslack.recorder import (
     FakeSlack,
@@ -54,12 +55,18 @@ def _object_list(args: JsonDict, key: str, error: str, limit: int) -> list[JsonD
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise SlackRefusal(error)
     if len(value) > limit:
-        raise SlackRefusal(error)
+        raise SlackRefusal(error, f"{len(value)} {key} in a message; the limit is {limit}")
     return value
 
 
 def _blocks(args: JsonDict) -> list[JsonDict] | None:
-    return _object_list(args, "blocks", "invalid_blocks", MAX_MESSAGE_BLOCKS)
+    blocks = _object_list(args, "blocks", "invalid_blocks", MAX_MESSAGE_BLOCKS)
+    if blocks is not None:
+        try:
+            check_message_blocks(blocks)
+        except BlockKitError as broken:
+            raise SlackRefusal("invalid_blocks", str(broken)) from None
+    return blocks
 
 
 def _attachments(args: JsonDict) -> list[JsonDict] | None:
@@ -238,6 +245,10 @@ def _view_arg(args: JsonDict, *types: str) -> JsonDict:
         raise SlackRefusal("invalid_arguments")
     if view["type"] == "modal" and not isinstance(view.get("title"), dict):
         raise SlackRefusal("invalid_arguments")
+    try:
+        check_view(view)
+    except BlockKitError as broken:
+        raise SlackRefusal("invalid_arguments", str(broken)) from None
     return view
 
 
@@ -529,4 +540,7 @@ def call(fake: FakeSlack, method: str, args: JsonDict) -> JsonDict:
     try:
         return {"ok": True, **handler(fake, args)}
     except SlackRefusal as refusal:
-        return {"ok": False, "error": refusal.error}
+        answer: JsonDict = {"ok": False, "error": refusal.error}
+        if refusal.detail is not None:
+            answer["response_metadata"] = {"messages": [f"[ERROR] {refusal.detail}"]}
+        return answer

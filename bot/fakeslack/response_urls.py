@@ -8,10 +8,13 @@ user who interacted. Slack answers a response_url in plain text: `ok`, or the er
 
 from __future__ import annotations
 
+import logging
 import time
 
+from bot.fakeslack.blockkit import BlockKitError, check_message_blocks
 from bot.fakeslack.recorder import FakeSlack, JsonDict, ResponsePost, ResponseUrl, truthy
 
+log = logging.getLogger(__name__)
 OK = (200, "ok")
 
 
@@ -24,6 +27,11 @@ def post_to_response_url(fake: FakeSlack, token: str, body: JsonDict) -> tuple[i
     if blocks is not None and not (
         isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)
     ):
+        return 400, "invalid_blocks"
+    try:
+        check_message_blocks(blocks or [])
+    except BlockKitError as broken:
+        log.warning("response_url post refused: invalid_blocks (%s)", broken)
         return 400, "invalid_blocks"
     text = str(body.get("text") or "")
     delete = truthy(body.get("delete_original"))

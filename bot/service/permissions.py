@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.config import Action, Permission
@@ -40,9 +41,23 @@ class PermissionPolicy:
         for group in rule.usergroups:
             if self._groups is not None and actor.id in await self._groups.members(group):
                 return
-        raise Forbidden(f"You can't {_VERBS[action]} here — ask {_who(rule)}.")
+        raise NotAllowed(action, rule)
 
 
-def _who(rule: Permission) -> str:
-    people = [f"<@{user}>" for user in rule.users] + [f"<!subteam^{g}>" for g in rule.usergroups]
-    return ", ".join(people[:5]) or "an admin to add you under `permissions:` in convbot.yml"
+Mention = Callable[[str], str]
+
+
+class NotAllowed(Forbidden):
+    """Forbidden, naming whom to ask, so a surface can draw them as it mentions people."""
+
+    def __init__(self, action: Action, rule: Permission) -> None:
+        self.action = action
+        self.users = list(rule.users)
+        self.usergroups = list(rule.usergroups)
+        super().__init__(self.sentence(lambda user: f"<@{user}>", lambda g: f"<!subteam^{g}>"))
+
+    def sentence(self, user: Mention, group: Mention) -> str:
+        """The refusal with each user and user group written by `user` and `group`."""
+        people = [user(u) for u in self.users] + [group(g) for g in self.usergroups]
+        who = ", ".join(people[:5]) or "an admin to add you under `permissions:` in convbot.yml"
+        return f"You can't {_VERBS[self.action]} here — ask {who}."

@@ -14,6 +14,7 @@ from bot.metrics import Metrics
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import SlackIdentity
 from bot.slack.listeners import register_listeners
+from bot.slack.respond import retrying_respond
 from bot.state.claims import CardClaims
 
 log = logging.getLogger("bot.slack")
@@ -39,6 +40,7 @@ def build_slack_app(runtime: Runtime, client: AsyncWebClient, metrics: Metrics) 
         claims=CardClaims(runtime.engine),
         metrics=metrics,
     )
+    app.middleware(retrying_respond)
     register_listeners(app, deps)
 
     @app.error

@@ -35,10 +35,12 @@ def home_view(
     *,
     linked: bool,
     problem: str | None = None,
+    notice: str | None = None,
 ) -> View:
     """Header and Refresh, then "Assigned to you" and "Unassigned, high priority" (≤ 100 blocks).
 
-    `problem` (the backend is down…) replaces both lists. A page of None draws as "not loaded".
+    `problem` (the backend is down…) replaces both lists; `notice` (what became of a button
+    pressed here) is drawn above them. A page of None draws as "not loaded".
     """
     refresh = ButtonElement(
         text=plain(":arrows_counterclockwise: Refresh", limits.BUTTON_TEXT),
@@ -49,6 +51,8 @@ def home_view(
         HeaderBlock(text=plain("Conversations", limits.HEADER_TEXT)),
         ActionsBlock(elements=[refresh]),
     ]
+    if notice is not None:
+        blocks.append(ContextBlock(elements=[md(user_text(notice, limits.SECTION_TEXT))]))
     if problem is not None:
         warning = ":warning: " + user_text(problem, limits.SECTION_TEXT - 20)
         blocks.append(SectionBlock(text=md(warning)))

@@ -84,7 +84,8 @@ class EditRef(BaseModel):
     """The edit modal's private_metadata: which conversation, at which version."""
 
     card: CardRef
-    response_url: str | None = None
+    response_url: str | None = None  # the message the Edit button was on, redrawn after saving
+    home: bool = False  # pressed on the Home tab, which is republished after saving
 
 
 PRIORITY_OPTIONS = [p.value for p in Priority]

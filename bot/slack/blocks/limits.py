@@ -21,3 +21,4 @@ SELECT_OPTIONS = 100
 BLOCK_ID = 255
 CONFIRM_TEXT = 300
 VIEW_TITLE = 24
+TEXT_INPUT = 3000  # plain_text_input max_length (and so its initial_value)

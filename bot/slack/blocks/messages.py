@@ -5,14 +5,39 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
 from bot.commands.executor import CommandResult
+from bot.errors import ConvbotError
+from bot.service.permissions import NotAllowed
 from bot.slack.blocks import limits
 from bot.slack.blocks.card import CardContext, card_text, conversation_card
 from bot.slack.blocks.listing import conversation_list
-from bot.slack.blocks.mrkdwn import clip, escape, md, user_text
+from bot.slack.blocks.mrkdwn import Mrkdwn, clip, escape, md, mention, subteam_mention, user_text
+
+UNEXPECTED = (
+    "Something went wrong on our side (it is logged); check with `/conv list` before trying again."
+)
+
+
+def sentence_for(error: BaseException) -> str:
+    """What the person sees: our own sentence for our errors, never a trace."""
+    return str(error) if isinstance(error, ConvbotError) else UNEXPECTED
+
+
+def error_mrkdwn(error: BaseException) -> Mrkdwn:
+    """The sentence as mrkdwn: escaped (it may quote what was typed), with the people a refusal
+    says to ask mentioned for real."""
+    if isinstance(error, NotAllowed):
+        return Mrkdwn(error.sentence(mention, subteam_mention))
+    return Mrkdwn(escape(sentence_for(error)))
+
+
+def error_reply(error: BaseException) -> tuple[str, list[Block]]:
+    """`(text, blocks)` telling of a failure; `text` is mrkdwn too (notifications parse it)."""
+    text = error_mrkdwn(error)
+    return text, error_blocks(text)
 
 
 def error_blocks(message: str) -> list[Block]:
-    """A short `:warning:` line; `message` is an error's sentence, escaped like any text."""
+    """A short `:warning:` line; `message` is escaped like any text unless it is `Mrkdwn`."""
     return [SectionBlock(text=md(":warning: " + user_text(message, limits.SECTION_TEXT - 20)))]
 
 

@@ -35,6 +35,8 @@ E = TypeVar("E", bound=StrEnum)
 
 TAGS_HINT = "space- or comma-separated, e.g. billing vip"
 LOADING = ":hourglass_flowing_sand: Loading…"
+# Slack's plain_text_input takes at most 3000 characters; the model allows longer summaries.
+SUMMARY_INPUT_MAX = min(SUMMARY_MAX, limits.TEXT_INPUT)
 ERROR_MAX = 300  # an inline error under an input: a sentence, not an essay
 _TAG_SEPARATORS = re.compile(r"[\s,]+")
 
@@ -50,11 +52,22 @@ def loading_modal(title: str, callback_id: str) -> View:
     )
 
 
+def problem_modal(title: str, problem: str) -> View:
+    """What a modal shows instead of its form when it could not be filled in."""
+    warning = ":warning: " + user_text(problem, limits.SECTION_TEXT - 20)
+    return View(
+        type="modal",
+        title=plain(title, limits.VIEW_TITLE),
+        close=plain("Close", limits.VIEW_TITLE),
+        blocks=[SectionBlock(text=md(warning))],
+    )
+
+
 def create_modal(queues: Sequence[Queue] | None, *, private_metadata: str = "") -> View:
     """Topic, summary, priority, channel, queue and tags; `queues=None` while still loading."""
     blocks: list[Block] = [
         _text_input(ids.FIELD_TOPIC, "Topic", TOPIC_MAX, placeholder="What is it about?"),
-        _text_input(ids.FIELD_SUMMARY, "Summary", SUMMARY_MAX, multiline=True, optional=True),
+        _text_input(ids.FIELD_SUMMARY, "Summary", SUMMARY_INPUT_MAX, multiline=True, optional=True),
         _priority_input(Priority.NORMAL),
         _enum_input(ids.FIELD_CHANNEL, "Channel", list(Channel), Channel.NO_CHANNEL),
         *_queue_blocks(queues, None),
@@ -78,14 +91,7 @@ def edit_modal(
     blocks: list[Block] = [
         ContextBlock(elements=[md(f"`{user_text(conversation.id, 255)}`")]),
         _text_input(ids.FIELD_TOPIC, "Topic", TOPIC_MAX, initial=conversation.topic),
-        _text_input(
-            ids.FIELD_SUMMARY,
-            "Summary",
-            SUMMARY_MAX,
-            multiline=True,
-            optional=True,
-            initial=conversation.summary,
-        ),
+        _summary_block(conversation),
         _enum_input(ids.FIELD_STATUS, "Status", list(Status), conversation.status),
         _priority_input(conversation.priority),
         *_queue_blocks(queues, conversation.queueId),
@@ -99,6 +105,30 @@ def edit_modal(
         blocks=blocks,
         private_metadata=private_metadata,
     )
+
+
+def _summary_block(conversation: Conversation) -> Block:
+    """The summary input; a summary longer than a Slack input holds is shown as a note instead.
+
+    Prefilling a clipped copy would silently cut the summary when anything else is saved; a
+    missing input is "no change" to `read_edit`, so the summary stays whole.
+    """
+    summary = conversation.summary or ""
+    if len(summary) <= SUMMARY_INPUT_MAX:
+        return _text_input(
+            ids.FIELD_SUMMARY,
+            "Summary",
+            SUMMARY_INPUT_MAX,
+            multiline=True,
+            optional=True,
+            initial=summary or None,
+        )
+    command = f'/conv update {user_text(conversation.id, 255)} summary:"…"'
+    note = (
+        f"*Summary*\nIt is {len(summary)} characters, more than a Slack form holds "
+        f"({SUMMARY_INPUT_MAX}), so it is not editable here; change it with `{command}`."
+    )
+    return SectionBlock(text=md(note))
 
 
 def _queue_blocks(queues: Sequence[Queue] | None, current: str | None) -> list[Block]:
@@ -162,7 +192,7 @@ def _text_input(
         action_id=field,
         multiline=multiline,
         max_length=max_length,
-        initial_value=clip(initial, max_length or 3000) if initial else None,
+        initial_value=clip(initial, max_length or limits.TEXT_INPUT) if initial else None,
         placeholder=plain(placeholder, 150) if placeholder else None,
     )
     return _input(field, text, element, optional=optional, hint=hint)

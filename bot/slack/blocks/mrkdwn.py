@@ -20,6 +20,7 @@ NOTHING = "—"  # shown where a value is absent, so an empty field never looks 
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
 _ENTITY_MAX = len("&amp;")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+_GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
 
 
 def escape(text: str) -> str:
@@ -45,11 +46,19 @@ def clip(text: str, limit: int) -> str:
     return text[:cut].rstrip() + ELLIPSIS
 
 
+class Mrkdwn(str):
+    """Text that is mrkdwn already (escaped, holding only our own tokens): drawn as it is."""
+
+
 def user_text(text: str | None, limit: int, *, empty: str = NOTHING) -> str:
-    """User-typed text, escaped then clipped (clipping after escaping keeps within `limit`)."""
+    """User-typed text, escaped then clipped (clipping after escaping keeps within `limit`).
+
+    `Mrkdwn` is clipped only: it was escaped when it was built.
+    """
     if text is None or not text.strip():
         return empty
-    return clip(escape(text.strip()), limit)
+    body = text.strip()
+    return clip(body if isinstance(text, Mrkdwn) else escape(body), limit)
 
 
 def slack_date(moment: datetime | None, fallback: str | None = None) -> str:
@@ -74,6 +83,13 @@ def mention(user_id: str) -> str:
     if _USER_ID.fullmatch(user_id):
         return f"<@{user_id}>"
     return escape(user_id)
+
+
+def subteam_mention(group_id: str) -> str:
+    """`<!subteam^S…>` for a user group; anything else is shown as escaped text."""
+    if _GROUP_ID.fullmatch(group_id):
+        return f"<!subteam^{group_id}>"
+    return escape(group_id)
 
 
 def md(text: str) -> MarkdownTextObject:

@@ -7,23 +7,26 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens, tokenize
-from bot.errors import InvalidInput
+from bot.errors import ConvbotError, InvalidInput
 from bot.models import Actor, Conversation, ConversationPatch, Priority, format_timestamp
 from bot.service.conversations import Change
 from bot.slack.blocks import ids
 from bot.slack.blocks.card import card_ref_from_block_id, card_text, conversation_card
 from bot.slack.blocks.ids import CardRef, EditRef, PageRef
-from bot.slack.blocks.messages import error_blocks, result_blocks
-from bot.slack.blocks.modals import edit_modal, loading_modal
+from bot.slack.blocks.messages import result_blocks
+from bot.slack.blocks.modals import edit_modal, loading_modal, problem_modal
+from bot.slack.blocks.mrkdwn import Mrkdwn, escape
 from bot.slack.deps import SlackDeps
 from bot.slack.home import publish_home
-from bot.slack.listeners.outcome import observed, sentence_for
+from bot.slack.listeners.outcome import error_mrkdwn, observed, tell
 
 Apply = Callable[[Actor, Conversation], Awaitable[Change]]
+EDIT_TITLE = "Edit conversation"
 ESCALATION_MISSING = (
     "Escalation is not configured yet: add `oncall:` policies to convbot.yml "
     "(see the README) — until then, page the on-call person directly."
@@ -134,26 +137,21 @@ async def press_card(
 ) -> None:
     """Apply a card button once, on the version it was drawn from, and redraw that card."""
     user = _user(body)
-    on_home = (body.get("container") or {}).get("type") == "view"
+    on_home = _on_home(body)
     try:
         async with observed(deps.metrics, "action", name):
             actor = await deps.identity.actor(user)
-            ref = _card_ref(body)
-            current = await deps.service.get(ref.id)
-            note, shown = await _apply_once(deps, actor, ref, current, name, apply)
+            note, shown = await _apply_once(deps, actor, _card_ref(body), name, apply)
     except Exception as error:
         if on_home:
-            await publish_home(deps, client, user, problem=sentence_for(error))
+            warning = Mrkdwn(":warning: " + error_mrkdwn(error))
+            await publish_home(deps, client, user, notice=warning)
         else:
-            await respond(
-                text=sentence_for(error),
-                blocks=error_blocks(sentence_for(error)),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            await tell(respond, error)  # beside the card: the card may be someone else's redraw
         return
     if on_home:
-        await publish_home(deps, client, user, notice=note)
+        info = Mrkdwn(":information_source: " + escape(note)) if note else None
+        await publish_home(deps, client, user, notice=info)
         return
     context = await deps.card_context(actor.agent_id)
     await respond(
@@ -164,49 +162,104 @@ async def press_card(
 
 
 async def _apply_once(
-    deps: SlackDeps, actor: Actor, ref: CardRef, current: Conversation, name: str, apply: Apply
+    deps: SlackDeps, actor: Actor, ref: CardRef, name: str, apply: Apply
 ) -> tuple[str | None, Conversation]:
-    if not ref.is_current(current.updatedAt):
-        changed = format_timestamp(current.updatedAt) if current.updatedAt else "meanwhile"
-        return (
-            f"Nothing was done: this card was out of date (the conversation changed at "
-            f"{changed}). This is how it is now.",
-            current,
-        )
-    version = current.updatedAt
-    if version is not None and not await deps.claims.claim(current.id, version, name, actor.id):
-        latest = await deps.service.get(current.id)
-        return "Already done: another press on this card got there first.", latest
+    """Claim the card's version before reading anything, so that of two presses on one card
+    exactly one acts and the other is told so, however their requests interleave."""
+    version = ref.v
+    if version is not None and not await deps.claims.claim(ref.id, version, name, actor.id):
+        raise AnotherPress()
     try:
-        change = await apply(actor, current)
+        current = await deps.service.get(ref.id)
+        if not ref.is_current(current.updatedAt):
+            change = Change(conversation=current, changed=False, note=_out_of_date(current))
+        else:
+            change = await apply(actor, current)
     except BaseException:
-        if version is not None:
-            await deps.claims.release(current.id, version)
+        await _release(deps, ref)
         raise
+    if not change.changed:
+        # Nothing moved, so whoever presses this card next must be free to act.
+        await _release(deps, ref)
     return (None if change.changed else change.note), change.conversation
+
+
+async def _release(deps: SlackDeps, ref: CardRef) -> None:
+    if ref.v is not None:
+        await deps.claims.release(ref.id, ref.v)
+
+
+class AnotherPress(ConvbotError):
+    """The card's version was already claimed: someone's press on it got there first.
+
+    Told to the presser alone; redrawing the card from here could overwrite the winner's
+    redraw with the state from before its change.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Already done: another press on this card got there first; the card shows what it did."
+        )
+
+
+def _out_of_date(current: Conversation) -> str:
+    changed = format_timestamp(current.updatedAt) if current.updatedAt else "meanwhile"
+    return (
+        f"Nothing was done: this card was out of date (the conversation changed at {changed}). "
+        "This is how it is now."
+    )
 
 
 async def open_edit_modal(
     deps: SlackDeps, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
 ) -> None:
-    """Open at once (trigger_id lives 3 s), then fill in the conversation and queues."""
-    async with _answering(deps, "edit", respond):
-        ref = CardRef.decode(_first_action(body).get("value"))
-        opened = await client.views_open(
-            trigger_id=body.get("trigger_id") or "",
-            view=loading_modal("Edit conversation", ids.EDIT_MODAL),
-        )
-        current = await deps.service.get(ref.id)
-        queues = await deps.queues()
-        metadata = EditRef(
-            card=CardRef(id=current.id, v=current.updatedAt), response_url=body.get("response_url")
-        )
-        view = opened["view"]
-        await client.views_update(
-            view_id=view["id"],
-            hash=view.get("hash"),
-            view=edit_modal(current, queues, private_metadata=metadata.model_dump_json()),
-        )
+    """Open at once (trigger_id lives 3 s), then fill in the conversation and queues.
+
+    A failure after the modal opened is shown in the modal, which would otherwise keep saying
+    "Loading…"; before that, in an ephemeral message (when there is one to answer: not on Home).
+    """
+    opened: dict[str, Any] | None = None
+    try:
+        async with observed(deps.metrics, "action", "edit"):
+            ref = CardRef.decode(_first_action(body).get("value"))
+            answer = await client.views_open(
+                trigger_id=body.get("trigger_id") or "",
+                view=loading_modal(EDIT_TITLE, ids.EDIT_MODAL),
+            )
+            opened = answer["view"]
+            filled = await _edit_view(deps, ref, body)
+            await client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=filled)
+    except Exception as error:
+        await _tell(client, respond, opened, error)
+
+
+async def _edit_view(deps: SlackDeps, ref: CardRef, body: dict[str, Any]) -> View:
+    current = await deps.service.get(ref.id)
+    queues = await deps.queues()
+    metadata = EditRef(
+        card=CardRef(id=current.id, v=current.updatedAt),
+        response_url=body.get("response_url"),
+        home=_on_home(body),
+    )
+    return edit_modal(current, queues, private_metadata=metadata.model_dump_json())
+
+
+async def _tell(
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    modal: dict[str, Any] | None,
+    error: BaseException,
+) -> None:
+    """Say what went wrong where the person is looking: the open modal, else the message."""
+    if modal is not None:
+        view = problem_modal(EDIT_TITLE, error_mrkdwn(error))
+        await client.views_update(view_id=modal["id"], view=view)
+    elif respond.response_url is not None:
+        await tell(respond, error)
+
+
+def _on_home(body: dict[str, Any]) -> bool:
+    return (body.get("container") or {}).get("type") == "view"
 
 
 @asynccontextmanager
@@ -216,10 +269,7 @@ async def _answering(deps: SlackDeps, name: str, respond: AsyncRespond) -> Async
         async with observed(deps.metrics, "action", name):
             yield
     except Exception as error:
-        text = sentence_for(error)
-        await respond(
-            text=text, blocks=error_blocks(text), response_type="ephemeral", replace_original=False
-        )
+        await tell(respond, error)
 
 
 def _first_action(body: dict[str, Any]) -> dict[str, Any]:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.executor import CommandResult, execute
 from bot.commands.parser import parse
+from bot.commands.spec import SUBCOMMANDS
+from bot.errors import InvalidInput
 from bot.slack.blocks import ids
-from bot.slack.blocks.messages import error_blocks, result_blocks
+from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import create_modal, loading_modal
 from bot.slack.deps import SlackDeps
-from bot.slack.listeners.outcome import observed, sentence_for
+from bot.slack.listeners.outcome import observed, tell
 from bot.slack.text import from_slack
 
 READS = ("help", "page")
@@ -28,42 +31,60 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         text = from_slack(command.get("text") or "")
         if text.strip().lower() == "create":
-            await open_create_modal(deps, client, command.get("trigger_id") or "")
+            await open_create_modal(deps, client, command.get("trigger_id") or "", respond)
             return
         await answer(deps, text, command.get("user_id") or "", respond)
 
 
 async def answer(deps: SlackDeps, text: str, user_id: str, respond: AsyncRespond) -> None:
-    name = (text.split() or ["help"])[0].lower()[:20]
     try:
-        async with observed(deps.metrics, "command", name):
+        async with observed(deps.metrics, "command", _metric_name(text)):
             command = parse(text)
             actor = await deps.identity.actor(user_id)
             result = await execute(command, deps.service, actor)
             context = await deps.card_context(actor.agent_id)
             fallback, blocks = result_blocks(result, context, command_text=text)
     except Exception as error:
-        await respond(text=sentence_for(error), blocks=error_blocks(sentence_for(error)))
+        await tell(respond, error)
         return
     visible = "ephemeral" if _is_read(result, command.kind) else "in_channel"
     await respond(text=fallback, blocks=blocks, response_type=visible)
+
+
+def _metric_name(text: str) -> str:
+    """The subcommand, or "unknown": a label per typo would grow the metrics without bound."""
+    word = (text.split() or ["help"])[0].lower()
+    return word if word in SUBCOMMANDS else "unknown"
 
 
 def _is_read(result: CommandResult, kind: str) -> bool:
     return result.kind in READS or kind == "show"
 
 
-async def open_create_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: str) -> None:
+async def open_create_modal(
+    deps: SlackDeps, client: AsyncWebClient, trigger_id: str, respond: AsyncRespond
+) -> None:
     """Open first (the trigger_id dies after 3 s), then fill in the backend's queues."""
-    async with observed(deps.metrics, "command", "create-modal"):
-        opened = await client.views_open(
-            trigger_id=trigger_id, view=loading_modal("New conversation", ids.CREATE_MODAL)
-        )
-        view = opened["view"]
-        try:
-            queues = await deps.queues()
-        except Exception:
-            queues = []
-        await client.views_update(
-            view_id=view["id"], hash=view.get("hash"), view=create_modal(queues)
-        )
+    try:
+        async with observed(deps.metrics, "command", "create-modal"):
+            opened = await client.views_open(
+                trigger_id=trigger_id, view=loading_modal("New conversation", ids.CREATE_MODAL)
+            )
+            view = opened["view"]
+            try:
+                queues = await deps.queues()
+            except Exception:
+                queues = []
+            await client.views_update(
+                view_id=view["id"], hash=view.get("hash"), view=create_modal(queues)
+            )
+    except SlackApiError as error:
+        await tell(respond, _form_refused(error))
+
+
+def _form_refused(error: SlackApiError) -> InvalidInput:
+    code = error.response.get("error") if error.response is not None else None
+    return InvalidInput(
+        f"Slack did not open the form ({code or 'no reason given'}); run `/conv create` again, "
+        "or give it all at once: `/conv create <topic words> priority:high #tag`."
+    )

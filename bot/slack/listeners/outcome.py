@@ -7,19 +7,15 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from slack_bolt.async_app import AsyncRespond
+
 from bot.errors import ConvbotError
 from bot.metrics import Metrics
+from bot.slack.blocks.messages import UNEXPECTED, error_mrkdwn, error_reply, sentence_for
+
+__all__ = ["UNEXPECTED", "error_mrkdwn", "observed", "sentence_for", "tell"]
 
 log = logging.getLogger("bot.slack")
-
-UNEXPECTED = (
-    "Something went wrong on our side (it is logged); check with `/conv list` before trying again."
-)
-
-
-def sentence_for(error: BaseException) -> str:
-    """What the person sees: our own sentence for our errors, never a trace."""
-    return str(error) if isinstance(error, ConvbotError) else UNEXPECTED
 
 
 @asynccontextmanager
@@ -36,3 +32,9 @@ async def observed(metrics: Metrics, kind: str, name: str) -> AsyncIterator[None
         raise
     finally:
         metrics.observe_slack(kind, name, time.perf_counter() - started, error)
+
+
+async def tell(respond: AsyncRespond, error: BaseException) -> None:
+    """One ephemeral sentence about a failure, beside the message (or command) it came from."""
+    text, blocks = error_reply(error)
+    await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)

@@ -7,17 +7,18 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.errors import ConvbotError
 from bot.models import Actor, ConversationCreate, ConversationPatch
 from bot.slack.blocks import ids
 from bot.slack.blocks.card import card_text, conversation_card
 from bot.slack.blocks.ids import EditRef
-from bot.slack.blocks.messages import error_blocks
+from bot.slack.blocks.messages import error_reply
 from bot.slack.blocks.modals import field_errors, read_create, read_edit
 from bot.slack.deps import SlackDeps
+from bot.slack.home import publish_home
 from bot.slack.listeners.outcome import observed, sentence_for
+from bot.slack.respond import RetryingRespond
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -61,6 +62,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             return await deps.service.update(actor, ref.card.id, patch)
 
         await _deliver(deps, client, user, "edit", apply, response_url=ref.response_url)
+        if ref.home:
+            await publish_home(deps, client, user)
 
 
 class _Stale(ConvbotError):
@@ -87,16 +90,15 @@ async def _deliver(
             change = await work(actor)
             context = await deps.card_context(actor.agent_id)
     except Exception as error:
-        text = sentence_for(error)
-        await client.chat_postMessage(channel=user, text=text, blocks=error_blocks(text))
+        text, blocks = error_reply(error)
+        await client.chat_postMessage(channel=user, text=text, blocks=blocks)
         return
     conversation = change.conversation
     blocks = conversation_card(conversation, context)
     await client.chat_postMessage(channel=user, text=card_text(conversation), blocks=blocks)
     if response_url:
-        await AsyncWebhookClient(response_url).send(
-            text=card_text(conversation), blocks=blocks, replace_original=True
-        )
+        redraw = RetryingRespond(response_url=response_url)
+        await redraw(text=card_text(conversation), blocks=blocks, replace_original=True)
 
 
 def _values(body: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,88 @@
+"""`respond()` over a response_url with the Web API client's retries.
+
+Bolt's own `respond` posts once: a 429 from Slack or a dropped connection loses the answer (a
+card that never redraws) without a word. This one retries those, honouring `Retry-After`, and
+logs a post Slack still refuses. A middleware puts it in every listener's `respond`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks import Block
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from slack_sdk.webhook.webhook_response import WebhookResponse
+
+log = logging.getLogger(__name__)
+TIMEOUT = 10
+
+
+def webhook_client(response_url: str) -> AsyncWebhookClient:
+    """A response_url client that retries 429s and connection failures, as the Web API one does."""
+    return AsyncWebhookClient(
+        url=response_url,
+        timeout=TIMEOUT,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+async def post(response_url: str, message: dict[str, Any]) -> WebhookResponse:
+    """Post `message` to a response_url with retries; a final refusal is logged."""
+    response = await webhook_client(response_url).send_dict(message)
+    if response.status_code != 200:
+        log.warning(
+            "Slack refused a response_url post: HTTP %s %s", response.status_code, response.body
+        )
+    return response
+
+
+class RetryingRespond(AsyncRespond):
+    async def __call__(
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any] | Block] | None = None,
+        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        if isinstance(text, dict):
+            return await post(self.response_url, _build_message(**text))
+        message = _build_message(
+            text=text,
+            blocks=blocks,
+            attachments=attachments,
+            response_type=response_type,
+            replace_original=replace_original,
+            delete_original=delete_original,
+            unfurl_links=unfurl_links,
+            unfurl_media=unfurl_media,
+            thread_ts=thread_ts,
+            metadata=metadata,
+        )
+        return await post(self.response_url, message)
+
+
+async def retrying_respond(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
+    """Global middleware: every listener's `respond` retries like the Web API client."""
+    context["respond"] = RetryingRespond(response_url=context.response_url)
+    return await next()
