@@ -18,6 +18,10 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.fakeslack import slash_command
+from bot.slack.listeners import BOT_EVENTS, SLASH_COMMANDS
+from tests.slack_harness import ANA, CHANNEL, SlackHarness
+
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "manifest.yml"
 SCHEMA = Path(__file__).resolve().parent / "schemas" / "slack-manifest.schema.json"
@@ -215,3 +219,24 @@ def test_commands_and_events() -> None:
     assert events == {"app_home_opened"}
     # app_home_opened needs no scope, but only fires for an App Home the manifest enables.
     assert load_manifest()["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_manifest_declares_exactly_what_the_app_listens_to() -> None:
+    commands, events = manifest_commands_and_events()
+    assert commands == set(SLASH_COMMANDS)
+    assert events == set(BOT_EVENTS)
+
+
+async def test_the_running_app_handles_each_declared_command_and_event(slack: SlackHarness) -> None:
+    commands, events = manifest_commands_and_events()
+    for command in commands:
+        response_url = slack.fake.new_response_url(CHANNEL, ANA)
+        body = slash_command(
+            "help", user_id=ANA, channel_id=CHANNEL, response_url=response_url,
+            trigger_id=slack.fake.new_trigger_id(ANA), command=command,
+        )  # fmt: skip
+        assert (await slack.post(body)).status_code == 200
+    for event in events:
+        assert (await slack.event({"type": event, "user": ANA, "tab": "home"})).status_code == 200
+    undeclared = await slack.event({"type": "reaction_added", "user": ANA})
+    assert undeclared.status_code == 404  # Bolt's answer for a request no listener takes

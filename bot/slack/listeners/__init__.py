@@ -5,6 +5,10 @@ from slack_bolt.async_app import AsyncApp
 from bot.slack.deps import SlackDeps
 from bot.slack.listeners import actions, commands, events, views
 
+# What the app listens to: manifest.yml must declare exactly these (tests/test_manifest.py).
+SLASH_COMMANDS: tuple[str, ...] = (commands.SLASH_COMMAND,)
+BOT_EVENTS: tuple[str, ...] = (events.HOME_OPENED,)
+
 
 def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
     commands.register(app, deps)

@@ -20,10 +20,11 @@ from bot.slack.listeners.outcome import observed, tell
 from bot.slack.text import from_slack
 
 READS = ("help", "page")
+SLASH_COMMAND = "/conv"
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    @app.command("/conv")
+    @app.command(SLASH_COMMAND)
     async def conv(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:

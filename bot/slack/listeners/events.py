@@ -11,9 +11,11 @@ from bot.slack.deps import SlackDeps
 from bot.slack.home import publish_home
 from bot.slack.listeners.outcome import observed
 
+HOME_OPENED = "app_home_opened"
+
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    @app.event("app_home_opened")
+    @app.event(HOME_OPENED)
     async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab needs nothing drawn
