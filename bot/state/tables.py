@@ -83,6 +83,20 @@ card_action_claims = Table(
     Index(None, "claimed_at"),
 )
 
+# One row per scheduled tick of a job (a digest): the replica whose insert succeeds runs it, so
+# a tick is done once however many replicas run the same schedule, and a restart never redoes it.
+job_ticks = Table(
+    "job_ticks",
+    metadata,
+    Column("job_id", String(255), primary_key=True),
+    Column("scheduled_at", UTCDateTime(), primary_key=True),
+    Column("claimed_by", String(255), nullable=False),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("error", Text),
+    Index(None, "job_id", "claimed_at"),
+)
+
 # --- the embedded backend's store (LocalBackend) ----------------------------------------------
 
 local_conversations = Table(

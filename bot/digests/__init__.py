@@ -1,0 +1,1 @@
+"""Scheduled digests of open high-priority conversations."""
