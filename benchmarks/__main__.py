@@ -5,7 +5,8 @@
 1. local_list: filtered `list` p50/p95 on the embedded backend over 1,000,000 conversations (the
    database is built once, about a minute, and reused from /tmp afterwards);
 2. list_requests: HTTP requests per `list` through the Infobip client, as the backlog grows;
-3. ack_latency: time to the HTTP ack of `/conv create …`, convbot against a bare Bolt app.
+3. digest_cost: backend requests and time per digest at backlogs of 100 to 1,000,000;
+4. ack_latency: time to the HTTP ack of `/conv create …`, convbot against a bare Bolt app.
 
 Each runs in a process of its own, with its default options (local_list with --rows 1000000).
 """
@@ -19,6 +20,7 @@ import time
 BENCHMARKS = [
     ("local_list", ["--rows", "1000000"]),
     ("list_requests", []),
+    ("digest_cost", []),
     ("ack_latency", []),
 ]
 

@@ -6,7 +6,8 @@ on, so a press on a stale card can be recognised and refused.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -89,3 +90,60 @@ class EditRef(BaseModel):
 
 
 PRIORITY_OPTIONS = [p.value for p in Priority]
+
+
+# Digest items (block_actions action_id). Buttons carry a DigestItemRef as their value; the
+# Snooze select carries it in its actions block's block_id, `ditem|{"d":…,"id":…,"v":…}`.
+DIGEST_TAKE = "digest.take"
+DIGEST_ESCALATE = "digest.escalate"
+DIGEST_CLOSE = "digest.close"
+DIGEST_SNOOZE = "digest.snooze"  # static_select; option values are DIGEST_SNOOZE_CHOICES keys
+
+DIGEST_ACTIONS = (DIGEST_TAKE, DIGEST_ESCALATE, DIGEST_CLOSE, DIGEST_SNOOZE)
+DIGEST_ITEM_BLOCK_PREFIX = "ditem|"
+DIGEST_SNOOZE_CHOICES: Mapping[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "24h": timedelta(hours=24),
+}
+
+
+class DigestItemRef(BaseModel):
+    """What a digest item's controls carry: which digest, which conversation, which version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    d: str  # the digest's name
+    id: str  # the conversation id
+    v: Timestamp | None = None  # the conversation's updatedAt when the item was drawn
+
+    def encode(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def decode(cls, value: str | None) -> DigestItemRef:
+        try:
+            return cls.model_validate_json(value or "")
+        except ValidationError:
+            raise InvalidInput(
+                "That digest button is broken; run `/conv show <id>` instead."
+            ) from None
+
+    def is_current(self, updated_at: datetime | None) -> bool:
+        return self.v == updated_at
+
+
+def digest_ref_from_block_id(block_id: str | None) -> DigestItemRef:
+    """The DigestItemRef from a digest item's actions block_id; InvalidInput when it is not one."""
+    if block_id is None or not block_id.startswith(DIGEST_ITEM_BLOCK_PREFIX):
+        return DigestItemRef.decode(None)  # raises the "broken button" InvalidInput
+    return DigestItemRef.decode(block_id.removeprefix(DIGEST_ITEM_BLOCK_PREFIX))
+
+
+def snooze_duration(value: str | None) -> timedelta:
+    """The Snooze select's option value as a duration; InvalidInput for anything else."""
+    duration = DIGEST_SNOOZE_CHOICES.get(value or "")
+    if duration is None:
+        choices = ", ".join(DIGEST_SNOOZE_CHOICES)
+        raise InvalidInput(f"Snooze for one of {choices}; pick one from the menu again.")
+    return duration
