@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Annotated, Literal, TypeVar, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from bot.durations import Duration, format_duration
 from bot.errors import InvalidInput
-from bot.models import AgentRole, AgentStatus, AutoAssignment, Priority, RuleMatch
+from bot.jobs.triggers import check_cron
+from bot.models import (
+    ACTIVE_STATUSES,
+    AgentRole,
+    AgentStatus,
+    AutoAssignment,
+    ConversationFilter,
+    OrderBy,
+    Priority,
+    RuleMatch,
+    Status,
+    TagName,
+)
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$")
 
@@ -100,12 +125,210 @@ class Permission(_Section):
     usergroups: list[str] = Field(default_factory=list)
 
 
+# --- digests -----------------------------------------------------------------------------------
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _member_of(enum: type[_E], label: str) -> BeforeValidator:
+    """Enum values case-insensitive, as in the command grammar (`open`, `High`, `urgent`)."""
+
+    def parse(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        member = enum.__members__.get(value.strip().upper().replace("-", "_").replace(" ", "_"))
+        if member is None:
+            allowed = ", ".join(enum.__members__)
+            raise ValueError(f"unknown {label} '{value[:40]}'; use one of {allowed}")
+        return member
+
+    return BeforeValidator(parse)
+
+
+def _listed(value: object) -> object:
+    """`status: OPEN` or `status: OPEN, WAITING` are lists too, as in the grammar."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+StatusValue = Annotated[Status, _member_of(Status, "status")]
+PriorityValue = Annotated[Priority, _member_of(Priority, "priority")]
+
+_DIGEST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
+DIGEST_ITEMS_MAX = 40
+
+
+class DigestFilter(_Section):
+    """Which conversations a digest shows; queues by name or id, resolved when it runs."""
+
+    status: Annotated[list[StatusValue], BeforeValidator(_listed)] = Field(
+        default_factory=lambda: list(ACTIVE_STATUSES)
+    )
+    priority: Annotated[list[PriorityValue], BeforeValidator(_listed)] = Field(
+        default_factory=lambda: [Priority.URGENT, Priority.HIGH]
+    )
+    queue: Annotated[list[str], BeforeValidator(_listed)] = Field(default_factory=list)
+    tags: Annotated[list[TagName], BeforeValidator(_listed)] = Field(default_factory=list)
+
+    @field_validator("status", "priority")
+    @classmethod
+    def _not_empty(cls, value: list[_E]) -> list[_E]:
+        if not value:
+            raise ValueError("list at least one value, or remove the key for the default")
+        return list(dict.fromkeys(value))
+
+    @field_validator("queue")
+    @classmethod
+    def _queue_names(cls, value: list[str]) -> list[str]:
+        names = [name.strip() for name in value]
+        if "" in names:
+            raise ValueError("a queue cannot be blank; give its name or id")
+        return list(dict.fromkeys(names))
+
+    @field_validator("tags")
+    @classmethod
+    def _no_repeats(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class DigestSchedule(_Section):
+    """One scheduled digest: where it goes, when (cron or every, in a time zone), and what."""
+
+    name: str
+    channel: str
+    cron: str | None = None
+    every: Duration | None = None
+    timezone: str = "UTC"
+    filter: DigestFilter = Field(default_factory=DigestFilter)
+    max_items: int = Field(default=15, ge=1, le=DIGEST_ITEMS_MAX)
+    skip_if_empty: bool = True
+    mention: str | None = None  # a user group pinged when URGENT items exist
+    edit_in_place: bool = False  # one message per channel, edited at each tick
+
+    @field_validator("name")
+    @classmethod
+    def _name_shape(cls, value: str) -> str:
+        if not _DIGEST_NAME.match(value):
+            raise ValueError(
+                f"'{value[:40]}' is not a usable name; use 1-64 letters, digits, '-' or '_',"
+                " e.g. support-high"
+            )
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        if not _CHANNEL_ID.match(value):
+            hint = " (that is a name)" if value.startswith("#") else ""
+            raise ValueError(
+                f"'{value[:40]}' is not a Slack channel id{hint}; use the id that starts with C,"
+                " G or D (channel details → About, at the bottom), e.g. C0123456789"
+            )
+        return value
+
+    @field_validator("mention")
+    @classmethod
+    def _usergroup_id(cls, value: str | None) -> str | None:
+        if value is not None and not _USERGROUP_ID.match(value):
+            raise ValueError(
+                f"'{value[:40]}' is not a Slack user group id; use the id that starts with S,"
+                " e.g. S0ONCALL, or remove mention"
+            )
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else check_cron(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ValueError(
+                f"unknown time zone '{value[:60]}'; {hint}use an IANA name such as "
+                "Europe/Zagreb, America/New_York or UTC"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> DigestSchedule:
+        if self.cron is not None and self.every is not None:
+            raise ValueError(
+                "has both cron and every; keep cron for wall-clock times (e.g. weekdays at"
+                " 09:00) or every for a fixed interval, and remove the other"
+            )
+        if self.cron is None and self.every is None:
+            raise ValueError(
+                'says not when to run; add cron: (e.g. "0 9 * * MON-FRI") or every: (e.g. 30m)'
+            )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def when(self) -> str:
+        """`cron 0 9 * * MON-FRI (Europe/Zagreb)` or `every 30 min`: for listings."""
+        if self.cron is not None:
+            return f"cron {self.cron} ({self.timezone})"
+        return f"every {format_duration(self.every or timedelta(0))}"
+
+    def to_filter(self, queue_ids: list[str]) -> ConversationFilter:
+        """The backend query: this digest's statuses, priorities and tags, the resolved queues.
+
+        Oldest first, one page of `max_items`; the caller resolves `filter.queue` names to ids.
+        """
+        return ConversationFilter(
+            statuses=list(self.filter.status),
+            priorities=list(self.filter.priority),
+            queueIds=list(dict.fromkeys(queue_ids)),
+            tags=list(self.filter.tags),
+            orderBy=OrderBy(field="createdAt", direction="asc"),
+            limit=self.max_items,
+        )
+
+
+class SchedulerConfig(_Section):
+    # A tick that could not start on time still runs if it is at most this late, else it is
+    # skipped (APScheduler's misfire_grace_time).
+    misfire_grace: Duration = timedelta(minutes=10)
+
+    @property
+    def misfire_grace_seconds(self) -> int:
+        return int(self.misfire_grace.total_seconds())
+
+
 class OpsConfig(_Section):
     # Slack user id (or `cli:<os user>`) → agent id: who "me" is.
     agents: dict[str, str] = Field(default_factory=dict)
     local: LocalSeed = Field(default_factory=LocalSeed)
     # An action that is absent here is open to everyone.
     permissions: dict[Action, Permission] = Field(default_factory=dict)
+    digests: list[DigestSchedule] = Field(default_factory=list)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+
+    @field_validator("digests")
+    @classmethod
+    def _unique_digest_names(cls, value: list[DigestSchedule]) -> list[DigestSchedule]:
+        # Names become job ids and command arguments: unique regardless of case.
+        first: dict[str, int] = {}
+        for index, digest in enumerate(value):
+            earlier = first.setdefault(digest.name.casefold(), index)
+            if earlier != index:
+                raise ValueError(
+                    f"digests[{index}].name '{digest.name}' repeats digests[{earlier}].name;"
+                    " names must be unique, rename one"
+                )
+        return value
 
 
 def load_config(path: str | Path) -> OpsConfig:
@@ -135,8 +358,19 @@ def describe_errors(error: ValidationError) -> str:
             message = "unknown key; remove it or check its spelling"
         elif problem["type"] == "missing":
             message = "required; add it"
+        elif problem["type"] in _BOUNDS:
+            limit = next(iter(problem.get("ctx", {}).values()), "?")
+            message = f"{problem['input']!r} is {_BOUNDS[problem['type']].format(limit=limit)}"
         lines.append(f"  {path or '(top level)'}: {message}")
     return "\n".join(lines)
+
+
+_BOUNDS = {
+    "greater_than_equal": "too small; use {limit} or more",
+    "greater_than": "too small; use more than {limit}",
+    "less_than_equal": "too large; use {limit} or less",
+    "less_than": "too large; use less than {limit}",
+}
 
 
 def _yaml_path(loc: tuple[int | str, ...]) -> str:

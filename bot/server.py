@@ -9,7 +9,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -22,9 +22,10 @@ from starlette.routing import Route
 
 from bot.bootstrap import Runtime, build_runtime
 from bot.errors import ConvbotError
+from bot.jobs.scheduler import start_scheduler
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.settings import Settings
-from bot.slack.app import build_slack_app
+from bot.slack.app import build_slack_app, build_slack_deps
 from bot.slack.deps import slack_client
 from bot.slack.usergroups import SlackUserGroups
 
@@ -47,35 +48,38 @@ def create_http_app(settings: Settings, *, freeze_heap: bool = False) -> Starlet
         metrics = Metrics()
         client = slack_client(settings)
         runtime = await build_runtime(settings, groups=SlackUserGroups(client), metrics=metrics)
-        slack = build_slack_app(runtime, client, metrics)
-        socket_mode = None
-        if settings.slack_app_token:
-            socket_mode = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
-            await socket_mode.connect_async()  # type: ignore[no-untyped-call]
-            log.info("connected to Slack in Socket Mode")
-        app.state.serving = Serving(runtime, AsyncSlackRequestHandler(slack), metrics)
-        # The ~150k objects built at start-up live as long as the process; left in the
-        # collector's view, each full collection scans them all and stalls the loop for
-        # 50-100 ms (measured by benchmarks/ack_latency.py at 200 commands/s).
-        if freeze_heap:
-            gc.collect()
-            gc.freeze()
-        try:
+        async with AsyncExitStack() as cleanup:
+            cleanup.push_async_callback(runtime.aclose)
+            deps = build_slack_deps(runtime, client, metrics)
+            slack = build_slack_app(deps)
+            scheduler = start_scheduler(deps)
+            cleanup.callback(scheduler.shutdown, wait=False)
+            if settings.slack_app_token:
+                socket_mode = AsyncSocketModeHandler(
+                    slack, settings.slack_app_token.get_secret_value()
+                )
+                await socket_mode.connect_async()  # type: ignore[no-untyped-call]
+                cleanup.push_async_callback(socket_mode.close_async)
+                log.info("connected to Slack in Socket Mode")
+            app.state.serving = Serving(runtime, AsyncSlackRequestHandler(slack), metrics)
+            # The ~150k objects built at start-up live as long as the process; left in the
+            # collector's view, each full collection scans them all and stalls the loop for
+            # 50-100 ms (measured by benchmarks/ack_latency.py at 200 commands/s).
+            if freeze_heap:
+                gc.collect()
+                gc.freeze()
             yield
-        finally:
-            if socket_mode is not None:
-                await socket_mode.close_async()  # type: ignore[no-untyped-call]
-            await runtime.aclose()
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", _slack_events, methods=["POST"]),
-            Route("/healthz", _healthz, methods=["GET"]),
-            Route("/readyz", _readyz, methods=["GET"]),
-            Route("/metrics", _metrics, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/healthz", _healthz, methods=["GET"]),
+        Route("/readyz", _readyz, methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
+    ]
+    if not settings.slack_app_token:
+        # Socket Mode has no signing secret to verify requests with: an HTTP door into the
+        # listeners would let anyone who reaches the port act as any Slack user.
+        routes.append(Route("/slack/events", _slack_events, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def _serving(request: Request) -> Serving:

@@ -162,3 +162,23 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
     """The bot running for real against a fake Slack, on the embedded backend."""
     async with running_bot(tmp_path) as harness:
         yield harness
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A DATABASE_URL on a fresh PostgreSQL schema, for several app instances to share."""
+    problem = await _postgres_reachable()
+    if problem:
+        if REQUIRE_POSTGRES:
+            pytest.fail(problem + " (CONVBOT_REQUIRE_POSTGRES=1)")
+        pytest.skip(problem)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        await admin.dispose()

@@ -231,3 +231,18 @@ def test_serve_answers_health_and_readiness(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_digest_dry_run_prints_the_digest(tmp_path: Path, cli: Cli) -> None:
+    (tmp_path / "convbot.yml").write_text(
+        "digests:\n  - {name: support-high, channel: C0123456789, every: 30m}\n"
+    )
+    assert cli("conv", "create", "Server down", "priority:urgent").returncode == 0
+    assert cli("conv", "create", "Minor", "priority:low").returncode == 0
+    result = cli("digest", "support-high", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "1 URGENT" in result.stdout and "Server down" in result.stdout
+    assert "Minor" not in result.stdout
+    unknown = cli("digest", "nope", "--dry-run")
+    assert unknown.returncode == 1 and "Digests: support-high" in unknown.stderr
+    assert cli("digest", "support-high").returncode == 2  # posting needs SLACK_BOT_TOKEN

@@ -19,6 +19,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_a_missing_file_means_defaults(tmp_path: Path) -> None:
     config = load_config(tmp_path / "absent.yml")
     assert config.agents == {} and config.local.queues == []
+    assert config.digests == [] and config.scheduler.misfire_grace.total_seconds() == 600
 
 
 def test_a_valid_file_loads(tmp_path: Path) -> None:
@@ -61,6 +62,11 @@ local:
             "local.queues names must be unique",
         ),
         ("local:\n  agents: [{id: a, name: A}, {id: a, name: B}]\n", "local.agents ids must be"),
+        (
+            "digests:\n  - {name: d, channel: C0123456789, every: 1m, cron: '0 9 * * *'}\n",
+            "digests[0]: has both cron and every; keep cron",
+        ),
+        ("scheduler: {misfire_grace: 10}\n", "scheduler.misfire_grace: '10' has no unit"),
         ("local: [\n", "is not valid YAML"),
         ("- just a list\n", "must be a mapping"),
     ],

@@ -139,10 +139,13 @@ async def test_close_posts_a_card_without_buttons(slack: SlackHarness) -> None:
     assert (await slack.conversation(card.id)).status is Status.CLOSED
 
 
-async def test_no_change_still_answers_in_channel_and_says_so(slack: SlackHarness) -> None:
+async def test_a_change_that_changes_nothing_is_told_only_to_its_author(
+    slack: SlackHarness,
+) -> None:
     card = await slack.create("Already urgent priority:urgent")
-    shown = await changed(slack, f"update {card.id} priority:urgent")
-    assert "Nothing to change" in shown
+    answer = await (await slack.command(f"update {card.id} priority:urgent")).answer()
+    assert answer.response_type == "ephemeral"  # no news for the channel
+    assert "Nothing to change" in answer.text
     assert await slack.actions(card.id) == ["create"]
 
 

@@ -47,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "check-config":
         return asyncio.run(check_config(settings))
+    if args.command == "digest":
+        from bot.cli.digest import run_digest
+
+        return asyncio.run(run_digest(settings, args.name, args.dry_run))
     if args.command == "serve":
         from bot.cli.serve import serve
 
@@ -84,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
         help="add this delay before every answer, to emulate a slow API (e.g. 0.3)",
     )
     commands.add_parser("check-config", help="validate the environment and convbot.yml")
+    digest = commands.add_parser("digest", help="build one configured digest now and post it")
+    digest.add_argument("name", help="the digest's name in convbot.yml")
+    digest.add_argument("--dry-run", action="store_true", help="print it instead of posting")
     commands.add_parser(
         "serve", help="run the Slack bot (HTTP on HOST:PORT, or Socket Mode with SLACK_APP_TOKEN)"
     )

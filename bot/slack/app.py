@@ -20,25 +20,28 @@ from bot.state.claims import CardClaims
 log = logging.getLogger("bot.slack")
 
 
-def build_slack_app(runtime: Runtime, client: AsyncWebClient, metrics: Metrics) -> AsyncApp:
-    settings = runtime.settings
-    secret = (
-        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    )
-    app = AsyncApp(
-        client=client,
-        signing_secret=secret,
-        # Socket Mode has no signatures to check; HTTP mode always has a secret (serve checks).
-        request_verification_enabled=secret is not None,
-        process_before_response=False,  # ack first, work after: Slack's 3 s rule
-        logger=log,
-    )
-    deps = SlackDeps(
+def build_slack_deps(runtime: Runtime, client: AsyncWebClient, metrics: Metrics) -> SlackDeps:
+    return SlackDeps(
         runtime=runtime,
         client=client,
         identity=SlackIdentity(runtime.config.agents, client, runtime.conversations),
         claims=CardClaims(runtime.engine),
         metrics=metrics,
+    )
+
+
+def build_slack_app(deps: SlackDeps) -> AsyncApp:
+    settings = deps.runtime.settings
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    app = AsyncApp(
+        client=deps.client,
+        signing_secret=secret,
+        # Socket Mode has no signatures to check; HTTP mode always has a secret (serve checks).
+        request_verification_enabled=secret is not None,
+        process_before_response=False,  # ack first, work after: Slack's 3 s rule
+        logger=log,
     )
     app.middleware(retrying_respond)
     register_listeners(app, deps)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConvbotError
 from bot.models import Actor
 from bot.service.conversations import ConversationService
 from bot.slack.cache import TtlCache
+from bot.slack.failures import SLACK_FAILURES
 
 log = logging.getLogger(__name__)
+# Reasons we may not learn who someone is; they then act unlinked rather than fail.
+_UNKNOWABLE: tuple[type[BaseException], ...] = (*SLACK_FAILURES, ConvbotError, KeyError, TypeError)
 
 
 class SlackIdentity:
@@ -39,7 +41,7 @@ class SlackIdentity:
             return self._configured[user_id]
         try:
             return await self._by_user.get(user_id, lambda: self._match_by_email(user_id))
-        except (SlackApiError, SlackClientError, ConvbotError, KeyError, TypeError):
+        except _UNKNOWABLE:
             # Not knowing who someone is must not break what they do: they act unlinked, and
             # the failure is not cached, so the next press tries again.
             log.warning("could not match Slack user %s to an agent", user_id, exc_info=True)

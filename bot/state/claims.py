@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.models import format_timestamp, utcnow
 from bot.state.tables import card_action_claims
 
+LEASE = timedelta(seconds=60)  # far longer than any press takes
 KEEP = timedelta(days=2)  # a card older than this is stale anyway: its version moved on
 
 
@@ -21,20 +22,36 @@ class CardClaims:
         self._clock = clock
 
     async def claim(self, conversation_id: str, version: datetime, action: str, actor: str) -> bool:
-        """True for the first press on this version of the conversation, False for any later."""
+        """True for the first press on this version of the conversation, False for any later.
+
+        A claim older than LEASE is taken over: its press died without releasing it (a killed
+        process), and the card must not stay locked for good.
+        """
+        now = self._clock()
+        key = (conversation_id, format_timestamp(version))
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(
                     insert(card_action_claims).values(
-                        conversation_id=conversation_id,
-                        version=format_timestamp(version),
+                        conversation_id=key[0],
+                        version=key[1],
                         action=action,
                         actor=actor,
-                        claimed_at=self._clock(),
+                        claimed_at=now,
                     )
                 )
         except IntegrityError:
-            return False
+            async with self._engine.begin() as conn:
+                taken = await conn.execute(
+                    update(card_action_claims)
+                    .where(
+                        card_action_claims.c.conversation_id == key[0],
+                        card_action_claims.c.version == key[1],
+                        card_action_claims.c.claimed_at < now - LEASE,
+                    )
+                    .values(action=action, actor=actor, claimed_at=now)
+                )
+            return taken.rowcount == 1
         return True
 
     async def release(self, conversation_id: str, version: datetime) -> None:

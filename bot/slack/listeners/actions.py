@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens, tokenize
+from bot.config import Action
 from bot.errors import ConvbotError, InvalidInput
 from bot.models import Actor, Conversation, ConversationPatch, Priority, format_timestamp
 from bot.service.conversations import Change
@@ -153,7 +154,8 @@ async def press_card(
         info = Mrkdwn(":information_source: " + escape(note)) if note else None
         await publish_home(deps, client, user, notice=info)
         return
-    context = await deps.card_context(actor.agent_id)
+    shared = not (body.get("container") or {}).get("is_ephemeral", False)
+    context = await deps.card_context(None if shared else actor.agent_id)
     await respond(
         text=card_text(shown),
         blocks=conversation_card(shown, context, note=note),
@@ -166,8 +168,13 @@ async def _apply_once(
 ) -> tuple[str | None, Conversation]:
     """Claim the card's version before reading anything, so that of two presses on one card
     exactly one acts and the other is told so, however their requests interleave."""
+    # Refused before anything is read or claimed: a refusal costs no backend call.
+    await deps.service.authorize(actor, PERMISSION_OF[name], ref.id)
     version = ref.v
     if version is not None and not await deps.claims.claim(ref.id, version, name, actor.id):
+        current = await deps.service.get(ref.id)
+        if not ref.is_current(current.updatedAt):  # the winner is done: this copy is stale
+            return _out_of_date(current), current
         raise AnotherPress()
     try:
         current = await deps.service.get(ref.id)
@@ -187,6 +194,16 @@ async def _apply_once(
 async def _release(deps: SlackDeps, ref: CardRef) -> None:
     if ref.v is not None:
         await deps.claims.release(ref.id, ref.v)
+
+
+# The permission each card action needs (convbot.yml `permissions:`).
+PERMISSION_OF: dict[str, Action] = {
+    "take": "assign",
+    "route": "route",
+    "close": "close",
+    "escalate": "escalate",
+    "priority": "update",
+}
 
 
 class AnotherPress(ConvbotError):

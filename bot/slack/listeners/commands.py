@@ -43,12 +43,15 @@ async def answer(deps: SlackDeps, text: str, user_id: str, respond: AsyncRespond
             command = parse(text)
             actor = await deps.identity.actor(user_id)
             result = await execute(command, deps.service, actor)
-            context = await deps.card_context(actor.agent_id)
+            shared = _for_channel(result, command.kind)
+            # A card the whole channel sees is drawn for no one in particular: Take must stay
+            # for everyone, even when it is already the presser's.
+            context = await deps.card_context(None if shared else actor.agent_id)
             fallback, blocks = result_blocks(result, context, command_text=text)
     except Exception as error:
         await tell(respond, error)
         return
-    visible = "ephemeral" if _is_read(result, command.kind) else "in_channel"
+    visible = "in_channel" if shared else "ephemeral"
     await respond(text=fallback, blocks=blocks, response_type=visible)
 
 
@@ -58,8 +61,9 @@ def _metric_name(text: str) -> str:
     return word if word in SUBCOMMANDS else "unknown"
 
 
-def _is_read(result: CommandResult, kind: str) -> bool:
-    return result.kind in READS or kind == "show"
+def _for_channel(result: CommandResult, kind: str) -> bool:
+    """Changes are news for the channel; reads, and changes that changed nothing, are not."""
+    return result.kind not in READS and kind != "show" and result.changed
 
 
 async def open_create_modal(

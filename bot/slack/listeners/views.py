@@ -56,10 +56,26 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
 
         async def apply(actor: Actor) -> Any:
-            current = await deps.service.get(ref.card.id)
-            if not ref.card.is_current(current.updatedAt):
+            await deps.service.authorize(actor, "update", ref.card.id)
+            version = ref.card.v
+            # The same claim as a card press: an edit and a press (or two edits) of one version
+            # cannot both apply, so nobody's change is silently overwritten.
+            if version is not None and not await deps.claims.claim(
+                ref.card.id, version, "edit", actor.id
+            ):
                 raise _Stale()
-            return await deps.service.update(actor, ref.card.id, patch)
+            try:
+                current = await deps.service.get(ref.card.id)
+                if not ref.card.is_current(current.updatedAt):
+                    raise _Stale()
+                change = await deps.service.update(actor, ref.card.id, patch)
+            except BaseException:
+                if version is not None:
+                    await deps.claims.release(ref.card.id, version)
+                raise
+            if not change.changed and version is not None:
+                await deps.claims.release(ref.card.id, version)
+            return change
 
         await _deliver(deps, client, user, "edit", apply, response_url=ref.response_url)
         if ref.home:

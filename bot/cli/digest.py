@@ -1,0 +1,59 @@
+"""`convbot digest <name> [--dry-run]`: build one configured digest now, print or post it."""
+
+from __future__ import annotations
+
+import sys
+
+from bot.bootstrap import build_runtime
+from bot.digests.model import Digest
+from bot.errors import ConvbotError, InvalidInput
+from bot.jobs.scheduler import digest_jobs
+from bot.metrics import Metrics
+from bot.models import utcnow
+from bot.settings import Settings
+from bot.slack.app import build_slack_deps
+from bot.slack.blocks.digest import age
+from bot.slack.deps import slack_client
+
+
+async def run_digest(settings: Settings, name: str, dry_run: bool) -> int:
+    if not dry_run and not settings.slack_bot_token:
+        print("Posting a digest needs SLACK_BOT_TOKEN; use --dry-run to print it.", file=sys.stderr)
+        return 2
+    runtime = None
+    try:
+        client = slack_client(settings)
+        runtime = await build_runtime(settings)
+        jobs = digest_jobs(build_slack_deps(runtime, client, Metrics()))
+        schedule = next((s for s in jobs.schedules if s.name == name), None)
+        if schedule is None:
+            known = ", ".join(s.name for s in jobs.schedules) or "none are configured"
+            raise InvalidInput(f"No digest named '{name}' in convbot.yml. Digests: {known}.")
+        digest = await jobs.build(schedule)
+        if dry_run:
+            print(render(digest))
+        else:
+            await jobs.post(schedule, digest)
+            print(f"Posted digest {name} to {schedule.channel}: {digest.total} conversations.")
+        return 0
+    except ConvbotError as error:
+        print(str(error), file=sys.stderr)
+        return error.exit_code
+    finally:
+        if runtime is not None:
+            await runtime.aclose()
+
+
+def render(digest: Digest) -> str:
+    now = utcnow()
+    counts = ", ".join(f"{n} {p.value}" for p, n in digest.totals.items() if n)
+    lines = [f"Digest {digest.name}: {digest.total} open conversations ({counts or 'none'})"]
+    for item in digest.items:
+        c = item.conversation
+        where = f"{c.queueId or 'no queue'}, {c.agentId or 'unassigned'}"
+        lines.append(
+            f"  {c.priority.value:<7} {c.topic or c.id}  (open {age(c.createdAt, now)}, {where})"
+        )
+    if digest.hidden:
+        lines.append(f"  …and {digest.hidden} more: {digest.more_command}")
+    return "\n".join(lines)

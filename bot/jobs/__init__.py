@@ -1,0 +1,1 @@
+"""APScheduler jobs: scheduled work that claims each tick before it runs."""

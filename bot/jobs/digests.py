@@ -1,0 +1,122 @@
+"""Digest jobs: each tick is claimed in the state database before anything is posted.
+
+APScheduler fires the job in every replica; only the replica whose claim of (job id, scheduled
+time) succeeds builds and posts the digest. A tick missed while every replica was down is run
+once at start-up if it is still inside the misfire grace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import DigestSchedule
+from bot.digests.model import Digest
+from bot.digests.service import DigestService
+from bot.errors import ConvbotError
+from bot.jobs.triggers import job_id, next_runs, trigger_for
+from bot.models import utcnow
+from bot.service.conversations import ConversationService
+from bot.slack.blocks.card import CardContext
+from bot.slack.blocks.digest import digest_blocks
+from bot.state.ticks import TickClaims
+
+log = logging.getLogger(__name__)
+# How many ticks back to look for the one that is due: enough for `every: 1s` over a long grace.
+_LOOKBACK_TICKS = 10_000
+
+
+@dataclass
+class DigestJobs:
+    schedules: list[DigestSchedule]
+    digests: DigestService
+    conversations: ConversationService
+    ticks: TickClaims
+    client: AsyncWebClient
+    drawing: Callable[[], Awaitable[CardContext]]
+    grace: timedelta
+    clock: Callable[[], datetime] = utcnow
+
+    def install(self, scheduler: AsyncIOScheduler) -> None:
+        for schedule in self.schedules:
+            scheduler.add_job(
+                self.run_due,
+                trigger_for(schedule),
+                args=[schedule],
+                id=job_id(schedule),
+                name=f"digest {schedule.name}",
+                coalesce=True,  # a backlog of missed ticks is one post, not a burst
+                misfire_grace_time=max(1, int(self.grace.total_seconds())),
+                max_instances=1,
+                replace_existing=True,
+            )
+
+    async def run_due(self, schedule: DigestSchedule) -> None:
+        """APScheduler's entry point: run the tick that is due now."""
+        due = self.due_tick(schedule, self.clock())
+        if due is not None:
+            await self.run(schedule, due)
+
+    async def catch_up(self) -> None:
+        """At start-up: a tick missed while down, still inside the grace, is run (once)."""
+        for schedule in self.schedules:
+            await self.run_due(schedule)
+
+    def due_tick(self, schedule: DigestSchedule, now: datetime) -> datetime | None:
+        """The latest scheduled time at or before `now` and within the grace, if any."""
+        candidates = next_runs(schedule, now - self.grace, _LOOKBACK_TICKS)
+        due = [tick for tick in candidates if tick <= now + timedelta(seconds=1)]
+        return due[-1] if due else None
+
+    async def run(self, schedule: DigestSchedule, scheduled_at: datetime) -> bool:
+        """Claim the tick; if it is ours, build and post the digest and record the outcome."""
+        key = job_id(schedule)
+        if not await self.ticks.claim(key, scheduled_at):
+            return False
+        error: str | None = None
+        try:
+            digest = await self.build(schedule)
+            if not (schedule.skip_if_empty and digest.total == 0):
+                await self.post(schedule, digest)
+        except (ConvbotError, SlackApiError, SlackClientError) as failure:
+            error = describe(failure)
+            log.warning("digest %s at %s failed: %s", schedule.name, scheduled_at, error)
+        except Exception as failure:  # a scheduler job must never die of one bad tick
+            error = f"unexpected {type(failure).__name__}; see the log"
+            log.exception("digest %s at %s failed", schedule.name, scheduled_at)
+        await self.ticks.finish(key, scheduled_at, error)
+        return True
+
+    async def build(self, schedule: DigestSchedule) -> Digest:
+        queue_ids = [
+            (await self.conversations.resolve_queue(queue)).id for queue in schedule.filter.queue
+        ]
+        return await self.digests.build(
+            schedule.name,
+            schedule.to_filter(queue_ids),
+            max_items=schedule.max_items,
+            mention=schedule.mention,
+        )
+
+    async def post(self, schedule: DigestSchedule, digest: Digest) -> None:
+        fallback, blocks = digest_blocks(digest, await self.drawing(), now=self.clock())
+        await self.client.chat_postMessage(channel=schedule.channel, text=fallback, blocks=blocks)
+
+
+def describe(error: BaseException) -> str:
+    """The schedule's last error, in words an operator can act on."""
+    if isinstance(error, SlackApiError):
+        code = str(error.response.get("error", "unknown_error"))
+        hints = {
+            "channel_not_found": "the channel does not exist or the bot cannot see it",
+            "not_in_channel": "invite the bot to the channel (/invite @convbot)",
+            "ratelimited": "Slack rate-limited the post even after retries",
+        }
+        return f"Slack said {code}: {hints.get(code, 'see the log')}"
+    return str(error)

@@ -1,0 +1,55 @@
+"""The scheduler every replica runs: APScheduler's AsyncIOScheduler with one job per digest."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+
+from bot.digests.service import DigestService
+from bot.jobs.digests import DigestJobs
+from bot.slack.deps import SlackDeps
+from bot.state.ticks import TickClaims
+
+log = logging.getLogger(__name__)
+_background: set[asyncio.Task[None]] = set()
+
+
+def replica_name() -> str:
+    """Who claimed a tick, for operators reading job_ticks: host, process, and a nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def digest_jobs(deps: SlackDeps) -> DigestJobs:
+    runtime = deps.runtime
+    return DigestJobs(
+        schedules=list(runtime.config.digests),
+        digests=DigestService(runtime.conversations),
+        conversations=runtime.conversations,
+        ticks=TickClaims(runtime.engine, replica_name()),
+        client=deps.client,
+        drawing=lambda: deps.card_context(None),
+        grace=runtime.config.scheduler.misfire_grace,
+    )
+
+
+def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
+    """Start the jobs in this event loop, and catch up on a tick missed while we were down."""
+    jobs = digest_jobs(deps)
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    jobs.install(scheduler)
+    scheduler.start()
+    if jobs.schedules:
+        log.info(
+            "scheduled %d digest(s): %s",
+            len(jobs.schedules),
+            ", ".join(schedule.name for schedule in jobs.schedules),
+        )
+        task = asyncio.get_running_loop().create_task(jobs.catch_up())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+    return scheduler
