@@ -1,10 +1,14 @@
 """A fake of Slack for tests and local development: a real HTTP server on loopback.
 
 - `FakeSlack` (recorder): the workspace's state, every call the bot made, fault injection;
-- `create_fake_slack_app` / `serve_fake_slack` (server): Slack's Web API under `/api/{method}`
-  and response_urls under `/response/{token}`;
+- `create_fake_slack_app` / `serve_fake_slack` (server): Slack's Web API under `/api/{method}`,
+  response_urls under `/response/{token}` and Socket Mode under `/socket-mode/{ticket}`;
 - `SlackSigner` and the payload builders (signing, payloads): requests as Slack sends them to
-  the bot, signed with the app's signing secret.
+  the bot, signed with the app's signing secret; the `*_payload` builders give the same as the
+  dict a Socket Mode envelope carries;
+- Socket Mode (socket_mode): `apps.connections.open` with an `xapp-…` token, `hello`, then
+  `await fake.send_envelope("slash_commands", slash_command_payload(…))` and
+  `await fake.wait_for_ack(envelope_id)`.
 
     fake = FakeSlack()
     async with serve_fake_slack(fake) as base_url:
@@ -15,10 +19,15 @@ from bot.fakeslack.errors import SlackRefusal
 from bot.fakeslack.payloads import (
     app_home_opened,
     block_actions,
+    block_actions_payload,
     button_action,
     event_callback,
+    event_callback_payload,
     slash_command,
+    slash_command_payload,
+    socket_payload,
     view_submission,
+    view_submission_payload,
 )
 from bot.fakeslack.recorder import (
     EphemeralMessage,
@@ -32,6 +41,7 @@ from bot.fakeslack.recorder import (
 )
 from bot.fakeslack.server import create_fake_slack_app, serve_fake_slack
 from bot.fakeslack.signing import SlackSigner
+from bot.fakeslack.socket_mode import SocketAck, SocketConnection, SocketEnvelope, SocketMode
 
 __all__ = [
     "EphemeralMessage",
@@ -42,14 +52,23 @@ __all__ = [
     "SlackRefusal",
     "SlackSigner",
     "SlackUser",
+    "SocketAck",
+    "SocketConnection",
+    "SocketEnvelope",
+    "SocketMode",
     "StoredMessage",
     "StoredView",
     "app_home_opened",
     "block_actions",
+    "block_actions_payload",
     "button_action",
     "create_fake_slack_app",
     "event_callback",
+    "event_callback_payload",
     "serve_fake_slack",
     "slash_command",
+    "slash_command_payload",
+    "socket_payload",
     "view_submission",
+    "view_submission_payload",
 ]

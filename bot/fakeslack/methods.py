@@ -3,6 +3,7 @@
 Each method takes the call's arguments (already merged and JSON-decoded by `server`) and returns
 the answer's fields without `ok`, or raises `SlackRefusal` with the error code Slack's method
 documentation names. Answers carry what slack_sdk and Bolt read (ids, ts, hashes, objects).
+The app-level methods (`APP_LEVEL_METHODS`, app token `xapp-…` only) also take that token.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.fakeslack.blockkit import BlockKitError, check_message_blocks, check_view
@@ -25,6 +27,7 @@ from bot.fakeslack.recorder import (
 )
 
 Method = Callable[[FakeSlack, JsonDict], JsonDict]
+AppLevelMethod = Callable[[FakeSlack, JsonDict, str], JsonDict]
 
 MAX_TEXT = 40_000  # chat.postMessage: longer text is `msg_too_long`
 MAX_MESSAGE_BLOCKS = 50
@@ -513,6 +516,15 @@ def team_info(fake: FakeSlack, args: JsonDict) -> JsonDict:
     }
 
 
+def apps_connections_open(fake: FakeSlack, args: JsonDict, app_token: str) -> JsonDict:
+    """A one-use Socket Mode WebSocket URL for the app whose token this is."""
+    return {"url": fake.socket_mode_url(fake.socket_mode.issue_ticket(app_token))}
+
+
+APP_LEVEL_METHODS: dict[str, AppLevelMethod] = {
+    "apps.connections.open": apps_connections_open,
+}
+
 METHODS: dict[str, Method] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
@@ -532,13 +544,20 @@ METHODS: dict[str, Method] = {
 }
 
 
-def call(fake: FakeSlack, method: str, args: JsonDict) -> JsonDict:
-    """Run one Web API method: Slack's whole answer body, `ok` included."""
-    handler = METHODS.get(method)
-    if handler is None:
+def call(fake: FakeSlack, method: str, args: JsonDict, token: str = "") -> JsonDict:
+    """Run one Web API method: Slack's whole answer body, `ok` included.
+
+    `token` (already checked by `server`) is handed to the app-level methods only.
+    """
+    handler: Callable[[], JsonDict]
+    if method in APP_LEVEL_METHODS:
+        handler = partial(APP_LEVEL_METHODS[method], fake, args, token)
+    elif method in METHODS:
+        handler = partial(METHODS[method], fake, args)
+    else:
         return {"ok": False, "error": "unknown_method", "req_method": method}
     try:
-        return {"ok": True, **handler(fake, args)}
+        return {"ok": True, **handler()}
     except SlackRefusal as refusal:
         answer: JsonDict = {"ok": False, "error": refusal.error}
         if refusal.detail is not None:

@@ -7,6 +7,10 @@
 Field names follow Slack's payload reference and what Bolt reads (slack_bolt.request.internals:
 `team`/`team_id`, `user`/`user_id`, `channel`/`channel_id`, `response_url(s)`, `authorizations`).
 Sign them with `SlackSigner.headers_for`.
+
+In Socket Mode Slack sends the same fields inside an envelope's `payload`, as a JSON object: the
+`*_payload` builders (`slash_command_payload`, `block_actions_payload`, …) take the same
+arguments and give that object, decoded from the HTTP body by `socket_payload`.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any
-from urllib.parse import urlencode
+from collections.abc import Callable
+from typing import Any, ParamSpec
+from urllib.parse import parse_qsl, urlencode
 
 from bot.fakeslack import defaults
 from bot.fakeslack.recorder import JsonDict, StoredMessage, StoredView
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+P = ParamSpec("P")
 
 
 def slash_command(
@@ -213,6 +219,43 @@ def app_home_opened(
     if view is not None:
         event["view"] = view
     return event
+
+
+def socket_payload(body: str) -> JsonDict:
+    """What a Socket Mode envelope carries for the request `body` a builder here made.
+
+    Slack sends the same data either way: a slash command's form fields become a JSON object of
+    strings, an interaction's `payload=` JSON is the object itself, an Events API body is as is.
+    """
+    if body.lstrip().startswith("{"):
+        decoded = json.loads(body)
+        if not isinstance(decoded, dict):
+            raise ValueError("an Events API body must be a JSON object")
+        return decoded
+    fields = dict(parse_qsl(body, keep_blank_values=True))
+    if set(fields) == {"payload"}:
+        payload = json.loads(fields["payload"])
+        if not isinstance(payload, dict):
+            raise ValueError("an interaction's payload must be a JSON object")
+        return payload
+    return dict(fields)
+
+
+def _as_socket_payload(build: Callable[P, str]) -> Callable[P, JsonDict]:
+    def payload(*args: P.args, **kwargs: P.kwargs) -> JsonDict:
+        return socket_payload(build(*args, **kwargs))
+
+    payload.__name__ = payload.__qualname__ = f"{build.__name__}_payload"
+    payload.__doc__ = (
+        f"`{build.__name__}`'s fields as a Socket Mode envelope's `payload` (a JSON object)."
+    )
+    return payload
+
+
+slash_command_payload = _as_socket_payload(slash_command)
+block_actions_payload = _as_socket_payload(block_actions)
+view_submission_payload = _as_socket_payload(view_submission)
+event_callback_payload = _as_socket_payload(event_callback)
 
 
 def _form_payload(payload: JsonDict) -> str:

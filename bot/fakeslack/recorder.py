@@ -3,7 +3,9 @@
 It holds what a Slack workspace would (users, user groups, channels, messages, ephemeral
 messages, views, published Home tabs, response_url posts), the calls the bot made, and the faults
 queued for the next calls. It does no HTTP and knows no Web API method: `methods` implements those
-over this state and `server` serves them. Everything runs on one event loop, so no locking.
+over this state and `server` serves them. Socket Mode (connections, envelopes, acks) lives in
+`socket_mode.SocketMode`, as `fake.socket_mode`, with shortcuts here. Everything runs on one event
+loop, so no locking.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.fakeslack import defaults
+from bot.fakeslack.socket_mode import SocketAck, SocketMode
 
 JsonDict = dict[str, Any]
 
@@ -200,6 +204,7 @@ class FakeSlack:
         bot_id: str = defaults.BOT_ID,
         bot_name: str = defaults.BOT_NAME,
         accepted_tokens: Iterable[str] | None = None,
+        accepted_app_tokens: Iterable[str] | None = None,
         trigger_ttl: float = TRIGGER_TTL_SECONDS,
     ) -> None:
         self.team_id = team_id
@@ -211,6 +216,10 @@ class FakeSlack:
         self.bot_name = bot_name
         # None: any `xox…` token is valid; otherwise only these (others are `invalid_auth`).
         self.accepted_tokens = set(accepted_tokens) if accepted_tokens is not None else None
+        # The same for app-level tokens (`xapp-…`), the only ones apps.connections.open takes.
+        self.accepted_app_tokens = (
+            set(accepted_app_tokens) if accepted_app_tokens is not None else None
+        )
         self.trigger_ttl = trigger_ttl
         # Seconds added before each answer (Web API and response_url alike).
         self.latency: float = 0.0
@@ -226,6 +235,7 @@ class FakeSlack:
         self.ephemeral: list[EphemeralMessage] = []
         self.views: dict[str, StoredView] = {}
         self.home_views: dict[str, StoredView] = {}
+        self.socket_mode = SocketMode(app_id)
 
         self._faults: dict[str, deque[Fault]] = {}
         self._waiters: set[asyncio.Event] = set()  # one per pending wait_for
@@ -416,6 +426,56 @@ class FakeSlack:
     def response_url(self, token: str) -> ResponseUrl | None:
         return self._response_urls.get(token)
 
+    # --- Socket Mode (details and more in `self.socket_mode`) -----------------------------------
+
+    def socket_mode_url(self, ticket: str) -> str:
+        """The WebSocket URL apps.connections.open answers: `ws://…/socket-mode/<ticket>`."""
+        served = urlsplit(self._served_at())
+        scheme = "wss" if served.scheme == "https" else "ws"
+        return urlunsplit((scheme, served.netloc, f"/socket-mode/{ticket}", "", ""))
+
+    @property
+    def socket_connections(self) -> int:
+        """How many Socket Mode connections are open now."""
+        return len(self.socket_mode.open_connections)
+
+    async def wait_for_socket(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the call reads best with the limit inline
+    ) -> None:
+        """Wait until the app has `count` Socket Mode connections open."""
+        await self.socket_mode.wait_for_connections(count, timeout)
+
+    async def send_envelope(
+        self,
+        type: str,
+        payload: JsonDict,
+        *,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        """Push an envelope (`slash_commands`, `interactive`, `events_api`) to the app.
+
+        `payload` as the `*_payload` builders make it; the envelope_id, to `wait_for_ack` on.
+        """
+        return await self.socket_mode.send_envelope(
+            type,
+            payload,
+            accepts_response_payload=accepts_response_payload,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+        )
+
+    async def wait_for_ack(
+        self,
+        envelope_id: str,
+        timeout: float = 3.0,  # noqa: ASYNC109 - Slack's own limit, inline reads best
+    ) -> SocketAck:
+        """The app's ack of the envelope (TimeoutError after `timeout`, Slack's 3 s by default)."""
+        return await self.socket_mode.wait_for_ack(envelope_id, timeout)
+
     # --- the record ------------------------------------------------------------------------------
 
     def record(self, call: SlackCall) -> None:
@@ -461,9 +521,10 @@ class FakeSlack:
         return self.calls_to(method)
 
     def clear(self) -> None:
-        """Forget the recorded calls and response posts (the workspace state stays)."""
+        """Forget the recorded calls, response posts, envelopes and acks (the state stays)."""
         self.calls.clear()
         self.responses.clear()
+        self.socket_mode.clear()
 
     # --- fault injection -------------------------------------------------------------------------
 

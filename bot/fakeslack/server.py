@@ -1,8 +1,13 @@
-"""The fake's HTTP surface: Slack's Web API under `/api/{method}` and response_urls.
+"""The fake's network surface: Slack's Web API under `/api/{method}`, response_urls, and the
+Socket Mode WebSocket under `/socket-mode/{ticket}`.
 
-This module speaks HTTP only: it reads a call the way Slack does (query string, form body or
-JSON body, the bot token from `Authorization: Bearer …` or a `token` argument), applies queued
-faults and latency, records the call on `FakeSlack`, and lets `methods` answer it.
+This module speaks HTTP and WebSocket only: it reads a call the way Slack does (query string,
+form body or JSON body, the bot token from `Authorization: Bearer …` or a `token` argument, an
+app-level method's `xapp-…` token from `Authorization` only), applies queued faults and latency,
+records the call on `FakeSlack`, and lets `methods` answer it. A Socket Mode connection is
+handed to `socket_mode`, which greets it, pushes envelopes and records acks.
+
+Serving the WebSocket needs uvicorn's WebSocket support (the `websockets` or `wsproto` package).
 """
 
 from __future__ import annotations
@@ -11,13 +16,15 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from functools import partial
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from bot.emulator.loopback import serve_in_background
 from bot.fakeslack import methods
@@ -27,6 +34,9 @@ from bot.fakeslack.response_urls import post_to_response_url
 JSON_TYPE = "application/json; charset=utf-8"
 # Arguments Slack accepts as JSON-encoded strings in query strings and form posts.
 JSON_ENCODED_ARGS = ("blocks", "attachments", "view", "metadata")
+APP_TOKEN_PREFIX = "xapp-"
+# A refused WebSocket handshake (an unknown or used ticket): closed before accepting, HTTP 403.
+POLICY_VIOLATION = 1008
 
 
 class _BadRequest(Exception):
@@ -36,13 +46,18 @@ class _BadRequest(Exception):
 
 
 def create_fake_slack_app(fake: FakeSlack) -> Starlette:
-    """`POST|GET /api/{method}` (the Web API) and `POST /response/{token}` (response_urls)."""
+    """`POST|GET /api/{method}` (the Web API), `POST /response/{token}` (response_urls) and
+    `WS /socket-mode/{ticket}` (Socket Mode)."""
 
     async def web_api(request: Request) -> Response:
         method = request.path_params["method"]
         try:
             args, form_token = await _read_args(request)
-            body = _answer_call(fake, method, args, _bearer(request) or form_token)
+            if method in methods.APP_LEVEL_METHODS:  # an app-level token travels as a header
+                token = _bearer(request)
+            else:
+                token = _bearer(request) or form_token
+            body = _answer_call(fake, method, args, token)
         except _BadRequest as bad:
             body = {"ok": False, "error": bad.error}
             fake.record(SlackCall(method, {}, None, time.time(), False, bad.error))
@@ -66,12 +81,40 @@ def create_fake_slack_app(fake: FakeSlack) -> Starlette:
         await _delay(fake)
         return PlainTextResponse(text, status_code=status)
 
+    async def socket_mode(websocket: WebSocket) -> None:
+        ticket = websocket.path_params["ticket"]
+        app_token = fake.socket_mode.redeem_ticket(ticket)
+        if app_token is None:
+            await websocket.close(POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        connection = await fake.socket_mode.connected(
+            ticket, app_token, websocket.send_text, partial(_close_socket, websocket)
+        )
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:
+                    text = (message.get("bytes") or b"").decode("utf-8", "replace")
+                fake.socket_mode.received(connection, text)
+        finally:
+            fake.socket_mode.disconnected(connection)
+
     return Starlette(
         routes=[
             Route("/api/{method}", web_api, methods=["GET", "POST"]),
             Route("/response/{token}", response_url, methods=["POST"]),
+            WebSocketRoute("/socket-mode/{ticket}", socket_mode),
         ]
     )
+
+
+async def _close_socket(websocket: WebSocket, code: int) -> None:
+    with suppress(RuntimeError):  # already closed by the app
+        await websocket.close(code)
 
 
 def _answer_call(
@@ -83,16 +126,35 @@ def _answer_call(
     if fault is not None:
         fake.record(SlackCall(method, args, token, arrived, False, fault.error, fault.status))
         return fault
-    if not token:
-        body: JsonDict = {"ok": False, "error": "not_authed"}
-    elif not token.startswith("xox") or (
-        fake.accepted_tokens is not None and token not in fake.accepted_tokens
-    ):
-        body = {"ok": False, "error": "invalid_auth"}
+    refusal = _token_refusal(fake, method, token)
+    if refusal is not None:
+        body: JsonDict = {"ok": False, "error": refusal}
     else:
-        body = methods.call(fake, method, args)
+        body = methods.call(fake, method, args, token or "")
     fake.record(SlackCall(method, args, token, arrived, bool(body["ok"]), body.get("error")))
     return body
+
+
+def _token_refusal(fake: FakeSlack, method: str, token: str | None) -> str | None:
+    """Slack's error for the call's token, or None when the method may run with it.
+
+    App-level methods take only app tokens (`xapp-…`), every other method only `xox…` tokens;
+    the wrong kind is `not_allowed_token_type`, an unknown token `invalid_auth`.
+    """
+    if not token:
+        return "not_authed"
+    app_level = method in methods.APP_LEVEL_METHODS
+    if token.startswith(APP_TOKEN_PREFIX):
+        accepted = fake.accepted_app_tokens
+    elif token.startswith("xox"):
+        accepted = fake.accepted_tokens
+    else:
+        return "invalid_auth"
+    if accepted is not None and token not in accepted:
+        return "invalid_auth"
+    if app_level != token.startswith(APP_TOKEN_PREFIX):
+        return "not_allowed_token_type"
+    return None
 
 
 async def _read_args(request: Request) -> tuple[JsonDict, str | None]:
