@@ -17,9 +17,11 @@ from bot.commands.spec import (
     CloseCommand,
     Command,
     CreateCommand,
+    DigestCommand,
     HelpCommand,
     ListCommand,
     RouteCommand,
+    SchedulesCommand,
     ShowCommand,
     TagCommand,
     TakeCommand,
@@ -573,6 +575,27 @@ def test_tag_invalid_name(name: str) -> None:
     assert "Tag 'no!'" in fails(f"{name} abc no!").message
 
 
+# --- digest / schedules ------------------------------------------------------------------------
+
+
+def test_digest_and_schedules() -> None:
+    assert ok("digest") == DigestCommand(name=None)
+    assert ok("DIGEST support-high") == DigestCommand(name="support-high")
+    assert ok("digest all_open_2") == DigestCommand(name="all_open_2")
+    assert ok("schedules") == SchedulesCommand()
+    assert parse_tokens(["digest", "support-high"]) == DigestCommand(name="support-high")
+
+
+@pytest.mark.parametrize("name", ["no!", "a.b", "x" * 65, "<@U1>"])
+def test_digest_invalid_name(name: str) -> None:
+    assert "is not a digest name" in fails(f"digest {name}").message
+
+
+def test_digest_and_schedules_extra_words() -> None:
+    assert "one digest name" in fails("digest a b").message
+    assert "takes nothing more" in fails("schedules now").message
+
+
 # --- help and unknown commands -----------------------------------------------------------------
 
 
@@ -659,7 +682,15 @@ def test_parse_tokens_empty_is_help() -> None:
 
 def test_commands_round_trip_through_the_union() -> None:
     adapter: TypeAdapter[Command] = TypeAdapter(Command)
-    for text in ["create x #a priority:high", "list since:2h sort:id", "tag abc a", "help list"]:
+    for text in [
+        "create x #a priority:high",
+        "list since:2h sort:id",
+        "tag abc a",
+        "help list",
+        "digest x",
+        "digest",
+        "schedules",
+    ]:
         command = ok(text)
         assert adapter.validate_python(command.model_dump()) == command
         assert adapter.validate_json(command.model_dump_json()) == command

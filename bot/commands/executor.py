@@ -15,9 +15,11 @@ from bot.commands.spec import (
     CloseCommand,
     Command,
     CreateCommand,
+    DigestCommand,
     HelpCommand,
     ListCommand,
     RouteCommand,
+    SchedulesCommand,
     ShowCommand,
     TagCommand,
     TakeCommand,
@@ -94,6 +96,12 @@ async def execute(command: Command, service: ConversationService, actor: Actor) 
             return _changed(await service.untag(actor, conversation_id, list(tags)), "Untagged.")
         case CloseCommand(id=conversation_id):
             return _changed(await service.close(actor, conversation_id), "Closed.")
+        case DigestCommand() | SchedulesCommand():
+            # They post to and read from Slack, which this surface-independent layer cannot.
+            raise InvalidInput(
+                "`digest` and `schedules` work in Slack: type `/conv digest [name]` or"
+                " `/conv schedules` there, or use `convbot digest <name>` in a shell."
+            )
     raise InvalidInput(f"Unsupported command {command.kind}.")  # pragma: no cover - exhaustive
 
 

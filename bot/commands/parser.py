@@ -18,6 +18,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bot.commands.spec import (
+    DIGEST_NAME_RE,
     ID_RE,
     LIST_LIMIT_MAX,
     SUBCOMMANDS,
@@ -25,9 +26,11 @@ from bot.commands.spec import (
     CloseCommand,
     Command,
     CreateCommand,
+    DigestCommand,
     HelpCommand,
     ListCommand,
     RouteCommand,
+    SchedulesCommand,
     ShowCommand,
     TagCommand,
     TakeCommand,
@@ -72,6 +75,8 @@ USAGE: dict[str, str] = {
     "tag": "tag <id> <tag> [<tag> …]",
     "untag": "untag <id> <tag> [<tag> …]",
     "close": "close <id>",
+    "digest": "digest [name]",
+    "schedules": "schedules",
     "help": "help [subcommand]",
 }
 
@@ -542,6 +547,25 @@ def _tagging(name: str, model: type[_M]) -> Callable[[list[str], datetime], _M]:
     return build
 
 
+def _digest(words: list[str], now: datetime) -> DigestCommand:
+    if len(words) > 1:
+        raise InvalidInput(f"Unexpected '{_show(words[1])}': `digest` takes one digest name.")
+    if not words:
+        return DigestCommand()
+    if not DIGEST_NAME_RE.fullmatch(words[0]):
+        raise InvalidInput(
+            f"'{_show(words[0])}' is not a digest name: names are 1-64 letters, digits, '-'"
+            " or '_', as under `digests:` in convbot.yml."
+        )
+    return DigestCommand(name=words[0])
+
+
+def _schedules(words: list[str], now: datetime) -> SchedulesCommand:
+    if words:
+        raise InvalidInput(f"Unexpected '{_show(words[0])}': `schedules` takes nothing more.")
+    return SchedulesCommand()
+
+
 def _help(words: list[str], now: datetime) -> HelpCommand:
     if len(words) > 1:
         raise InvalidInput(f"Unexpected '{_show(words[1])}': `help` takes one command name.")
@@ -567,6 +591,8 @@ _GRAMMAR: dict[str, Builder] = {
     "tag": _tagging("tag", TagCommand),
     "untag": _tagging("untag", UntagCommand),
     "close": _id_only("close", CloseCommand),
+    "digest": _digest,
+    "schedules": _schedules,
     "help": _help,
 }
 
@@ -618,6 +644,17 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     "close": (
         "Closes a conversation. A closed conversation can no longer be changed.",
         ("close 8f3a2c",),
+    ),
+    "digest": (
+        "Posts a digest of open high-priority conversations in this channel now: the one named"
+        " under `digests:` in convbot.yml, else the first configured one (or URGENT and HIGH,"
+        " open and waiting, when none is configured). Slack only.",
+        ("digest", "digest support-high"),
+    ),
+    "schedules": (
+        "Lists every configured digest: its channel, when it runs, its last and next run and"
+        " its last error. Slack only.",
+        ("schedules",),
     ),
     "help": ("Lists the commands, or explains one of them.", ("help list",)),
 }

@@ -33,6 +33,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "tag",
     "untag",
     "close",
+    "digest",
+    "schedules",
     "help",
 )
 
@@ -45,6 +47,9 @@ ConversationId = Annotated[str, Field(pattern=ID_PATTERN)]
 Topic = Annotated[str, Field(min_length=1, max_length=TOPIC_MAX)]
 Summary = Annotated[str, Field(min_length=1, max_length=SUMMARY_MAX)]
 AgentRef = Annotated[str, Field(min_length=1, max_length=255)]
+DIGEST_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # as `digests[].name` in convbot.yml
+DIGEST_NAME_RE = re.compile(DIGEST_NAME_PATTERN)
+DigestName = Annotated[str, Field(pattern=DIGEST_NAME_PATTERN)]
 
 
 class _Spec(BaseModel):
@@ -130,6 +135,19 @@ class CloseCommand(_Spec):
     id: ConversationId
 
 
+class DigestCommand(_Spec):
+    """Post a configured digest (default: the first) in the channel, now. Slack only."""
+
+    kind: Literal["digest"] = "digest"
+    name: DigestName | None = None
+
+
+class SchedulesCommand(_Spec):
+    """List the digests, when they run and how they last went. Slack only."""
+
+    kind: Literal["schedules"] = "schedules"
+
+
 class HelpCommand(_Spec):
     kind: Literal["help"] = "help"
     subcommand: str | None = None
@@ -147,6 +165,8 @@ Command = Annotated[
     | TagCommand
     | UntagCommand
     | CloseCommand
+    | DigestCommand
+    | SchedulesCommand
     | HelpCommand,
     Field(discriminator="kind"),
 ]

@@ -6,16 +6,20 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.executor import CommandResult, execute
 from bot.commands.parser import parse
-from bot.commands.spec import SUBCOMMANDS
+from bot.commands.spec import SUBCOMMANDS, Command, DigestCommand, SchedulesCommand
 from bot.errors import InvalidInput
+from bot.models import Actor
 from bot.slack.blocks import ids
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import create_modal, loading_modal
+from bot.slack.blocks.mrkdwn import escape, md
 from bot.slack.deps import SlackDeps
+from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.listeners.outcome import observed, tell
 from bot.slack.text import from_slack
 
@@ -34,25 +38,46 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         if text.strip().lower() == "create":
             await open_create_modal(deps, client, command.get("trigger_id") or "", respond)
             return
-        await answer(deps, text, command.get("user_id") or "", respond)
+        user_id, channel_id = command.get("user_id") or "", command.get("channel_id") or ""
+        await answer(deps, text, user_id, respond, channel_id=channel_id)
 
 
-async def answer(deps: SlackDeps, text: str, user_id: str, respond: AsyncRespond) -> None:
+async def answer(
+    deps: SlackDeps, text: str, user_id: str, respond: AsyncRespond, *, channel_id: str = ""
+) -> None:
+    blocks: list[Block]
     try:
         async with observed(deps.metrics, "command", _metric_name(text)):
             command = parse(text)
             actor = await deps.identity.actor(user_id)
-            result = await execute(command, deps.service, actor)
-            shared = _for_channel(result, command.kind)
-            # A card the whole channel sees is drawn for no one in particular: Take must stay
-            # for everyone, even when it is already the presser's.
-            context = await deps.card_context(None if shared else actor.agent_id)
-            fallback, blocks = result_blocks(result, context, command_text=text)
+            # Slack-only commands: the executor cannot post to Slack, so they are answered here.
+            if isinstance(command, DigestCommand):
+                done = await post_digest_now(deps, channel_id, actor, command.name)
+                fallback, blocks = done, [SectionBlock(text=md(escape(done)))]
+                shared = False
+            elif isinstance(command, SchedulesCommand):
+                fallback, blocks = await schedules_reply(deps)
+                shared = False
+            else:
+                fallback, blocks, shared = await _executed(deps, command, actor, text)
     except Exception as error:
         await tell(respond, error)
         return
     visible = "in_channel" if shared else "ephemeral"
     await respond(text=fallback, blocks=blocks, response_type=visible)
+
+
+async def _executed(
+    deps: SlackDeps, command: Command, actor: Actor, text: str
+) -> tuple[str, list[Block], bool]:
+    """A grammar command run by the executor: `(text, blocks, for the whole channel?)`."""
+    result = await execute(command, deps.service, actor)
+    shared = _for_channel(result, command.kind)
+    # A card the whole channel sees is drawn for no one in particular: Take must stay for
+    # everyone, even when it is already the presser's.
+    context = await deps.card_context(None if shared else actor.agent_id)
+    fallback, blocks = result_blocks(result, context, command_text=text)
+    return fallback, blocks, shared
 
 
 def _metric_name(text: str) -> str:
