@@ -9,6 +9,7 @@ import socket
 import uuid
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from bot.digests.service import DigestService
 from bot.jobs.digests import DigestJobs
@@ -42,6 +43,15 @@ def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
     jobs = digest_jobs(deps)
     scheduler = AsyncIOScheduler(timezone="UTC")
     jobs.install(scheduler)
+    # Card claims only matter while a card version is fresh; old rows are dropped hourly (on
+    # every replica: deleting what is already gone is harmless).
+    scheduler.add_job(
+        deps.claims.forget_old,
+        IntervalTrigger(hours=1),
+        id="housekeeping:card-claims",
+        coalesce=True,
+        max_instances=1,
+    )
     scheduler.start()
     if jobs.schedules:
         log.info(

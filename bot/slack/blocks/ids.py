@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.errors import InvalidInput
-from bot.models import Priority, Timestamp
+from bot.models import Timestamp
 
 # Card buttons (block_actions action_id).
 TAKE = "conv.take"
@@ -26,7 +26,6 @@ SHOW = "conv.show"  # a list row's "Open" button; its value is a CardRef
 PAGE = "conv.page"
 HOME_REFRESH = "home.refresh"
 
-CARD_ACTIONS = (TAKE, ROUTE, CLOSE, ESCALATE, PRIORITY, EDIT)
 
 # Modals (view callback_id) and their inputs (block_id, action_id pairs share one name).
 CREATE_MODAL = "conv.create_modal"
@@ -87,9 +86,6 @@ class EditRef(BaseModel):
     card: CardRef
     response_url: str | None = None  # the message the Edit button was on, redrawn after saving
     home: bool = False  # pressed on the Home tab, which is republished after saving
-
-
-PRIORITY_OPTIONS = [p.value for p in Priority]
 
 
 # Digest items (block_actions action_id). Buttons carry a DigestItemRef as their value; the
