@@ -197,7 +197,7 @@ def card_actions(conversation: Conversation, context: CardContext) -> ActionsBlo
     if context.viewer_agent_id is None or conversation.agentId != context.viewer_agent_id:
         elements.append(_button("Take", ids.TAKE, value, style="primary"))
     elements.append(_button("Route", ids.ROUTE, value))
-    elements.append(_close_button(conversation, value))
+    elements.append(close_button(conversation, value))
     if context.escalation_enabled:
         elements.append(_button("Escalate", ids.ESCALATE, value))
     block_id = card_block_id(conversation)
@@ -213,7 +213,9 @@ def _button(text: str, action_id: str, value: str, *, style: str | None = None) 
     )
 
 
-def _close_button(conversation: Conversation, value: str) -> ButtonElement:
+def close_button(
+    conversation: Conversation, value: str, *, action_id: str = ids.CLOSE
+) -> ButtonElement:
     # Closing cannot be undone (Infobip refuses every change afterwards), hence the dialog.
     warning = " will be closed. A closed conversation cannot be changed or reopened."
     topic = clip(f"“{_topic(conversation)}”", limits.CONFIRM_TEXT - len(warning))
@@ -226,7 +228,7 @@ def _close_button(conversation: Conversation, value: str) -> ButtonElement:
     )
     return ButtonElement(
         text=plain("Close", limits.BUTTON_TEXT),
-        action_id=ids.CLOSE,
+        action_id=action_id,
         value=value,
         style="danger",
         confirm=confirm,

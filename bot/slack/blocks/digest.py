@@ -25,7 +25,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     ContextBlock,
     InteractiveElement,
     Option,
@@ -35,9 +34,15 @@ from slack_sdk.models.blocks import (
 
 from bot.digests.model import Digest, DigestItem
 from bot.errors import InvalidInput
-from bot.models import Conversation, Priority, Status
+from bot.models import Priority, Status
 from bot.slack.blocks import ids, limits
-from bot.slack.blocks.card import PRIORITY_EMOJI, CardContext, agent_label, label
+from bot.slack.blocks.card import (
+    PRIORITY_EMOJI,
+    CardContext,
+    agent_label,
+    close_button,
+    label,
+)
 from bot.slack.blocks.mrkdwn import clip, escape, md, plain, slack_date, subteam_mention, user_text
 
 EMPTY = "No open high-priority conversations. :tada:"
@@ -232,7 +237,7 @@ def _item_actions(item: DigestItem, context: CardContext, digest_name: str) -> A
     if context.viewer_agent_id is None or conversation.agentId != context.viewer_agent_id:
         elements.append(_button("Take", ids.DIGEST_TAKE, value, style="primary"))
     elements.append(_button("Escalate", ids.DIGEST_ESCALATE, value))
-    elements.append(_close_button(conversation, value))
+    elements.append(close_button(conversation, value, action_id=ids.DIGEST_CLOSE))
     block_id = ids.DIGEST_ITEM_BLOCK_PREFIX + value
     if len(block_id) > limits.BLOCK_ID:
         # JSON cannot be cut, and without the block_id the select could not say which item.
@@ -245,25 +250,6 @@ def _item_actions(item: DigestItem, context: CardContext, digest_name: str) -> A
 def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
     return ButtonElement(
         text=plain(text, limits.BUTTON_TEXT), action_id=action_id, value=value, style=style
-    )
-
-
-def _close_button(conversation: Conversation, value: str) -> ButtonElement:
-    warning = " will be closed. A closed conversation cannot be changed or reopened."
-    topic = (conversation.topic or "").strip() or NO_TOPIC
-    confirm = ConfirmObject(
-        title=plain("Close this conversation?", 100),
-        text=plain(clip(f"“{topic}”", limits.CONFIRM_TEXT - len(warning)) + warning, 300),
-        confirm=plain("Close it", 30),
-        deny=plain("Keep it open", 30),
-        style="danger",
-    )
-    return ButtonElement(
-        text=plain("Close", limits.BUTTON_TEXT),
-        action_id=ids.DIGEST_CLOSE,
-        value=value,
-        style="danger",
-        confirm=confirm,
     )
 
 
