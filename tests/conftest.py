@@ -50,8 +50,9 @@ async def _postgres_reachable() -> str | None:
     return _postgres_error or None
 
 
-async def postgres_engine() -> AsyncIterator[AsyncEngine]:
-    """An engine on a fresh schema of its own, dropped afterwards."""
+@asynccontextmanager
+async def fresh_postgres_schema() -> AsyncIterator[str]:
+    """A new schema on the test server (skipped, or failed under CI, when it is unreachable)."""
     problem = await _postgres_reachable()
     if problem:
         if REQUIRE_POSTGRES:
@@ -61,14 +62,22 @@ async def postgres_engine() -> AsyncIterator[AsyncEngine]:
     admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        yield engine
+        yield schema
     finally:
-        await engine.dispose()
         async with admin.connect() as conn:
             await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         await admin.dispose()
+
+
+async def postgres_engine() -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh schema of its own, dropped afterwards."""
+    async with fresh_postgres_schema() as schema:
+        engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -167,18 +176,5 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A DATABASE_URL on a fresh PostgreSQL schema, for several app instances to share."""
-    problem = await _postgres_reachable()
-    if problem:
-        if REQUIRE_POSTGRES:
-            pytest.fail(problem + " (CONVBOT_REQUIRE_POSTGRES=1)")
-        pytest.skip(problem)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
+    async with fresh_postgres_schema() as schema:
         yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        await admin.dispose()

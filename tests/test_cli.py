@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -142,29 +143,43 @@ def test_check_config_reports_the_yaml_path(tmp_path: Path, cli: Cli) -> None:
 @pytest.fixture
 def emulator_process(tmp_path: Path) -> Iterator[str]:
     """`convbot emulator` as its own process on a free port; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     workdir = tmp_path / "emulator"
     workdir.mkdir()
+    args = ["emulator", "--port", str(port), "--api-key", "cli-key"]
+    with serving_process(args, workdir, None, f"http://127.0.0.1:{port}/ccaas/1/queues"):
+        yield f"http://127.0.0.1:{port}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving_process(
+    args: list[str], cwd: Path, env: dict[str, str] | None, ready_url: str
+) -> Iterator[None]:
+    """`python -m bot <args>` running until the block ends, once `ready_url` answers."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "emulator", "--port", str(port), "--api-key", "cli-key"],
-        cwd=workdir,
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                httpx.get(f"{base_url}/ccaas/1/queues", timeout=1)
+                httpx.get(ready_url, timeout=1)
                 break
             except httpx.TransportError:
                 assert process.poll() is None, process.stderr.read() if process.stderr else ""
                 time.sleep(0.1)
-        yield base_url
+        yield
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -193,9 +208,7 @@ def test_serve_without_credentials_explains_what_to_set(cli: Cli) -> None:
 
 
 def test_serve_answers_health_and_readiness(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("INFOBIP_", "SLACK_"))},
         "SLACK_BOT_TOKEN": "xoxb-test",
@@ -204,33 +217,14 @@ def test_serve_answers_health_and_readiness(tmp_path: Path) -> None:
         "HOST": "127.0.0.1",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/serve.db",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                time.sleep(0.1)
-        assert health.status_code == 200
+    with serving_process(["serve"], tmp_path, env, f"{base}/healthz"):
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
         ready = httpx.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200 and ready.json() == {"database": "ok", "backend": "ok"}
         assert "convbot_backend_calls_total" in httpx.get(f"{base}/metrics", timeout=5).text
         unsigned = httpx.post(f"{base}/slack/events", content="command=/conv&text=list", timeout=5)
         assert unsigned.status_code == 401
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_digest_dry_run_prints_the_digest(tmp_path: Path, cli: Cli) -> None:
