@@ -15,6 +15,7 @@ from bot.service.permissions import GroupDirectory, PermissionPolicy
 from bot.settings import Settings
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate
+from bot.state.snoozes import SnoozeStore
 
 
 @dataclass
@@ -74,5 +75,5 @@ async def build_runtime(
         engine=engine,
         backend=backend,
         audit=audit,
-        conversations=ConversationService(backend, audit, permissions),
+        conversations=ConversationService(backend, audit, permissions, SnoozeStore(engine)),
     )

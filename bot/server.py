@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -21,13 +22,17 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.bootstrap import Runtime, build_runtime
+from bot.config import DigestSchedule
 from bot.errors import ConvbotError
 from bot.jobs.scheduler import start_scheduler
+from bot.jobs.triggers import job_id, next_runs
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.models import utcnow
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, build_slack_deps
 from bot.slack.deps import slack_client
 from bot.slack.usergroups import SlackUserGroups
+from bot.state.ticks import TickClaims, TickRecord
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 5.0
@@ -96,15 +101,55 @@ async def _healthz(_request: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Ready when the state database and the backend both answer within a few seconds."""
+    """Ready when the state database and the backend both answer within a few seconds.
+
+    With digests configured, `digests` adds each one's last run (its scheduled time), last error
+    and next run (ISO-8601 in UTC, or null). A digest's error is detail, not unreadiness; ticks
+    that cannot be read are a database problem (and their last run and error are null).
+    """
     runtime = _serving(request).runtime
-    database, backend = await asyncio.gather(
-        _check(_ping_database(runtime)), _check(runtime.backend.ping())
+    digests = {schedule.name: _digest_detail(schedule) for schedule in runtime.config.digests}
+    database, backend, ticks = await asyncio.gather(
+        _check(_ping_database(runtime)),
+        _check(runtime.backend.ping()),
+        _check(_read_last_ticks(runtime, digests)),
     )
+    if database == "ok" and ticks != "ok":
+        database = f"digest runs unreadable: {ticks}"
     ready = database == backend == "ok"
-    return JSONResponse(
-        {"database": database, "backend": backend}, status_code=200 if ready else 503
-    )
+    body: dict[str, object] = {"database": database, "backend": backend}
+    if digests:
+        body["digests"] = digests
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _digest_detail(schedule: DigestSchedule) -> dict[str, str | None]:
+    try:
+        upcoming = next_runs(schedule, utcnow(), 1)
+    except Exception:  # the config validated it; still, detail never crashes the endpoint
+        log.exception("next run of digest %s", schedule.name)
+        upcoming = []
+    return {
+        "last_run": None,
+        "last_error": None,
+        "next_run": _iso(upcoming[0] if upcoming else None),
+    }
+
+
+async def _read_last_ticks(runtime: Runtime, digests: dict[str, dict[str, str | None]]) -> None:
+    """Fill in each digest's last run and error from the tick claims (all or none of them)."""
+    ticks = TickClaims(runtime.engine, "readyz")
+    found: dict[str, TickRecord | None] = {}
+    for schedule in runtime.config.digests:
+        found[schedule.name] = await ticks.last(job_id(schedule))
+    for name, record in found.items():
+        if record is not None:
+            digests[name]["last_run"] = _iso(record.scheduled_at)
+            digests[name]["last_error"] = record.error
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 async def _ping_database(runtime: Runtime) -> None:

@@ -21,6 +21,7 @@ from bot.emulator.loopback import serve_in_background
 from bot.service.conversations import ConversationService
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate
+from bot.state.snoozes import SnoozeStore
 from tests.contract import ContractCheckingTransport
 from tests.seed import SEED
 from tests.slack_harness import SlackHarness, running_bot
@@ -144,21 +145,30 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             await migrate(engine)
             backend = await seeded_local(engine)
             audit = AuditLog(engine)
-            yield Stack(backend, ConversationService(backend, audit), audit, kind)
+            yield Stack(
+                backend, ConversationService(backend, audit, None, SnoozeStore(engine)), audit, kind
+            )
         return
     state = await sqlite_engine(tmp_path / "state.db")
     try:
         if kind == "local-sqlite":
             backend = await seeded_local(state)
             audit = AuditLog(state)
-            yield Stack(backend, ConversationService(backend, audit), audit, kind)
+            yield Stack(
+                backend, ConversationService(backend, audit, None, SnoozeStore(state)), audit, kind
+            )
             return
         async with emulated_infobip(tmp_path) as (base_url, _store):
             transport = ContractCheckingTransport()
             infobip = InfobipBackend(base_url, EMULATOR_KEY, transport=transport, max_retries=0)
             audit = AuditLog(state)
             try:
-                yield Stack(infobip, ConversationService(infobip, audit), audit, kind)
+                yield Stack(
+                    infobip,
+                    ConversationService(infobip, audit, None, SnoozeStore(state)),
+                    audit,
+                    kind,
+                )
             finally:
                 await infobip.aclose()
             assert transport.violations == [], transport.violations

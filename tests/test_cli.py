@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from bot.fakeslack import FakeSlack, serve_fake_slack
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -138,6 +141,85 @@ def test_check_config_reports_the_yaml_path(tmp_path: Path, cli: Cli) -> None:
     result = cli("check-config")
     assert result.returncode == 0, result.stderr
     assert "the backend answers" in result.stdout
+
+
+def write_digests(workdir: Path, channels: dict[str, str]) -> None:
+    """convbot.yml with one digest per (name, channel id)."""
+    digests = "".join(
+        f"  - {{name: {name}, channel: {channel}, every: 1h}}\n"
+        for name, channel in channels.items()
+    )
+    (workdir / "convbot.yml").write_text("digests:\n" + digests)
+
+
+async def test_check_config_checks_each_digest_channel_in_slack(tmp_path: Path, cli: Cli) -> None:
+    fake = FakeSlack(accepted_tokens=["xoxb-check"])
+    fake.add_channel("C0FINE", "support")
+    fake.add_channel("C0PUBLIC", "public-not-in", is_member=False)  # joined at the first post
+    fake.add_channel("G0PRIVATE", "private-not-in", is_private=True, is_member=False)
+    fake.add_channel("C0OLD", "old", is_archived=True)
+    write_digests(
+        tmp_path,
+        {"fine": "C0FINE", "public": "C0PUBLIC", "gone": "C0UNKNOWN", "private": "G0PRIVATE",
+         "old": "C0OLD", "again": "C0FINE"},
+    )  # fmt: skip
+    async with serve_fake_slack(fake):
+        env = {"SLACK_BOT_TOKEN": "xoxb-check", "SLACK_API_URL": fake.api_url}
+        result = await asyncio.to_thread(cli, "check-config", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ok    the backend answers" in result.stdout
+    assert "ok    digest fine: can post in C0FINE" in result.stdout
+    assert "ok    digest again: can post in C0FINE" in result.stdout
+    assert "ok    digest public: can post in C0PUBLIC" in result.stdout
+    errors = dict(
+        line.removeprefix("error digest ").split(": ", 1)
+        for line in result.stderr.splitlines()
+        if line.startswith("error digest ")
+    )
+    assert set(errors) == {"gone", "private", "old"}, result.stderr
+    assert "C0UNKNOWN does not exist or the bot cannot see it" in errors["gone"]
+    # Slack hides a private channel from a bot that is not in it: the sentence says to invite.
+    assert "/invite @convbot" in errors["private"]
+    assert "#old (C0OLD) is archived" in errors["old"]
+    assert "Traceback" not in result.stderr
+    # One lookup per channel, none of them changing anything.
+    assert sorted(c.args["channel"] for c in fake.calls_to("conversations.info")) == sorted(
+        ["C0FINE", "C0PUBLIC", "C0UNKNOWN", "G0PRIVATE", "C0OLD"]
+    )
+    assert {c.method for c in fake.calls} == {"conversations.info"}
+
+
+async def test_check_config_names_a_missing_scope(tmp_path: Path, cli: Cli) -> None:
+    fake = FakeSlack()
+    fake.add_channel("C0FINE", "support")
+    fake.fail_next("conversations.info", status=200, error="missing_scope")
+    write_digests(tmp_path, {"fine": "C0FINE"})
+    async with serve_fake_slack(fake):
+        env = {"SLACK_BOT_TOKEN": "xoxb-check", "SLACK_API_URL": fake.api_url}
+        result = await asyncio.to_thread(cli, "check-config", env=env)
+    assert result.returncode == 1
+    assert "error digest fine:" in result.stderr
+    assert "channels:read" in result.stderr and "groups:read" in result.stderr
+
+
+def test_check_config_without_a_slack_token_does_not_check_digest_channels(
+    tmp_path: Path, cli: Cli
+) -> None:
+    write_digests(tmp_path, {"fine": "C0FINE"})
+    result = cli("check-config", env={"SLACK_BOT_TOKEN": ""})
+    assert result.returncode == 0, result.stderr
+    assert "ok    digest channels: not checked (SLACK_BOT_TOKEN is not set)" in result.stdout
+
+
+def test_check_config_when_slack_does_not_answer_exits_2(tmp_path: Path, cli: Cli) -> None:
+    write_digests(tmp_path, {"one": "C0ONE", "two": "C0TWO"})
+    env = {"SLACK_BOT_TOKEN": "xoxb-check", "SLACK_API_URL": "http://127.0.0.1:9/api/"}
+    result = cli("check-config", env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "ok    the backend answers" in result.stdout
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert line.startswith("error digest channels: Slack at http://127.0.0.1:9/api/")
+    assert "Traceback" not in result.stderr and "xoxb-check" not in result.stderr
 
 
 @pytest.fixture

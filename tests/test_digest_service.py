@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.digests.service import DigestService
-from bot.models import Actor, ConversationCreate, ConversationFilter, Priority, Status
+from bot.errors import ConversationClosed
+from bot.models import Actor, ConversationCreate, ConversationFilter, Priority, Status, utcnow
+from bot.state.snoozes import SnoozeStore
 from tests.conftest import Stack
 
 ALICE = Actor(id="UALICE001", surface="slack", agent_id="agent-ana")
@@ -40,3 +46,39 @@ async def test_closed_and_other_priorities_are_left_out(stack: Stack) -> None:
     await make(stack, "low", "LOW")
     digest = await DigestService(stack.service).build("support", DEFAULT, max_items=15)
     assert digest.items == [] and digest.total == 0
+
+
+async def test_snoozed_items_are_left_out_of_items_and_totals(stack: Stack) -> None:
+    first = await make(stack, "u1", "URGENT")
+    await asyncio.sleep(0.002)
+    await make(stack, "u2", "URGENT")
+    await make(stack, "h1", "HIGH")
+    conversation, until = await stack.service.snooze(ALICE, first, timedelta(hours=1))
+    assert conversation.id == first and until > utcnow()
+
+    digest = await DigestService(stack.service).build("support", DEFAULT, max_items=1)
+
+    assert [i.conversation.topic for i in digest.items] == ["u2"]  # a full page without u1
+    assert digest.totals == {Priority.URGENT: 1, Priority.HIGH: 1}
+    assert (digest.snoozed, digest.hidden) == (1, 1)
+    [entry] = [e for e in await stack.audit.history(first) if e.action == "snooze"]
+    assert entry.before == {"snoozedUntil": None} and entry.after is not None
+
+
+async def test_a_closed_conversation_cannot_be_snoozed(stack: Stack) -> None:
+    closed = await make(stack, "done", "URGENT")
+    await stack.service.close(ALICE, closed)
+    with pytest.raises(ConversationClosed):
+        await stack.service.snooze(ALICE, closed, timedelta(hours=1))
+    assert await stack.service.snoozed() == {}
+
+
+async def test_expired_snoozes_are_forgotten(engine: AsyncEngine) -> None:
+    now = [utcnow()]
+    store = SnoozeStore(engine, clock=lambda: now[0])
+    await store.snooze("c-1", now[0] + timedelta(hours=1), "U1")
+    await store.snooze("c-2", now[0] + timedelta(hours=4), "U1")
+    now[0] += timedelta(hours=2)
+    assert await store.active() == {"c-2": now[0] + timedelta(hours=2)}
+    assert await store.forget_expired() == 1
+    assert await store.snooze("c-2", now[0] + timedelta(hours=1), "U2") is not None

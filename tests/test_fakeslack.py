@@ -12,8 +12,10 @@ import json
 import time
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 import httpx
 import pytest
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -31,6 +33,7 @@ from slack_sdk.http_retry import builtin_async_handlers
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.fakeslack import (
@@ -45,6 +48,7 @@ from bot.fakeslack import (
     view_submission,
 )
 from bot.fakeslack.defaults import APP_ID, BOT_USER_ID, TEAM_ID
+from bot.slack.channels import join_channel, posting_problem
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Printer on fire*"}}
@@ -249,6 +253,117 @@ async def test_conversations_open_gives_a_dm_channel(
     assert again["channel"]["id"] == first["channel"]["id"] and again["already_open"] is True
     assert again["channel"]["user"] == "U2BEN" and again["channel"]["is_im"] is True
     assert fake.channels[first["channel"]["id"]].is_im
+
+
+async def test_conversations_info_answers_the_channel_as_the_bot_sees_it(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.add_channel("C0PRIVATE", "private", is_private=True)
+    fake.add_channel("C0HIDDEN", "hidden", is_private=True, is_member=False)
+    fake.add_channel("C0OLD", "old", is_archived=True)
+    billing = (await client.conversations_info(channel="C0BILLING"))["channel"]
+    assert billing["id"] == "C0BILLING" and billing["name"] == "billing"
+    assert billing["created"] == fake.channels["C0BILLING"].created
+    flags = ("is_channel", "is_group", "is_im", "is_mpim", "is_private", "is_archived", "is_member")
+    expected = {
+        "C0BILLING": (True, False, False, False, False, False, True),
+        "C0SECRET": (True, False, False, False, False, False, False),
+        "C0PRIVATE": (True, False, False, False, True, False, True),
+        "C0OLD": (True, False, False, False, False, True, True),
+    }
+    for channel_id, values in expected.items():
+        answer = (await client.conversations_info(channel=channel_id))["channel"]
+        assert tuple(answer[flag] for flag in flags) == values, channel_id
+    dm = (await client.conversations_open(users="U1ANA"))["channel"]["id"]
+    im = (await client.conversations_info(channel=dm))["channel"]
+    assert (im["is_im"], im["is_channel"], im["user"]) == (True, False, "U1ANA")
+    # A private channel the bot is not in does not exist to a bot token; nor does a name.
+    for unknown in ("C0HIDDEN", "C0NOPE", "billing"):
+        refusal = await refused(client.conversations_info(channel=unknown))
+        assert refusal.response["error"] == "channel_not_found", unknown
+
+
+async def test_conversations_join_joins_public_channels_only(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.add_channel("C0PRIVATE", "private", is_private=True)
+    fake.add_channel("C0HIDDEN", "hidden", is_private=True, is_member=False)
+    fake.add_channel("C0OLD", "old", is_archived=True, is_member=False)
+    fake.add_channel("C0TEAM", "team", is_member=False, members=["U1ANA"])
+    joined = await client.conversations_join(channel="C0SECRET")
+    assert joined["channel"]["id"] == "C0SECRET" and joined["channel"]["is_member"] is True
+    assert "warning" not in joined.data
+    assert fake.channels["C0SECRET"].is_member
+    assert (await client.chat_postMessage(channel="C0SECRET", text="hi"))["ok"] is True
+    again = await client.conversations_join(channel="C0SECRET")
+    assert again["warning"] == "already_in_channel"
+    await client.conversations_join(channel="C0TEAM")
+    assert fake.channels["C0TEAM"].members == {"U1ANA", fake.bot_user_id}
+
+    dm = (await client.conversations_open(users="U1ANA"))["channel"]["id"]
+    for channel, error in [
+        ("C0PRIVATE", "method_not_supported_for_channel_type"),
+        (dm, "method_not_supported_for_channel_type"),
+        ("C0HIDDEN", "channel_not_found"),
+        ("C0OLD", "is_archived"),
+        ("C0NOPE", "channel_not_found"),
+    ]:
+        refusal = await refused(client.conversations_join(channel=channel))
+        assert refusal.response["error"] == error, channel
+    assert not fake.channels["C0OLD"].is_member and not fake.channels["C0HIDDEN"].is_member
+
+
+async def test_posting_in_an_archived_channel_is_refused(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.channels["C0BILLING"].is_archived = True
+    refusal = await refused(client.chat_postMessage(channel="C0BILLING", text="x"))
+    assert refusal.response["error"] == "is_archived"
+    assert fake.messages_in("C0BILLING") == []
+
+
+class ScopedClient(AsyncWebClient):
+    """Answers carry `X-OAuth-Scopes` as slack.com's do (the fake sends no such header)."""
+
+    scopes = "chat:write,channels:read,groups:read"
+
+    async def conversations_info(self, **kwargs: Any) -> AsyncSlackResponse:
+        answer = await super().conversations_info(**kwargs)
+        answer.headers = {"X-OAuth-Scopes": self.scopes}
+        return answer
+
+
+async def test_posting_problem_and_join_channel_over_the_fake(
+    fake: FakeSlack, base_url: str, client: AsyncWebClient
+) -> None:
+    fake.add_channel("C0PRIVATE", "private", is_private=True)
+    fake.add_channel("C0OLD", "old", is_archived=True)
+    assert await posting_problem(client, "C0BILLING") is None
+    assert await posting_problem(client, "C0PRIVATE") is None
+    assert await posting_problem(client, "C0SECRET") is None  # public: joined at the first post
+    assert "does not exist" in (await posting_problem(client, "C0NOPE") or "")
+    assert "#old (C0OLD) is archived" in (await posting_problem(client, "C0OLD") or "")
+    fake.fail_next("conversations.info", status=200, error="account_inactive")
+    assert (await posting_problem(client, "C0BILLING") or "").startswith("Slack said account_")
+    fake.fail_next("conversations.info", status=200, error="fatal_error")
+    assert await posting_problem(client, "C0BILLING") == "Slack said fatal_error"
+
+    scoped = ScopedClient(token="xoxb-test", base_url=f"{base_url}/api/")
+    problem = await posting_problem(scoped, "C0SECRET")
+    assert problem is not None and "add the channels:join scope" in problem
+    scoped.scopes += ",channels:join"
+    assert await posting_problem(scoped, "C0SECRET") is None
+
+    assert await join_channel(client, "C0SECRET") is True
+    assert fake.channels["C0SECRET"].is_member
+    assert await join_channel(client, "C0SECRET") is True  # already in: still fine
+    for refused_channel in ("C0PRIVATE", "C0OLD", "C0NOPE"):
+        assert await join_channel(client, refused_channel) is False
+    fake.fail_next("conversations.join", status=200, error="missing_scope")
+    assert await join_channel(client, "C0BILLING") is False
+    unreachable = AsyncWebClient(token="xoxb-test", base_url="http://127.0.0.1:9/api/")
+    with pytest.raises(aiohttp.ClientError):
+        await join_channel(unreachable, "C0SECRET")
 
 
 async def test_users_usergroups_and_team(client: AsyncWebClient) -> None:

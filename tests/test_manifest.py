@@ -97,9 +97,10 @@ KNOWN_BOT_SCOPES = frozenset(
 )
 
 # The Web API methods convbot calls and the bot scope each needs (None: no scope), per Slack's
-# method reference. team.info (team:read) is served by the fake but not granted: add the scope
-# here and in manifest.yml if the bot starts calling it.
-METHOD_SCOPES: dict[str, str | None] = {
+# method reference (several: each is needed for some kind of channel). team.info (team:read) is
+# served by the fake but not granted: add the scope here and in manifest.yml if the bot starts
+# calling it.
+METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "auth.test": None,
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
@@ -111,6 +112,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.push": None,
     "views.publish": None,
     "conversations.open": "im:write",
+    # Public and private channels; im:read and mpim:read would add DMs, where digests do not go.
+    "conversations.info": ("channels:read", "groups:read"),
+    "conversations.join": "channels:join",  # public channels only; private ones need an invite
     "users.info": "users:read",
     "users.lookupByEmail": "users:read.email",
     "usergroups.users.list": "usergroups:read",
@@ -198,7 +202,11 @@ def test_scopes_are_real_and_cover_the_methods_convbot_calls() -> None:
     scopes = load_manifest()["oauth_config"]["scopes"]["bot"]
     assert len(scopes) == len(set(scopes))
     assert set(scopes) <= KNOWN_BOT_SCOPES, set(scopes) - KNOWN_BOT_SCOPES
-    needed = {scope for scope in METHOD_SCOPES.values() if scope is not None}
+    needed = {
+        scope
+        for scopes in METHOD_SCOPES.values()
+        for scope in ((scopes,) if isinstance(scopes, str) else scopes or ())
+    }
     assert needed <= set(scopes), needed - set(scopes)
     assert "commands" in scopes  # slash commands need it
     assert set(scopes) == needed | {"commands"}, "every scope granted is one convbot uses"

@@ -15,8 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -53,6 +51,7 @@ from bot.state.tables import (
     local_routing_rules,
     local_tags,
 )
+from bot.state.upsert import insert_ignoring_duplicates
 
 C = local_conversations.c
 _ORDER_COLUMNS = {
@@ -186,7 +185,7 @@ class LocalBackend:
         now = self._clock()
         async with self._transaction() as conn:
             # Creating a tag that exists is not an error: the service creates before it links.
-            await _insert_ignoring_duplicates(
+            await insert_ignoring_duplicates(
                 conn, local_tags, name=name, id=self._new_id(), created_at=now, updated_at=now
             )
         async with self._connection() as conn:
@@ -204,7 +203,7 @@ class LocalBackend:
             )
             if not await _exists(conn, linked):
                 # Two people tagging at once must both succeed, not collide on the key.
-                await _insert_ignoring_duplicates(
+                await insert_ignoring_duplicates(
                     conn,
                     local_conversation_tags,
                     conversation_id=conversation_id,
@@ -507,11 +506,6 @@ async def _tags_of(
     for conversation_id, name in rows:
         tags.setdefault(conversation_id, []).append(name)
     return tags
-
-
-async def _insert_ignoring_duplicates(conn: AsyncConnection, table: Any, **values: Any) -> None:
-    dialect_insert = postgres_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
 
 
 async def _upsert(

@@ -1,17 +1,19 @@
-"""`convbot check-config`: is the environment sane, convbot.yml valid, the backend answering."""
+"""`convbot check-config`: is the environment sane, convbot.yml valid, the backend answering,
+and can the bot post in each digest's channel."""
 
 from __future__ import annotations
 
 import sys
 
-from bot.config import load_config
+from bot.config import OpsConfig, load_config
 from bot.errors import ConvbotError
 from bot.settings import Settings
 from bot.state.db import hide_password
 
 
 async def check_config(settings: Settings) -> int:
-    """Print one line per check; exit 1 for a config error, 2 when the backend does not answer."""
+    """Print one line per check; exit 1 for a config error (a digest channel the bot cannot
+    post in included), 2 when the backend or Slack does not answer."""
     problems = 0
     if bool(settings.infobip_base_url) != bool(settings.infobip_api_key):
         _fail(
@@ -34,6 +36,12 @@ async def check_config(settings: Settings) -> int:
         return 1
     if problems:
         return 1
+    backend = await _check_backend(settings, config)
+    digests = await _check_digest_channels(settings, config)
+    return max(backend, digests)
+
+
+async def _check_backend(settings: Settings, config: OpsConfig) -> int:
     from bot.bootstrap import build_runtime
 
     try:
@@ -47,6 +55,43 @@ async def check_config(settings: Settings) -> int:
         return error.exit_code
     _ok("the backend answers")
     return 0
+
+
+async def _check_digest_channels(settings: Settings, config: OpsConfig) -> int:
+    """One line per digest: can the bot post in its channel? 1 if one cannot, 2 if Slack does
+    not answer (one line for all of them)."""
+    if not config.digests:
+        return 0
+    if not settings.slack_bot_token:
+        _ok("digest channels: not checked (SLACK_BOT_TOKEN is not set)")
+        return 0
+    from bot.slack.channels import posting_problem
+    from bot.slack.deps import slack_client
+    from bot.slack.failures import SLACK_FAILURES
+
+    client = slack_client(settings)
+    found: dict[str, str | None] = {}  # by channel: digests may share one
+    code = 0
+    try:
+        for digest in config.digests:
+            if digest.channel not in found:
+                found[digest.channel] = await posting_problem(client, digest.channel)
+            problem = found[digest.channel]
+            if problem is None:
+                _ok(f"digest {digest.name}: can post in {digest.channel}")
+            else:
+                _fail(f"digest {digest.name}: {problem}")
+                code = 1
+    except SLACK_FAILURES as error:
+        _fail(
+            f"digest channels: Slack at {settings.slack_api_url} does not answer "
+            f"({type(error).__name__}); check SLACK_API_URL and the network"
+        )
+        return 2
+    finally:
+        if client.session is not None and not client.session.closed:
+            await client.session.close()
+    return code
 
 
 def _ok(message: str) -> None:

@@ -22,6 +22,7 @@ class Digest(BaseModel):
     totals: dict[Priority, int] = Field(default_factory=dict)  # every match, per priority
     queue_counts: dict[str, int] = Field(default_factory=dict)  # queue id → matches shown
     items: list[DigestItem] = Field(default_factory=list)  # URGENT first, oldest first
+    snoozed: int = 0  # matches left out because they are snoozed
     more_command: str = "/conv list"  # shows everything the digest only counted
     mention: str | None = None  # a user group to ping when URGENT items exist
 

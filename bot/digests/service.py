@@ -13,10 +13,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.digests.model import Digest, DigestItem
-from bot.models import ConversationFilter, OrderBy, Priority, utcnow
+from bot.models import Conversation, ConversationFilter, OrderBy, Priority, utcnow
 from bot.service.conversations import ConversationService
 
 _OLDEST_FIRST = OrderBy(field="createdAt", direction="asc")
+PAGE_LIMIT = 999  # Infobip's largest page
+SNOOZE_ALLOWANCE = 200  # beyond this many snoozes, a snoozed match may be counted in a total
 
 
 class DigestService:
@@ -36,6 +38,10 @@ class DigestService:
     ) -> Digest:
         """URGENT first, oldest first within a priority; totals for everything that matches."""
         priorities = sorted(set(query.priorities) or set(Priority), reverse=True)
+        # Snoozed conversations are left out: each page is longer by the number of snoozes, so
+        # it still holds `max_items` others, and the snoozed ones found in it leave the totals.
+        snoozed = await self._conversations.snoozed()
+        limit = min(max_items + min(len(snoozed), SNOOZE_ALLOWANCE), PAGE_LIMIT)
         pages = await asyncio.gather(
             *(
                 self._conversations.list(
@@ -44,20 +50,29 @@ class DigestService:
                             "priorities": [priority],
                             "orderBy": _OLDEST_FIRST,
                             "page": 0,
-                            "limit": max_items,
+                            "limit": limit,
                         }
                     )
                 )
                 for priority in priorities
             )
         )
-        shown = [c for page in pages for c in page.items][:max_items]
+        totals: dict[Priority, int] = {}
+        shown: list[Conversation] = []
+        hidden = 0
+        for priority, page in zip(priorities, pages, strict=True):
+            awake = [c for c in page.items if c.id not in snoozed]
+            hidden += len(page.items) - len(awake)
+            totals[priority] = max(0, page.totalItems - (len(page.items) - len(awake)))
+            shown.extend(awake)
+        shown = shown[:max_items]
         return Digest(
             name=name,
             generated_at=self._clock(),
-            totals={p: page.totalItems for p, page in zip(priorities, pages, strict=True)},
+            totals=totals,
             queue_counts=dict(Counter(c.queueId or "" for c in shown)),
             items=[DigestItem(conversation=c) for c in shown],
+            snoozed=hidden,
             more_command=more_command(query, priorities),
             mention=mention,
         )

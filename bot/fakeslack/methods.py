@@ -172,6 +172,40 @@ def _im_object(channel: SlackChannel) -> JsonDict:
     }
 
 
+def channel_object(channel: SlackChannel) -> JsonDict:
+    """A conversation as conversations.info and conversations.join answer it under `channel`.
+
+    Private channels made since 2021 are `is_channel` with `is_private`; only the older ones,
+    whose ids start with G, are `is_group` (Slack's conversation object documentation).
+    """
+    is_dm = channel.is_im or channel.is_mpim
+    is_group = channel.is_private and not is_dm and channel.id.startswith("G")
+    out: JsonDict = {
+        "id": channel.id,
+        "name": channel.name,
+        "name_normalized": channel.name,
+        "is_channel": not is_dm and not is_group,
+        "is_group": is_group,
+        "is_im": channel.is_im,
+        "is_mpim": channel.is_mpim,
+        "is_private": channel.is_private or is_dm,
+        "is_archived": channel.is_archived,
+        "is_general": False,
+        "is_shared": False,
+        "is_ext_shared": False,
+        "is_org_shared": False,
+        "is_member": channel.is_member,
+        "created": channel.created,
+        "unlinked": 0,
+        "topic": {"value": "", "creator": "", "last_set": 0},
+        "purpose": {"value": "", "creator": "", "last_set": 0},
+        "previous_names": [],
+    }
+    if channel.is_im:
+        out["user"] = channel.user
+    return out
+
+
 def _view_object(
     fake: FakeSlack,
     view_id: str,
@@ -221,11 +255,22 @@ def _channel(fake: FakeSlack, ref: str) -> SlackChannel:
     return channel
 
 
+def _visible_channel(fake: FakeSlack, args: JsonDict) -> SlackChannel:
+    """A conversation by id as the bot sees it: a private one it is not in does not exist to it
+    (Slack answers `channel_not_found` to a bot token there, not `not_in_channel`)."""
+    channel = fake.channels.get(_required(args, "channel", "channel_not_found"))
+    if channel is None or (channel.is_private and not channel.is_member):
+        raise SlackRefusal("channel_not_found")
+    return channel
+
+
 def _channel_to_post_in(fake: FakeSlack, ref: str) -> SlackChannel:
     """Where chat.post* lands: a channel by id or name, or the bot's DM when given a user id."""
     if ref[:1] in ("U", "W") and ref in fake.users:
         return fake.dm_with(ref)[0]
     channel = _channel(fake, ref)
+    if channel.is_archived:
+        raise SlackRefusal("is_archived")
     if not channel.is_member:
         raise SlackRefusal("not_in_channel")
     return channel
@@ -484,6 +529,30 @@ def _group_dm(fake: FakeSlack, user_ids: list[str]) -> tuple[SlackChannel, bool]
     return channel, False
 
 
+def conversations_info(fake: FakeSlack, args: JsonDict) -> JsonDict:
+    return {"channel": channel_object(_visible_channel(fake, args))}
+
+
+def conversations_join(fake: FakeSlack, args: JsonDict) -> JsonDict:
+    """Join a public channel; only those can be joined (DMs and private channels need an
+    invite). Already in it: Slack answers ok with the `already_in_channel` warning."""
+    channel = _visible_channel(fake, args)
+    if channel.is_archived:
+        raise SlackRefusal("is_archived")
+    if channel.is_private or channel.is_im or channel.is_mpim:
+        raise SlackRefusal("method_not_supported_for_channel_type")
+    answer: JsonDict = {}
+    if channel.is_member:
+        answer = {
+            "warning": "already_in_channel",
+            "response_metadata": {"warnings": ["already_in_channel"]},
+        }
+    channel.is_member = True
+    if channel.members is not None:
+        channel.members.add(fake.bot_user_id)
+    return {"channel": channel_object(channel), **answer}
+
+
 def users_info(fake: FakeSlack, args: JsonDict) -> JsonDict:
     user = _user(fake, _required(args, "user", "user_not_found"))
     return {"user": user_object(fake, user)}
@@ -537,6 +606,8 @@ METHODS: dict[str, Method] = {
     "views.push": views_push,
     "views.publish": views_publish,
     "conversations.open": conversations_open,
+    "conversations.info": conversations_info,
+    "conversations.join": conversations_join,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
     "usergroups.users.list": usergroups_users_list,

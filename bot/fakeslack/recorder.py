@@ -94,6 +94,7 @@ class SlackChannel:
     is_mpim: bool = False
     is_private: bool = False
     is_member: bool = True  # whether the bot is in it (posting elsewhere is `not_in_channel`)
+    is_archived: bool = False  # archived: posting and joining are `is_archived`
     members: set[str] | None = None  # None: everybody in the workspace
     user: str | None = None  # the other party of a DM
     created: int = field(default_factory=lambda: int(time.time()))
@@ -277,6 +278,7 @@ class FakeSlack:
         *,
         is_private: bool = False,
         is_member: bool = True,
+        is_archived: bool = False,
         members: Iterable[str] | None = None,
     ) -> SlackChannel:
         channel = SlackChannel(
@@ -284,6 +286,7 @@ class FakeSlack:
             name or id.lower(),
             is_private=is_private,
             is_member=is_member,
+            is_archived=is_archived,
             members=set(members) if members is not None else None,
         )
         self.channels[id] = channel

@@ -11,9 +11,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DigestSchedule
@@ -25,6 +27,9 @@ from bot.models import utcnow
 from bot.service.conversations import ConversationService
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.digest import digest_blocks
+from bot.slack.channels import join_channel
+from bot.slack.message_updates import MessageUpdates
+from bot.state.digest_messages import DigestMessages
 from bot.state.ticks import TickClaims
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,8 @@ class DigestJobs:
     client: AsyncWebClient
     drawing: Callable[[], Awaitable[CardContext]]
     grace: timedelta
+    messages: DigestMessages
+    updates: MessageUpdates | None = None  # pending press redraws, dropped when a tick redraws
     clock: Callable[[], datetime] = utcnow
 
     def install(self, scheduler: AsyncIOScheduler) -> None:
@@ -82,8 +89,7 @@ class DigestJobs:
         error: str | None = None
         try:
             digest = await self.build(schedule)
-            if not (schedule.skip_if_empty and digest.total == 0):
-                await self.post(schedule, digest)
+            await self.post(schedule, digest)
         except (ConvbotError, SlackApiError, SlackClientError) as failure:
             error = describe(failure)
             log.warning("digest %s at %s failed: %s", schedule.name, scheduled_at, error)
@@ -105,8 +111,55 @@ class DigestJobs:
         )
 
     async def post(self, schedule: DigestSchedule, digest: Digest) -> None:
+        """Post the digest, or with `edit_in_place` redraw the message posted before.
+
+        An empty digest with `skip_if_empty` posts nothing; in place, it still redraws the
+        message, which would otherwise go on listing conversations that are done.
+        """
+        channel = schedule.channel
+        existing = (
+            await self.messages.find(schedule.name, channel) if schedule.edit_in_place else None
+        )
+        if schedule.skip_if_empty and digest.total == 0 and existing is None:
+            return
         fallback, blocks = digest_blocks(digest, await self.drawing(), now=self.clock())
-        await self.client.chat_postMessage(channel=schedule.channel, text=fallback, blocks=blocks)
+        if existing is not None:
+            if self.updates is not None:
+                self.updates.forget(channel, existing)
+            try:
+                await self.client.chat_update(
+                    channel=channel, ts=existing, text=fallback, blocks=blocks
+                )
+                return
+            except SlackApiError as error:
+                if _slack_error(error) not in _GONE:
+                    raise
+                log.info(
+                    "digest %s: its message in %s is gone; posting anew", schedule.name, channel
+                )
+        answer = await self._post_message(channel, fallback, blocks)
+        if schedule.edit_in_place:
+            await self.messages.remember(schedule.name, channel, str(answer["ts"]))
+
+    async def _post_message(self, channel: str, text: str, blocks: list[Block]) -> Any:
+        """chat.postMessage; a public channel the bot is not in is joined, then posted in."""
+        try:
+            return await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as error:
+            if _slack_error(error) != "not_in_channel" or not await join_channel(
+                self.client, channel
+            ):
+                raise
+        log.info("joined %s to post a digest there", channel)
+        return await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+
+
+# chat.update's answers for a message that can no longer be edited: post a new one instead.
+_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
+def _slack_error(error: SlackApiError) -> str:
+    return str(error.response.get("error", "")) if error.response is not None else ""
 
 
 def describe(error: BaseException) -> str:

@@ -14,6 +14,8 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from bot.digests.service import DigestService
 from bot.jobs.digests import DigestJobs
 from bot.slack.deps import SlackDeps
+from bot.state.digest_messages import DigestMessages
+from bot.state.snoozes import SnoozeStore
 from bot.state.ticks import TickClaims
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,8 @@ def digest_jobs(deps: SlackDeps) -> DigestJobs:
         client=deps.client,
         drawing=lambda: deps.card_context(None),
         grace=runtime.config.scheduler.misfire_grace,
+        messages=DigestMessages(runtime.engine),
+        updates=deps.updates,
     )
 
 
@@ -49,6 +53,14 @@ def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
         deps.claims.forget_old,
         IntervalTrigger(hours=1),
         id="housekeeping:card-claims",
+        coalesce=True,
+        max_instances=1,
+    )
+    # Expired snoozes are as good as none; they are dropped so the table stays small.
+    scheduler.add_job(
+        SnoozeStore(deps.runtime.engine).forget_expired,
+        IntervalTrigger(hours=1),
+        id="housekeeping:snoozes",
         coalesce=True,
         max_instances=1,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
@@ -24,10 +25,13 @@ from bot.models import (
     Page,
     Queue,
     Status,
+    format_timestamp,
     require_tag_name,
+    utcnow,
 )
 from bot.service.permissions import PermissionPolicy
 from bot.state.audit import AuditLog, changed_fields
+from bot.state.snoozes import SnoozeStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,10 +51,15 @@ class ConversationService:
         backend: ConversationBackend,
         audit: AuditLog,
         permissions: PermissionPolicy | None = None,
+        snoozes: SnoozeStore | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.backend = backend
         self._audit = audit
         self._permissions = permissions or PermissionPolicy({}, None)
+        self._snoozes = snoozes
+        self._clock = clock
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -160,6 +169,30 @@ class ConversationService:
         )
 
     # --- lookups used by the command layer ----------------------------------------------------
+
+    async def snooze(
+        self, actor: Actor, conversation_id: str, duration: timedelta
+    ) -> tuple[Conversation, datetime]:
+        """Leave an open conversation out of digests for `duration`; it and the snooze's end."""
+        if self._snoozes is None:
+            raise InvalidInput("Snoozing needs the state database; it is not available here.")
+        conversation = await self._changeable(conversation_id)
+        until = self._clock() + duration
+        previous = await self._snoozes.snooze(conversation.id, until, actor.id)
+        await self._record(
+            actor,
+            "snooze",
+            conversation.id,
+            {"snoozedUntil": format_timestamp(previous) if previous else None},
+            {"snoozedUntil": format_timestamp(until)},
+        )
+        return conversation, until
+
+    async def snoozed(self, conversation_ids: Iterable[str] | None = None) -> dict[str, datetime]:
+        """conversation id → end of its snooze, for those snoozed now (of the given ids, or all)."""
+        if self._snoozes is None:
+            return {}
+        return await self._snoozes.active(conversation_ids)
 
     async def resolve_queue(self, text: str) -> Queue:
         """A queue by id or by name (case-insensitive)."""

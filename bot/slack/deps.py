@@ -11,6 +11,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.bootstrap import Runtime
 from bot.errors import ConvbotError
@@ -21,6 +22,7 @@ from bot.settings import Settings
 from bot.slack.blocks.card import CardContext
 from bot.slack.cache import TtlCache
 from bot.slack.identity import SlackIdentity
+from bot.slack.message_updates import MessageUpdates
 from bot.state.claims import CardClaims
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,12 @@ class SlackDeps:
     metrics: Metrics
     # The Escalate button is always drawn; until on-call policies exist it says so when pressed.
     escalation_enabled: bool = True
+    updates: MessageUpdates = field(init=False)  # debounced chat.update of digests
     _queues: TtlCache[str, list[Queue]] = field(default_factory=lambda: TtlCache(60.0))
     _agents: TtlCache[str, list[Agent]] = field(default_factory=lambda: TtlCache(60.0))
+
+    def __post_init__(self) -> None:
+        self.updates = MessageUpdates(self.client)
 
     @property
     def service(self) -> ConversationService:
@@ -66,12 +72,18 @@ class SlackDeps:
         except ConvbotError:
             log.warning("queue and agent names unavailable for drawing", exc_info=True)
             queues, agents = [], []
+        try:
+            snoozed = await self.service.snoozed()
+        except SQLAlchemyError:
+            log.warning("snoozes unavailable for drawing", exc_info=True)
+            snoozed = {}
         return CardContext(
             viewer_agent_id=viewer_agent_id,
             queue_names={queue.id: queue.name for queue in queues},
             agent_users=self.identity.slack_users(),
             agent_names={agent.id: agent.displayName for agent in agents},
             escalation_enabled=self.escalation_enabled,
+            snoozed=snoozed,
         )
 
     async def queues(self) -> list[Queue]:

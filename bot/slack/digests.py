@@ -15,7 +15,7 @@ from bot.errors import InvalidInput
 from bot.jobs.digests import describe
 from bot.jobs.scheduler import digest_jobs
 from bot.jobs.triggers import job_id, next_runs
-from bot.models import Actor, utcnow
+from bot.models import Actor, Priority, utcnow
 from bot.slack.blocks.digest import digest_blocks
 from bot.slack.blocks.schedules import schedules_blocks
 from bot.slack.deps import SlackDeps
@@ -61,6 +61,18 @@ async def post_digest_now(deps: SlackDeps, channel_id: str, actor: Actor, name: 
         raise InvalidInput(f"The digest was not posted: {describe(error)}.") from None
     noun = "conversation" if digest.total == 1 else "conversations"
     return f"Posted digest {schedule.name}: {digest.total} {noun}."
+
+
+async def current_totals(deps: SlackDeps, name: str, channel_id: str) -> dict[Priority, int] | None:
+    """The named digest's totals now, for redrawing its head after a press; None when the
+    digest is no longer configured (its head is then left as it was)."""
+    jobs = digest_jobs(deps)
+    found = next((s for s in jobs.schedules if s.name == name), None)
+    if found is None and name == DEFAULT_NAME and not jobs.schedules:
+        found = default_schedule(channel_id)
+    if found is None:
+        return None
+    return (await jobs.build(found)).totals
 
 
 async def schedules_reply(deps: SlackDeps, now: datetime | None = None) -> tuple[str, list[Block]]:

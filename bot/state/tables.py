@@ -97,6 +97,28 @@ job_ticks = Table(
     Index(None, "job_id", "claimed_at"),
 )
 
+# A snoozed conversation is left out of digests until `until` (one row per conversation; a
+# newer snooze replaces the older one, an expired row is as good as none).
+conversation_snoozes = Table(
+    "conversation_snoozes",
+    metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("until", UTCDateTime(), nullable=False),
+    Column("snoozed_by", String(255), nullable=False),
+    Column("snoozed_at", UTCDateTime(), nullable=False),
+    Index(None, "until"),
+)
+
+# The message an `edit_in_place` digest edits at each tick: one per (digest, channel).
+digest_messages = Table(
+    "digest_messages",
+    metadata,
+    Column("digest", String(255), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("ts", String(32), nullable=False),
+    Column("posted_at", UTCDateTime(), nullable=False),
+)
+
 # --- the embedded backend's store (LocalBackend) ----------------------------------------------
 
 local_conversations = Table(

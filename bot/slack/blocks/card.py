@@ -59,6 +59,7 @@ class CardContext:
     agent_users: Mapping[str, str] = field(default_factory=dict)  # agent id → Slack user id
     agent_names: Mapping[str, str] = field(default_factory=dict)  # agent id → display name
     escalation_enabled: bool = False
+    snoozed: Mapping[str, datetime] = field(default_factory=dict)  # conversation id → until
 
 
 # Names that sentence case would spell wrong ("Sms", "Whatsapp").
@@ -140,7 +141,12 @@ def conversation_card(
     note: str | None = None,
     snoozed_until: datetime | None = None,
 ) -> list[Block]:
-    """Header, summary, facts, dates, optional note and snooze, then the buttons."""
+    """Header, summary, facts, dates, optional note and snooze, then the buttons.
+
+    The snooze shown is `snoozed_until`, else the context's snooze of this conversation.
+    """
+    if snoozed_until is None and not conversation.is_closed:
+        snoozed_until = context.snoozed.get(conversation.id)
     blocks: list[Block] = [HeaderBlock(text=plain(_topic(conversation), limits.HEADER_TEXT))]
     if conversation.summary and conversation.summary.strip():
         blocks.append(SectionBlock(text=md(user_text(conversation.summary, limits.SECTION_TEXT))))

@@ -62,6 +62,7 @@ TAGS_MAX = 500
 ID_MAX = 255
 MENTION_MAX = 100
 COMMAND_MAX = 500
+_SUMMARY_RESERVE = 64
 
 
 # --- the head: totals and the mention -----------------------------------------------------------
@@ -144,7 +145,8 @@ def queue_counts_text(queue_counts: Mapping[str, int], context: CardContext) -> 
         return None
     counted.sort(key=lambda entry: (-entry[1], entry[2], entry[0].casefold()))
     parts = [f"{name} {count}" for name, count, _ in counted]
-    room = limits.SECTION_TEXT - len(f" · +{len(parts)} more queues")
+    # Room is kept for what `_summary_text` puts around the counts.
+    room = limits.SECTION_TEXT - _SUMMARY_RESERVE - len(f" · +{len(parts)} more queues")
     shown: list[str] = []
     length = 0
     for part in parts:
@@ -157,6 +159,17 @@ def queue_counts_text(queue_counts: Mapping[str, int], context: CardContext) -> 
     if len(shown) < len(parts):
         text += f" · +{len(parts) - len(shown)} more queues"
     return text
+
+
+def _summary_text(digest: Digest, context: CardContext) -> str | None:
+    """The counts per queue (of the items drawn, when not all are) and how many are snoozed."""
+    parts: list[str] = []
+    queues = queue_counts_text(digest.queue_counts, context)
+    if queues is not None:
+        parts.append(f"Shown, by queue: {queues}" if digest.hidden > 0 else queues)
+    if digest.snoozed > 0:
+        parts.append(f":zzz: {digest.snoozed} snoozed")
+    return " · ".join(parts) if parts else None
 
 
 # --- one item -----------------------------------------------------------------------------------
@@ -287,9 +300,9 @@ def digest_blocks(
     if digest.total <= 0 and not digest.items:
         return EMPTY, [head]
     blocks: list[Block] = [head]
-    queues = queue_counts_text(digest.queue_counts, context)
-    if queues is not None:
-        blocks.append(ContextBlock(block_id=QUEUES_BLOCK, elements=[md(queues)]))
+    summary = _summary_text(digest, context)
+    if summary is not None:
+        blocks.append(ContextBlock(block_id=QUEUES_BLOCK, elements=[md(summary)]))
     items = _unique(digest.items)
     shown = 0
     for index, item in enumerate(items):
@@ -324,7 +337,7 @@ def _unique(items: Sequence[DigestItem]) -> list[DigestItem]:
 def replace_item(
     blocks: list[dict[str, Any]],
     item: DigestItem,
-    digest_totals: Mapping[Priority, int],
+    digest_totals: Mapping[Priority, int] | None,
     context: CardContext,
     *,
     now: datetime,
@@ -334,7 +347,8 @@ def replace_item(
     redrawn; every other block is returned as it was (the same dicts, none is modified).
 
     The mention and digest name come from the head's block_id (`digest_name` overrides the
-    name). An item that is not drawn (counted in "…and N more") leaves only the head redrawn.
+    name). An item that is not drawn (counted in "…and N more") leaves only the head redrawn;
+    `digest_totals` None leaves the head as it was.
     """
     result = list(blocks)
     head_index = next(
@@ -360,7 +374,7 @@ def replace_item(
         ]
         room = limits.MESSAGE_BLOCKS - (len(result) - (end - start))
         result[start:end] = drawn[: max(1, room)]
-    if head_index is not None:
+    if head_index is not None and digest_totals is not None:
         block_id = _block_id(result[head_index])
         result[head_index] = _head_block(digest_totals, head.m, block_id).to_dict()
     return result

@@ -15,7 +15,7 @@ from bot.commands.parser import parse_tokens, tokenize
 from bot.config import Action
 from bot.errors import ConvbotError, InvalidInput
 from bot.models import Actor, Conversation, ConversationPatch, Priority, format_timestamp
-from bot.service.conversations import Change
+from bot.service.conversations import Change, ConversationService
 from bot.slack.blocks import ids
 from bot.slack.blocks.card import card_ref_from_block_id, card_text, conversation_card
 from bot.slack.blocks.ids import CardRef, EditRef, PageRef
@@ -34,8 +34,8 @@ ESCALATION_MISSING = (
 )
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    service = deps.service
+def card_actions(service: ConversationService) -> dict[str, Apply]:
+    """What the Take, Route, Close and Escalate buttons do, on cards and digest items alike."""
 
     async def take(actor: Actor, current: Conversation) -> Change:
         agent_id = await service.resolve_agent(actor, "me")
@@ -51,20 +51,26 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await service.authorize(actor, "escalate", current.id)
         raise InvalidInput(ESCALATION_MISSING)
 
-    for action_id, name, apply in (
-        (ids.TAKE, "take", take),
-        (ids.ROUTE, "route", route),
-        (ids.CLOSE, "close", close),
-        (ids.ESCALATE, "escalate", escalate),
+    return {"take": take, "route": route, "close": close, "escalate": escalate}
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    service = deps.service
+    applies = card_actions(service)
+    for action_id, name in (
+        (ids.TAKE, "take"),
+        (ids.ROUTE, "route"),
+        (ids.CLOSE, "close"),
+        (ids.ESCALATE, "escalate"),
     ):
-        app.action(action_id)(_card_button(deps, name, apply))
+        app.action(action_id)(_card_button(deps, name, applies[name]))
 
     @app.action(ids.PRIORITY)
     async def priority(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        selected = _first_action(body).get("selected_option") or {}
+        selected = first_action(body).get("selected_option") or {}
 
         async def set_priority(actor: Actor, current: Conversation) -> Change:
             try:
@@ -86,8 +92,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def show(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         async with _answering(deps, "show", respond):
-            ref = CardRef.decode(_first_action(body).get("value"))
-            actor = await deps.identity.actor(_user(body))
+            ref = CardRef.decode(first_action(body).get("value"))
+            actor = await deps.identity.actor(user_of(body))
             found = await service.get(ref.id)
             context = await deps.card_context(actor.agent_id)
             await respond(
@@ -101,10 +107,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def page(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         async with _answering(deps, "page", respond):
-            ref = PageRef.decode(_first_action(body).get("value"))
+            ref = PageRef.decode(first_action(body).get("value"))
             tokens = [t for t in tokenize(ref.q) if not t.lower().startswith("page:")]
             command = parse_tokens([*tokens, f"page:{ref.p}"])
-            actor = await deps.identity.actor(_user(body))
+            actor = await deps.identity.actor(user_of(body))
             result = await execute(command, service, actor)
             context = await deps.card_context(actor.agent_id)
             fallback, blocks = result_blocks(result, context, command_text=ref.q)
@@ -114,7 +120,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def refresh(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         async with observed(deps.metrics, "action", "home-refresh"):
-            await publish_home(deps, client, _user(body))
+            await publish_home(deps, client, user_of(body))
 
 
 def _card_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
@@ -137,12 +143,12 @@ async def press_card(
     apply: Apply,
 ) -> None:
     """Apply a card button once, on the version it was drawn from, and redraw that card."""
-    user = _user(body)
+    user = user_of(body)
     on_home = _on_home(body)
     try:
         async with observed(deps.metrics, "action", name):
             actor = await deps.identity.actor(user)
-            note, shown = await _apply_once(deps, actor, _card_ref(body), name, apply)
+            note, shown = await apply_once(deps, actor, _card_ref(body), name, apply)
     except Exception as error:
         if on_home:
             warning = Mrkdwn(":warning: " + error_mrkdwn(error))
@@ -163,7 +169,7 @@ async def press_card(
     )
 
 
-async def _apply_once(
+async def apply_once(
     deps: SlackDeps, actor: Actor, ref: CardRef, name: str, apply: Apply
 ) -> tuple[str | None, Conversation]:
     """Claim the card's version before reading anything, so that of two presses on one card
@@ -174,12 +180,12 @@ async def _apply_once(
     if version is not None and not await deps.claims.claim(ref.id, version, name, actor.id):
         current = await deps.service.get(ref.id)
         if not ref.is_current(current.updatedAt):  # the winner is done: this copy is stale
-            return _out_of_date(current), current
+            return out_of_date(current), current
         raise AnotherPress()
     try:
         current = await deps.service.get(ref.id)
         if not ref.is_current(current.updatedAt):
-            change = Change(conversation=current, changed=False, note=_out_of_date(current))
+            change = Change(conversation=current, changed=False, note=out_of_date(current))
         else:
             change = await apply(actor, current)
     except BaseException:
@@ -219,7 +225,7 @@ class AnotherPress(ConvbotError):
         )
 
 
-def _out_of_date(current: Conversation) -> str:
+def out_of_date(current: Conversation) -> str:
     changed = format_timestamp(current.updatedAt) if current.updatedAt else "meanwhile"
     return (
         f"Nothing was done: this card was out of date (the conversation changed at {changed}). "
@@ -238,7 +244,7 @@ async def open_edit_modal(
     opened: dict[str, Any] | None = None
     try:
         async with observed(deps.metrics, "action", "edit"):
-            ref = CardRef.decode(_first_action(body).get("value"))
+            ref = CardRef.decode(first_action(body).get("value"))
             answer = await client.views_open(
                 trigger_id=body.get("trigger_id") or "",
                 view=loading_modal(EDIT_TITLE, ids.EDIT_MODAL),
@@ -289,18 +295,18 @@ async def _answering(deps: SlackDeps, name: str, respond: AsyncRespond) -> Async
         await tell(respond, error)
 
 
-def _first_action(body: dict[str, Any]) -> dict[str, Any]:
+def first_action(body: dict[str, Any]) -> dict[str, Any]:
     actions = body.get("actions") or [{}]
     first = actions[0]
     return first if isinstance(first, dict) else {}
 
 
-def _user(body: dict[str, Any]) -> str:
+def user_of(body: dict[str, Any]) -> str:
     return str((body.get("user") or {}).get("id") or "")
 
 
 def _card_ref(body: dict[str, Any]) -> CardRef:
-    action = _first_action(body)
+    action = first_action(body)
     if action.get("action_id") == ids.PRIORITY:
         return card_ref_from_block_id(str(action.get("block_id") or ""))
     return CardRef.decode(action.get("value"))

@@ -1,0 +1,127 @@
+"""Buttons on digest items: Take, Escalate, Close and Snooze, each redrawing its item in place.
+
+A press acts once on the version of the conversation the item was drawn from (the same claims
+as card buttons), then redraws that item and the digest's totals with a debounced `chat.update`.
+What the presser alone needs to know (a stale item, a refusal) is said ephemerally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.digests.model import DigestItem
+from bot.errors import ConvbotError
+from bot.models import Conversation, utcnow
+from bot.slack.blocks import ids
+from bot.slack.blocks.digest import replace_item, totals_text
+from bot.slack.blocks.ids import CardRef, DigestItemRef
+from bot.slack.blocks.mrkdwn import escape
+from bot.slack.deps import SlackDeps
+from bot.slack.digests import current_totals
+from bot.slack.listeners.actions import (
+    Apply,
+    apply_once,
+    card_actions,
+    first_action,
+    out_of_date,
+    user_of,
+)
+from bot.slack.listeners.outcome import observed, tell
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    applies = card_actions(deps.service)
+    for action_id, name in (
+        (ids.DIGEST_TAKE, "take"),
+        (ids.DIGEST_ESCALATE, "escalate"),
+        (ids.DIGEST_CLOSE, "close"),
+    ):
+        app.action(action_id)(_item_button(deps, name, applies[name]))
+
+    @app.action(ids.DIGEST_SNOOZE)
+    async def snooze(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        try:
+            async with observed(deps.metrics, "action", "digest-snooze"):
+                action = first_action(body)
+                ref = ids.digest_ref_from_block_id(action.get("block_id"))
+                duration = ids.snooze_duration((action.get("selected_option") or {}).get("value"))
+                actor = await deps.identity.actor(user_of(body))
+                await deps.service.authorize(actor, "update", ref.id)
+                current = await deps.service.get(ref.id)
+                until: datetime | None
+                if ref.is_current(current.updatedAt):
+                    current, until = await deps.service.snooze(actor, ref.id, duration)
+                    note = None
+                else:
+                    until = (await deps.service.snoozed([ref.id])).get(ref.id)
+                    note = out_of_date(current)
+        except Exception as error:
+            await tell(respond, error)
+            return
+        await _redraw(deps, body, ref, DigestItem(conversation=current, snoozed_until=until))
+        if note:
+            await _note(respond, note)
+
+
+def _item_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
+    async def pressed(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        try:
+            async with observed(deps.metrics, "action", f"digest-{name}"):
+                ref = DigestItemRef.decode(first_action(body).get("value"))
+                actor = await deps.identity.actor(user_of(body))
+                note, shown = await apply_once(
+                    deps, actor, CardRef(id=ref.id, v=ref.v), name, apply
+                )
+        except Exception as error:
+            await tell(respond, error)
+            return
+        snoozed = await _snoozed_until(deps, shown)
+        await _redraw(deps, body, ref, DigestItem(conversation=shown, snoozed_until=snoozed))
+        if note:
+            await _note(respond, note)
+
+    pressed.__name__ = f"digest_{name}"
+    return pressed
+
+
+async def _snoozed_until(deps: SlackDeps, conversation: Conversation) -> datetime | None:
+    if conversation.is_closed:
+        return None
+    return (await deps.service.snoozed([conversation.id])).get(conversation.id)
+
+
+async def _redraw(
+    deps: SlackDeps, body: dict[str, Any], ref: DigestItemRef, item: DigestItem
+) -> None:
+    """Redraw the item and the totals in the digest message the press came from."""
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or "")
+    ts = str(message.get("ts") or "")
+    if not channel or not ts:
+        return  # not pressed on a message this bot can edit
+    try:
+        totals = await current_totals(deps, ref.d, channel)
+    except ConvbotError:
+        totals = None  # the press is done; only the head's counts stay as they were
+    context = await deps.card_context(None)
+    now = utcnow()
+
+    def redraw(blocks: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+        drawn = replace_item(blocks, item, totals, context, now=now, digest_name=ref.d)
+        return (totals_text(totals) if totals is not None else message.get("text") or ""), drawn
+
+    deps.updates.edit(channel, ts, list(message.get("blocks") or []), redraw)
+
+
+async def _note(respond: AsyncRespond, note: str) -> None:
+    await respond(
+        text=":information_source: " + escape(note),
+        response_type="ephemeral",
+        replace_original=False,
+    )
