@@ -36,6 +36,7 @@ from bot.models import (
     Status,
     TagName,
 )
+from bot.oncall.config import OncallConfig
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$")
 
@@ -315,6 +316,7 @@ class OpsConfig(_Section):
     permissions: dict[Action, Permission] = Field(default_factory=dict)
     digests: list[DigestSchedule] = Field(default_factory=list)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    oncall: OncallConfig = Field(default_factory=OncallConfig)
 
     @field_validator("digests")
     @classmethod

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import pytest
 
 from bot.commands.executor import CommandResult, execute
-from bot.commands.parser import parse
+from bot.commands.parser import USAGE, parse
 from bot.errors import InvalidInput
 from bot.models import Actor, Conversation, ConversationCreate
 from bot.service.conversations import ConversationService
@@ -80,3 +81,28 @@ async def test_a_lost_audit_write_does_not_fail_a_change_that_happened(
     assert (await stack.service.get(change.conversation.id)).topic == "Still created"
     assert "audit entry lost: create" in caplog.text
     await broken.dispose()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "digest support-high",
+        "schedules",
+        'escalate 8f3a2c policy:sev1 "Checkout down"',
+        "oncall",
+        'oncall primary at:"2026-12-25 03:00"',
+        "escalations",
+    ],
+)
+async def test_slack_only_commands_are_refused_readably_elsewhere(text: str) -> None:
+    # Refused before the service is touched: none is given.
+    command = parse(text)
+    with pytest.raises(InvalidInput) as info:
+        await execute(command, cast(ConversationService, None), STRANGER)
+    message = info.value.message
+    assert message.startswith(
+        "`digest`, `schedules`, `escalate`, `oncall` and `escalations` work in Slack:"
+    )
+    assert f"type `/conv {USAGE[command.kind]}` there" in message
+    assert "convbot digest <name>" in message
+    assert message.endswith(".") and "\n" not in message

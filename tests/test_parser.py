@@ -18,8 +18,11 @@ from bot.commands.spec import (
     Command,
     CreateCommand,
     DigestCommand,
+    EscalateCommand,
+    EscalationsCommand,
     HelpCommand,
     ListCommand,
+    OncallCommand,
     RouteCommand,
     SchedulesCommand,
     ShowCommand,
@@ -596,6 +599,153 @@ def test_digest_and_schedules_extra_words() -> None:
     assert "takes nothing more" in fails("schedules now").message
 
 
+# --- escalate / oncall / escalations -----------------------------------------------------------
+
+
+def test_escalate() -> None:
+    assert ok("escalate abc") == EscalateCommand(id="abc", policy=None, reason=None)
+    assert ok("ESCALATE abc-1 Checkout is  down") == EscalateCommand(
+        id="abc-1", reason="Checkout is down"
+    )
+    assert ok('escalate abc "Checkout  down" for everyone') == EscalateCommand(
+        id="abc", reason="Checkout  down for everyone"
+    )
+    # The reason is free text: a `key:value` word that is not `policy:` is part of it.
+    assert ok("escalate abc customer said: urgent priority:high") == EscalateCommand(
+        id="abc", reason="customer said: urgent priority:high"
+    )
+    assert ok("escalate abc \u201cfancy quotes\u201d") == EscalateCommand(
+        id="abc", reason="fancy quotes"
+    )
+    assert parse_tokens(["escalate", "abc", "two words", "policy:sev1"]) == EscalateCommand(
+        id="abc", policy="sev1", reason="two words"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'escalate abc policy:sev-1 "Checkout down"',
+        'escalate abc "Checkout down" policy:sev-1',
+        "escalate abc Checkout POLICY:sev-1 down",
+        'escalate policy:sev-1 abc "Checkout down"',
+    ],
+)
+def test_escalate_policy_anywhere(text: str) -> None:
+    assert ok(text) == EscalateCommand(id="abc", policy="sev-1", reason="Checkout down")
+
+
+def test_escalate_reason_limit() -> None:
+    reason = "x" * 500
+    assert ok(f"escalate abc {reason}") == EscalateCommand(id="abc", reason=reason)
+    message = fails(f"escalate abc {reason} y").message
+    assert message == "The reason is 502 characters long; the limit is 500."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("escalate", "`escalate` needs a conversation id."),
+        ("escalate policy:sev1", "`escalate` needs a conversation id."),
+        ("escalate -bad", "'-bad' is not a conversation id"),
+        ("escalate abc policy:a policy:b", "Option `policy:` is given twice; give it once."),
+        ("escalate abc policy:", "Option `policy:` needs a value, e.g. `policy:sev1`."),
+        ("escalate abc policy:no!", "'no!' is not a policy name: names are 1-64 letters"),
+        ("escalate abc policy:" + "p" * 65, "is not a policy name"),
+        ("escalate abc bad\x01reason", "The reason contains a control character"),
+    ],
+)
+def test_escalate_invalid(text: str, expected: str) -> None:
+    assert expected in fails(text).message
+
+
+def test_oncall() -> None:
+    assert ok("oncall") == OncallCommand(schedule=None, at=None)
+    assert ok("ONCALL primary") == OncallCommand(schedule="primary")
+    assert ok("oncall at:now") == OncallCommand(at=None)
+    assert ok("oncall AT:NOW support_2") == OncallCommand(schedule="support_2")
+    assert parse_tokens(["oncall", "at:2026-12-25 03:00"]) == OncallCommand(
+        at=datetime(2026, 12, 25, 3, 0)
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'oncall primary at:"2026-12-25 03:00"',
+        'oncall at:"2026-12-25 03:00" primary',
+        "oncall primary at:2026-12-25T03:00",
+        "oncall primary at:2026-12-25t03:00",
+        "oncall primary at:\u201c2026-12-25 03:00\u201d",
+    ],
+)
+def test_oncall_at_formats(text: str) -> None:
+    command = ok(text)
+    assert command == OncallCommand(schedule="primary", at=datetime(2026, 12, 25, 3, 0))
+    # Read later in the viewer's time zone, which the grammar does not know.
+    assert isinstance(command, OncallCommand) and command.at is not None
+    assert command.at.tzinfo is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "tomorrow",
+        "2026-12-25T3:00",
+        "2026-12-25 03:00:00",
+        "2026-13-01T00:00",
+        "2026-02-30T00:00",
+        "2026-12-25T24:00",
+        "2026-12-25T03:00Z",
+        "2026-12-25T03:00+01:00",
+        "12/25/2026 03:00",
+    ],
+)
+def test_oncall_bad_at(value: str) -> None:
+    message = fails(f'oncall at:"{value}"').message
+    assert message.startswith("`at:` takes a local time as YYYY-MM-DD HH:MM, e.g.")
+    assert '`at:"2026-12-25 03:00"`' in message
+    assert f"not '{value}'" in message
+
+
+def test_oncall_at_without_quotes_says_to_quote() -> None:
+    message = fails("oncall at:2026-12-25 03:00").message
+    assert message == (
+        "`at:2026-12-25` needs a time too; put the date and time in quotes:"
+        ' `at:"2026-12-25 03:00"`.'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("oncall at:0001-01-01T00:00", "`at:` must be a time in the years 1970 to 9998."),
+        ("oncall at:", 'Option `at:` needs a value, e.g. `at:"2026-12-25 03:00"`.'),
+        ("oncall at:now at:now", "Option `at:` is given twice; give it once."),
+        ("oncall no!", "'no!' is not a schedule name: names are 1-64 letters"),
+        ("oncall a b", "Unexpected 'b': `oncall` takes one schedule name and `at:`"),
+        ("oncall atx:now", "Unexpected 'atx:now' for `oncall`. Did you mean `at:`?"),
+    ],
+)
+def test_oncall_invalid(text: str, expected: str) -> None:
+    assert expected in fails(text).message
+
+
+def test_escalations() -> None:
+    assert ok("escalations") == EscalationsCommand()
+    assert ok("Escalations") == EscalationsCommand()
+    assert "`escalations` takes nothing more" in fails("escalations abc").message
+
+
+def test_the_oncall_models_refuse_what_the_parser_refuses() -> None:
+    with pytest.raises(ValueError):
+        EscalateCommand(id="abc", reason="x" * 501)
+    with pytest.raises(ValueError):
+        EscalateCommand(id="abc", policy="no!")
+    with pytest.raises(ValueError):
+        OncallCommand(at=datetime(2026, 12, 25, 3, 0, tzinfo=UTC))
+
+
 # --- help and unknown commands -----------------------------------------------------------------
 
 
@@ -690,6 +840,10 @@ def test_commands_round_trip_through_the_union() -> None:
         "digest x",
         "digest",
         "schedules",
+        'escalate abc policy:sev1 "Checkout down"',
+        'oncall primary at:"2026-12-25 03:00"',
+        "oncall",
+        "escalations",
     ]:
         command = ok(text)
         assert adapter.validate_python(command.model_dump()) == command
@@ -791,6 +945,12 @@ FRAGMENTS = st.sampled_from(
         "sort:",
         "limit:5",
         "page:0",
+        "policy:sev1",
+        "policy:",
+        'at:"2026-12-25 03:00"',
+        "at:2026-12-25T03:00",
+        "at:now",
+        "at:2026-02-30T00:00",
         '"',
         "\u201c",
         "\u201d",

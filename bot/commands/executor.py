@@ -9,15 +9,18 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from bot.commands.parser import help_text
+from bot.commands.parser import USAGE, help_text
 from bot.commands.spec import (
     AssignCommand,
     CloseCommand,
     Command,
     CreateCommand,
     DigestCommand,
+    EscalateCommand,
+    EscalationsCommand,
     HelpCommand,
     ListCommand,
+    OncallCommand,
     RouteCommand,
     SchedulesCommand,
     ShowCommand,
@@ -96,11 +99,18 @@ async def execute(command: Command, service: ConversationService, actor: Actor) 
             return _changed(await service.untag(actor, conversation_id, list(tags)), "Untagged.")
         case CloseCommand(id=conversation_id):
             return _changed(await service.close(actor, conversation_id), "Closed.")
-        case DigestCommand() | SchedulesCommand():
+        case (
+            DigestCommand()
+            | SchedulesCommand()
+            | EscalateCommand()
+            | OncallCommand()
+            | EscalationsCommand()
+        ):
             # They post to and read from Slack, which this surface-independent layer cannot.
             raise InvalidInput(
-                "`digest` and `schedules` work in Slack: type `/conv digest [name]` or"
-                " `/conv schedules` there, or use `convbot digest <name>` in a shell."
+                "`digest`, `schedules`, `escalate`, `oncall` and `escalations` work in Slack:"
+                f" type `/conv {USAGE[command.kind]}` there, or use `convbot digest <name>` in a"
+                " shell to post a digest."
             )
     raise InvalidInput(f"Unsupported command {command.kind}.")  # pragma: no cover - exhaustive
 

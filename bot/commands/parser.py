@@ -21,14 +21,18 @@ from bot.commands.spec import (
     DIGEST_NAME_RE,
     ID_RE,
     LIST_LIMIT_MAX,
+    REASON_MAX,
     SUBCOMMANDS,
     AssignCommand,
     CloseCommand,
     Command,
     CreateCommand,
     DigestCommand,
+    EscalateCommand,
+    EscalationsCommand,
     HelpCommand,
     ListCommand,
+    OncallCommand,
     RouteCommand,
     SchedulesCommand,
     ShowCommand,
@@ -77,9 +81,13 @@ USAGE: dict[str, str] = {
     "close": "close <id>",
     "digest": "digest [name]",
     "schedules": "schedules",
+    "escalate": "escalate <id> [policy:NAME] [reason …]",
+    "oncall": 'oncall [schedule] [at:"2026-12-25 03:00"]',
+    "escalations": "escalations",
     "help": "help [subcommand]",
 }
 
+AT_YEARS = (1970, 9998)  # room for any time zone's offset when the surface makes `at:` aware
 PAGE_MAX = 100_000  # bounds int() on user digits; 100k pages of 100 is deeper than anyone pages
 SINCE_MAX = timedelta(days=3650)
 NAME_MAX = 255  # queue and agent references
@@ -321,6 +329,19 @@ def _tags(value: str, _now: datetime) -> list[str]:
     return _dedupe(tag_name(item) for item in _items(value))
 
 
+def _oncall_name(label: str, section: str, value: str) -> str:
+    if not DIGEST_NAME_RE.fullmatch(value):
+        raise InvalidInput(
+            f"'{_show(value)}' is not a {label} name: names are 1-64 letters, digits, '-' or"
+            f" '_', as under `oncall.{section}:` in convbot.yml."
+        )
+    return value
+
+
+def _policy(value: str, _now: datetime) -> str:
+    return _oncall_name("policy", "policies", value)
+
+
 def _new_status(value: str, _now: datetime) -> Status:
     status = _enum(Status, value)
     if status is Status.CLOSED:
@@ -383,6 +404,39 @@ def _absolute(value: str) -> datetime:
             "`since:` takes an age like `30m`, `2h`, `3d`, `1w` or a date like `2026-11-01`,"
             f" not '{_show(value)}'."
         ) from None
+
+
+# --- at: ---------------------------------------------------------------------------------------
+
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WALL_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2})", re.IGNORECASE)
+
+
+def _at(value: str, _now: datetime) -> datetime | None:
+    """A naive wall time: only the surface knows the viewer's time zone. `now` is None."""
+    if value.lower() == "now":
+        return None
+    found = _WALL_TIME.fullmatch(value)
+    if found is None and _DATE_ONLY.fullmatch(value):
+        # Most likely `at:2026-12-25 03:00` without quotes: the time became another word.
+        raise InvalidInput(
+            f"`at:{_show(value)}` needs a time too; put the date and time in quotes:"
+            f' `at:"{_show(value)} 03:00"`.'
+        )
+    try:
+        if found is None:
+            raise ValueError(value)
+        year, month, day, hour, minute = (int(part) for part in found.groups())
+        moment = datetime(year, month, day, hour, minute)  # naive on purpose
+    except ValueError:
+        raise InvalidInput(
+            '`at:` takes a local time as YYYY-MM-DD HH:MM, e.g. `at:"2026-12-25 03:00"` or'
+            f" `at:2026-12-25T03:00`, or `at:now`; not '{_show(value)}'."
+        ) from None
+    low, high = AT_YEARS
+    if not low <= moment.year <= high:
+        raise InvalidInput(f"`at:` must be a time in the years {low} to {high}.")
+    return moment
 
 
 _SORT_FIELDS = {
@@ -455,6 +509,12 @@ _UPDATE_OPTIONS = {
     "status": _Option("status", _one(Status), "status:solved"),
     "priority": _Option("priority", _one(Priority), "priority:urgent"),
     "queue": _Option("queue", _queue, "queue:billing"),
+}
+_ESCALATE_OPTIONS = {
+    "policy": _Option("policy", _policy, "policy:sev1"),
+}
+_ONCALL_OPTIONS = {
+    "at": _Option("at", _at, 'at:"2026-12-25 03:00"'),
 }
 _NO_OPTIONS: dict[str, _Option] = {}
 
@@ -566,6 +626,34 @@ def _schedules(words: list[str], now: datetime) -> SchedulesCommand:
     return SchedulesCommand()
 
 
+def _escalate(words: list[str], now: datetime) -> EscalateCommand:
+    values, rest = _split(words, _ESCALATE_OPTIONS, now)
+    conversation, extra = _take_id("escalate", rest)
+    # The reason is free text: a `key:value` word in it is just a word.
+    reason = _text("reason", " ".join(extra), REASON_MAX) if extra else None
+    return EscalateCommand.model_validate({**values, "id": conversation, "reason": reason})
+
+
+def _oncall(words: list[str], now: datetime) -> OncallCommand:
+    values, rest = _split(words, _ONCALL_OPTIONS, now)
+    for word in rest:
+        if ":" in word:
+            raise _unexpected("oncall", word, _ONCALL_OPTIONS)
+    if len(rest) > 1:
+        raise InvalidInput(
+            f"Unexpected '{_show(rest[1])}': `oncall` takes one schedule name and `at:`,"
+            " e.g. `oncall primary at:now`."
+        )
+    schedule = _oncall_name("schedule", "schedules", rest[0]) if rest else None
+    return OncallCommand.model_validate({**values, "schedule": schedule})
+
+
+def _escalations(words: list[str], now: datetime) -> EscalationsCommand:
+    if words:
+        raise InvalidInput(f"Unexpected '{_show(words[0])}': `escalations` takes nothing more.")
+    return EscalationsCommand()
+
+
 def _help(words: list[str], now: datetime) -> HelpCommand:
     if len(words) > 1:
         raise InvalidInput(f"Unexpected '{_show(words[1])}': `help` takes one command name.")
@@ -593,6 +681,9 @@ _GRAMMAR: dict[str, Builder] = {
     "close": _id_only("close", CloseCommand),
     "digest": _digest,
     "schedules": _schedules,
+    "escalate": _escalate,
+    "oncall": _oncall,
+    "escalations": _escalations,
     "help": _help,
 }
 
@@ -655,6 +746,23 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         "Lists every configured digest: its channel, when it runs, its last and next run and"
         " its last error. Slack only.",
         ("schedules",),
+    ),
+    "escalate": (
+        "Escalates a conversation: raises it to URGENT, tags it `escalated` and pages whoever"
+        " is on call, step by step, until someone acknowledges. `policy:` picks one under"
+        " `oncall.policies:` in convbot.yml (else the default one); the other words are the"
+        f" reason, up to {REASON_MAX} characters. Slack only.",
+        ("escalate 8f3a2c", 'escalate 8f3a2c policy:sev1 "Checkout down for everyone"'),
+    ),
+    "oncall": (
+        "Shows who is on call for a schedule under `oncall.schedules:` in convbot.yml, or for"
+        " every schedule: now, or at `at:`, a date and time in your time zone"
+        " (YYYY-MM-DD HH:MM, in quotes because of the space, or `now`). Slack only.",
+        ("oncall", 'oncall primary at:"2026-12-25 03:00"'),
+    ),
+    "escalations": (
+        "Lists the escalations still running, that nobody has acknowledged yet. Slack only.",
+        ("escalations",),
     ),
     "help": ("Lists the commands, or explains one of them.", ("help list",)),
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from bot.models import (
     SUMMARY_MAX,
@@ -35,6 +35,9 @@ SUBCOMMANDS: tuple[str, ...] = (
     "close",
     "digest",
     "schedules",
+    "escalate",
+    "oncall",
+    "escalations",
     "help",
 )
 
@@ -50,6 +53,11 @@ AgentRef = Annotated[str, Field(min_length=1, max_length=255)]
 DIGEST_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # as `digests[].name` in convbot.yml
 DIGEST_NAME_RE = re.compile(DIGEST_NAME_PATTERN)
 DigestName = Annotated[str, Field(pattern=DIGEST_NAME_PATTERN)]
+# Names under `oncall.policies` and `oncall.schedules` in convbot.yml follow the same rule.
+PolicyName = Annotated[str, Field(pattern=DIGEST_NAME_PATTERN)]
+ScheduleName = Annotated[str, Field(pattern=DIGEST_NAME_PATTERN)]
+REASON_MAX = 500
+Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX)]
 
 
 class _Spec(BaseModel):
@@ -148,6 +156,31 @@ class SchedulesCommand(_Spec):
     kind: Literal["schedules"] = "schedules"
 
 
+class EscalateCommand(_Spec):
+    """Page whoever is on call for a conversation, step by step, by a policy. Slack only."""
+
+    kind: Literal["escalate"] = "escalate"
+    id: ConversationId
+    policy: PolicyName | None = None  # None: the configured default policy
+    reason: Reason | None = None
+
+
+class OncallCommand(_Spec):
+    """Who is on call, for one schedule (default: every one), now or at a time. Slack only."""
+
+    kind: Literal["oncall"] = "oncall"
+    schedule: ScheduleName | None = None
+    # A wall time in the viewer's time zone, which only the surface knows: kept naive on
+    # purpose. None means now (`at:now` parses to None too).
+    at: NaiveDatetime | None = None
+
+
+class EscalationsCommand(_Spec):
+    """List the escalations still running. Slack only."""
+
+    kind: Literal["escalations"] = "escalations"
+
+
 class HelpCommand(_Spec):
     kind: Literal["help"] = "help"
     subcommand: str | None = None
@@ -167,6 +200,9 @@ Command = Annotated[
     | CloseCommand
     | DigestCommand
     | SchedulesCommand
+    | EscalateCommand
+    | OncallCommand
+    | EscalationsCommand
     | HelpCommand,
     Field(discriminator="kind"),
 ]

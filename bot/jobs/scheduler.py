@@ -20,6 +20,7 @@ from bot.state.ticks import TickClaims
 
 log = logging.getLogger(__name__)
 _background: set[asyncio.Task[None]] = set()
+ESCALATION_SWEEP_SECONDS = 15
 
 
 def replica_name() -> str:
@@ -56,6 +57,16 @@ def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
     )
+    # Due escalation steps live in the state database; every replica sweeps, and each step is
+    # held by one of them (SELECT … FOR UPDATE SKIP LOCKED) while it is sent.
+    if deps.escalations.configured:
+        scheduler.add_job(
+            deps.escalations.sweep,
+            IntervalTrigger(seconds=ESCALATION_SWEEP_SECONDS),
+            id="escalations:sweep",
+            coalesce=True,
+            max_instances=1,
+        )
     # Expired snoozes are as good as none; they are dropped so the table stays small.
     scheduler.add_job(
         SnoozeStore(deps.runtime.engine).forget_expired,

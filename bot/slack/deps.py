@@ -18,12 +18,16 @@ from bot.errors import ConvbotError
 from bot.metrics import Metrics
 from bot.models import Agent, Queue
 from bot.service.conversations import ConversationService
+from bot.service.escalations import EscalationService
 from bot.settings import Settings
 from bot.slack.blocks.card import CardContext
 from bot.slack.cache import TtlCache
 from bot.slack.identity import SlackIdentity
 from bot.slack.message_updates import MessageUpdates
+from bot.slack.pager import SlackPager
+from bot.slack.usergroups import SlackUserGroups
 from bot.state.claims import CardClaims
+from bot.state.escalations import EscalationStore
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +56,21 @@ class SlackDeps:
     # The Escalate button is always drawn; until on-call policies exist it says so when pressed.
     escalation_enabled: bool = True
     updates: MessageUpdates = field(init=False)  # debounced chat.update of digests
+    escalations: EscalationService = field(init=False)
     _queues: TtlCache[str, list[Queue]] = field(default_factory=lambda: TtlCache(60.0))
     _agents: TtlCache[str, list[Agent]] = field(default_factory=lambda: TtlCache(60.0))
 
     def __post_init__(self) -> None:
         self.updates = MessageUpdates(self.client)
+        runtime = self.runtime
+        self.escalations = EscalationService(
+            runtime.conversations,
+            EscalationStore(runtime.engine),
+            runtime.audit,
+            runtime.config.oncall,
+            SlackPager(self.client, lambda: self.card_context(None)),
+            groups=SlackUserGroups(self.client),
+        )
 
     @property
     def service(self) -> ConversationService:

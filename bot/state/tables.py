@@ -119,6 +119,47 @@ digest_messages = Table(
     Column("posted_at", UTCDateTime(), nullable=False),
 )
 
+# An escalation runs a policy's steps for one conversation until someone acknowledges it. The
+# sweep picks rows whose `next_at` is due; `active_conversation_id` is the conversation id while
+# the escalation is active (NULL after), so a unique index allows one active escalation each.
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("conversation_id", String(255), nullable=False),
+    Column("active_conversation_id", String(255), unique=True),
+    Column("policy", String(255), nullable=False),
+    Column("rule", String(255)),  # the auto-escalation rule that started it, if one did
+    Column("reason", Text),
+    Column("started_by", String(255), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),  # active · acknowledged · resolved · exhausted
+    Column("step", Integer, nullable=False),  # the index of the next step to run
+    Column("round", Integer, nullable=False),  # 0 for the first pass over the steps
+    Column("next_at", UTCDateTime()),  # when the next step is due; NULL once not active
+    Column("ended_by", String(255)),
+    Column("ended_at", UTCDateTime()),
+    Index(None, "status", "next_at"),
+    Index(None, "conversation_id", "started_at"),
+)
+
+# Every page sent for an escalation: a DM or a channel post, updated in place on acknowledgement.
+escalation_pages = Table(
+    "escalation_pages",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("escalation_id", String(36), ForeignKey("escalations.id"), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("target", String(255), nullable=False),  # user:U…, channel:C…
+    Column("channel", String(64), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    Index(None, "escalation_id"),
+)
+
 # --- the embedded backend's store (LocalBackend) ----------------------------------------------
 
 local_conversations = Table(

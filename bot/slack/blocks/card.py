@@ -140,8 +140,10 @@ def conversation_card(
     *,
     note: str | None = None,
     snoozed_until: datetime | None = None,
+    buttons: bool = True,
 ) -> list[Block]:
-    """Header, summary, facts, dates, optional note and snooze, then the buttons.
+    """Header, summary, facts, dates, optional note and snooze, then (unless `buttons` is
+    False, for a message that brings buttons of its own) the card's buttons.
 
     The snooze shown is `snoozed_until`, else the context's snooze of this conversation.
     """
@@ -159,7 +161,7 @@ def conversation_card(
         blocks.append(
             ContextBlock(elements=[md(f":zzz: Snoozed until {slack_date(snoozed_until)}")])
         )
-    actions = card_actions(conversation, context)
+    actions = card_actions(conversation, context) if buttons else None
     if actions is not None:
         blocks.append(actions)
     return blocks

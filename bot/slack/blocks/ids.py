@@ -143,3 +143,29 @@ def snooze_duration(value: str | None) -> timedelta:
         choices = ", ".join(DIGEST_SNOOZE_CHOICES)
         raise InvalidInput(f"Snooze for one of {choices}; pick one from the menu again.")
     return duration
+
+
+# Pages (escalation messages): Acknowledge, and Take (acknowledge and assign to me). Both carry
+# an EscalationRef as their value.
+PAGE_ACK = "page.ack"
+PAGE_TAKE = "page.take"
+
+
+class EscalationRef(BaseModel):
+    """What a page's buttons carry: which escalation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    e: str
+
+    def encode(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def decode(cls, value: str | None) -> EscalationRef:
+        try:
+            return cls.model_validate_json(value or "")
+        except ValidationError:
+            raise InvalidInput(
+                "That page's button is broken; run `/conv escalations` to see what is active."
+            ) from None

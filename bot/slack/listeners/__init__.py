@@ -3,7 +3,7 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.deps import SlackDeps
-from bot.slack.listeners import actions, commands, digest_items, events, views
+from bot.slack.listeners import actions, commands, digest_items, events, pages, views
 
 # What the app listens to: manifest.yml must declare exactly these (tests/test_manifest.py).
 SLASH_COMMANDS: tuple[str, ...] = (commands.SLASH_COMMAND,)
@@ -14,5 +14,6 @@ def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
     commands.register(app, deps)
     actions.register(app, deps)
     digest_items.register(app, deps)
+    pages.register(app, deps)
     views.register(app, deps)
     events.register(app, deps)

@@ -16,6 +16,7 @@ from bot.config import Action
 from bot.errors import ConvbotError, InvalidInput
 from bot.models import Actor, Conversation, ConversationPatch, Priority, format_timestamp
 from bot.service.conversations import Change, ConversationService
+from bot.service.escalations import EscalationService, Started
 from bot.slack.blocks import ids
 from bot.slack.blocks.card import card_ref_from_block_id, card_text, conversation_card
 from bot.slack.blocks.ids import CardRef, EditRef, PageRef
@@ -28,13 +29,9 @@ from bot.slack.listeners.outcome import error_mrkdwn, observed, tell
 
 Apply = Callable[[Actor, Conversation], Awaitable[Change]]
 EDIT_TITLE = "Edit conversation"
-ESCALATION_MISSING = (
-    "Escalation is not configured yet: add `oncall:` policies to convbot.yml "
-    "(see the README) — until then, page the on-call person directly."
-)
 
 
-def card_actions(service: ConversationService) -> dict[str, Apply]:
+def card_actions(service: ConversationService, escalations: EscalationService) -> dict[str, Apply]:
     """What the Take, Route, Close and Escalate buttons do, on cards and digest items alike."""
 
     async def take(actor: Actor, current: Conversation) -> Change:
@@ -48,15 +45,16 @@ def card_actions(service: ConversationService) -> dict[str, Apply]:
         return await service.close(actor, current.id)
 
     async def escalate(actor: Actor, current: Conversation) -> Change:
-        await service.authorize(actor, "escalate", current.id)
-        raise InvalidInput(ESCALATION_MISSING)
+        started = await escalations.escalate(actor, current.id)
+        now = await service.get(current.id)
+        return Change(conversation=now, changed=not started.already, note=escalation_note(started))
 
     return {"take": take, "route": route, "close": close, "escalate": escalate}
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     service = deps.service
-    applies = card_actions(service)
+    applies = card_actions(service, deps.escalations)
     for action_id, name in (
         (ids.TAKE, "take"),
         (ids.ROUTE, "route"),
@@ -121,6 +119,14 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         async with observed(deps.metrics, "action", "home-refresh"):
             await publish_home(deps, client, user_of(body))
+
+
+def escalation_note(started: Started) -> str:
+    """ "Escalated under policy default: paging U01 (step 1)." — plain text, as card notes are."""
+    paged = ", ".join(r.id for r in started.paged) or "nobody yet (no one is on call)"
+    if started.already:
+        return f"Already being escalated (step {started.escalation.step}): paging {paged}."
+    return f"Escalated under policy {started.escalation.policy}: paging {paged}."
 
 
 def _card_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
@@ -194,7 +200,7 @@ async def apply_once(
     if not change.changed:
         # Nothing moved, so whoever presses this card next must be free to act.
         await _release(deps, ref)
-    return (None if change.changed else change.note), change.conversation
+    return change.note, change.conversation
 
 
 async def _release(deps: SlackDeps, ref: CardRef) -> None:

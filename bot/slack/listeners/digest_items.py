@@ -34,7 +34,7 @@ from bot.slack.listeners.outcome import observed, tell
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    applies = card_actions(deps.service)
+    applies = card_actions(deps.service, deps.escalations)
     for action_id, name in (
         (ids.DIGEST_TAKE, "take"),
         (ids.DIGEST_ESCALATE, "escalate"),

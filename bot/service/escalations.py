@@ -1,0 +1,427 @@
+"""EscalationService: page whoever is on call, step by step, until someone acknowledges.
+
+Escalating raises the conversation to URGENT, tags it `escalated`, audits, and starts the
+policy's first step at once. Each later step is due `wait` after the one before; the sweep runs
+due steps while holding the escalation's row (see bot/state/escalations.py), so a step is sent
+by one replica, once, and never after an acknowledgement or a close. A step whose targets
+resolve to nobody is recorded and the chain moves on to the next step at once.
+
+The Slack side is behind `Pager`; the clock is a dependency so tests run hours in milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from bot.errors import ConvbotError, InvalidInput, NotFound
+from bot.models import Actor, Conversation, ConversationPatch, Priority, utcnow
+from bot.oncall.config import EscalationPolicy, OncallConfig, PolicyStep
+from bot.oncall.rota import on_call
+from bot.service.conversations import ConversationService
+from bot.service.permissions import GroupDirectory
+from bot.state.audit import AuditLog
+from bot.state.escalations import (
+    EscalationRecord,
+    EscalationStatus,
+    EscalationStore,
+    Held,
+    PageRecord,
+)
+
+log = logging.getLogger(__name__)
+
+ESCALATED_TAG = "escalated"
+SWEEPER = Actor(id="convbot", surface="scheduler")
+MAX_STEPS_PER_SWEEP = 100  # a backlog of due steps is worked off over several sweeps
+
+
+class Recipient(BaseModel):
+    """One place a page goes: a user's DM or a channel, and the policy target it came from."""
+
+    kind: Literal["user", "channel"]
+    id: str
+    target: str
+
+
+class Page(BaseModel):
+    """What a page says: the conversation, why, who started it, and which step it is."""
+
+    escalation: EscalationRecord
+    conversation: Conversation
+    step: int  # 1-based
+    steps: int
+    round: int  # 0-based
+    recipient: Recipient
+
+
+class Pager(Protocol):
+    async def send(self, page: Page) -> tuple[str, str]:
+        """Deliver one page; the (channel, ts) of the message, to update it later."""
+        ...
+
+    async def settle(
+        self, escalation: EscalationRecord, pages: list[PageRecord], conversation: Conversation
+    ) -> None:
+        """Redraw every page of an escalation that has ended (acknowledged, resolved...)."""
+        ...
+
+
+class Started(BaseModel):
+    escalation: EscalationRecord
+    already: bool = False  # it was being escalated already: this is that escalation
+    paged: list[Recipient] = []  # who the first step paged (empty: see the audit log)
+
+
+class Acknowledged(BaseModel):
+    escalation: EscalationRecord
+    first: bool  # False: someone acknowledged (or it ended) before; nothing was changed
+    after: timedelta  # from the start of the escalation to the acknowledgement
+
+
+class EscalationService:
+    def __init__(
+        self,
+        conversations: ConversationService,
+        store: EscalationStore,
+        audit: AuditLog,
+        config: OncallConfig,
+        pager: Pager,
+        *,
+        groups: GroupDirectory | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._conversations = conversations
+        self._store = store
+        self._audit = audit
+        self._config = config
+        self._pager = pager
+        self._groups = groups
+        self._clock = clock
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._config.policies)
+
+    # --- starting and ending -------------------------------------------------------------------
+
+    async def escalate(
+        self,
+        actor: Actor,
+        conversation_id: str,
+        *,
+        policy: str | None = None,
+        reason: str | None = None,
+        rule: str | None = None,
+    ) -> Started:
+        await self._conversations.authorize(actor, "escalate", conversation_id)
+        chosen = self._policy(policy)
+        conversation = await self._conversations.get(conversation_id)
+        if conversation.is_closed:
+            raise InvalidInput(
+                f"Conversation {conversation.id} is closed; there is nothing to escalate."
+            )
+        started = await self._store.start(
+            conversation.id, chosen.name, actor.id, reason=reason, rule=rule
+        )
+        if started is None:
+            existing = await self._store.active_for(conversation.id)
+            if existing is not None:
+                return Started(escalation=existing, already=True, paged=await self._paged(existing))
+            raise ConvbotError("The escalation could not be started; try again.")
+        await self._raise(actor, conversation)
+        await self._record(
+            actor,
+            "escalate",
+            conversation.id,
+            {"policy": chosen.name, "reason": reason, "rule": rule, "escalation": started.id},
+        )
+        await self.run_due(started.id)
+        current = await self._store.get(started.id) or started
+        return Started(escalation=current, paged=await self._paged(current))
+
+    async def acknowledge(self, actor: Actor, escalation_id: str) -> Acknowledged:
+        """Stop the chain; every page is redrawn. A second acknowledgement changes nothing."""
+        now = self._clock()
+        async with self._store.hold(escalation_id) as held:
+            if held is None:
+                raise NotFound(f"No escalation {escalation_id[:40]}.")
+            record = held.record
+            first = record.is_active
+            if first:
+                record = await held.save(
+                    status=EscalationStatus.ACKNOWLEDGED,
+                    next_at=None,
+                    ended_by=actor.id,
+                    ended_at=now,
+                )
+        if first:
+            await self._record(
+                actor, "acknowledge", record.conversation_id, {"escalation": record.id}
+            )
+            await self._settle(record)
+        return Acknowledged(
+            escalation=record, first=first, after=(record.ended_at or now) - record.started_at
+        )
+
+    async def resolve(self, actor: Actor, conversation_id: str) -> EscalationRecord | None:
+        """The conversation was closed: end its escalation, if it has one, and redraw its pages."""
+        active = await self._store.active_for(conversation_id)
+        if active is None:
+            return None
+        async with self._store.hold(active.id) as held:
+            if held is None or not held.record.is_active:
+                return None
+            record = await held.save(
+                status=EscalationStatus.RESOLVED,
+                next_at=None,
+                ended_by=actor.id,
+                ended_at=self._clock(),
+            )
+        await self._settle(record)
+        return record
+
+    # --- the sweep -----------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Run every step that is due; how many escalations moved."""
+        moved = 0
+        for _ in range(MAX_STEPS_PER_SWEEP):
+            now = self._clock()
+            async with self._store.next_due(now) as held:
+                if held is None:
+                    break
+                ended = await self._run_step(held, now)
+            await self._after_step(held, ended)
+            moved += 1
+        return moved
+
+    async def run_due(self, escalation_id: str) -> None:
+        """Run this escalation's step now if it is due (the first step, right after starting)."""
+        now = self._clock()
+        async with self._store.hold(escalation_id) as held:
+            if held is None or not held.record.is_active or (held.record.next_at or now) > now:
+                return
+            ended = await self._run_step(held, now)
+        await self._after_step(held, ended)
+
+    async def _after_step(self, held: Held, ended: EscalationRecord | None) -> None:
+        """Once the step's transaction is committed: its audit entries, then any redraw. (Written
+        inside, they would wait on the row lock SQLite holds for the whole database.)"""
+        for action, after in held.notes:
+            await self._record(SWEEPER, action, held.record.conversation_id, after)
+        if ended is not None:
+            await self._settle(ended)
+
+    async def _run_step(self, held: Held, now: datetime) -> EscalationRecord | None:
+        """Send the due step (skipping steps that page nobody); the record if it has ended."""
+        record = held.record
+        try:
+            conversation = await self._conversations.get(record.conversation_id)
+        except NotFound:
+            conversation = None
+        if conversation is None or conversation.is_closed:
+            return await held.save(
+                status=EscalationStatus.RESOLVED, next_at=None, ended_by="closed", ended_at=now
+            )
+        policy = self._config.policy(record.policy)
+        if policy is None:
+            log.warning(
+                "escalation %s: policy %s is no longer configured", record.id, record.policy
+            )
+            held.note(
+                "escalation-ended",
+                {"escalation": record.id, "why": f"policy {record.policy} removed"},
+            )
+            return await held.save(status=EscalationStatus.EXHAUSTED, next_at=None, ended_at=now)
+        step_index, round_ = record.step, record.round
+        for _ in range(len(policy.steps) * (policy.repeat + 1) + 1):
+            if step_index >= len(policy.steps):
+                step_index, round_ = 0, round_ + 1
+            if round_ > policy.repeat:
+                held.note(
+                    "escalation-exhausted",
+                    {"escalation": record.id},
+                )
+                return await held.save(
+                    status=EscalationStatus.EXHAUSTED,
+                    next_at=None,
+                    ended_at=now,
+                    step=step_index,
+                    round=round_,
+                )
+            step = policy.steps[step_index]
+            recipients = await self.recipients(step, now)
+            if not recipients:
+                held.note(
+                    "page-skipped",
+                    {
+                        "escalation": record.id,
+                        "step": step_index + 1,
+                        "round": round_,
+                        "targets": [str(t) for t in step.notify],
+                        "why": "no one to page",
+                    },
+                )
+                step_index += 1
+                continue
+            await self._send(held, policy, step_index, round_, recipients, conversation, now)
+            await held.save(step=step_index + 1, round=round_, next_at=now + step.wait)
+            return None
+        return await held.save(status=EscalationStatus.EXHAUSTED, next_at=None, ended_at=now)
+
+    async def _send(
+        self,
+        held: Held,
+        policy: EscalationPolicy,
+        step_index: int,
+        round_: int,
+        recipients: list[Recipient],
+        conversation: Conversation,
+        now: datetime,
+    ) -> None:
+        sent: list[str] = []
+        failed: list[str] = []
+        for recipient in recipients:
+            page = Page(
+                escalation=held.record,
+                conversation=conversation,
+                step=step_index + 1,
+                steps=len(policy.steps),
+                round=round_,
+                recipient=recipient,
+            )
+            try:
+                channel, ts = await self._pager.send(page)
+            except Exception:  # one unreachable target must not stop the others
+                log.warning("page to %s failed", recipient.id, exc_info=True)
+                failed.append(f"{recipient.kind}:{recipient.id}")
+                continue
+            sent.append(f"{recipient.kind}:{recipient.id}")
+            await held.add_page(
+                PageRecord(
+                    escalation_id=held.record.id,
+                    round=round_,
+                    step=step_index,
+                    target=f"{recipient.kind}:{recipient.id}",
+                    channel=channel,
+                    ts=ts,
+                    sent_at=now,
+                )
+            )
+        held.note(
+            "page",
+            {
+                "escalation": held.record.id,
+                "step": step_index + 1,
+                "round": round_,
+                "to": sent,
+                "failed": failed,
+            },
+        )
+
+    # --- who gets paged ------------------------------------------------------------------------
+
+    async def recipients(self, step: PolicyStep, at: datetime) -> list[Recipient]:
+        """Everyone a step pages at `at`, each once: schedules resolve to who is on call then,
+        user groups to their members."""
+        found: dict[tuple[str, str], Recipient] = {}
+        for target in step.notify:
+            text = str(target)
+            ids: list[tuple[Literal["user", "channel"], str]] = []
+            if target.kind == "user":
+                ids = [("user", target.ref)]
+            elif target.kind == "channel":
+                ids = [("channel", target.ref)]
+            elif target.kind == "schedule":
+                schedule = self._config.schedule(target.ref)
+                user = on_call(schedule, at) if schedule is not None else None
+                ids = [("user", user)] if user else []
+            elif target.kind == "usergroup" and self._groups is not None:
+                try:
+                    members = await self._groups.members(target.ref)
+                except Exception:  # an unreadable group pages nobody, which is recorded
+                    log.warning("members of %s unavailable", target.ref, exc_info=True)
+                    members = set()
+                ids = [("user", member) for member in sorted(members)]
+            for kind, ref in ids:
+                found.setdefault((kind, ref), Recipient(kind=kind, id=ref, target=text))
+        return list(found.values())
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    async def active(self) -> list[EscalationRecord]:
+        return await self._store.active()
+
+    async def active_for(self, conversation_id: str) -> EscalationRecord | None:
+        return await self._store.active_for(conversation_id)
+
+    async def pages(self, escalation_id: str) -> list[PageRecord]:
+        return await self._store.pages(escalation_id)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _policy(self, name: str | None) -> EscalationPolicy:
+        if not self._config.policies:
+            raise InvalidInput(
+                "Escalation is not configured yet: add `oncall:` policies to convbot.yml "
+                "(see the README) — until then, page the on-call person directly."
+            )
+        if name is None:
+            chosen = self._config.default_policy
+        else:
+            chosen = next(
+                (p for p in self._config.policies if p.name.casefold() == name.casefold()), None
+            )
+        if chosen is None:
+            known = ", ".join(p.name for p in self._config.policies)
+            raise InvalidInput(
+                f"No escalation policy named '{(name or '')[:80]}'. Policies: {known}."
+            )
+        return chosen
+
+    async def _raise(self, actor: Actor, conversation: Conversation) -> None:
+        """URGENT if it was lower, and the `escalated` tag; each a separate, audited change."""
+        if conversation.priority.rank < Priority.URGENT.rank:
+            await self._conversations.update(
+                actor, conversation.id, ConversationPatch(priority=Priority.URGENT)
+            )
+        if ESCALATED_TAG not in (conversation.tags or []):
+            await self._conversations.tag(actor, conversation.id, [ESCALATED_TAG])
+
+    async def _paged(self, record: EscalationRecord) -> list[Recipient]:
+        pages = await self._store.pages(record.id)
+        last_step = max(((p.round, p.step) for p in pages), default=None)
+        paged: list[Recipient] = []
+        for page in pages:
+            kind, _, ref = page.target.partition(":")
+            if (page.round, page.step) == last_step and kind in ("user", "channel"):
+                paged.append(
+                    Recipient(
+                        kind="user" if kind == "user" else "channel", id=ref, target=page.target
+                    )
+                )
+        return paged
+
+    async def _settle(self, record: EscalationRecord) -> None:
+        """Redraw the pages of an ended escalation; a failure leaves them as they were."""
+        try:
+            pages = await self._store.pages(record.id)
+            if not pages:
+                return
+            conversation = await self._conversations.get(record.conversation_id)
+            await self._pager.settle(record, pages, conversation)
+        except Exception:
+            log.warning("pages of escalation %s not redrawn", record.id, exc_info=True)
+
+    async def _record(
+        self, actor: Actor, action: str, conversation_id: str, after: dict[str, object]
+    ) -> None:
+        try:
+            await self._audit.record(actor, action, conversation_id, None, after)
+        except Exception:
+            log.error("audit entry lost: %s on %s", action, conversation_id, exc_info=True)

@@ -1,0 +1,99 @@
+"""A page: the message that tells someone on call that a conversation needs them.
+
+Layout: a section saying who escalated it, why, and which step this is; the conversation card
+(without its own buttons); then Acknowledge and Take. Once the escalation has ended, every page
+of it is redrawn with the outcome in place of the buttons ("Acknowledged by @x after 4 min").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, SectionBlock
+
+from bot.models import Conversation
+from bot.service.escalations import Page
+from bot.slack.blocks import ids, limits
+from bot.slack.blocks.card import CardContext, conversation_card
+from bot.slack.blocks.digest import age
+from bot.slack.blocks.mrkdwn import md, mention, plain, user_text
+from bot.state.escalations import EscalationRecord, EscalationStatus
+
+REASON_MAX = 500
+
+
+def started_by(record: EscalationRecord) -> str:
+    """Who escalated, as mrkdwn: a mention, or the auto-escalation rule that did."""
+    if record.rule:
+        return f"auto-escalation rule _{user_text(record.rule, 100)}_"
+    if record.started_by.startswith(("U", "W")):
+        return mention(record.started_by)
+    return user_text(record.started_by, 100)
+
+
+def page_text(page: Page) -> str:
+    """The notification text: what pops up on a phone."""
+    topic = (page.conversation.topic or "").strip() or page.conversation.id
+    return f"Paged: {topic[:150]} needs someone (step {page.step} of {page.steps})"
+
+
+def page_blocks(page: Page, context: CardContext) -> list[Block]:
+    record = page.escalation
+    lines = [
+        f":rotating_light: *You are being paged* — step {page.step} of {page.steps}"
+        + (f", repeat {page.round}" if page.round else ""),
+        f"Escalated by {started_by(record)} under policy _{user_text(record.policy, 100)}_.",
+    ]
+    if record.reason:
+        lines.append(f"*Reason:* {user_text(record.reason, REASON_MAX)}")
+    if page.recipient.kind == "channel":
+        lines[0] = lines[0].replace("You are being paged", "Paging this channel")
+    blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
+    blocks.extend(conversation_card(page.conversation, context, buttons=False))
+    blocks.append(page_buttons(record))
+    return blocks
+
+
+def page_buttons(record: EscalationRecord) -> ActionsBlock:
+    value = ids.EscalationRef(e=record.id).encode()
+    return ActionsBlock(
+        block_id="page-actions",
+        elements=[
+            ButtonElement(
+                text=plain("Acknowledge", limits.BUTTON_TEXT),
+                action_id=ids.PAGE_ACK,
+                value=value,
+                style="primary",
+            ),
+            ButtonElement(
+                text=plain("Take", limits.BUTTON_TEXT), action_id=ids.PAGE_TAKE, value=value
+            ),
+        ],
+    )
+
+
+def outcome_text(record: EscalationRecord, now: datetime) -> str:
+    """How the escalation ended, in one mrkdwn line."""
+    ended = record.ended_at or now
+    after = age(record.started_at, ended)
+    if record.status is EscalationStatus.ACKNOWLEDGED and record.ended_by:
+        return f":white_check_mark: Acknowledged by {mention(record.ended_by)} after {after}"
+    if record.status is EscalationStatus.RESOLVED:
+        return f":heavy_check_mark: Resolved: the conversation was closed after {after}"
+    if record.status is EscalationStatus.EXHAUSTED:
+        return ":warning: Every step has paged and nobody acknowledged; the escalation stopped."
+    return ":rotating_light: Still escalating"
+
+
+def settled_blocks(
+    record: EscalationRecord, conversation: Conversation, context: CardContext, *, now: datetime
+) -> list[Block]:
+    """A page redrawn once its escalation ended: who escalated and why, the conversation as it
+    is now, and the outcome in place of the buttons."""
+    lines = [f"Escalated by {started_by(record)} under policy _{user_text(record.policy, 100)}_."]
+    if record.reason:
+        lines.append(f"*Reason:* {user_text(record.reason, REASON_MAX)}")
+    blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
+    blocks.extend(conversation_card(conversation, context, buttons=False))
+    blocks.append(ContextBlock(block_id="page-outcome", elements=[md(outcome_text(record, now))]))
+    return blocks

@@ -1,0 +1,58 @@
+"""SlackPager: delivers pages as DMs (conversations.open + chat.postMessage) or channel posts,
+and redraws them all when their escalation ends."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.models import Conversation, utcnow
+from bot.service.escalations import Page
+from bot.slack.blocks.card import CardContext
+from bot.slack.blocks.page import outcome_text, page_blocks, page_text, settled_blocks
+from bot.slack.channels import join_channel
+from bot.state.escalations import EscalationRecord, PageRecord
+
+log = logging.getLogger(__name__)
+
+
+class SlackPager:
+    def __init__(
+        self, client: AsyncWebClient, drawing: Callable[[], Awaitable[CardContext]]
+    ) -> None:
+        self._client = client
+        self._drawing = drawing
+
+    async def send(self, page: Page) -> tuple[str, str]:
+        channel = page.recipient.id
+        if page.recipient.kind == "user":
+            opened = await self._client.conversations_open(users=page.recipient.id)
+            channel = str(opened["channel"]["id"])
+        blocks = page_blocks(page, await self._drawing())
+        text = page_text(page)
+        try:
+            posted = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as error:
+            code = error.response.get("error") if error.response is not None else None
+            if code != "not_in_channel" or not await join_channel(self._client, channel):
+                raise
+            posted = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        return str(posted["channel"]), str(posted["ts"])
+
+    async def settle(
+        self, escalation: EscalationRecord, pages: list[PageRecord], conversation: Conversation
+    ) -> None:
+        context = await self._drawing()
+        now = utcnow()
+        blocks = settled_blocks(escalation, conversation, context, now=now)
+        text = outcome_text(escalation, now)
+        for page in pages:
+            try:
+                await self._client.chat_update(
+                    channel=page.channel, ts=page.ts, text=text, blocks=blocks
+                )
+            except SlackApiError as error:  # a deleted page must not stop the others
+                log.warning("page %s/%s not updated: %s", page.channel, page.ts, error)

@@ -1,0 +1,222 @@
+"""EscalationService over the real state database (SQLite and PostgreSQL), with a clock the
+test moves: steps in order, waits honoured, no page after an acknowledgement or a close, empty
+steps recorded and skipped, repeats, one active escalation per conversation.
+
+The pager here records what it was asked to send: the Slack side has its own end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.errors import InvalidInput
+from bot.models import Actor, Conversation, ConversationCreate, Priority
+from bot.oncall.config import OncallConfig
+from bot.service.conversations import ConversationService
+from bot.service.escalations import EscalationService, Page, Recipient
+from bot.state.audit import AuditLog
+from bot.state.escalations import EscalationRecord, EscalationStatus, EscalationStore, PageRecord
+from tests.conftest import seeded_local
+
+ANA = Actor(id="UANA00001", surface="slack", agent_id="agent-ana")
+START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday
+ONCALL: dict[str, Any] = {
+    "schedules": [
+        {
+            "name": "primary",
+            "timezone": "Europe/London",
+            "rotation": {"users": ["U02", "U01"], "shift": "7d", "start": "2026-11-02T09:00"},
+        },
+        {
+            "name": "weekends",
+            "rotation": {"users": ["U05"], "shift": "1d", "start": "2026-11-01T00:00"},
+            "restrict": [{"days": ["SAT", "SUN"], "from": "00:00", "to": "24:00"}],
+        },
+    ],
+    "policies": [
+        {
+            "name": "default",
+            "steps": [
+                {"notify": ["schedule:primary"], "wait": "5m"},
+                {"notify": ["schedule:weekends"], "wait": "5m"},  # nobody on a Wednesday
+                {"notify": ["user:U09", "channel:C0INCIDENT"], "wait": "10m"},
+            ],
+            "repeat": 1,
+        },
+        {"name": "quick", "steps": [{"notify": ["user:U07"], "wait": "1m"}]},
+    ],
+}
+
+
+@dataclass
+class RecordingPager:
+    sent: list[Page] = field(default_factory=list)
+    settled: list[tuple[EscalationRecord, list[PageRecord]]] = field(default_factory=list)
+
+    async def send(self, page: Page) -> tuple[str, str]:
+        self.sent.append(page)
+        channel = page.recipient.id if page.recipient.kind == "channel" else "D" + page.recipient.id
+        return channel, f"{len(self.sent)}.000100"
+
+    async def settle(
+        self, escalation: EscalationRecord, pages: list[PageRecord], conversation: Conversation
+    ) -> None:
+        self.settled.append((escalation, pages))
+
+    def to(self) -> list[str]:
+        return [page.recipient.id for page in self.sent]
+
+
+@dataclass
+class World:
+    service: EscalationService
+    conversations: ConversationService
+    pager: RecordingPager
+    audit: AuditLog
+    now: list[datetime]
+
+    def advance(self, **delta: float) -> None:
+        self.now[0] += timedelta(**delta)
+
+    async def create(self, priority: str = "NORMAL") -> str:
+        data = ConversationCreate(topic="Printer on fire", priority=Priority(priority))
+        return (await self.conversations.create(ANA, data)).conversation.id
+
+
+def world_on(engine: AsyncEngine, backend: Any, **config: Any) -> World:
+    now = [START]
+    audit = AuditLog(engine)
+    conversations = ConversationService(backend, audit)
+    pager = RecordingPager()
+    service = EscalationService(
+        conversations,
+        EscalationStore(engine, clock=lambda: now[0]),
+        audit,
+        OncallConfig.model_validate(config or ONCALL),
+        pager,
+        clock=lambda: now[0],
+    )
+    return World(service, conversations, pager, audit, now)
+
+
+@pytest.fixture
+async def world(engine: AsyncEngine) -> World:
+    return world_on(engine, await seeded_local(engine))
+
+
+async def test_escalating_pages_the_first_step_at_once_and_raises_the_conversation(
+    world: World,
+) -> None:
+    conversation_id = await world.create("NORMAL")
+
+    started = await world.service.escalate(ANA, conversation_id, reason="customer waiting")
+
+    assert world.pager.to() == ["U01"]  # on call for primary this week
+    assert started.paged == [Recipient(kind="user", id="U01", target="user:U01")]
+    assert started.escalation.step == 1 and started.escalation.next_at == START + timedelta(
+        minutes=5
+    )
+    after = await world.conversations.get(conversation_id)
+    assert after.priority is Priority.URGENT and "escalated" in (after.tags or [])
+    actions = [e.action for e in await world.audit.history(conversation_id)]
+    assert actions[-2:] == ["escalate", "page"] and "update" in actions and "tag" in actions
+
+
+async def test_steps_wait_skip_nobody_repeat_then_stop(world: World) -> None:
+    conversation_id = await world.create()
+    await world.service.escalate(ANA, conversation_id)
+    assert world.pager.to() == ["U01"]
+
+    world.advance(minutes=4, seconds=59)
+    assert await world.service.sweep() == 0  # not yet due
+    world.advance(seconds=1)
+    assert await world.service.sweep() == 1
+    # Step 2 (weekends) has nobody on a Wednesday: recorded, and step 3 is paged at once.
+    assert world.pager.to() == ["U01", "U09", "C0INCIDENT"]
+    skipped = [e for e in await world.audit.history(conversation_id) if e.action == "page-skipped"]
+    assert len(skipped) == 1 and skipped[0].after is not None and skipped[0].after["step"] == 2
+
+    world.advance(minutes=10)
+    await world.service.sweep()  # repeat 1: the steps once more
+    assert world.pager.to()[-1] == "U01" and world.pager.sent[-1].round == 1
+    world.advance(minutes=5)
+    await world.service.sweep()
+    world.advance(minutes=10)
+    await world.service.sweep()  # the last step's wait is over: nobody acknowledged
+    assert world.pager.to() == ["U01", "U09", "C0INCIDENT", "U01", "U09", "C0INCIDENT"]
+    [active] = [e for e in await world.service.active()] or [None]
+    assert active is None
+    world.advance(hours=5)
+    assert await world.service.sweep() == 0
+    assert len(world.pager.sent) == 6
+
+
+async def test_acknowledge_stops_the_chain_and_redraws_every_page(world: World) -> None:
+    conversation_id = await world.create()
+    started = await world.service.escalate(ANA, conversation_id)
+    world.advance(minutes=5)
+    await world.service.sweep()
+    world.advance(minutes=4)
+
+    acked = await world.service.acknowledge(Actor(id="U09", surface="slack"), started.escalation.id)
+
+    assert acked.first and acked.after == timedelta(minutes=9)
+    assert acked.escalation.status is EscalationStatus.ACKNOWLEDGED
+    [(record, pages)] = world.pager.settled
+    assert record.ended_by == "U09" and len(pages) == 3
+    world.advance(hours=1)
+    assert await world.service.sweep() == 0
+    assert len(world.pager.sent) == 3
+    again = await world.service.acknowledge(Actor(id="U01", surface="slack"), started.escalation.id)
+    assert not again.first and again.escalation.ended_by == "U09"
+    assert len(world.pager.settled) == 1
+
+
+async def test_closing_resolves_and_no_page_follows(world: World) -> None:
+    conversation_id = await world.create()
+    await world.service.escalate(ANA, conversation_id)
+    await world.conversations.close(ANA, conversation_id)
+    world.advance(minutes=5)
+
+    assert await world.service.sweep() == 1  # it found the close and ended the escalation
+    assert world.pager.to() == ["U01"]
+    assert world.pager.settled[0][0].status is EscalationStatus.RESOLVED
+    with pytest.raises(InvalidInput, match="closed"):
+        await world.service.escalate(ANA, conversation_id)
+
+
+async def test_one_active_escalation_per_conversation(world: World) -> None:
+    conversation_id = await world.create()
+    first = await world.service.escalate(ANA, conversation_id)
+
+    second = await world.service.escalate(ANA, conversation_id, policy="quick")
+
+    assert second.already and second.escalation.id == first.escalation.id
+    assert [p.id for p in second.paged] == ["U01"]
+    assert world.pager.to() == ["U01"]
+
+
+async def test_concurrent_escalations_of_one_conversation_start_one(world: World) -> None:
+    conversation_id = await world.create()
+    results = await asyncio.gather(
+        *(world.service.escalate(ANA, conversation_id) for _ in range(5))
+    )
+    assert sum(not r.already for r in results) == 1
+    assert world.pager.to() == ["U01"]
+
+
+async def test_unknown_policy_and_no_policies_are_readable(engine: AsyncEngine) -> None:
+    backend = await seeded_local(engine)
+    world = world_on(engine, backend)
+    conversation_id = await world.create()
+    with pytest.raises(InvalidInput, match="No escalation policy named 'nightly'"):
+        await world.service.escalate(ANA, conversation_id, policy="nightly")
+    bare = world_on(engine, backend, schedules=[], policies=[])
+    with pytest.raises(InvalidInput, match="not configured"):
+        await bare.service.escalate(ANA, conversation_id)
