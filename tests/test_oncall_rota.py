@@ -39,12 +39,12 @@ schedules:
 ).schedules[0]
 
 
-def london(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=LONDON)  # type: ignore[misc]
+def london(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LONDON)
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def rota(
@@ -216,10 +216,10 @@ PROPERTY = settings(derandomize=True, max_examples=300, deadline=None)
 
 @st.composite
 def instants(draw: st.DrawFn, zone: str) -> datetime:
-    """Within two days of a real DST change in 2026-2027 more often than not, else any time."""
-    if TRANSITIONS[zone] and draw(st.integers(0, 2)):
+    """Within hours or days of a real DST change in 2026-2027 more often than not, else any time."""
+    if TRANSITIONS[zone] and (within := draw(st.sampled_from([0, 3 * 3600, 2 * 86400]))):
         near = draw(st.sampled_from(TRANSITIONS[zone]))
-        return near + timedelta(seconds=draw(st.integers(-2 * 86400, 2 * 86400)))
+        return near + timedelta(seconds=draw(st.integers(-within, within)))
     return utc(2000, 1, 1) + timedelta(seconds=draw(st.integers(0, 100 * 365 * 86400)))
 
 

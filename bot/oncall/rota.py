@@ -82,12 +82,14 @@ def _shift_index(schedule: OncallSchedule, at: datetime) -> int:
     """The k with boundary(k) <= at < boundary(k + 1); negative before the rotation starts."""
     rotation = schedule.rotation
     wall = at.astimezone(schedule.zone).replace(tzinfo=None)
-    # The wall-clock estimate is off by at most the zone's offset change, under two shifts.
+    # O(1): estimate from the local clock, then correct. The estimate runs one behind in a
+    # repeated hour (the clock reads earlier than a boundary already passed) and can land on a
+    # shift a spring-forward gap emptied; it is never ahead, but guard that direction too.
     index = (wall - rotation.start) // rotation.shift
     while _boundary(schedule, index) > at:
         index -= 1
     while _boundary(schedule, index + 1) <= at:
-        index += 1  # also steps over a shift emptied by a spring-forward gap
+        index += 1
     return index
 
 
@@ -118,9 +120,9 @@ def _windows(
 
 
 def _in_window(schedule: OncallSchedule, at: datetime) -> bool:
-    # A window lasts at most a day (plus an hour or two of DST): one opened two days before
-    # the local date cannot reach `at`, nor one opening the day after (time zones such as
-    # America/Santiago change at midnight, moving an instant across local dates).
+    # A window lasts at most a day (plus an hour of DST), so only windows opened the day before
+    # or on the local date can hold `at`; one more day each side costs little and stays right
+    # in zones whose clocks change at midnight (America/Santiago) or jump across it.
     today = at.astimezone(schedule.zone).date()
     spans = _windows(schedule, today - timedelta(days=2), today + timedelta(days=1))
     return any(start <= at < end for start, end in spans)
@@ -144,7 +146,7 @@ def _edges(schedule: OncallSchedule, low: datetime, high: datetime) -> Iterator[
     for override in schedule.overrides:
         for wall in (override.from_, override.to):
             if low < (edge := _instant(wall, zone)) <= high:
-                pass
+                yield edge
 
 
 # --- wall times to instants ----------------------------------------------------------------------
