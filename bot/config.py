@@ -302,6 +302,16 @@ class SchedulerConfig(_Section):
     # A tick that could not start on time still runs if it is at most this late, else it is
     # skipped (APScheduler's misfire_grace_time).
     misfire_grace: Duration = timedelta(minutes=10)
+    # How often each replica looks for due escalation steps and auto-escalation rules: a page is
+    # sent at most this late.
+    escalation_sweep: Duration = timedelta(seconds=15)
+
+    @field_validator("escalation_sweep")
+    @classmethod
+    def _sweep_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=5):
+            raise ValueError("must be between 1s and 5m, e.g. 15s")
+        return value
 
     @property
     def misfire_grace_seconds(self) -> int:

@@ -102,6 +102,7 @@ def world_on(engine: AsyncEngine, backend: Any, **config: Any) -> World:
         pager,
         clock=lambda: now[0],
     )
+    conversations.when_closed(service.resolve)
     return World(service, conversations, pager, audit, now)
 
 
@@ -178,13 +179,32 @@ async def test_acknowledge_stops_the_chain_and_redraws_every_page(world: World) 
     assert len(world.pager.settled) == 1
 
 
-async def test_closing_resolves_and_no_page_follows(world: World) -> None:
+async def test_closing_resolves_at_once_and_no_page_follows(world: World) -> None:
     conversation_id = await world.create()
     await world.service.escalate(ANA, conversation_id)
+    world.advance(minutes=3)
     await world.conversations.close(ANA, conversation_id)
+
+    [(record, pages)] = world.pager.settled
+    assert record.status is EscalationStatus.RESOLVED and record.ended_by == ANA.id
+    assert len(pages) == 1
+    world.advance(minutes=5)
+    assert await world.service.sweep() == 0
+    assert world.pager.to() == ["U01"]
+
+
+async def test_a_close_the_bot_did_not_see_is_found_by_the_sweep(
+    engine: AsyncEngine,
+) -> None:
+    backend = await seeded_local(engine)
+    world = world_on(engine, backend)
+    conversation_id = await world.create()
+    await world.service.escalate(ANA, conversation_id)
+    # Closed elsewhere (another tool, Infobip's own UI): no hook ran.
+    await ConversationService(backend, AuditLog(engine)).close(ANA, conversation_id)
     world.advance(minutes=5)
 
-    assert await world.service.sweep() == 1  # it found the close and ended the escalation
+    assert await world.service.sweep() == 1
     assert world.pager.to() == ["U01"]
     assert world.pager.settled[0][0].status is EscalationStatus.RESOLVED
     with pytest.raises(InvalidInput, match="closed"):

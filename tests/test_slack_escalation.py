@@ -3,12 +3,14 @@ the page ends it and every page is redrawn, a second acknowledgement changes not
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from pathlib import Path
 from typing import Any
 
 from bot.slack.blocks import ids
-from tests.slack_harness import ANA, BEN, CLEO, running_bot, texts
+from bot.state.escalations import EscalationStore
+from tests.slack_harness import ANA, BEN, CLEO, eventually, running_bot, texts
 
 ONCALL: dict[str, Any] = {
     "oncall": {
@@ -60,3 +62,117 @@ async def test_escalate_pages_the_on_call_user_and_acknowledge_settles_every_pag
         again = await (await slack.press(stale, ids.PAGE_ACK, user=CLEO)).answer()
         assert again.response_type == "ephemeral" and "already acknowledged" in again.text
         assert slack.dms_to(CLEO) == []  # step 2 never came
+
+
+FAST: dict[str, Any] = {
+    "scheduler": {"escalation_sweep": "1s"},
+    "oncall": {
+        **ONCALL["oncall"],
+        "policies": [
+            {
+                "name": "default",
+                "steps": [
+                    {"notify": ["schedule:primary"], "wait": "1s"},
+                    {"notify": [f"user:{CLEO}"], "wait": "1h"},
+                ],
+            },
+        ],
+    },
+}
+
+
+async def test_escalate_command_then_the_next_step_then_acknowledge_ends_every_page(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path, config=FAST) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+
+        answer = await (
+            await slack.command(f'escalate {card.id} policy:default "customer is waiting"')
+        ).answer()
+
+        assert answer.response_type == "in_channel"
+        assert f"<@{ANA}> escalated *Printer on fire*" in answer.text and f"<@{BEN}>" in answer.text
+        [first] = slack.dms_to(BEN)
+        assert "customer is waiting" in texts(first.blocks)
+
+        # The first step waits 1 s; the sweep (every 1 s) then pages step 2.
+        await slack.settle("chat.postMessage", 2)
+        [second] = slack.dms_to(CLEO)
+        assert "step 2 of 2" in texts(second.blocks)
+
+        async def on_step_two() -> bool:  # the page is out before its step is committed
+            [active] = await EscalationStore(slack.serving.runtime.engine).active()
+            return active.step == 2
+
+        await eventually(on_step_two)
+        listing = await (await slack.command("escalations")).answer()
+        assert "step 2 of 2" in texts(listing.blocks) and "Printer on fire" in texts(listing.blocks)
+
+        await slack.press(second, ids.PAGE_ACK, user=CLEO)
+
+        await slack.settle("chat.update", 2)
+        for page in (first, second):
+            shown = slack.fake.message(page.channel, page.ts)
+            assert shown is not None and f"Acknowledged by <@{CLEO}>" in texts(shown.blocks)
+        await asyncio.sleep(2.5)  # two more sweeps: nothing else is sent
+        assert len(slack.fake.calls_to("chat.postMessage")) == 2
+        listing = await (await slack.command("escalations")).answer()
+        assert "No escalations are running" in listing.text
+
+
+async def test_escalating_twice_tells_who_is_being_paged(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, config=ONCALL) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+        await (await slack.command(f"escalate {card.id}")).answer()
+
+        again = await (await slack.command(f"escalate {card.id}", user=CLEO)).answer()
+
+        assert again.response_type == "ephemeral"
+        assert "already being escalated" in again.text and f"<@{BEN}>" in again.text
+        assert len(slack.dms_to(BEN)) == 1
+
+
+async def test_take_on_a_page_acknowledges_and_assigns(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, config=ONCALL) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+        await (await slack.command(f"escalate {card.id}")).answer()
+        [page] = slack.dms_to(BEN)
+
+        await slack.press(page, ids.PAGE_TAKE, user=BEN)
+
+        await slack.settle("chat.update", 1)
+        assert (await slack.conversation(card.id)).agentId == "agent-ben"
+        assert f"Acknowledged by <@{BEN}>" in texts(page.blocks)
+
+
+async def test_closing_the_conversation_resolves_its_pages(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, config=ONCALL) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+        await (await slack.command(f"escalate {card.id}")).answer()
+        [page] = slack.dms_to(BEN)
+
+        await (await slack.command(f"close {card.id}")).answer()
+
+        await slack.settle("chat.update", 1)
+        assert "Resolved: the conversation was closed" in texts(page.blocks)
+
+
+async def test_oncall_now_and_at_a_time_in_the_viewers_zone(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, config=ONCALL) as slack:
+        now = await (await slack.command("oncall")).answer()
+        assert now.response_type == "ephemeral"
+        assert "On call now" in texts(now.blocks) and f"<@{BEN}>" in texts(now.blocks)
+
+        later = await (await slack.command('oncall primary at:"2026-12-25 03:00"')).answer()
+        assert "On call at <!date^" in texts(later.blocks)
+
+        unknown = await (await slack.command("oncall nightly")).answer()
+        assert "No on-call schedule named 'nightly'" in unknown.text
+
+
+async def test_escalate_without_policies_says_how_to_configure_them(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+        answer = await (await slack.command(f"escalate {card.id}")).answer()
+        assert answer.response_type == "ephemeral" and "not configured" in answer.text

@@ -20,7 +20,6 @@ from bot.state.ticks import TickClaims
 
 log = logging.getLogger(__name__)
 _background: set[asyncio.Task[None]] = set()
-ESCALATION_SWEEP_SECONDS = 15
 
 
 def replica_name() -> str:
@@ -62,7 +61,7 @@ def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
     if deps.escalations.configured:
         scheduler.add_job(
             deps.escalations.sweep,
-            IntervalTrigger(seconds=ESCALATION_SWEEP_SECONDS),
+            IntervalTrigger(seconds=deps.runtime.config.scheduler.escalation_sweep.total_seconds()),
             id="escalations:sweep",
             coalesce=True,
             max_instances=1,

@@ -60,6 +60,7 @@ class ConversationService:
         self._permissions = permissions or PermissionPolicy({}, None)
         self._snoozes = snoozes
         self._clock = clock
+        self._closed_hooks: builtins.list[Callable[[Actor, str], Awaitable[object]]] = []
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -108,7 +109,20 @@ class ConversationService:
             return Change(conversation=before, changed=False, note="It already had those values.")
         after = await self.backend.patch(conversation_id, patch)
         after = await self._record_change(actor, "close" if closing else "update", before, after)
+        if closing:
+            await self._closed(actor, after.id)
         return Change(conversation=after)
+
+    def when_closed(self, hook: Callable[[Actor, str], Awaitable[object]]) -> None:
+        """Call `hook(actor, conversation id)` after each close (escalations end with it)."""
+        self._closed_hooks.append(hook)
+
+    async def _closed(self, actor: Actor, conversation_id: str) -> None:
+        for hook in self._closed_hooks:
+            try:
+                await hook(actor, conversation_id)
+            except Exception:  # the close is done and must be reported as done
+                log.warning("after closing %s", conversation_id, exc_info=True)
 
     async def close(self, actor: Actor, conversation_id: str) -> Change:
         return await self.update(actor, conversation_id, ConversationPatch(status=Status.CLOSED))

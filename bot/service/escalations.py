@@ -354,6 +354,12 @@ class EscalationService:
 
     # --- reads ---------------------------------------------------------------------------------
 
+    async def get(self, escalation_id: str) -> EscalationRecord:
+        found = await self._store.get(escalation_id)
+        if found is None:
+            raise NotFound(f"No escalation {escalation_id[:40]}.")
+        return found
+
     async def active(self) -> list[EscalationRecord]:
         return await self._store.active()
 

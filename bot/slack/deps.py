@@ -71,6 +71,7 @@ class SlackDeps:
             SlackPager(self.client, lambda: self.card_context(None)),
             groups=SlackUserGroups(self.client),
         )
+        runtime.conversations.when_closed(self.escalations.resolve)
 
     @property
     def service(self) -> ConversationService:

@@ -11,7 +11,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.executor import CommandResult, execute
 from bot.commands.parser import parse
-from bot.commands.spec import SUBCOMMANDS, Command, DigestCommand, SchedulesCommand
+from bot.commands.spec import (
+    SUBCOMMANDS,
+    Command,
+    DigestCommand,
+    EscalateCommand,
+    EscalationsCommand,
+    OncallCommand,
+    SchedulesCommand,
+)
 from bot.errors import InvalidInput
 from bot.models import Actor
 from bot.slack.blocks import ids
@@ -21,6 +29,7 @@ from bot.slack.blocks.mrkdwn import escape, md
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.listeners.outcome import observed, tell
+from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
 
 READS = ("help", "page")
@@ -57,6 +66,14 @@ async def answer(
                 shared = False
             elif isinstance(command, SchedulesCommand):
                 fallback, blocks = await schedules_reply(deps)
+                shared = False
+            elif isinstance(command, EscalateCommand):
+                fallback, blocks, shared = await escalate_reply(deps, actor, command)
+            elif isinstance(command, OncallCommand):
+                fallback, blocks = await oncall_reply(deps, user_id, command)
+                shared = False
+            elif isinstance(command, EscalationsCommand):
+                fallback, blocks = await escalations_reply(deps)
                 shared = False
             else:
                 fallback, blocks, shared = await _executed(deps, command, actor, text)

@@ -36,10 +36,11 @@ async def _press(
         async with observed(deps.metrics, "action", "page-take" if take else "page-ack"):
             ref = ids.EscalationRef.decode(first_action(body).get("value"))
             actor = await deps.identity.actor(user_of(body))
-            done = await deps.escalations.acknowledge(actor, ref.e)
-            if take:
+            if take:  # assigned first, so the pages are redrawn showing who has it
+                record = await deps.escalations.get(ref.e)
                 agent_id = await deps.service.resolve_agent(actor, "me")
-                await deps.service.assign(actor, done.escalation.conversation_id, agent_id)
+                await deps.service.assign(actor, record.conversation_id, agent_id)
+            done = await deps.escalations.acknowledge(actor, ref.e)
     except Exception as error:
         await tell(respond, error)
         return
