@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.backends.local import LocalBackend
 from bot.errors import InvalidInput
 from bot.models import Actor, Conversation, ConversationCreate, Priority
 from bot.oncall.config import OncallConfig
@@ -23,6 +24,7 @@ from bot.service.escalations import EscalationService, Page, Recipient
 from bot.state.audit import AuditLog
 from bot.state.escalations import EscalationRecord, EscalationStatus, EscalationStore, PageRecord
 from tests.conftest import seeded_local
+from tests.seed import SEED
 
 ANA = Actor(id="UANA00001", surface="slack", agent_id="agent-ana")
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday
@@ -89,8 +91,10 @@ class World:
         return (await self.conversations.create(ANA, data)).conversation.id
 
 
-def world_on(engine: AsyncEngine, backend: Any, **config: Any) -> World:
-    now = [START]
+def world_on(
+    engine: AsyncEngine, backend: Any, now: list[datetime] | None = None, **config: Any
+) -> World:
+    now = now if now is not None else [START]
     audit = AuditLog(engine)
     conversations = ConversationService(backend, audit)
     pager = RecordingPager()
@@ -240,3 +244,58 @@ async def test_unknown_policy_and_no_policies_are_readable(engine: AsyncEngine) 
     bare = world_on(engine, backend, schedules=[], policies=[])
     with pytest.raises(InvalidInput, match="not configured"):
         await bare.service.escalate(ANA, conversation_id)
+
+
+RULES: dict[str, Any] = {
+    **ONCALL,
+    "auto_escalate": [
+        {"when": {"priority": ["URGENT"], "unassigned_for": "15m"}, "policy": "quick"},
+    ],
+}
+
+
+async def clocked_world(engine: AsyncEngine) -> World:
+    """Conversations and escalations on one clock, so `unassigned_for` can be waited out."""
+    now = [START]
+    backend = LocalBackend(engine, clock=lambda: now[0])
+    await backend.seed(SEED)
+    return world_on(engine, backend, now, **RULES)
+
+
+async def test_a_rule_escalates_once_until_acknowledged_then_again_after_its_wait(
+    engine: AsyncEngine,
+) -> None:
+    world = await clocked_world(engine)
+    urgent = await world.create("URGENT")
+    await world.create("HIGH")  # not matched by the rule
+    world.advance(minutes=14)
+    assert await world.service.auto_escalate() == 0  # not unassigned for 15 min yet
+
+    world.advance(minutes=2)
+    assert await world.service.auto_escalate() == 1
+    assert world.pager.to() == ["U07"]
+    [active] = await world.service.active()
+    assert active.rule == "rule 1 (quick)" and active.reason is not None
+    assert "unassigned for 15 min" in active.reason
+
+    world.advance(minutes=30)
+    assert await world.service.auto_escalate() == 0  # still active: not escalated twice
+    acked = await world.service.acknowledge(Actor(id="U07", surface="slack"), active.id)
+    world.advance(minutes=10)
+    assert await world.service.auto_escalate() == 0  # the clock restarted at the ack
+    world.advance(minutes=6)
+    assert await world.service.auto_escalate() == 1
+    assert acked.first and world.pager.to() == ["U07", "U07"]
+    entries = [e.action for e in await world.audit.history(urgent)]
+    assert entries.count("escalate") == 2
+
+
+async def test_a_rule_leaves_assigned_and_closed_conversations_alone(engine: AsyncEngine) -> None:
+    world = await clocked_world(engine)
+    taken = await world.create("URGENT")
+    await world.conversations.assign(ANA, taken, "agent-ana")
+    closed = await world.create("URGENT")
+    await world.conversations.close(ANA, closed)
+    world.advance(minutes=20)
+    assert await world.service.auto_escalate() == 0
+    assert world.pager.sent == []

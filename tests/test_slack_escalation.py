@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.models import utcnow
 from bot.slack.blocks import ids
 from bot.state.escalations import EscalationStore
-from tests.slack_harness import ANA, BEN, CLEO, eventually, running_bot, texts
+from tests.slack_harness import ANA, BEN, CHANNEL, CLEO, eventually, running_bot, texts
 
 ONCALL: dict[str, Any] = {
     "oncall": {
@@ -46,6 +48,14 @@ async def test_escalate_pages_the_on_call_user_and_acknowledge_settles_every_pag
         shown = texts(page.blocks)
         assert "You are being paged" in shown and "step 1 of 2" in shown
         assert "Printer on fire" in shown and f"<@{ANA}>" in shown
+        redrawn = await eventually(
+            lambda: [
+                r for r in slack.fake.responses if "paging" in texts(r.body.get("blocks") or [])
+            ]
+        )
+        assert f"Escalated under policy default: paging <@{BEN}>." in texts(
+            redrawn[-1].body["blocks"]
+        )
         conversation = await slack.conversation(card.id)
         assert conversation.priority.value == "URGENT" and "escalated" in (conversation.tags or [])
 
@@ -176,3 +186,45 @@ async def test_escalate_without_policies_says_how_to_configure_them(tmp_path: Pa
         card = await slack.create("Printer on fire priority:urgent")
         answer = await (await slack.command(f"escalate {card.id}")).answer()
         assert answer.response_type == "ephemeral" and "not configured" in answer.text
+
+
+async def test_whoever_comes_on_call_gets_a_summary_dm_once(tmp_path: Path) -> None:
+    handed_over = (utcnow() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    config = {
+        "scheduler": {"escalation_sweep": "1s"},
+        "oncall": {
+            "schedules": [
+                {
+                    "name": "primary",
+                    "rotation": {"users": [BEN, CLEO], "shift": "1d", "start": handed_over},
+                }
+            ]
+        },
+    }
+    async with running_bot(tmp_path, config=config) as slack:
+        await slack.create("Printer on fire priority:urgent")
+
+        await eventually(lambda: slack.dms_to(BEN), seconds=5)
+        await asyncio.sleep(2.5)  # more sweeps: still one notice
+
+        [notice] = slack.dms_to(BEN)
+        shown = texts(notice.blocks)
+        assert "You are now on call for *primary* until <!date^" in shown
+        assert "Printer on fire" in shown and "1 open high-priority conversation" in shown
+        assert slack.dms_to(CLEO) == []
+
+
+async def test_escalate_on_a_digest_item_pages_and_redraws_the_item(tmp_path: Path) -> None:
+    config = {**ONCALL, "digests": [{"name": "support", "channel": CHANNEL, "cron": "0 0 1 1 *"}]}
+    async with running_bot(tmp_path, config=config) as slack:
+        card = await slack.create("Printer on fire priority:high")
+        await (await slack.command("digest support")).answer()
+        digest = slack.channel_messages()[-1]
+
+        note = await (await slack.press(digest, ids.DIGEST_ESCALATE, card=card.id)).answer()
+
+        assert note.response_type == "ephemeral" and f"paging <@{BEN}>" in note.text
+        assert len(slack.dms_to(BEN)) == 1
+        await slack.settle("chat.update", 1)
+        shown = slack.fake.message(digest.channel, digest.ts)
+        assert shown is not None and "#escalated" in texts(shown.blocks)

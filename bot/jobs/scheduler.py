@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 
 from bot.digests.service import DigestService
 from bot.jobs.digests import DigestJobs
+from bot.jobs.handoffs import HandoffNotices
 from bot.slack.deps import SlackDeps
 from bot.state.digest_messages import DigestMessages
 from bot.state.snoozes import SnoozeStore
@@ -42,6 +43,18 @@ def digest_jobs(deps: SlackDeps) -> DigestJobs:
     )
 
 
+def handoff_notices(deps: SlackDeps) -> HandoffNotices:
+    runtime = deps.runtime
+    return HandoffNotices(
+        schedules=list(runtime.config.oncall.schedules),
+        ticks=TickClaims(runtime.engine, replica_name()),
+        digests=DigestService(runtime.conversations),
+        client=deps.client,
+        drawing=lambda: deps.card_context(None),
+        grace=runtime.config.scheduler.misfire_grace,
+    )
+
+
 def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
     """Start the jobs in this event loop, and catch up on a tick missed while we were down."""
     jobs = digest_jobs(deps)
@@ -60,9 +73,18 @@ def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
     # held by one of them (SELECT … FOR UPDATE SKIP LOCKED) while it is sent.
     if deps.escalations.configured:
         scheduler.add_job(
-            deps.escalations.sweep,
+            deps.escalations.tick,
             IntervalTrigger(seconds=deps.runtime.config.scheduler.escalation_sweep.total_seconds()),
             id="escalations:sweep",
+            coalesce=True,
+            max_instances=1,
+        )
+    if deps.runtime.config.oncall.schedules:
+        notices = handoff_notices(deps)
+        scheduler.add_job(
+            notices.run,
+            IntervalTrigger(seconds=deps.runtime.config.scheduler.escalation_sweep.total_seconds()),
+            id="oncall:handoffs",
             coalesce=True,
             max_instances=1,
         )

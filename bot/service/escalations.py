@@ -18,9 +18,25 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from bot.durations import format_duration
 from bot.errors import ConvbotError, InvalidInput, NotFound
-from bot.models import Actor, Conversation, ConversationPatch, Priority, utcnow
-from bot.oncall.config import EscalationPolicy, OncallConfig, PolicyStep
+from bot.models import (
+    Actor,
+    Conversation,
+    ConversationFilter,
+    ConversationPatch,
+    OrderBy,
+    Priority,
+    Status,
+    utcnow,
+)
+from bot.oncall.config import (
+    AutoEscalateRule,
+    AutoEscalateWhen,
+    EscalationPolicy,
+    OncallConfig,
+    PolicyStep,
+)
 from bot.oncall.rota import on_call
 from bot.service.conversations import ConversationService
 from bot.service.permissions import GroupDirectory
@@ -38,6 +54,25 @@ log = logging.getLogger(__name__)
 ESCALATED_TAG = "escalated"
 SWEEPER = Actor(id="convbot", surface="scheduler")
 MAX_STEPS_PER_SWEEP = 100  # a backlog of due steps is worked off over several sweeps
+RULE_ACTOR = Actor(id="convbot", surface="rule")
+AUTO_ESCALATE_BATCH = 20  # per rule and sweep: a backlog is escalated over a few sweeps
+
+
+def rule_name(index: int, rule: AutoEscalateRule) -> str:
+    """A stable name for a rule (rules have none in convbot.yml): its position and policy."""
+    return f"rule {index + 1} ({rule.policy})"
+
+
+def describe_rule(when: AutoEscalateWhen) -> str:
+    """ "URGENT, unassigned for 15 min" — the reason an auto-escalation gives."""
+    parts = [", ".join(p.value for p in when.priority)] if when.priority else []
+    if when.queue:
+        parts.append("in " + ", ".join(when.queue))
+    if when.unassigned_for is not None:
+        parts.append(f"unassigned for {format_duration(when.unassigned_for)}")
+    if when.no_update_for is not None:
+        parts.append(f"no update for {format_duration(when.no_update_for)}")
+    return "Auto-escalated: " + "; ".join(parts)
 
 
 class Recipient(BaseModel):
@@ -187,6 +222,12 @@ class EscalationService:
 
     # --- the sweep -----------------------------------------------------------------------------
 
+    async def tick(self) -> None:
+        """The scheduler's job: run due steps, then the auto-escalation rules."""
+        await self.sweep()
+        if self._config.auto_escalate:
+            await self.auto_escalate()
+
     async def sweep(self) -> int:
         """Run every step that is due; how many escalations moved."""
         moved = 0
@@ -323,6 +364,68 @@ class EscalationService:
                 "failed": failed,
             },
         )
+
+    # --- auto-escalation ---------------------------------------------------------------------
+
+    async def auto_escalate(self) -> int:
+        """Escalate what each `auto_escalate` rule matches now; how many were started.
+
+        A rule escalates a conversation at most once until that escalation is acknowledged;
+        after an acknowledgement its clock starts again from then (an exhausted or resolved one
+        is not restarted by the same rule).
+        """
+        started = 0
+        for index, rule in enumerate(self._config.auto_escalate):
+            name = rule_name(index, rule)
+            try:
+                candidates = await self._matches(rule.when)
+            except ConvbotError as error:
+                log.warning("auto-escalation %s: conversations unavailable: %s", name, error)
+                continue
+            for conversation in candidates:
+                if await self._due_by_rule(name, rule.when, conversation):
+                    reason = describe_rule(rule.when)
+                    try:
+                        done = await self.escalate(
+                            RULE_ACTOR,
+                            conversation.id,
+                            policy=rule.policy,
+                            reason=reason,
+                            rule=name,
+                        )
+                    except ConvbotError as error:
+                        log.warning("auto-escalation %s of %s: %s", name, conversation.id, error)
+                        continue
+                    started += 0 if done.already else 1
+        return started
+
+    async def _matches(self, when: AutoEscalateWhen) -> list[Conversation]:
+        """One page of the oldest open conversations the rule's filter selects."""
+        waited = max(d for d in (when.unassigned_for, when.no_update_for) if d is not None)
+        queue_ids = [(await self._conversations.resolve_queue(queue)).id for queue in when.queue]
+        query = ConversationFilter(
+            statuses=[Status.OPEN, Status.WAITING],
+            priorities=list(when.priority),
+            queueIds=queue_ids,
+            unassigned=when.unassigned_for is not None,
+            updatedBefore=self._clock() - waited,
+            orderBy=OrderBy(field="createdAt", direction="asc"),
+            limit=AUTO_ESCALATE_BATCH,
+        )
+        return (await self._conversations.list(query)).items
+
+    async def _due_by_rule(
+        self, name: str, when: AutoEscalateWhen, conversation: Conversation
+    ) -> bool:
+        if await self._store.active_for(conversation.id) is not None:
+            return False
+        last = await self._store.last_by_rule(conversation.id, name)
+        if last is None:
+            return True
+        if last.status is not EscalationStatus.ACKNOWLEDGED or last.ended_at is None:
+            return False
+        waited = max(d for d in (when.unassigned_for, when.no_update_for) if d is not None)
+        return self._clock() - last.ended_at >= waited
 
     # --- who gets paged ------------------------------------------------------------------------
 

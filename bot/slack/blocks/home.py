@@ -1,9 +1,14 @@
-"""The App Home tab: what is assigned to the viewer and what urgently needs someone.
+"""The App Home tab: the viewer's on-call status, what is assigned to them and what urgently
+needs someone.
 
 Conversations are drawn as full cards, so the card buttons work here exactly as in messages.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -19,13 +24,36 @@ from slack_sdk.models.views import View
 from bot.models import Conversation, Page
 from bot.slack.blocks import ids, limits
 from bot.slack.blocks.card import CardContext, conversation_card
-from bot.slack.blocks.mrkdwn import md, plain, user_text
+from bot.slack.blocks.mrkdwn import md, mention, plain, slack_date, user_text
 
 NOT_LINKED = (
     "Your Slack account is not linked to a Conversations agent, so nothing can be assigned to"
     " you here. Ask whoever runs convbot to add your Slack member ID under `agents:` in"
     " `convbot.yml`, e.g. `U0123ABCD: agent-ana` (Slack profile → ⋮ → Copy member ID)."
 )
+NOT_ON_CALL = "You are not on call."
+NAME_MAX = 100  # schedule names are at most 64 characters; clipped all the same
+
+
+@dataclass(frozen=True)
+class OnCallShift:
+    """A schedule and an instant: when the viewer's shift ends, or when their next one starts.
+
+    `at` is None for a shift with no handoff within the rota's look-ahead.
+    """
+
+    schedule: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class OnCallStatus:
+    """What the Home tab says about on-call, worked out for one viewer at one moment."""
+
+    on_call: Sequence[OnCallShift]  # the schedules the viewer is on call for now
+    next_shift: OnCallShift | None  # otherwise their earliest coming shift, if soon
+    others: Sequence[tuple[str, str | None]]  # (schedule, who is on call now) for the rest
+    escalations: int | None  # active escalations; None when they could not be read
 
 
 def home_view(
@@ -36,8 +64,10 @@ def home_view(
     linked: bool,
     problem: str | None = None,
     notice: str | None = None,
+    oncall: OnCallStatus | None = None,
 ) -> View:
-    """Header and Refresh, then "Assigned to you" and "Unassigned, high priority" (≤ 100 blocks).
+    """Header and Refresh, "On call" (when `oncall` is given), then "Assigned to you" and
+    "Unassigned, high priority" (≤ 100 blocks).
 
     `problem` (the backend is down…) replaces both lists; `notice` (what became of a button
     pressed here) is drawn above them. A page of None draws as "not loaded".
@@ -53,6 +83,8 @@ def home_view(
     ]
     if notice is not None:
         blocks.append(ContextBlock(elements=[md(user_text(notice, limits.SECTION_TEXT))]))
+    if oncall is not None:
+        blocks.extend(oncall_blocks(oncall))
     if problem is not None:
         warning = ":warning: " + user_text(problem, limits.SECTION_TEXT - 20)
         blocks.append(SectionBlock(text=md(warning)))
@@ -77,6 +109,60 @@ def home_view(
         )
     )
     return View(type="home", blocks=blocks)
+
+
+def oncall_blocks(status: OnCallStatus) -> list[Block]:
+    """A divider, "*On call*" with the viewer's shifts, who has the other schedules now, and
+    how many escalations are running: at most four blocks, each within its text limit."""
+    mine = [
+        f":pager: You are on call for *{_name(shift.schedule)}* "
+        + (f"until {slack_date(shift.at)}" if shift.at else "with no handoff in sight")
+        for shift in status.on_call
+    ]
+    if not mine:
+        upcoming = status.next_shift
+        if upcoming is not None and upcoming.at is not None:
+            when = slack_date(upcoming.at)
+            mine = [f"Your next on-call shift: *{_name(upcoming.schedule)}* from {when}"]
+        else:
+            mine = [NOT_ON_CALL]
+    blocks: list[Block] = [
+        DividerBlock(),
+        SectionBlock(text=md(_lines(["*On call*", *mine], limits.SECTION_TEXT))),
+    ]
+    others = [
+        f"{_name(schedule)}: {mention(user) if user else 'nobody'} now"
+        for schedule, user in status.others
+    ]
+    if others:
+        blocks.append(_note(_lines(others, limits.SECTION_TEXT)))
+    count = status.escalations or 0
+    if count > 0:
+        running = "1 escalation is" if count == 1 else f"{count} escalations are"
+        blocks.append(_note(f":rotating_light: {running} running — `/conv escalations`"))
+    return blocks
+
+
+def _name(schedule: str) -> str:
+    return user_text(schedule, NAME_MAX)
+
+
+def _lines(lines: Sequence[str], limit: int) -> str:
+    """Whole lines while they fit in `limit`, then "…and N more — `/conv oncall`".
+
+    Lines hold mention and date tokens, which a cut through the middle would break.
+    """
+    kept: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        rest = len(lines) - index - 1
+        more = f"…and {rest} more — `/conv oncall`" if rest else ""
+        if size + len(line) + 1 + len(more) + 1 > limit:
+            kept.append(f"…and {len(lines) - index} more — `/conv oncall`")
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
 
 
 def _group(

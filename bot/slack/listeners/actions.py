@@ -23,6 +23,7 @@ from bot.slack.blocks.ids import CardRef, EditRef, PageRef
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import edit_modal, loading_modal, problem_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape
+from bot.slack.blocks.oncall import recipients_text
 from bot.slack.deps import SlackDeps
 from bot.slack.home import publish_home
 from bot.slack.listeners.outcome import error_mrkdwn, observed, tell
@@ -47,7 +48,10 @@ def card_actions(service: ConversationService, escalations: EscalationService) -
     async def escalate(actor: Actor, current: Conversation) -> Change:
         started = await escalations.escalate(actor, current.id)
         now = await service.get(current.id)
-        return Change(conversation=now, changed=not started.already, note=escalation_note(started))
+        change = Change(conversation=now, changed=not started.already)
+        # model_copy keeps the Mrkdwn type (validation would make it a plain, escaped str),
+        # so the note can mention who is paged.
+        return change.model_copy(update={"note": escalation_note(started)})
 
     return {"take": take, "route": route, "close": close, "escalate": escalate}
 
@@ -121,12 +125,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await publish_home(deps, client, user_of(body))
 
 
-def escalation_note(started: Started) -> str:
-    """ "Escalated under policy default: paging U01 (step 1)." — plain text, as card notes are."""
-    paged = ", ".join(r.id for r in started.paged) or "nobody yet (no one is on call)"
+def escalation_note(started: Started) -> Mrkdwn:
+    """ "Escalated under policy default: paging @ana." — or who is paged already."""
+    paged = recipients_text(started.paged) or "nobody yet (no one is on call)"
+    policy = escape(started.escalation.policy)
     if started.already:
-        return f"Already being escalated (step {started.escalation.step}): paging {paged}."
-    return f"Escalated under policy {started.escalation.policy}: paging {paged}."
+        return Mrkdwn(f"Already being escalated (policy {policy}): paging {paged}.")
+    return Mrkdwn(f"Escalated under policy {policy}: paging {paged}.")
 
 
 def _card_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:

@@ -19,7 +19,7 @@ from bot.models import Conversation, utcnow
 from bot.slack.blocks import ids
 from bot.slack.blocks.digest import replace_item, totals_text
 from bot.slack.blocks.ids import CardRef, DigestItemRef
-from bot.slack.blocks.mrkdwn import escape
+from bot.slack.blocks.mrkdwn import user_text
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import current_totals
 from bot.slack.listeners.actions import (
@@ -121,7 +121,7 @@ async def _redraw(
 
 async def _note(respond: AsyncRespond, note: str) -> None:
     await respond(
-        text=":information_source: " + escape(note),
+        text=":information_source: " + user_text(note, 3000),  # escaped unless Mrkdwn
         response_type="ephemeral",
         replace_original=False,
     )

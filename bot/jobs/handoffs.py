@@ -1,0 +1,92 @@
+"""Handoff notices: whoever comes on call gets a DM with the open URGENT and HIGH conversations.
+
+Each handoff is a tick claimed in the state database (job `handoff:<schedule>`, the handoff's
+instant), so with several replicas the person is told once; one missed while every replica was
+down is still sent if it is inside the misfire grace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import Block, SectionBlock
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.digests.service import DigestService
+from bot.errors import ConvbotError
+from bot.jobs.digests import describe
+from bot.models import ConversationFilter, Priority, Status, utcnow
+from bot.oncall.config import OncallSchedule
+from bot.oncall.rota import Handoff, handoffs
+from bot.slack.blocks.card import CardContext
+from bot.slack.blocks.digest import digest_blocks
+from bot.slack.blocks.mrkdwn import md, slack_date, user_text
+from bot.state.ticks import TickClaims
+
+log = logging.getLogger(__name__)
+
+SUMMARY_ITEMS = 10
+SUMMARY_NAME = "default"  # the digest name the summary's buttons carry (see bot/slack/digests.py)
+_OPEN_HIGH = ConversationFilter(
+    statuses=[Status.OPEN, Status.WAITING], priorities=[Priority.URGENT, Priority.HIGH]
+)
+_LOOKAHEAD = 5  # handoffs inside one grace period: more than enough
+
+
+def job_id(schedule: OncallSchedule) -> str:
+    return f"handoff:{schedule.name}"
+
+
+@dataclass
+class HandoffNotices:
+    schedules: list[OncallSchedule]
+    ticks: TickClaims
+    digests: DigestService
+    client: AsyncWebClient
+    drawing: Callable[[], Awaitable[CardContext]]
+    grace: timedelta
+    clock: Callable[[], datetime] = utcnow
+    # The last handoff this process claimed or saw claimed, per schedule: not claimed again.
+    _seen: dict[str, datetime] = field(default_factory=dict)
+
+    async def run(self) -> int:
+        """Tell whoever came on call since the grace began (once); how many were told."""
+        now = self.clock()
+        told = 0
+        for schedule in self.schedules:
+            passed = [h for h in handoffs(schedule, now - self.grace, _LOOKAHEAD) if h.at <= now]
+            if not passed or passed[-1].user is None:
+                continue
+            latest = passed[-1]
+            if self._seen.get(schedule.name) == latest.at:
+                continue
+            claimed = await self.ticks.claim(job_id(schedule), latest.at)
+            self._seen[schedule.name] = latest.at
+            if not claimed:
+                continue
+            error: str | None = None
+            try:
+                await self.notify(schedule, latest)
+                told += 1
+            except (ConvbotError, SlackApiError, SlackClientError) as failure:
+                error = describe(failure)
+                log.warning("handoff notice for %s failed: %s", schedule.name, error)
+            await self.ticks.finish(job_id(schedule), latest.at, error)
+        return told
+
+    async def notify(self, schedule: OncallSchedule, handoff: Handoff) -> None:
+        assert handoff.user is not None
+        following = handoffs(schedule, handoff.at, 1)
+        until = f" until {slack_date(following[0].at)}" if following else ""
+        intro = f":pager: You are now on call for *{user_text(schedule.name, 100)}*{until}."
+        digest = await self.digests.build(SUMMARY_NAME, _OPEN_HIGH, max_items=SUMMARY_ITEMS)
+        fallback, drawn = digest_blocks(digest, await self.drawing(), now=self.clock())
+        blocks: list[Block] = [SectionBlock(text=md(intro)), *drawn][:50]
+        opened = await self.client.conversations_open(users=handoff.user)
+        channel = str(opened["channel"]["id"])
+        text = f"You are now on call for {schedule.name}. {fallback}"
+        await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
