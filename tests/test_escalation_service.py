@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.backends.local import LocalBackend
-from bot.errors import InvalidInput
+from bot.errors import BackendUnavailable, InvalidInput
 from bot.models import Actor, Conversation, ConversationCreate, Priority
 from bot.oncall.config import OncallConfig
 from bot.service.conversations import ConversationService
@@ -299,3 +299,33 @@ async def test_a_rule_leaves_assigned_and_closed_conversations_alone(engine: Asy
     world.advance(minutes=20)
     assert await world.service.auto_escalate() == 0
     assert world.pager.sent == []
+
+
+async def test_an_unreachable_backend_delays_a_step_without_blocking_the_others(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = await seeded_local(engine)
+    world = world_on(engine, backend)
+    stuck, fine = await world.create(), await world.create()
+    await world.service.escalate(ANA, stuck)
+    world.advance(seconds=1)
+    await world.service.escalate(ANA, fine)
+    get = backend.get
+    unreachable = {stuck}
+
+    async def flaky_get(conversation_id: str) -> Conversation:
+        if conversation_id in unreachable:
+            raise BackendUnavailable("Infobip is not answering")
+        return await get(conversation_id)
+
+    monkeypatch.setattr(backend, "get", flaky_get)
+    world.advance(minutes=5)
+
+    assert await world.service.sweep() == 2
+    assert world.pager.to() == ["U01", "U01", "U09", "C0INCIDENT"]  # `fine` went on
+    delayed = [e for e in await world.audit.history(stuck) if e.action == "page-delayed"]
+    assert len(delayed) == 1
+    unreachable.clear()
+    world.advance(seconds=30)
+    await world.service.sweep()
+    assert world.pager.to()[-2:] == ["U09", "C0INCIDENT"] and len(world.pager.sent) == 6

@@ -7,8 +7,10 @@ import logging
 import os
 import socket
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from bot.digests.service import DigestService
@@ -72,9 +74,24 @@ def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
     # Due escalation steps live in the state database; every replica sweeps, and each step is
     # held by one of them (SELECT … FOR UPDATE SKIP LOCKED) while it is sent.
     if deps.escalations.configured:
+
+        def wake(escalation_id: str, when: datetime) -> None:
+            # On time to the second in this process; the sweep covers restarts and replicas.
+            scheduler.add_job(
+                deps.escalations.run_due,
+                DateTrigger(run_date=when + timedelta(milliseconds=50)),
+                args=[escalation_id],
+                id=f"escalation:{escalation_id}",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
+        deps.escalations.wake_at(wake)
         scheduler.add_job(
             deps.escalations.tick,
             IntervalTrigger(seconds=deps.runtime.config.scheduler.escalation_sweep.total_seconds()),
+            # First run at once: a step that fell due while no replica ran is sent at start-up.
+            next_run_time=datetime.now(UTC),
             id="escalations:sweep",
             coalesce=True,
             max_instances=1,

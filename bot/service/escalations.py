@@ -55,6 +55,7 @@ ESCALATED_TAG = "escalated"
 SWEEPER = Actor(id="convbot", surface="scheduler")
 MAX_STEPS_PER_SWEEP = 100  # a backlog of due steps is worked off over several sweeps
 RULE_ACTOR = Actor(id="convbot", surface="rule")
+BACKEND_RETRY = timedelta(seconds=30)
 AUTO_ESCALATE_BATCH = 20  # per rule and sweep: a backlog is escalated over a few sweeps
 
 
@@ -137,6 +138,12 @@ class EscalationService:
         self._pager = pager
         self._groups = groups
         self._clock = clock
+        self._wake: Callable[[str, datetime], None] | None = None
+
+    def wake_at(self, wake: Callable[[str, datetime], None]) -> None:
+        """Have `wake(escalation id, when)` called whenever a next step is set, so a scheduler
+        can run it on time; the sweep remains the guarantee (after a restart, on replicas)."""
+        self._wake = wake
 
     @property
     def configured(self) -> bool:
@@ -253,6 +260,9 @@ class EscalationService:
     async def _after_step(self, held: Held, ended: EscalationRecord | None) -> None:
         """Once the step's transaction is committed: its audit entries, then any redraw. (Written
         inside, they would wait on the row lock SQLite holds for the whole database.)"""
+        record = held.record
+        if self._wake is not None and record.is_active and record.next_at is not None:
+            self._wake(record.id, record.next_at)
         for action, after in held.notes:
             await self._record(SWEEPER, action, held.record.conversation_id, after)
         if ended is not None:
@@ -265,6 +275,12 @@ class EscalationService:
             conversation = await self._conversations.get(record.conversation_id)
         except NotFound:
             conversation = None
+        except ConvbotError as error:
+            # The backend is unreachable: try again shortly rather than block the sweep (the
+            # oldest due step comes first, so a failing one would hold up all the others).
+            held.note("page-delayed", {"escalation": record.id, "why": str(error)[:300]})
+            await held.save(next_at=now + BACKEND_RETRY)
+            return None
         if conversation is None or conversation.is_closed:
             return await held.save(
                 status=EscalationStatus.RESOLVED, next_at=None, ended_by="closed", ended_at=now
