@@ -329,3 +329,50 @@ async def test_an_unreachable_backend_delays_a_step_without_blocking_the_others(
     world.advance(seconds=30)
     await world.service.sweep()
     assert world.pager.to()[-2:] == ["U09", "C0INCIDENT"] and len(world.pager.sent) == 6
+
+
+async def claim_next_step(world: World, store: EscalationStore) -> list[PageRecord]:
+    """Run the due step's claim as the sweep does, then 'die' before delivering its pages."""
+    async with store.next_due(world.now[0]) as held:
+        assert held is not None
+        await world.service._run_step(held, world.now[0])
+        return list(held.claimed)
+
+
+async def test_pages_a_dead_process_claimed_are_delivered_once_by_the_next_sweep(
+    engine: AsyncEngine, world: World
+) -> None:
+    store = EscalationStore(engine, clock=lambda: world.now[0])
+    conversation_id = await world.create()
+    await world.service.escalate(ANA, conversation_id)
+    world.advance(minutes=5)
+    claimed = await claim_next_step(world, store)
+    assert [p.target for p in claimed] == ["user:U09", "channel:C0INCIDENT"]
+    assert world.pager.to() == ["U01"]
+
+    world.advance(seconds=30)
+    await world.service.sweep()  # inside the lease: the claimant may still be sending
+    assert world.pager.to() == ["U01"]
+    world.advance(minutes=2)
+    await world.service.sweep()
+    await world.service.sweep()
+    assert world.pager.to() == ["U01", "U09", "C0INCIDENT"]
+    assert {p.status.value for p in await store.pages(claimed[0].escalation_id, None)} == {"sent"}
+
+
+async def test_an_acknowledgement_before_delivery_cancels_the_claimed_pages(
+    engine: AsyncEngine, world: World
+) -> None:
+    store = EscalationStore(engine, clock=lambda: world.now[0])
+    conversation_id = await world.create()
+    started = await world.service.escalate(ANA, conversation_id)
+    world.advance(minutes=5)
+    claimed = await claim_next_step(world, store)
+
+    await world.service.acknowledge(Actor(id="U01", surface="slack"), started.escalation.id)
+    world.advance(minutes=3)
+    await world.service.sweep()
+
+    assert world.pager.to() == ["U01"]  # nothing after the acknowledgement
+    pages = await store.pages(claimed[0].escalation_id, None)
+    assert [p.status.value for p in pages] == ["sent", "cancelled", "cancelled"]

@@ -47,6 +47,7 @@ from bot.state.escalations import (
     EscalationStore,
     Held,
     PageRecord,
+    PageStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ SWEEPER = Actor(id="convbot", surface="scheduler")
 MAX_STEPS_PER_SWEEP = 100  # a backlog of due steps is worked off over several sweeps
 RULE_ACTOR = Actor(id="convbot", surface="rule")
 BACKEND_RETRY = timedelta(seconds=30)
+# A page claimed this long ago and not delivered was left by a process that died (delivering
+# takes a second or two); the sweep delivers it.
+DELIVERY_LEASE = timedelta(minutes=2)
 AUTO_ESCALATE_BATCH = 20  # per rule and sweep: a backlog is escalated over a few sweeps
 
 
@@ -236,15 +240,30 @@ class EscalationService:
             await self.auto_escalate()
 
     async def sweep(self) -> int:
-        """Run every step that is due; how many escalations moved."""
+        """Run every step that is due, and deliver pages a dead process left; how many
+        escalations moved."""
+        now = self._clock()
+        for page in await self._store.undelivered(now - DELIVERY_LEASE):
+            outcome = await self._deliver(page, None)
+            record = await self._store.get(page.escalation_id)
+            if record is not None:
+                after = {
+                    "escalation": record.id,
+                    "step": page.step + 1,
+                    "round": page.round,
+                    "to": page.target,
+                    "outcome": outcome,
+                    "recovered": True,
+                }
+                await self._record(SWEEPER, "page", record.conversation_id, after)
         moved = 0
         for _ in range(MAX_STEPS_PER_SWEEP):
             now = self._clock()
             async with self._store.next_due(now) as held:
                 if held is None:
                     break
-                ended = await self._run_step(held, now)
-            await self._after_step(held, ended)
+                conversation = await self._run_step(held, now)
+            await self._after_step(held, conversation)
             moved += 1
         return moved
 
@@ -254,22 +273,83 @@ class EscalationService:
         async with self._store.hold(escalation_id) as held:
             if held is None or not held.record.is_active or (held.record.next_at or now) > now:
                 return
-            ended = await self._run_step(held, now)
-        await self._after_step(held, ended)
+            conversation = await self._run_step(held, now)
+        await self._after_step(held, conversation)
 
-    async def _after_step(self, held: Held, ended: EscalationRecord | None) -> None:
-        """Once the step's transaction is committed: its audit entries, then any redraw. (Written
-        inside, they would wait on the row lock SQLite holds for the whole database.)"""
+    async def _after_step(self, held: Held, conversation: Conversation | None) -> None:
+        """Once the step's transaction is committed: deliver the pages it claimed, write its
+        audit entries, redraw the pages if it ended the escalation. (Inside the transaction,
+        writes from other connections would wait on SQLite's database-wide lock.)"""
         record = held.record
-        if self._wake is not None and record.is_active and record.next_at is not None:
-            self._wake(record.id, record.next_at)
+        if held.claimed:
+            outcomes = [await self._deliver(page, conversation) for page in held.claimed]
+            first = held.claimed[0]
+            held.note(
+                "page",
+                {
+                    "escalation": record.id,
+                    "step": first.step + 1,
+                    "round": first.round,
+                    "to": [
+                        p.target for p, o in zip(held.claimed, outcomes, strict=True) if o == "sent"
+                    ],
+                    "not_sent": {
+                        p.target: o
+                        for p, o in zip(held.claimed, outcomes, strict=True)
+                        if o != "sent"
+                    },
+                },
+            )
         for action, after in held.notes:
-            await self._record(SWEEPER, action, held.record.conversation_id, after)
-        if ended is not None:
-            await self._settle(ended)
+            await self._record(SWEEPER, action, record.conversation_id, after)
+        if record.is_active and record.next_at is not None:
+            if self._wake is not None:
+                self._wake(record.id, record.next_at)
+        elif not record.is_active:
+            await self._settle(record)
 
-    async def _run_step(self, held: Held, now: datetime) -> EscalationRecord | None:
-        """Send the due step (skipping steps that page nobody); the record if it has ended."""
+    async def _deliver(self, page: PageRecord, conversation: Conversation | None) -> str:
+        """Send a claimed page unless its escalation ended first; the page's status after.
+
+        The escalation's row is held while the page goes out, so an acknowledgement either
+        comes first (the page is cancelled) or after (and redraws it)."""
+        async with self._store.hold(page.escalation_id) as held:
+            current = await held.page(page.id) if held is not None and page.id else None
+            if held is None or current is None or current.status is not PageStatus.SENDING:
+                return current.status.value if current is not None else "gone"
+            if not held.record.is_active:
+                await held.mark_page(current.id or 0, PageStatus.CANCELLED)
+                return PageStatus.CANCELLED.value
+            if conversation is None:
+                conversation = await self._conversations.get(held.record.conversation_id)
+            policy = self._config.policy(held.record.policy)
+            kind, _, ref = current.target.partition(":")
+            recipient = Recipient(
+                kind="channel" if kind == "channel" else "user", id=ref, target=current.target
+            )
+            try:
+                channel, ts = await self._pager.send(
+                    Page(
+                        escalation=held.record,
+                        conversation=conversation,
+                        step=current.step + 1,
+                        steps=len(policy.steps) if policy else current.step + 1,
+                        round=current.round,
+                        recipient=recipient,
+                    )
+                )
+            except Exception:  # one unreachable target must not stop the others
+                log.warning("page to %s failed", current.target, exc_info=True)
+                await held.mark_page(current.id or 0, PageStatus.FAILED)
+                return PageStatus.FAILED.value
+            await held.mark_page(
+                current.id or 0, PageStatus.SENT, channel=channel, ts=ts, sent_at=self._clock()
+            )
+            return PageStatus.SENT.value
+
+    async def _run_step(self, held: Held, now: datetime) -> Conversation | None:
+        """Claim the due step's pages and move on (skipping steps that page nobody, ending the
+        escalation when none are left); the conversation, for drawing the pages."""
         record = held.record
         try:
             conversation = await self._conversations.get(record.conversation_id)
@@ -282,9 +362,10 @@ class EscalationService:
             await held.save(next_at=now + BACKEND_RETRY)
             return None
         if conversation is None or conversation.is_closed:
-            return await held.save(
+            await held.save(
                 status=EscalationStatus.RESOLVED, next_at=None, ended_by="closed", ended_at=now
             )
+            return conversation
         policy = self._config.policy(record.policy)
         if policy is None:
             log.warning(
@@ -294,7 +375,8 @@ class EscalationService:
                 "escalation-ended",
                 {"escalation": record.id, "why": f"policy {record.policy} removed"},
             )
-            return await held.save(status=EscalationStatus.EXHAUSTED, next_at=None, ended_at=now)
+            await held.save(status=EscalationStatus.EXHAUSTED, next_at=None, ended_at=now)
+            return conversation
         step_index, round_ = record.step, record.round
         for _ in range(len(policy.steps) * (policy.repeat + 1) + 1):
             if step_index >= len(policy.steps):
@@ -304,13 +386,14 @@ class EscalationService:
                     "escalation-exhausted",
                     {"escalation": record.id},
                 )
-                return await held.save(
+                await held.save(
                     status=EscalationStatus.EXHAUSTED,
                     next_at=None,
                     ended_at=now,
                     step=step_index,
                     round=round_,
                 )
+                return conversation
             step = policy.steps[step_index]
             recipients = await self.recipients(step, now)
             if not recipients:
@@ -326,60 +409,19 @@ class EscalationService:
                 )
                 step_index += 1
                 continue
-            await self._send(held, policy, step_index, round_, recipients, conversation, now)
-            await held.save(step=step_index + 1, round=round_, next_at=now + step.wait)
-            return None
-        return await held.save(status=EscalationStatus.EXHAUSTED, next_at=None, ended_at=now)
-
-    async def _send(
-        self,
-        held: Held,
-        policy: EscalationPolicy,
-        step_index: int,
-        round_: int,
-        recipients: list[Recipient],
-        conversation: Conversation,
-        now: datetime,
-    ) -> None:
-        sent: list[str] = []
-        failed: list[str] = []
-        for recipient in recipients:
-            page = Page(
-                escalation=held.record,
-                conversation=conversation,
-                step=step_index + 1,
-                steps=len(policy.steps),
-                round=round_,
-                recipient=recipient,
-            )
-            try:
-                channel, ts = await self._pager.send(page)
-            except Exception:  # one unreachable target must not stop the others
-                log.warning("page to %s failed", recipient.id, exc_info=True)
-                failed.append(f"{recipient.kind}:{recipient.id}")
-                continue
-            sent.append(f"{recipient.kind}:{recipient.id}")
-            await held.add_page(
-                PageRecord(
-                    escalation_id=held.record.id,
+            for recipient in recipients:
+                page = PageRecord(
+                    escalation_id=record.id,
                     round=round_,
                     step=step_index,
                     target=f"{recipient.kind}:{recipient.id}",
-                    channel=channel,
-                    ts=ts,
-                    sent_at=now,
+                    claimed_at=now,
                 )
-            )
-        held.note(
-            "page",
-            {
-                "escalation": held.record.id,
-                "step": step_index + 1,
-                "round": round_,
-                "to": sent,
-                "failed": failed,
-            },
-        )
+                held.claimed.append(await held.claim_page(page))
+            await held.save(step=step_index + 1, round=round_, next_at=now + step.wait)
+            return conversation
+        await held.save(status=EscalationStatus.EXHAUSTED, next_at=None, ended_at=now)
+        return conversation
 
     # --- auto-escalation ---------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ class SlackPager:
         blocks = settled_blocks(escalation, conversation, context, now=now)
         text = outcome_text(escalation, now)
         for page in pages:
+            if page.channel is None or page.ts is None:
+                continue  # never delivered: nothing to redraw
             try:
                 await self._client.chat_update(
                     channel=page.channel, ts=page.ts, text=text, blocks=blocks

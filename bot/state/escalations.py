@@ -52,14 +52,24 @@ class EscalationRecord(BaseModel):
         return self.status is EscalationStatus.ACTIVE
 
 
+class PageStatus(StrEnum):
+    SENDING = "sending"  # claimed by its step, not yet delivered
+    SENT = "sent"
+    CANCELLED = "cancelled"  # the escalation ended before it went out
+    FAILED = "failed"  # Slack refused it (recorded in the audit log)
+
+
 class PageRecord(BaseModel):
+    id: int | None = None
     escalation_id: str
     round: int
     step: int
-    target: str  # who it was sent to: user:U… (in a DM) or channel:C…
-    channel: str  # where the message is (a DM or a channel)
-    ts: str
-    sent_at: datetime
+    target: str  # who it is for: user:U… (in a DM) or channel:C…
+    status: PageStatus = PageStatus.SENDING
+    claimed_at: datetime
+    channel: str | None = None  # where the message is, once sent
+    ts: str | None = None
+    sent_at: datetime | None = None
 
 
 class Held:
@@ -69,6 +79,7 @@ class Held:
         self._conn = conn
         self.record = record
         self.notes: list[tuple[str, dict[str, Any]]] = []  # audit entries, written after commit
+        self.claimed: list[PageRecord] = []  # pages claimed, delivered after commit
 
     def note(self, action: str, after: dict[str, Any]) -> None:
         self.notes.append((action, after))
@@ -83,8 +94,32 @@ class Held:
         self.record = self.record.model_copy(update=fields)
         return self.record
 
-    async def add_page(self, page: PageRecord) -> None:
-        await self._conn.execute(insert(escalation_pages).values(**page.model_dump()))
+    async def claim_page(self, page: PageRecord) -> PageRecord:
+        """Claim a page for the step being run; it is delivered once this transaction commits."""
+        values = page.model_dump(exclude={"id"})
+        result = await self._conn.execute(
+            insert(escalation_pages).values(**values).returning(escalation_pages.c.id)
+        )
+        return page.model_copy(update={"id": result.scalar_one()})
+
+    async def page(self, page_id: int) -> PageRecord | None:
+        row = (
+            (
+                await self._conn.execute(
+                    select(escalation_pages).where(escalation_pages.c.id == page_id)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return PageRecord.model_validate(dict(row)) if row else None
+
+    async def mark_page(self, page_id: int, status: PageStatus, **where: Any) -> None:
+        await self._conn.execute(
+            update(escalation_pages)
+            .where(escalation_pages.c.id == page_id)
+            .values(status=status.value, **where)
+        )
 
 
 class EscalationStore:
@@ -154,12 +189,28 @@ class EscalationStore:
             )
             return [EscalationRecord.model_validate(dict(row)) for row in rows.mappings()]
 
-    async def pages(self, escalation_id: str) -> list[PageRecord]:
+    async def pages(
+        self, escalation_id: str, status: PageStatus | None = PageStatus.SENT
+    ) -> list[PageRecord]:
+        """The escalation's pages, oldest first: those delivered, unless told otherwise."""
+        stmt = select(escalation_pages).where(escalation_pages.c.escalation_id == escalation_id)
+        if status is not None:
+            stmt = stmt.where(escalation_pages.c.status == status.value)
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(stmt.order_by(escalation_pages.c.id))
+            return [PageRecord.model_validate(dict(row)) for row in rows.mappings()]
+
+    async def undelivered(self, claimed_before: datetime, limit: int = 100) -> list[PageRecord]:
+        """Pages claimed before `claimed_before` and still not delivered: their process died."""
         async with self._engine.connect() as conn:
             rows = await conn.execute(
                 select(escalation_pages)
-                .where(escalation_pages.c.escalation_id == escalation_id)
+                .where(
+                    escalation_pages.c.status == PageStatus.SENDING.value,
+                    escalation_pages.c.claimed_at < claimed_before,
+                )
                 .order_by(escalation_pages.c.id)
+                .limit(limit)
             )
             return [PageRecord.model_validate(dict(row)) for row in rows.mappings()]
 

@@ -143,7 +143,11 @@ escalations = Table(
     Index(None, "conversation_id", "started_at"),
 )
 
-# Every page sent for an escalation: a DM or a channel post, updated in place on acknowledgement.
+# Every page of an escalation. A step first claims its pages (status `sending`) in the same
+# transaction that moves the escalation on; each is then delivered while the escalation's row is
+# held and marked `sent` with where it is (so an acknowledgement can redraw it), or `cancelled`
+# when the escalation ended first, or `failed`. A page left `sending` by a process that died is
+# delivered by the next sweep.
 escalation_pages = Table(
     "escalation_pages",
     metadata,
@@ -153,11 +157,14 @@ escalation_pages = Table(
     Column("escalation_id", String(36), ForeignKey("escalations.id"), nullable=False),
     Column("round", Integer, nullable=False),
     Column("step", Integer, nullable=False),
-    Column("target", String(255), nullable=False),  # user:U…, channel:C…
-    Column("channel", String(64), nullable=False),
-    Column("ts", String(32), nullable=False),
-    Column("sent_at", UTCDateTime(), nullable=False),
+    Column("target", String(255), nullable=False),  # user:U… (a DM) or channel:C…
+    Column("status", String(16), nullable=False),  # sending · sent · cancelled · failed
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Column("channel", String(64)),
+    Column("ts", String(32)),
+    Column("sent_at", UTCDateTime()),
     Index(None, "escalation_id"),
+    Index(None, "status", "claimed_at"),
 )
 
 # --- the embedded backend's store (LocalBackend) ----------------------------------------------

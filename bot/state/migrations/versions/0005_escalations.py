@@ -59,9 +59,11 @@ def upgrade() -> None:
         sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("step", sa.Integer(), nullable=False),
         sa.Column("target", sa.String(length=255), nullable=False),
-        sa.Column("channel", sa.String(length=64), nullable=False),
-        sa.Column("ts", sa.String(length=32), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("channel", sa.String(length=64), nullable=True),
+        sa.Column("ts", sa.String(length=32), nullable=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["escalation_id"],
             ["escalations.id"],
@@ -73,10 +75,16 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_escalation_pages_escalation_id"), ["escalation_id"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_escalation_pages_status_claimed_at"),
+            ["status", "claimed_at"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("escalation_pages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_escalation_pages_status_claimed_at"))
         batch_op.drop_index(batch_op.f("ix_escalation_pages_escalation_id"))
     op.drop_table("escalation_pages")
     with op.batch_alter_table("escalations", schema=None) as batch_op:
