@@ -192,10 +192,10 @@ class EscalationService:
 
     async def acknowledge(self, actor: Actor, escalation_id: str) -> Acknowledged:
         """Stop the chain; every page is redrawn. A second acknowledgement changes nothing."""
-        now = self._clock()
         async with self._store.hold(escalation_id) as held:
             if held is None:
                 raise NotFound(f"No escalation {escalation_id[:40]}.")
+            now = self._clock()  # after the wait for the row: no page is sent after this
             record = held.record
             first = record.is_active
             if first:

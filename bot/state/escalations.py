@@ -9,6 +9,7 @@ the same way for the one replica SQLite supports.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.models import utcnow
 from bot.state.tables import escalation_pages, escalations
+
+
+@asynccontextmanager
+async def _committed(conn: AsyncConnection) -> AsyncIterator[None]:
+    try:
+        yield
+    except BaseException:
+        await conn.rollback()
+        raise
+    await conn.commit()
 
 
 class EscalationStatus(StrEnum):
@@ -126,6 +137,7 @@ class EscalationStore:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._engine = engine
         self._clock = clock
+        self._sqlite_writer = asyncio.Lock()  # SQLite is one process: see `_write`
 
     async def start(
         self,
@@ -245,17 +257,20 @@ class EscalationStore:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                await conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
+        if self._engine.dialect.name != "sqlite":
+            async with self._engine.connect() as conn:
                 await conn.begin()
-            try:
+                async with _committed(conn):
+                    yield conn
+            return
+        # SQLite's write lock is the whole database, and a page is sent while holding it,
+        # which needs a second pooled connection (to draw the page). Writers queued on the
+        # lock each hold a connection; enough of them would leave the sender none, and all
+        # would wait out the busy timeout. So they queue here, holding nothing, instead.
+        async with self._sqlite_writer, self._engine.connect() as conn:
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            async with _committed(conn):
                 yield conn
-            except BaseException:
-                await conn.rollback()
-                raise
-            await conn.commit()
 
     async def _one(self, stmt: Any) -> EscalationRecord | None:
         async with self._engine.connect() as conn:
