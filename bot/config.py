@@ -115,7 +115,9 @@ def _unique(what: str, values: list[str]) -> None:
         seen.add(value)
 
 
-Action = Literal["create", "update", "assign", "route", "tag", "close", "escalate", "digest"]
+Action = Literal[
+    "create", "update", "assign", "route", "tag", "close", "escalate", "acknowledge", "digest"
+]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
 

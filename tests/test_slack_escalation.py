@@ -12,7 +12,7 @@ from typing import Any
 from bot.models import utcnow
 from bot.slack.blocks import ids
 from bot.state.escalations import EscalationStore
-from tests.slack_harness import ANA, BEN, CHANNEL, CLEO, eventually, running_bot, texts
+from tests.slack_harness import ANA, BEN, CHANNEL, CLEO, eventually, running_bot, texts, walk
 
 ONCALL: dict[str, Any] = {
     "oncall": {
@@ -151,9 +151,41 @@ async def test_take_on_a_page_acknowledges_and_assigns(tmp_path: Path) -> None:
 
         await slack.press(page, ids.PAGE_TAKE, user=BEN)
 
-        await slack.settle("chat.update", 1)
+        await slack.settle("chat.update", 2)  # acknowledged, then redrawn with its new agent
         assert (await slack.conversation(card.id)).agentId == "agent-ben"
         assert f"Acknowledged by <@{BEN}>" in texts(page.blocks)
+        assert "*Agent*\\n<@" + BEN in texts(page.blocks)
+
+
+async def test_take_after_someone_acknowledged_leaves_the_conversation_to_them(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path, config=ONCALL) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+        await (await slack.command(f"escalate {card.id}")).answer()
+        [page] = slack.dms_to(BEN)
+        stale = copy.deepcopy(page)
+        await slack.press(page, ids.PAGE_TAKE, user=BEN)
+        await slack.settle("chat.update", 2)
+
+        late = await (await slack.press(stale, ids.PAGE_TAKE, user=ANA)).answer()
+
+        assert "already acknowledged" in late.text and "assigned to you" not in late.text
+        assert (await slack.conversation(card.id)).agentId == "agent-ben"
+
+
+async def test_acknowledge_needs_the_permission_when_it_is_restricted(tmp_path: Path) -> None:
+    config = {**ONCALL, "permissions": {"acknowledge": {"users": [BEN]}}}
+    async with running_bot(tmp_path, config=config) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+        await (await slack.command(f"escalate {card.id}")).answer()
+        [page] = slack.dms_to(BEN)
+
+        refused = await (await slack.press(page, ids.PAGE_ACK, user=CLEO)).answer()
+
+        assert refused.response_type == "ephemeral" and "acknowledge escalations" in refused.text
+        [active] = await EscalationStore(slack.serving.runtime.engine).active()
+        assert active.status.value == "active"
 
 
 async def test_closing_the_conversation_resolves_its_pages(tmp_path: Path) -> None:
@@ -228,3 +260,25 @@ async def test_escalate_on_a_digest_item_pages_and_redraws_the_item(tmp_path: Pa
         await slack.settle("chat.update", 1)
         shown = slack.fake.message(digest.channel, digest.ts)
         assert shown is not None and "#escalated" in texts(shown.blocks)
+
+
+async def test_escalating_needs_only_the_escalate_permission(tmp_path: Path) -> None:
+    config = {**ONCALL, "permissions": {"update": {"users": [BEN]}, "tag": {"users": [BEN]}}}
+    async with running_bot(tmp_path, config=config) as slack:
+        card = await slack.create("Printer on fire priority:high")
+
+        answer = await (await slack.command(f"escalate {card.id}", user=CLEO)).answer()
+
+        assert answer.response_type == "in_channel", answer.text
+        conversation = await slack.conversation(card.id)
+        assert conversation.priority.value == "URGENT" and "escalated" in (conversation.tags or [])
+
+
+async def test_a_page_never_pings_through_its_topic(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, config=ONCALL) as slack:
+        card = await slack.create('"<!channel> checkout down" priority:urgent')
+        await (await slack.command(f"escalate {card.id}")).answer()
+        [page] = slack.dms_to(BEN)
+        assert "<!channel>" not in page.text and "&lt;!channel&gt;" in page.text
+        mrkdwn = [n["text"] for n in walk(page.blocks) if n.get("type") == "mrkdwn"]
+        assert mrkdwn and not [t for t in mrkdwn if "<!channel>" in t]  # plain_text never pings

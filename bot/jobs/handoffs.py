@@ -75,6 +75,9 @@ class HandoffNotices:
             except (ConvbotError, SlackApiError, SlackClientError) as failure:
                 error = describe(failure)
                 log.warning("handoff notice for %s failed: %s", schedule.name, error)
+            except Exception as failure:  # recorded as the tick's error; the job goes on
+                error = f"unexpected {type(failure).__name__}; see the log"
+                log.exception("handoff notice for %s failed", schedule.name)
             await self.ticks.finish(job_id(schedule), latest.at, error)
         return told
 

@@ -438,6 +438,9 @@ class AutoEscalateWhen(_Section):
 class AutoEscalateRule(_Section):
     when: AutoEscalateWhen
     policy: str
+    # What the rule's escalations are recorded under; without it, a name derived from `when`
+    # and `policy`, so reordering the rules in the file does not make them fire again.
+    name: Name | None = None
 
 
 # --- the section ---------------------------------------------------------------------------------

@@ -98,11 +98,21 @@ class ConversationService:
         await self._record(actor, "tag", created.id, {"tags": []}, {"tags": sorted(data.tags)})
         return Change(conversation=created.model_copy(update={"tags": sorted(data.tags)}))
 
-    async def update(self, actor: Actor, conversation_id: str, patch: ConversationPatch) -> Change:
+    async def update(
+        self,
+        actor: Actor,
+        conversation_id: str,
+        patch: ConversationPatch,
+        *,
+        checked: bool = False,
+    ) -> Change:
+        """`checked`: the caller already authorized this change as part of another action
+        (escalating raises the priority under the `escalate` permission)."""
         if not patch.model_fields_set:
             raise InvalidInput("Nothing to update: give at least one field to change.")
         closing = patch.status is Status.CLOSED
-        await self.authorize(actor, "close" if closing else "update", conversation_id)
+        if not checked:
+            await self.authorize(actor, "close" if closing else "update", conversation_id)
         before = await self._changeable(conversation_id)
         wanted = patch.changes()
         if all(_snapshot(before).get(field) == value for field, value in wanted.items()):
@@ -151,10 +161,18 @@ class ConversationService:
         after = await self.backend.route(conversation_id)
         return Change(conversation=await self._record_change(actor, "route", before, after))
 
-    async def tag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
+    async def tag(
+        self,
+        actor: Actor,
+        conversation_id: str,
+        names: builtins.list[str],
+        *,
+        checked: bool = False,
+    ) -> Change:
         for name in names:
             require_tag_name(name)
-        await self.authorize(actor, "tag", conversation_id)
+        if not checked:
+            await self.authorize(actor, "tag", conversation_id)
         before = await self._changeable(conversation_id)
         current = before.tags or []
         missing = [name for name in dict.fromkeys(names) if name not in current]

@@ -11,6 +11,8 @@ The Slack side is behind `Pager`; the clock is a dependency so tests run hours i
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -63,9 +65,13 @@ DELIVERY_LEASE = timedelta(minutes=2)
 AUTO_ESCALATE_BATCH = 20  # per rule and sweep: a backlog is escalated over a few sweeps
 
 
-def rule_name(index: int, rule: AutoEscalateRule) -> str:
-    """A stable name for a rule (rules have none in convbot.yml): its position and policy."""
-    return f"rule {index + 1} ({rule.policy})"
+def rule_name(rule: AutoEscalateRule) -> str:
+    """The rule's `name`, else one derived from what it says (not from where it stands in the
+    file, so reordering rules does not make them fire again)."""
+    if rule.name:
+        return rule.name
+    said = json.dumps(rule.when.model_dump(mode="json"), sort_keys=True) + rule.policy
+    return f"{rule.policy}/{hashlib.sha256(said.encode()).hexdigest()[:10]}"
 
 
 def describe_rule(when: AutoEscalateWhen) -> str:
@@ -171,15 +177,20 @@ class EscalationService:
             raise InvalidInput(
                 f"Conversation {conversation.id} is closed; there is nothing to escalate."
             )
+        existing = await self._store.active_for(conversation.id)
+        if existing is not None:
+            return Started(escalation=existing, already=True, paged=await self._paged(existing))
+        # Raised first: if that fails (the backend is down), nothing was started and trying
+        # again works; raising twice in a race is harmless (it changes nothing the second time).
+        await self._raise(actor, conversation)
         started = await self._store.start(
             conversation.id, chosen.name, actor.id, reason=reason, rule=rule
         )
-        if started is None:
+        if started is None:  # another escalation of it started meanwhile
             existing = await self._store.active_for(conversation.id)
             if existing is not None:
                 return Started(escalation=existing, already=True, paged=await self._paged(existing))
             raise ConvbotError("The escalation could not be started; try again.")
-        await self._raise(actor, conversation)
         await self._record(
             actor,
             "escalate",
@@ -192,6 +203,10 @@ class EscalationService:
 
     async def acknowledge(self, actor: Actor, escalation_id: str) -> Acknowledged:
         """Stop the chain; every page is redrawn. A second acknowledgement changes nothing."""
+        found = await self._store.get(escalation_id)
+        if found is None:
+            raise NotFound(f"No escalation {escalation_id[:40]}.")
+        await self._conversations.authorize(actor, "acknowledge", found.conversation_id)
         async with self._store.hold(escalation_id) as held:
             if held is None:
                 raise NotFound(f"No escalation {escalation_id[:40]}.")
@@ -244,7 +259,11 @@ class EscalationService:
         escalations moved."""
         now = self._clock()
         for page in await self._store.undelivered(now - DELIVERY_LEASE):
-            outcome = await self._deliver(page, None)
+            try:
+                outcome = await self._deliver(page, None)
+            except Exception:  # the backend is down: it stays undelivered, the sweep goes on
+                log.warning("left page %s undelivered for now", page.id, exc_info=True)
+                continue
             record = await self._store.get(page.escalation_id)
             if record is not None:
                 after = {
@@ -300,6 +319,9 @@ class EscalationService:
                     },
                 },
             )
+            if record.is_active and all(o == PageStatus.FAILED.value for o in outcomes):
+                # Nobody was reached: as with a step that pages nobody, go on at once.
+                record = await self._hurry(record)
         for action, after in held.notes:
             await self._record(SWEEPER, action, record.conversation_id, after)
         if record.is_active and record.next_at is not None:
@@ -307,6 +329,19 @@ class EscalationService:
                 self._wake(record.id, record.next_at)
         elif not record.is_active:
             await self._settle(record)
+
+    async def _hurry(self, record: EscalationRecord) -> EscalationRecord:
+        """Make the escalation's next step due now, unless it moved on meanwhile."""
+        async with self._store.hold(record.id) as held:
+            if held is None or not held.record.is_active:
+                return record
+            if (held.record.step, held.record.round) != (record.step, record.round):
+                return held.record
+            return await held.save(next_at=self._clock())
+
+    async def redraw(self, record: EscalationRecord) -> None:
+        """Redraw the pages of an ended escalation (after a change to its conversation)."""
+        await self._settle(record)
 
     async def _deliver(self, page: PageRecord, conversation: Conversation | None) -> str:
         """Send a claimed page unless its escalation ended first; the page's status after.
@@ -321,7 +356,13 @@ class EscalationService:
                 await held.mark_page(current.id or 0, PageStatus.CANCELLED)
                 return PageStatus.CANCELLED.value
             if conversation is None:
-                conversation = await self._conversations.get(held.record.conversation_id)
+                try:
+                    conversation = await self._conversations.get(held.record.conversation_id)
+                except NotFound:
+                    conversation = None
+                if conversation is None or conversation.is_closed:
+                    await held.mark_page(current.id or 0, PageStatus.CANCELLED)
+                    return PageStatus.CANCELLED.value
             policy = self._config.policy(held.record.policy)
             kind, _, ref = current.target.partition(":")
             recipient = Recipient(
@@ -433,8 +474,8 @@ class EscalationService:
         is not restarted by the same rule).
         """
         started = 0
-        for index, rule in enumerate(self._config.auto_escalate):
-            name = rule_name(index, rule)
+        for rule in self._config.auto_escalate:
+            name = rule_name(rule)
             try:
                 candidates = await self._matches(rule.when)
             except ConvbotError as error:
@@ -553,12 +594,13 @@ class EscalationService:
 
     async def _raise(self, actor: Actor, conversation: Conversation) -> None:
         """URGENT if it was lower, and the `escalated` tag; each a separate, audited change."""
+        # Part of escalating, which the actor may do: not refused for lack of `update`/`tag`.
         if conversation.priority.rank < Priority.URGENT.rank:
             await self._conversations.update(
-                actor, conversation.id, ConversationPatch(priority=Priority.URGENT)
+                actor, conversation.id, ConversationPatch(priority=Priority.URGENT), checked=True
             )
         if ESCALATED_TAG not in (conversation.tags or []):
-            await self._conversations.tag(actor, conversation.id, [ESCALATED_TAG])
+            await self._conversations.tag(actor, conversation.id, [ESCALATED_TAG], checked=True)
 
     async def _paged(self, record: EscalationRecord) -> list[Recipient]:
         pages = await self._store.pages(record.id)

@@ -17,6 +17,7 @@ _VERBS: dict[Action, str] = {
     "tag": "tag conversations",
     "close": "close conversations",
     "escalate": "escalate conversations",
+    "acknowledge": "acknowledge escalations",
     "digest": "post digests",
 }
 

@@ -33,8 +33,8 @@ def started_by(record: EscalationRecord) -> str:
 
 def page_text(page: Page) -> str:
     """The notification text: what pops up on a phone."""
-    topic = (page.conversation.topic or "").strip() or page.conversation.id
-    return f"Paged: {topic[:150]} needs someone (step {page.step} of {page.steps})"
+    topic = user_text(page.conversation.topic, 150, empty=user_text(page.conversation.id, 150))
+    return f"Paged: {topic} needs someone (step {page.step} of {page.steps})"
 
 
 def page_blocks(page: Page, context: CardContext) -> list[Block]:

@@ -36,11 +36,14 @@ async def _press(
         async with observed(deps.metrics, "action", "page-take" if take else "page-ack"):
             ref = ids.EscalationRef.decode(first_action(body).get("value"))
             actor = await deps.identity.actor(user_of(body))
-            if take:  # assigned first, so the pages are redrawn showing who has it
-                record = await deps.escalations.get(ref.e)
-                agent_id = await deps.service.resolve_agent(actor, "me")
-                await deps.service.assign(actor, record.conversation_id, agent_id)
             done = await deps.escalations.acknowledge(actor, ref.e)
+            conversation_id = done.escalation.conversation_id
+            took = False
+            if take and (done.first or await _unassigned(deps, conversation_id)):
+                # Only the one who stopped the chain (or anyone, while nobody has it) takes it.
+                agent_id = await deps.service.resolve_agent(actor, "me")
+                took = (await deps.service.assign(actor, conversation_id, agent_id)).changed
+                await deps.escalations.redraw(done.escalation)  # the pages show who has it
     except Exception as error:
         await tell(respond, error)
         return
@@ -49,6 +52,10 @@ async def _press(
         who = mention(record.ended_by) if record.ended_by else "someone"
         state = escape(record.status.value)
         note = f"Nothing to do: this escalation is already {state} (by {who})."
-        if take:
-            note += " The conversation is now assigned to you."
+        if took:
+            note += " Nobody had the conversation, so it is now assigned to you."
         await respond(text=note, response_type="ephemeral", replace_original=False)
+
+
+async def _unassigned(deps: SlackDeps, conversation_id: str) -> bool:
+    return (await deps.service.get(conversation_id)).agentId is None
