@@ -412,3 +412,21 @@ async def test_a_left_page_whose_conversation_is_gone_is_cancelled_not_retried(
     pages = await store.pages(claimed[0].escalation_id, None)
     assert [p.status.value for p in pages] == ["sent", "cancelled", "cancelled"]
     assert world.pager.to() == ["U01"]
+
+
+async def test_conversations_a_rule_already_handled_do_not_starve_newer_ones(
+    engine: AsyncEngine,
+) -> None:
+    world = await clocked_world(engine)
+    old = [await world.create("URGENT") for _ in range(22)]
+    world.advance(minutes=16)
+    assert await world.service.auto_escalate() == 20  # one batch per sweep
+    world.advance(minutes=2)
+    await world.service.sweep()  # the quick policy pages once and runs out: exhausted
+    newer = await world.create("URGENT")
+    world.advance(minutes=16)
+
+    assert await world.service.auto_escalate() == 3  # the 2 left over, and the newer one
+    escalated = {p.escalation.conversation_id for p in world.pager.sent}
+    assert set(old) | {newer} == escalated
+    assert len(world.pager.sent) == 23

@@ -63,6 +63,7 @@ BACKEND_RETRY = timedelta(seconds=30)
 # takes a second or two); the sweep delivers it.
 DELIVERY_LEASE = timedelta(minutes=2)
 AUTO_ESCALATE_BATCH = 20  # per rule and sweep: a backlog is escalated over a few sweeps
+AUTO_ESCALATE_PAGES = 5  # pages of matches read per rule and sweep, past those already handled
 
 
 def rule_name(rule: AutoEscalateRule) -> str:
@@ -477,29 +478,25 @@ class EscalationService:
         for rule in self._config.auto_escalate:
             name = rule_name(rule)
             try:
-                candidates = await self._matches(rule.when)
+                due = await self._due_matches(name, rule.when)
             except ConvbotError as error:
                 log.warning("auto-escalation %s: conversations unavailable: %s", name, error)
                 continue
-            for conversation in candidates:
-                if await self._due_by_rule(name, rule.when, conversation):
-                    reason = describe_rule(rule.when)
-                    try:
-                        done = await self.escalate(
-                            RULE_ACTOR,
-                            conversation.id,
-                            policy=rule.policy,
-                            reason=reason,
-                            rule=name,
-                        )
-                    except ConvbotError as error:
-                        log.warning("auto-escalation %s of %s: %s", name, conversation.id, error)
-                        continue
-                    started += 0 if done.already else 1
+            for conversation in due:
+                reason = describe_rule(rule.when)
+                try:
+                    done = await self.escalate(
+                        RULE_ACTOR, conversation.id, policy=rule.policy, reason=reason, rule=name
+                    )
+                except ConvbotError as error:
+                    log.warning("auto-escalation %s of %s: %s", name, conversation.id, error)
+                    continue
+                started += 0 if done.already else 1
         return started
 
-    async def _matches(self, when: AutoEscalateWhen) -> list[Conversation]:
-        """One page of the oldest open conversations the rule's filter selects."""
+    async def _due_matches(self, name: str, when: AutoEscalateWhen) -> list[Conversation]:
+        """The oldest conversations the rule selects that it should escalate now, paging past
+        those it already escalated (so they cannot starve newer ones), a few pages at most."""
         waited = max(d for d in (when.unassigned_for, when.no_update_for) if d is not None)
         queue_ids = [(await self._conversations.resolve_queue(queue)).id for queue in when.queue]
         query = ConversationFilter(
@@ -511,7 +508,15 @@ class EscalationService:
             orderBy=OrderBy(field="createdAt", direction="asc"),
             limit=AUTO_ESCALATE_BATCH,
         )
-        return (await self._conversations.list(query)).items
+        due: list[Conversation] = []
+        for page_number in range(AUTO_ESCALATE_PAGES):
+            page = await self._conversations.list(query.model_copy(update={"page": page_number}))
+            for conversation in page.items:
+                if await self._due_by_rule(name, when, conversation):
+                    due.append(conversation)
+            if len(due) >= AUTO_ESCALATE_BATCH or not page.has_next:
+                break
+        return due[:AUTO_ESCALATE_BATCH]
 
     async def _due_by_rule(
         self, name: str, when: AutoEscalateWhen, conversation: Conversation
@@ -521,7 +526,13 @@ class EscalationService:
         last = await self._store.last_by_rule(conversation.id, name)
         if last is None:
             return True
-        if last.status is not EscalationStatus.ACKNOWLEDGED or last.ended_at is None:
+        if last.ended_at is None:
+            return False
+        if last.status is EscalationStatus.EXHAUSTED:
+            # Ran out without reaching anyone (nobody on call at 3 am): it may try again.
+            if await self._store.pages(last.id):
+                return False
+        elif last.status is not EscalationStatus.ACKNOWLEDGED:
             return False
         waited = max(d for d in (when.unassigned_for, when.no_update_for) if d is not None)
         return self._clock() - last.ended_at >= waited
