@@ -430,3 +430,28 @@ async def test_conversations_a_rule_already_handled_do_not_starve_newer_ones(
     escalated = {p.escalation.conversation_id for p in world.pager.sent}
     assert set(old) | {newer} == escalated
     assert len(world.pager.sent) == 23
+
+
+async def test_a_slow_page_does_not_hold_up_other_writes(world: World) -> None:
+    """On SQLite the lock is the whole database: a page being sent must not hold it."""
+    conversation_id = await world.create()
+    slack_answers = asyncio.Event()
+    sending = asyncio.Event()
+    send = world.pager.send
+
+    async def slow_send(page: Page) -> tuple[str, str]:
+        sending.set()
+        await slack_answers.wait()  # Slack is slow to answer
+        return await send(page)
+
+    world.pager.send = slow_send  # type: ignore[method-assign]
+    escalating = asyncio.create_task(world.service.escalate(ANA, conversation_id))
+    await asyncio.wait_for(sending.wait(), 5)
+
+    async with asyncio.timeout(2):  # meanwhile the bot goes on writing
+        other = await world.create()
+        await world.conversations.assign(ANA, other, "agent-ana")
+
+    slack_answers.set()
+    started = await escalating
+    assert [p.id for p in started.paged] == ["U01"]

@@ -459,7 +459,7 @@ class EscalationService:
                     target=f"{recipient.kind}:{recipient.id}",
                     claimed_at=now,
                 )
-                held.claimed.append(await held.claim_page(page))
+                await held.claim_page(page)
             await held.save(step=step_index + 1, round=round_, next_at=now + step.wait)
             return conversation
         await held.save(status=EscalationStatus.EXHAUSTED, next_at=None, ended_at=now)
