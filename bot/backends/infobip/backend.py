@@ -9,33 +9,40 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from bot.backends.infobip import listing, wire
-from bot.backends.infobip.errors import NOTHING, ErrorMapper, Subject, unreadable
+from bot.backends.infobip.errors import NOTHING, ErrorMapper, MaybeDone, Subject, unreadable
 from bot.backends.infobip.http import InfobipHttp, Params, RetryPolicy, checked_api_key
 from bot.errors import BackendUnavailable, ConvbotError
 from bot.models import (
+    LIMIT_MAX,
     Agent,
     Conversation,
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
+    OrderBy,
     Page,
     Queue,
     RoutingRule,
     Tag,
+    utcnow,
 )
 
+log = logging.getLogger(__name__)
 Json = Any
 # What a POST that may have been carried out before it failed leaves the user to check.
 CREATE_UNSURE = (
     "the conversation may or may not have been created; check with `list` before creating it again."
 )
+CREATE_CLOCK_SKEW = timedelta(minutes=2)  # between this host's clock and Infobip's
 ROUTE_UNSURE = (
     "conversation {0} may or may not have been routed (each route moves a round-robin queue on); "
     "check it with `show {0}` before routing it again."
@@ -87,10 +94,49 @@ class InfobipBackend:
         body.pop("tags", None)  # linked one by one by the service, after the create
         body["channel"] = data.channel.value
         subject = Subject(queue=data.queueId, agent=data.agentId)
-        answer = await self._call(
-            "POST", "/conversations", subject, body=body, unsure=CREATE_UNSURE
-        )
+        sent_at = utcnow()
+        try:
+            answer = await self._call(
+                "POST", "/conversations", subject, body=body, unsure=CREATE_UNSURE
+            )
+        except MaybeDone:
+            # The answer was lost, not necessarily the conversation: look for it before
+            # telling anyone to create it again (which would make a duplicate).
+            found = await self._created_since(data, sent_at)
+            if found is None:
+                raise
+            log.info("create: Infobip's answer was lost; found conversation %s", found.id)
+            return found
         return wire.conversation(answer)
+
+    async def _created_since(
+        self, data: ConversationCreate, sent_at: datetime
+    ) -> Conversation | None:
+        """The one conversation created since `sent_at` (less a clock skew) with this topic,
+        summary and priority; None when there is none, or more than one to tell apart."""
+        query = ConversationFilter(
+            priorities=[data.priority] if "priority" in data.model_fields_set else [],
+            createdAfter=sent_at - CREATE_CLOCK_SKEW,
+            orderBy=OrderBy(field="createdAt", direction="desc"),
+            limit=LIMIT_MAX,
+        )
+        for attempt in range(2):
+            if attempt:
+                await self._http.pause(1.0)  # it may still be being carried out
+            try:
+                page = await self.list(query)
+            except BackendUnavailable:
+                return None
+            same = [
+                c
+                for c in page.items
+                if c.topic == data.topic and (c.summary or None) == (data.summary or None)
+            ]
+            if len(same) == 1:
+                return same[0]
+            if len(same) > 1:
+                return None  # identical creates in the same moment: not ours to pick
+        return None
 
     async def get(self, conversation_id: str) -> Conversation:
         # The conversation and its tags are two resources; ask for both at once. Exceptions are

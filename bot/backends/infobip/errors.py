@@ -35,6 +35,11 @@ UNSENT: tuple[type[Exception], ...] = (
 Scrub = Callable[[str], str]
 
 
+class MaybeDone(BackendUnavailable):
+    """A change that may have been carried out before its answer was lost (a POST that timed
+    out, a gateway's bare 5xx): the caller can look for its effect before reporting failure."""
+
+
 @dataclass(frozen=True)
 class Subject:
     """What a call is about, so that a NOT_FOUND answer can name the missing thing."""
@@ -190,9 +195,7 @@ class ErrorMapper:
         # Infobip's own envelope is a clear refusal; anything else (a gateway's 502/503/504, a
         # bare 500) may come after the request was carried out.
         if unsure is not None and envelope.message_id is None:
-            return BackendUnavailable(
-                f"Infobip failed (HTTP {status}) at {self._host}, so {unsure}"
-            )
+            return MaybeDone(f"Infobip failed (HTTP {status}) at {self._host}, so {unsure}")
         return BackendUnavailable(
             f"Infobip is failing (HTTP {status}) at {self._host}; try again in a minute."
         )
@@ -217,9 +220,7 @@ class ErrorMapper:
         request (headers included) stay out of the message."""
         kind = type(error).__name__
         if unsure is not None and method not in IDEMPOTENT and not isinstance(error, UNSENT):
-            return BackendUnavailable(
-                f"Infobip at {self._host} did not answer ({kind}), so {unsure}"
-            )
+            return MaybeDone(f"Infobip at {self._host} did not answer ({kind}), so {unsure}")
         if isinstance(error, httpx.UnsupportedProtocol):
             return BackendUnavailable(
                 f"INFOBIP_BASE_URL ({self._host}) is not an http(s) address; fix it and restart."

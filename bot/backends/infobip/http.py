@@ -112,6 +112,10 @@ class InfobipHttp:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def pause(self, seconds: float) -> None:
+        """Wait, with the sleep this client was given (tests give one that does not)."""
+        await self._sleep(seconds)
+
     async def exchange(
         self, method: str, path: str, *, params: Params | None = None, body: Json = None
     ) -> httpx.Response:
