@@ -1,14 +1,21 @@
-"""`convbot emulator`: the Infobip API served over the embedded store, for tests and demos."""
+"""`convbot emulator`: the Infobip API served over the embedded store, for tests and demos.
+
+With `--faults`, a share of the requests fail (`bot.faults`): 429/500/503/timeout answered by
+the emulator itself, dropped connections by a TCP proxy that then listens on the port in front
+of the emulator (which moves to a free loopback port behind it).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import uvicorn
 
 from bot.backends.local import LocalBackend
 from bot.config import load_config
 from bot.emulator.app import create_emulator_app
+from bot.faults import FaultDice, FaultPlan, fault_proxy
 from bot.settings import Settings
 from bot.state.db import create_engine, migrate
 
@@ -20,27 +27,58 @@ def serve_emulator(
     api_key: str,
     database_url: str,
     latency: float = 0.0,
+    faults: FaultPlan | None = None,
 ) -> int:
-    slow = f" (answering {latency * 1000:g} ms late)" if latency > 0 else ""
+    notes = []
+    if latency > 0:
+        notes.append(f"answering {latency * 1000:g} ms late")
+    if faults is not None and faults.rate > 0:
+        notes.append(faults.describe())
+    if faults is not None and faults.needs_proxy:
+        notes.append("dropping connections through a proxy")
+    slow = f" ({'; '.join(notes)})" if notes else ""
     print(
         f"Infobip emulator on http://{host}:{port}/ccaas/1/{slow} — point convbot at it with\n"
         f"  export INFOBIP_BASE_URL=http://{host}:{port} INFOBIP_API_KEY={api_key}",
         flush=True,
     )
-    asyncio.run(_serve(settings, host, port, api_key, database_url, latency))
+    asyncio.run(_serve(settings, host, port, api_key, database_url, latency, faults))
     return 0
 
 
 async def _serve(
-    settings: Settings, host: str, port: int, api_key: str, database_url: str, latency: float
+    settings: Settings,
+    host: str,
+    port: int,
+    api_key: str,
+    database_url: str,
+    latency: float,
+    faults: FaultPlan | None = None,
 ) -> None:
     engine = create_engine(database_url)
     try:
         await migrate(engine)
         backend = LocalBackend(engine)
         await backend.seed(load_config(settings.convbot_config).local)
-        app = create_emulator_app(backend, api_key, latency=latency)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        await server.serve()
+        if faults is None or not faults.needs_proxy:
+            app = create_emulator_app(backend, api_key, latency=latency, faults=faults)
+            server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+            await server.serve()
+            return
+        # Drops: the proxy takes host:port, the emulator a free port on loopback behind it.
+        connection_plan, http_plan = faults.split()
+        app = create_emulator_app(backend, api_key, latency=latency, faults=http_plan)
+        inner = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        inner.bind(("127.0.0.1", 0))
+        inner.listen(128)  # connections the proxy makes before uvicorn is up wait, not fail
+        inner_port = int(inner.getsockname()[1])
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        try:
+            async with fault_proxy(
+                "127.0.0.1", inner_port, FaultDice(connection_plan), host=host, port=port
+            ):
+                await server.serve(sockets=[inner])  # until Ctrl-C or SIGTERM
+        finally:
+            inner.close()
     finally:
         await engine.dispose()

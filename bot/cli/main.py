@@ -18,6 +18,7 @@ from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens
 from bot.config import describe_errors
 from bot.errors import ConvbotError
+from bot.faults.options import add_fault_options, fault_plan
 from bot.logs import configure_logging
 from bot.models import Actor
 from bot.settings import Settings
@@ -42,8 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "emulator":
         from bot.cli.emulator import serve_emulator
 
+        try:
+            faults = fault_plan(args)
+        except ValueError as error:
+            print(f"convbot emulator: {error}", file=sys.stderr)
+            return 2
         return serve_emulator(
-            settings, args.host, args.port, args.api_key, args.database_url, args.latency
+            settings, args.host, args.port, args.api_key, args.database_url, args.latency, faults
         )
     if args.command == "check-config":
         return asyncio.run(check_config(settings))
@@ -87,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="add this delay before every answer, to emulate a slow API (e.g. 0.3)",
     )
+    add_fault_options(emulator)
     commands.add_parser("check-config", help="validate the environment and convbot.yml")
     digest = commands.add_parser("digest", help="build one configured digest now and post it")
     digest.add_argument("name", help="the digest's name in convbot.yml")

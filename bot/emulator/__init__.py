@@ -1,4 +1,5 @@
-"""The Infobip Conversations emulator: any ConversationBackend served over HTTP under /ccaas/1/."""
+"""The Infobip Conversations emulator: any ConversationBackend served over HTTP under /ccaas/1/,
+optionally slow (`latency=`) or failing (`faults=`, see `bot.faults`)."""
 
 from bot.emulator.app import create_emulator_app
 

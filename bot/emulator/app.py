@@ -36,6 +36,8 @@ from bot.errors import (
     NotFound,
     RateLimited,
 )
+from bot.faults.asgi import FaultMiddleware
+from bot.faults.plan import FaultDice, FaultPlan
 from bot.models import (
     LIMIT_MAX,
     Agent,
@@ -68,15 +70,32 @@ PUT_DEFAULTS: dict[str, Any] = {
 
 
 def create_emulator_app(
-    backend: ConversationBackend, api_key: str, *, latency: float = 0.0
+    backend: ConversationBackend,
+    api_key: str,
+    *,
+    latency: float = 0.0,
+    faults: FaultPlan | FaultDice | None = None,
 ) -> Starlette:
     """Serve `backend` under `/ccaas/1/`, requiring `Authorization: App <api_key>`.
 
     `latency` (seconds) is added before every answer, refusals included, to stand in for a
-    distant or slow API; the requests still overlap (it is a sleep, not a queue).
+    distant or slow API; the requests still overlap (it is a sleep, not a queue). A plan's
+    `latency` does the same when `latency` is not given.
+
+    `faults` makes a share of the requests answer 429, 500, 503 or time out instead of being
+    handled (`bot.faults.asgi`); the drop kinds need `bot.faults.proxy` in front and pass here
+    without a fault. Pass a `FaultDice` to read what was injected (`dice.injected`); the app's
+    dice is also at `app.state.fault_dice`.
     """
     if latency < 0:
         raise ValueError(f"latency must be >= 0 seconds, not {latency}")
+    dice = faults if isinstance(faults, FaultDice) else FaultDice(faults or FaultPlan())
+    if latency > 0 and dice.plan.latency > 0 and latency != dice.plan.latency:
+        raise ValueError(
+            f"latency is given twice ({latency:g} s, and {dice.plan.latency:g} s in the fault "
+            "plan); give it once"
+        )
+    latency = latency or dice.plan.latency
 
     def route(path: str, methods: Mapping[str, Handler]) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -86,7 +105,7 @@ def create_emulator_app(
 
         return Route(API + path, endpoint, methods=list(methods))
 
-    return Starlette(
+    app = Starlette(
         routes=[
             route("/conversations", {"GET": _list, "POST": _create}),
             route(
@@ -108,10 +127,15 @@ def create_emulator_app(
         ],
         middleware=[
             Middleware(_Latency, seconds=latency),
+            # Faults come before the key is checked: they stand for the network and the
+            # gateways in front of the API, which throttle and fail whoever is asking.
+            Middleware(FaultMiddleware, dice=dice),
             Middleware(_RequireApiKey, api_key=api_key),
         ],
         exception_handlers={HTTPException: _http_exception},
     )
+    app.state.fault_dice = dice
+    return app
 
 
 class _Latency:
