@@ -458,6 +458,114 @@ async def test_latency_delays_every_answer(fake: FakeSlack, client: AsyncWebClie
     assert time.perf_counter() - started >= 0.2
 
 
+async def test_fail_answers_as_slack_does_applies_nothing_and_is_recorded(
+    fake: FakeSlack, base_url: str
+) -> None:
+    fake.fail("chat.postMessage", status=429)
+    fake.fail("chat.postMessage", status=500)
+    fake.fail("chat.postMessage", status=503)
+    fake.fail("chat.postMessage", error="internal_error")
+    post = {"channel": "C0BILLING", "text": "x"}
+    auth = {"Authorization": "Bearer xoxb-test"}
+    async with httpx.AsyncClient(base_url=base_url, headers=auth) as http:
+        answers = [await http.post("/api/chat.postMessage", json=post) for _ in range(5)]
+
+    limited, broken, down, refused_, fine = answers
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "1")
+    assert limited.json() == {"ok": False, "error": "ratelimited"}
+    assert broken.status_code == 500 and broken.json() == {"ok": False, "error": "internal_error"}
+    assert "Retry-After" not in broken.headers
+    assert down.status_code == 503 and down.headers["content-type"].startswith("text/html")
+    assert "503 Service Unavailable" in down.text
+    assert (refused_.status_code, refused_.json()) == (
+        200,
+        {"ok": False, "error": "internal_error"},
+    )
+    assert fine.json()["ok"] is True
+    assert [m.text for m in fake.messages_in("C0BILLING")] == ["x"]  # only the last one landed
+    assert [(c.status, c.faulted) for c in fake.calls_to("chat.postMessage")] == [
+        (429, True),
+        (500, True),
+        (503, True),
+        (200, True),
+        (200, False),
+    ]
+    assert fake.faulted == fake.calls_to("chat.postMessage", faulted=True)
+    assert len(fake.calls_to("chat.postMessage", faulted=False)) == 1
+
+
+async def test_a_delay_alone_answers_late_and_refuses_nothing(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    slow = fake.fail("chat.postMessage", delay=0.2)
+    started = time.perf_counter()
+    answer = await client.chat_postMessage(channel="C0BILLING", text="late")
+    assert time.perf_counter() - started >= 0.2
+    assert answer["ok"] is True and slow.hits == 1 and fake.faulted == []
+    assert [m.text for m in fake.messages_in("C0BILLING")] == ["late"]
+
+
+async def test_an_outage_until_cleared_for_matching_calls_only(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.add_channel("C0OTHER", "other")
+    outage = fake.fail("chat.postMessage", times=None, status=500, match={"channel": "C0BILLING"})
+    fake.fail("users.info", status=503, match=lambda args: args.get("user") == "U2BEN")
+    for _ in range(3):
+        assert (await refused(client.chat_postMessage(channel="C0BILLING", text="x"))).response[
+            "error"
+        ] == "internal_error"
+    assert (await client.chat_postMessage(channel="C0OTHER", text="y"))["ok"] is True
+    assert (await client.users_info(user="U1ANA"))["ok"] is True
+    assert (await refused(client.users_info(user="U2BEN"))).response.status_code == 503
+    assert outage.hits == 3 and outage.remaining is None
+
+    fake.clear_faults()
+    assert (await client.chat_postMessage(channel="C0BILLING", text="z"))["ok"] is True
+    assert [m.text for m in fake.messages_in("C0BILLING")] == ["z"]
+
+
+async def test_rate_faults_are_seeded_and_refuse_a_request_at_most_so_often() -> None:
+    def pattern(seed: int) -> list[int | None]:
+        fake = FakeSlack()
+        rule = fake.faults(rate=0.3, kinds=[429, 500, "fatal_error"], seed=seed)
+        faults = [fake.take_fault("chat.postMessage", {"text": str(n)}) for n in range(40)]
+        assert rule.hits == sum(1 for f in faults if f is not None)
+        return [None if f is None else f.status for f in faults]
+
+    assert pattern(7) == pattern(7) != pattern(8)  # the n-th call's fate is the seed's
+    assert set(pattern(7)) == {None, 429, 500, 200}  # 200: `ok: false`, fatal_error
+    assert 4 <= sum(1 for status in pattern(7) if status) <= 24
+
+    fake = FakeSlack()
+    fake.faults(rate=1.0, kinds=[503], methods=["chat.postMessage"], max_per_request=2)
+    same = [fake.take_fault("chat.postMessage", {"text": "a"}) for _ in range(3)]
+    assert [f.status if f else None for f in same] == [503, 503, None]  # the 3rd try gets through
+    assert fake.take_fault("chat.postMessage", {"text": "b"}) is not None  # another request
+    assert fake.take_fault("chat.update", {"text": "a"}) is None  # not a method of the rule
+    with pytest.raises(ValueError):
+        fake.faults(rate=1.5)
+
+
+async def test_response_url_faults_are_recorded_apart_from_the_posts(
+    fake: FakeSlack, base_url: str
+) -> None:
+    fake.faults(rate=1.0, kinds=[429], methods=["response_url"], max_per_request=1)
+    webhook = AsyncWebhookClient(
+        fake.new_response_url("C0BILLING", "U1ANA"),
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    answer = await webhook.send(text="eventually")
+    assert answer.status_code == 200
+    [faulted] = fake.faulted
+    assert (faulted.method, faulted.status, faulted.args["text"]) == (
+        "response_url",
+        429,
+        "eventually",
+    )
+    assert fake.calls == [] and [r.text for r in fake.responses] == ["eventually"]
+
+
 async def test_wait_for_returns_when_the_calls_arrive(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:

@@ -1,8 +1,9 @@
 """`FakeSlack`: the fake workspace's state and the record of every call made to it.
 
 It holds what a Slack workspace would (users, user groups, channels, messages, ephemeral
-messages, views, published Home tabs, response_url posts), the calls the bot made, and the faults
-queued for the next calls. It does no HTTP and knows no Web API method: `methods` implements those
+messages, views, published Home tabs, response_url posts), the calls the bot made, and the fault
+rules for the next calls (`faults`: counted and rate-based; `fake.faulted` lists the calls they
+refused). It does no HTTP and knows no Web API method: `methods` implements those
 over this state and `server` serves them. Socket Mode (connections, envelopes, acks) lives in
 `socket_mode.SocketMode`, as `fake.socket_mode`, with shortcuts here. Everything runs on one event
 loop, so no locking.
@@ -13,21 +14,29 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.fakeslack import defaults
+from bot.fakeslack.faults import RESPONSE_URL as RESPONSE_URL  # where it always was
+from bot.fakeslack.faults import (
+    CountedFault,
+    Fault,
+    FaultPlan,
+    Match,
+    RateFaults,
+    fault_kind,
+    make_fault,
+    method_set,
+)
 from bot.fakeslack.socket_mode import SocketAck, SocketMode
 
 JsonDict = dict[str, Any]
 
 # Slack lets a trigger_id open a view only within 3 seconds of the interaction that issued it.
 TRIGGER_TTL_SECONDS = 3.0
-# The pseudo method name under which response_url posts are fault-injected.
-RESPONSE_URL = "response_url"
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class SlackCall:
     ok: bool = True
     error: str | None = None
     status: int = 200
+    faulted: bool = False  # refused by a fault rule (see `faults`): Slack did nothing
 
 
 @dataclass(frozen=True)
@@ -166,16 +176,6 @@ class StoredView:
         return str(self.view.get("external_id") or "")
 
 
-@dataclass
-class Fault:
-    """A queued failure: the next `remaining` calls of a method answer this instead."""
-
-    status: int
-    error: str
-    retry_after: int | None
-    remaining: int
-
-
 @dataclass(frozen=True)
 class ResponseUrl:
     token: str
@@ -228,6 +228,8 @@ class FakeSlack:
         self.base_url: str | None = None
 
         self.calls: list[SlackCall] = []
+        # Every call a fault rule refused, Web API (also in `calls`) and response_url alike.
+        self.faulted: list[SlackCall] = []
         self.responses: list[ResponsePost] = []
         self.users: dict[str, SlackUser] = {}
         self.usergroups: dict[str, list[str]] = {}
@@ -238,7 +240,7 @@ class FakeSlack:
         self.home_views: dict[str, StoredView] = {}
         self.socket_mode = SocketMode(app_id)
 
-        self._faults: dict[str, deque[Fault]] = {}
+        self.fault_plan = FaultPlan()
         self._waiters: set[asyncio.Event] = set()  # one per pending wait_for
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, ResponseUrl] = {}
@@ -483,11 +485,25 @@ class FakeSlack:
 
     def record(self, call: SlackCall) -> None:
         self.calls.append(call)
-        for waiter in self._waiters:
-            waiter.set()
+        self._wake_waiters()
 
-    def calls_to(self, method: str) -> list[SlackCall]:
-        return [c for c in self.calls if c.method == method]
+    def record_fault(self, call: SlackCall) -> None:
+        """A call a fault rule refused: in `faulted`, and (Web API calls) in `calls` too."""
+        self.faulted.append(call)
+        if call.method == RESPONSE_URL:
+            self._wake_waiters()
+        else:
+            self.record(call)
+
+    def calls_to(self, method: str, *, faulted: bool | None = None) -> list[SlackCall]:
+        """Every call of `method`, attempts refused by a fault rule included (they are marked
+        `faulted`); `faulted=False` keeps the calls that reached the method (which may still
+        have answered `ok: false`), `faulted=True` only the refused ones."""
+        return [
+            c
+            for c in self.calls
+            if c.method == method and (faulted is None or c.faulted is faulted)
+        ]
 
     def last(self, method: str) -> SlackCall:
         """The latest call to `method`; AssertionError naming what was called if there is none."""
@@ -524,12 +540,78 @@ class FakeSlack:
         return self.calls_to(method)
 
     def clear(self) -> None:
-        """Forget the recorded calls, response posts, envelopes and acks (the state stays)."""
+        """Forget the recorded calls, faulted calls, response posts, envelopes and acks (the
+        state and the fault rules stay)."""
         self.calls.clear()
+        self.faulted.clear()
         self.responses.clear()
         self.socket_mode.clear()
 
-    # --- fault injection -------------------------------------------------------------------------
+    def _wake_waiters(self) -> None:
+        for waiter in self._waiters:
+            waiter.set()
+
+    # --- fault injection (see `faults`) ----------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        *,
+        times: int | None = 1,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: int | None = None,
+        delay: float = 0.0,
+        html: bool | None = None,
+        match: Match = None,
+    ) -> CountedFault:
+        """Answer the next `times` calls of `method` (None: every call until `clear_faults`).
+
+        `status` 429 (the default; `Retry-After: 1` unless `retry_after` says otherwise), 500,
+        503 …; `error` alone is HTTP 200 with `ok: false`; `delay` alone answers that late and
+        refuses nothing. `match` limits the rule to calls whose arguments contain those items
+        (or that a predicate accepts). "response_url" as `method` fails response_url posts.
+        The rule (its `hits`, `remaining`) is returned.
+        """
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or None: until cleared)")
+        fault = make_fault(
+            status=status, error=error, retry_after=retry_after, delay=delay, html=html
+        )
+        rule = CountedFault(method_set(method), match, fault=fault, remaining=times)
+        self.fault_plan.add(rule)
+        return rule
+
+    def faults(
+        self,
+        *,
+        rate: float,
+        kinds: Iterable[int | str] = (429, 500),
+        seed: int | None = None,
+        methods: str | Iterable[str] | None = None,
+        retry_after: int = 1,
+        delay: float = 0.0,
+        max_per_request: int | None = None,
+        match: Match = None,
+    ) -> RateFaults:
+        """Fail a share `rate` of the calls of `methods` (None: every Web API method), each as
+        one of `kinds` (HTTP statuses, or error codes answered with HTTP 200), from an RNG
+        seeded with `seed`. `max_per_request`: refuse one request (method and arguments, as a
+        client's retries repeat them) at most that many times. The rule is returned."""
+        rule = RateFaults(
+            method_set(methods),
+            match,
+            rate=rate,
+            kinds=tuple(fault_kind(k, retry_after=retry_after, delay=delay) for k in kinds),
+            seed=seed,
+            max_per_request=max_per_request,
+        )
+        self.fault_plan.add(rule)
+        return rule
+
+    def clear_faults(self, method: str | None = None) -> None:
+        """Drop every fault rule, or those naming `method`: Slack is healthy again."""
+        self.fault_plan.clear(method)
 
     def fail_next(
         self,
@@ -544,21 +626,22 @@ class FakeSlack:
 
         The default is Slack's rate limit: HTTP 429, `Retry-After: 1`, `{"ok":false,
         "error":"ratelimited"}`. `status=200` gives an ordinary `ok: false` answer with `error`.
+        (The older spelling of `fail`: `Retry-After` goes with 429 and 503 only, JSON bodies.)
         """
         if times < 1:
             raise ValueError("times must be at least 1")
-        self._faults.setdefault(method, deque()).append(Fault(status, error, retry_after, times))
+        self.fail(
+            method,
+            times=times,
+            status=status,
+            error=error,
+            retry_after=retry_after if status in (429, 503) else None,
+            html=False,
+        )
 
-    def take_fault(self, method: str) -> Fault | None:
-        """The fault the next call of `method` must answer with, if one is queued."""
-        queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.remaining -= 1
-        if fault.remaining <= 0:
-            queue.popleft()
-        return fault
+    def take_fault(self, method: str, args: JsonDict | None = None) -> Fault | None:
+        """How the next call of `method` (with `args`) must be answered, if a rule says so."""
+        return self.fault_plan.take(method, args)
 
     # --- ids -------------------------------------------------------------------------------------
 

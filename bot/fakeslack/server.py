@@ -3,8 +3,9 @@ Socket Mode WebSocket under `/socket-mode/{ticket}`.
 
 This module speaks HTTP and WebSocket only: it reads a call the way Slack does (query string,
 form body or JSON body, the bot token from `Authorization: Bearer …` or a `token` argument, an
-app-level method's `xapp-…` token from `Authorization` only), applies queued faults and latency,
-records the call on `FakeSlack`, and lets `methods` answer it. A Socket Mode connection is
+app-level method's `xapp-…` token from `Authorization` only), asks `FakeSlack`'s fault rules
+(see `faults`) how to answer, records the call, and lets `methods` answer it. A refused call
+never reaches `methods`: Slack refuses before it does anything. A Socket Mode connection is
 handed to `socket_mode`, which greets it, pushes envelopes and records acks.
 
 Serving the WebSocket needs uvicorn's WebSocket support (the `websockets` or `wsproto` package).
@@ -28,10 +29,12 @@ from starlette.websockets import WebSocket
 
 from bot.emulator.loopback import serve_in_background
 from bot.fakeslack import methods
-from bot.fakeslack.recorder import RESPONSE_URL, FakeSlack, Fault, JsonDict, SlackCall
+from bot.fakeslack.faults import RESPONSE_URL, Fault
+from bot.fakeslack.recorder import FakeSlack, JsonDict, SlackCall
 from bot.fakeslack.response_urls import post_to_response_url
 
 JSON_TYPE = "application/json; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
 # Arguments Slack accepts as JSON-encoded strings in query strings and form posts.
 JSON_ENCODED_ARGS = ("blocks", "attachments", "view", "metadata")
 APP_TOKEN_PREFIX = "xapp-"
@@ -51,34 +54,39 @@ def create_fake_slack_app(fake: FakeSlack) -> Starlette:
 
     async def web_api(request: Request) -> Response:
         method = request.path_params["method"]
+        late = 0.0
         try:
             args, form_token = await _read_args(request)
             if method in methods.APP_LEVEL_METHODS:  # an app-level token travels as a header
                 token = _bearer(request)
             else:
                 token = _bearer(request) or form_token
-            body = _answer_call(fake, method, args, token)
+            body, late = _answer_call(fake, method, args, token)
         except _BadRequest as bad:
             body = {"ok": False, "error": bad.error}
             fake.record(SlackCall(method, {}, None, time.time(), False, bad.error))
         if isinstance(body, Fault):
             return await _fault_answer(fake, body, json_body=True)
-        await _delay(fake)
+        await _delay(fake, late)
         return Response(json.dumps(body), media_type=JSON_TYPE)
 
     async def response_url(request: Request) -> Response:
-        fault = fake.take_fault(RESPONSE_URL)
-        if fault is not None:
-            return await _fault_answer(fake, fault, json_body=False)
+        token = request.path_params["token"]
+        arrived = time.time()
         try:
             body = json.loads(await request.body())
         except ValueError:
             body = None
+        args = body if isinstance(body, dict) else {}
+        fault = fake.take_fault(RESPONSE_URL, {"token": token, **args})
+        if fault is not None and fault.refuses:
+            fake.record_fault(_refused(RESPONSE_URL, args, token, arrived, fault))
+            return await _fault_answer(fake, fault, json_body=False)
         if isinstance(body, dict):
-            status, text = post_to_response_url(fake, request.path_params["token"], body)
+            status, text = post_to_response_url(fake, token, body)
         else:
             status, text = 400, "invalid_payload"
-        await _delay(fake)
+        await _delay(fake, fault.delay if fault is not None else 0.0)
         return PlainTextResponse(text, status_code=status)
 
     async def socket_mode(websocket: WebSocket) -> None:
@@ -119,20 +127,36 @@ async def _close_socket(websocket: WebSocket, code: int) -> None:
 
 def _answer_call(
     fake: FakeSlack, method: str, args: JsonDict, token: str | None
-) -> JsonDict | Fault:
-    """Slack's answer body for one call (or the fault queued for it), recording the call."""
+) -> tuple[JsonDict | Fault, float]:
+    """Slack's answer body for one call (or the fault that refuses it), recording the call;
+    and how many seconds late a fault rule wants the answer."""
     arrived = time.time()
-    fault = fake.take_fault(method)
-    if fault is not None:
-        fake.record(SlackCall(method, args, token, arrived, False, fault.error, fault.status))
-        return fault
+    fault = fake.take_fault(method, args)
+    if fault is not None and fault.refuses:
+        fake.record_fault(_refused(method, args, token, arrived, fault))
+        return fault, fault.delay
     refusal = _token_refusal(fake, method, token)
     if refusal is not None:
         body: JsonDict = {"ok": False, "error": refusal}
     else:
         body = methods.call(fake, method, args, token or "")
     fake.record(SlackCall(method, args, token, arrived, bool(body["ok"]), body.get("error")))
-    return body
+    return body, fault.delay if fault is not None else 0.0
+
+
+def _refused(
+    method: str, args: JsonDict, token: str | None, arrived: float, fault: Fault
+) -> SlackCall:
+    return SlackCall(
+        method,
+        args,
+        token,
+        arrived,
+        ok=False,
+        error=fault.error,
+        status=fault.status or 200,
+        faulted=True,
+    )
 
 
 def _token_refusal(fake: FakeSlack, method: str, token: str | None) -> str | None:
@@ -203,19 +227,25 @@ def _bearer(request: Request) -> str | None:
 
 
 async def _fault_answer(fake: FakeSlack, fault: Fault, *, json_body: bool) -> Response:
-    headers = {}
-    if fault.retry_after is not None and fault.status in (429, 503):
-        headers["Retry-After"] = str(fault.retry_after)
-    await _delay(fake)
+    """The refusal as Slack sends it: `{"ok": false, "error"}` from the Web API (an HTML error
+    page for a 5xx from Slack's edge), plain text from a response_url; `Retry-After` on 429s."""
+    await _delay(fake, fault.delay)
+    status = fault.status or 200
+    if fault.html:
+        return Response(
+            fault.html_page(), status_code=status, headers=fault.headers(), media_type=HTML_TYPE
+        )
     if json_body:
         body = json.dumps({"ok": False, "error": fault.error})
-        return Response(body, status_code=fault.status, headers=headers, media_type=JSON_TYPE)
-    return PlainTextResponse(fault.error, status_code=fault.status, headers=headers)
+        return Response(body, status_code=status, headers=fault.headers(), media_type=JSON_TYPE)
+    return PlainTextResponse(fault.error or "", status_code=status, headers=fault.headers())
 
 
-async def _delay(fake: FakeSlack) -> None:
-    if fake.latency > 0:
-        await asyncio.sleep(fake.latency)
+async def _delay(fake: FakeSlack, extra: float = 0.0) -> None:
+    """`fake.latency` on every answer, plus what a fault rule adds to this one."""
+    seconds = fake.latency + extra
+    if seconds > 0:
+        await asyncio.sleep(seconds)
 
 
 @asynccontextmanager

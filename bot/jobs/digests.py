@@ -165,11 +165,14 @@ def _slack_error(error: SlackApiError) -> str:
 def describe(error: BaseException) -> str:
     """The schedule's last error, in words an operator can act on."""
     if isinstance(error, SlackApiError):
-        code = str(error.response.get("error", "unknown_error"))
+        code = error.response.get("error") if isinstance(error.response.data, dict) else None
+        if not code:  # no JSON answer at all: Slack's edge answering 5xx with a page
+            status = error.response.status_code
+            return f"Slack answered HTTP {status} even after retries: Slack may be down"
         hints = {
             "channel_not_found": "the channel does not exist or the bot cannot see it",
             "not_in_channel": "invite the bot to the channel (/invite @convbot)",
             "ratelimited": "Slack rate-limited the post even after retries",
         }
-        return f"Slack said {code}: {hints.get(code, 'see the log')}"
+        return f"Slack said {code}: {hints.get(str(code), 'see the log')}"
     return str(error)

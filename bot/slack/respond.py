@@ -17,6 +17,7 @@ from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
 )
 from slack_sdk.models.attachments import Attachment
 from slack_sdk.models.blocks import Block
@@ -28,12 +29,14 @@ TIMEOUT = 10
 
 
 def webhook_client(response_url: str) -> AsyncWebhookClient:
-    """A response_url client that retries 429s and connection failures, as the Web API one does."""
+    """A response_url client that retries 429s, 5xx and connection failures, as the Web API one
+    does (a 5xx lost the answer to a command otherwise; see bot/slack/deps.py on the risk)."""
     return AsyncWebhookClient(
         url=response_url,
         timeout=TIMEOUT,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
