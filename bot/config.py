@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from typing import Annotated, Literal, get_args
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
@@ -21,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config_values import PriorityValue, StatusValue, TimeZoneName, listed, queue_names
 from bot.durations import Duration, format_duration
 from bot.errors import InvalidInput
 from bot.jobs.triggers import check_cron
@@ -33,7 +33,6 @@ from bot.models import (
     OrderBy,
     Priority,
     RuleMatch,
-    Status,
     TagName,
 )
 from bot.oncall.config import OncallConfig
@@ -130,34 +129,6 @@ class Permission(_Section):
 
 # --- digests -----------------------------------------------------------------------------------
 
-_E = TypeVar("_E", bound=StrEnum)
-
-
-def _member_of(enum: type[_E], label: str) -> BeforeValidator:
-    """Enum values case-insensitive, as in the command grammar (`open`, `High`, `urgent`)."""
-
-    def parse(value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        member = enum.__members__.get(value.strip().upper().replace("-", "_").replace(" ", "_"))
-        if member is None:
-            allowed = ", ".join(enum.__members__)
-            raise ValueError(f"unknown {label} '{value[:40]}'; use one of {allowed}")
-        return member
-
-    return BeforeValidator(parse)
-
-
-def _listed(value: object) -> object:
-    """`status: OPEN` or `status: OPEN, WAITING` are lists too, as in the grammar."""
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
-
-
-StatusValue = Annotated[Status, _member_of(Status, "status")]
-PriorityValue = Annotated[Priority, _member_of(Priority, "priority")]
-
 _DIGEST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 _USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
@@ -167,18 +138,18 @@ DIGEST_ITEMS_MAX = 40
 class DigestFilter(_Section):
     """Which conversations a digest shows; queues by name or id, resolved when it runs."""
 
-    status: Annotated[list[StatusValue], BeforeValidator(_listed)] = Field(
+    status: Annotated[list[StatusValue], BeforeValidator(listed)] = Field(
         default_factory=lambda: list(ACTIVE_STATUSES)
     )
-    priority: Annotated[list[PriorityValue], BeforeValidator(_listed)] = Field(
+    priority: Annotated[list[PriorityValue], BeforeValidator(listed)] = Field(
         default_factory=lambda: [Priority.URGENT, Priority.HIGH]
     )
-    queue: Annotated[list[str], BeforeValidator(_listed)] = Field(default_factory=list)
-    tags: Annotated[list[TagName], BeforeValidator(_listed)] = Field(default_factory=list)
+    queue: Annotated[list[str], BeforeValidator(listed)] = Field(default_factory=list)
+    tags: Annotated[list[TagName], BeforeValidator(listed)] = Field(default_factory=list)
 
     @field_validator("status", "priority")
     @classmethod
-    def _not_empty(cls, value: list[_E]) -> list[_E]:
+    def _not_empty(cls, value: list[StrEnum]) -> list[StrEnum]:
         if not value:
             raise ValueError("list at least one value, or remove the key for the default")
         return list(dict.fromkeys(value))
@@ -186,10 +157,7 @@ class DigestFilter(_Section):
     @field_validator("queue")
     @classmethod
     def _queue_names(cls, value: list[str]) -> list[str]:
-        names = [name.strip() for name in value]
-        if "" in names:
-            raise ValueError("a queue cannot be blank; give its name or id")
-        return list(dict.fromkeys(names))
+        return queue_names(value)
 
     @field_validator("tags")
     @classmethod
@@ -204,7 +172,7 @@ class DigestSchedule(_Section):
     channel: str
     cron: str | None = None
     every: Duration | None = None
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     filter: DigestFilter = Field(default_factory=DigestFilter)
     max_items: int = Field(default=15, ge=1, le=DIGEST_ITEMS_MAX)
     skip_if_empty: bool = True
@@ -246,20 +214,6 @@ class DigestSchedule(_Section):
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
         return None if value is None else check_cron(value)
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            raise ValueError(
-                f"unknown time zone '{value[:60]}'; {hint}use an IANA name such as "
-                "Europe/Zagreb, America/New_York or UTC"
-            ) from None
-        return value
 
     @model_validator(mode="after")
     def _one_timing(self) -> DigestSchedule:

@@ -11,7 +11,7 @@ import difflib
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config_values import PriorityValue, TimeZoneName, listed, queue_names
 from bot.durations import Duration, format_duration
 from bot.models import Priority
 
@@ -180,37 +181,6 @@ def _weekday(value: object) -> object:
     raise ValueError(f"'{value[:20]}' is not a day; {close}{_DAYS_HINT}")
 
 
-def _listed(value: object) -> object:
-    """`days: MON, TUE` or `priority: URGENT, HIGH` are lists too, as in digests."""
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
-
-
-def _priority(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    member = Priority.__members__.get(value.strip().upper())
-    if member is None:
-        raise ValueError(
-            f"unknown priority '{value[:40]}'; use one of {', '.join(Priority.__members__)}"
-        )
-    return member
-
-
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise ValueError(
-            f"unknown time zone '{value[:60]}'; {hint}use an IANA name such as "
-            "Europe/London, America/New_York or UTC"
-        ) from None
-    return value
-
-
 # --- schedules -----------------------------------------------------------------------------------
 
 
@@ -235,7 +205,7 @@ class Restriction(_Section):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    days: Annotated[list[Annotated[Weekday, BeforeValidator(_weekday)]], BeforeValidator(_listed)]
+    days: Annotated[list[Annotated[Weekday, BeforeValidator(_weekday)]], BeforeValidator(listed)]
     from_: Annotated[time, BeforeValidator(_start_clock)] = Field(alias="from")
     to: Annotated[time, BeforeValidator(_end_clock)]
 
@@ -280,7 +250,7 @@ class OncallSchedule(_Section):
     """One rota: a rotation, optionally limited to weekly windows, with overrides on top."""
 
     name: Name
-    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    timezone: TimeZoneName = "UTC"
     rotation: Rotation
     restrict: list[Restriction] = Field(default_factory=list)
     overrides: list[Override] = Field(default_factory=list)
@@ -405,10 +375,8 @@ class AutoEscalateWhen(_Section):
     An empty `priority` or `queue` means any; at least one of the two waits is required.
     """
 
-    priority: Annotated[
-        list[Annotated[Priority, BeforeValidator(_priority)]], BeforeValidator(_listed)
-    ] = Field(default_factory=list)
-    queue: Annotated[list[str], BeforeValidator(_listed)] = Field(default_factory=list)
+    priority: Annotated[list[PriorityValue], BeforeValidator(listed)] = Field(default_factory=list)
+    queue: Annotated[list[str], BeforeValidator(listed)] = Field(default_factory=list)
     unassigned_for: Duration | None = None
     no_update_for: Duration | None = None
 
@@ -420,10 +388,7 @@ class AutoEscalateWhen(_Section):
     @field_validator("queue")
     @classmethod
     def _queue_names(cls, value: list[str]) -> list[str]:
-        names = [name.strip() for name in value]
-        if "" in names:
-            raise ValueError("a queue cannot be blank; give its name or id")
-        return list(dict.fromkeys(names))
+        return queue_names(value)
 
     @model_validator(mode="after")
     def _some_wait(self) -> AutoEscalateWhen:
