@@ -11,11 +11,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DigestSchedule
@@ -27,7 +25,7 @@ from bot.models import utcnow
 from bot.service.conversations import ConversationService
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.digest import digest_blocks
-from bot.slack.channels import join_channel
+from bot.slack.channels import post_joining
 from bot.slack.message_updates import MessageUpdates
 from bot.state.digest_messages import DigestMessages
 from bot.state.ticks import TickClaims
@@ -137,21 +135,9 @@ class DigestJobs:
                 log.info(
                     "digest %s: its message in %s is gone; posting anew", schedule.name, channel
                 )
-        answer = await self._post_message(channel, fallback, blocks)
+        answer = await post_joining(self.client, channel, fallback, blocks)
         if schedule.edit_in_place:
             await self.messages.remember(schedule.name, channel, str(answer["ts"]))
-
-    async def _post_message(self, channel: str, text: str, blocks: list[Block]) -> Any:
-        """chat.postMessage; a public channel the bot is not in is joined, then posted in."""
-        try:
-            return await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        except SlackApiError as error:
-            if _slack_error(error) != "not_in_channel" or not await join_channel(
-                self.client, channel
-            ):
-                raise
-        log.info("joined %s to post a digest there", channel)
-        return await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
 
 
 # chat.update's answers for a message that can no longer be edited: post a new one instead.

@@ -576,12 +576,6 @@ class EscalationService:
     async def active(self) -> list[EscalationRecord]:
         return await self._store.active()
 
-    async def active_for(self, conversation_id: str) -> EscalationRecord | None:
-        return await self._store.active_for(conversation_id)
-
-    async def pages(self, escalation_id: str) -> list[PageRecord]:
-        return await self._store.pages(escalation_id)
-
     # --- internals -----------------------------------------------------------------------------
 
     def _policy(self, name: str | None) -> EscalationPolicy:

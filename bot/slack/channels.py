@@ -12,11 +12,13 @@ reached (slack_sdk's other `SlackClientError`s, aiohttp's and asyncio's errors; 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,20 @@ async def join_channel(client: AsyncWebClient, channel_id: str) -> bool:
         log.info("could not join channel %s: %s", channel_id, _code(refusal))
         return False
     return True
+
+
+async def post_joining(
+    client: AsyncWebClient, channel_id: str, text: str, blocks: Sequence[Block | dict[str, Any]]
+) -> AsyncSlackResponse:
+    """chat.postMessage; a public channel the bot is not in is joined, then posted in. A
+    refusal that joining cannot cure is raised as it came."""
+    try:
+        return await client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
+    except SlackApiError as refusal:
+        if _code(refusal) != "not_in_channel" or not await join_channel(client, channel_id):
+            raise
+    log.info("joined %s to post there", channel_id)
+    return await client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
 
 
 def _refused(refusal: SlackApiError, channel_id: str) -> str:

@@ -71,11 +71,6 @@ class MessageUpdates:
         if message is not None and message.flush is not None:
             message.flush.cancel()
 
-    async def drain(self) -> None:
-        """Wait for every pending edit (at shutdown, and in tests)."""
-        pending = [m.flush for m in self._messages.values() if m.flush is not None]
-        await asyncio.gather(*pending, return_exceptions=True)
-
     async def _flush(self, key: tuple[str, str], wait: float) -> None:
         if wait > 0:
             await asyncio.sleep(wait)

@@ -13,7 +13,7 @@ from bot.models import Conversation, utcnow
 from bot.service.escalations import Page
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.page import outcome_text, page_blocks, page_text, settled_blocks
-from bot.slack.channels import join_channel
+from bot.slack.channels import post_joining
 from bot.state.escalations import EscalationRecord, PageRecord
 
 log = logging.getLogger(__name__)
@@ -33,13 +33,7 @@ class SlackPager:
             channel = str(opened["channel"]["id"])
         blocks = page_blocks(page, await self._drawing())
         text = page_text(page)
-        try:
-            posted = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        except SlackApiError as error:
-            code = error.response.get("error") if error.response is not None else None
-            if code != "not_in_channel" or not await join_channel(self._client, channel):
-                raise
-            posted = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        posted = await post_joining(self._client, channel, text, blocks)
         return str(posted["channel"]), str(posted["ts"])
 
     async def settle(
