@@ -261,6 +261,18 @@ class SchedulerConfig(_Section):
     # How often each replica looks for due escalation steps and auto-escalation rules: a page is
     # sent at most this late.
     escalation_sweep: Duration = timedelta(seconds=15)
+    # A digest tick whose replica stopped (crashed, was killed) after claiming it and before
+    # asking Slack to post is taken over by another replica, or by the restarted bot, this long
+    # after the claim. A live replica slower than this loses the tick to the one taking over
+    # and does not post it (bot/state/ticks.py), so it is a delay, never a duplicate.
+    tick_lease: Duration = timedelta(minutes=1)
+
+    @field_validator("tick_lease")
+    @classmethod
+    def _lease_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(hours=1):
+            raise ValueError("must be between 1s and 1h, e.g. 1m")
+        return value
 
     @field_validator("escalation_sweep")
     @classmethod

@@ -1,20 +1,16 @@
 """Escalations across replicas and restarts: every page sent once, none lost, none after an
 acknowledgement.
 
-Three bots share one PostgreSQL schema and one fake Slack and sweep every second; a real
-`convbot serve` process is killed (-9) while a step waits and a new bot takes over; sweeps and
-acknowledgements race over a pager that is slow to send.
+A real `convbot serve` process is killed (-9) while a step waits and a new bot takes over;
+sweeps and acknowledgements race over a pager that is slow to send. (Three replicas on one
+PostgreSQL schema paging while digests tick: tests/reliability/test_replicas.py.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import random
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,16 +18,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.fakeslack import FakeSlack, SlackCall, SlackSigner, serve_fake_slack
+from bot.fakeslack import FakeSlack, SlackCall, serve_fake_slack
 from bot.models import Actor, Conversation, ConversationCreate
 from bot.oncall.config import WEEKDAYS, OncallConfig
-from bot.server import Serving
 from bot.service.conversations import ConversationService
 from bot.service.escalations import EscalationService, Page
 from bot.state.audit import AuditLog
@@ -39,14 +33,11 @@ from bot.state.db import create_engine
 from bot.state.escalations import EscalationRecord, EscalationStatus, EscalationStore, PageRecord
 from bot.state.snoozes import SnoozeStore
 from tests.conftest import POSTGRES_URL, fresh_postgres_schema, seeded_local, sqlite_engine
+from tests.reliability.processes import convbot_serve
 from tests.slack_harness import (
     ANA,
     BEN,
     CLEO,
-    DAVE,
-    SECRET,
-    TOKEN,
-    SlackHarness,
     eventually,
     fake_workspace,
     running_bot,
@@ -104,86 +95,7 @@ async def escalation_of(engine: AsyncEngine, conversation_id: str) -> Escalation
 
 # --- 1. three replicas on one PostgreSQL schema ---------------------------------------------------
 
-# Step 2 pages a schedule nobody is on call for: recorded and skipped, and step 3 follows at
-# once (its own 1 h wait would otherwise keep step 3 from ever coming during the test).
-REPLICATED = oncall(
-    {"notify": ["schedule:primary"], "wait": "1s"},
-    {"notify": ["schedule:nobody"], "wait": "1h"},
-    {"notify": [f"user:{CLEO}"], "wait": "1s"},
-    {"notify": [f"user:{DAVE}", f"channel:{PAGES_CHANNEL}"], "wait": "1h"},
-)
-# (step index, target) of every page each escalation must send, each exactly once.
-EXPECTED_PAGES = {
-    (0, f"user:{BEN}"),
-    (2, f"user:{CLEO}"),
-    (3, f"user:{DAVE}"),
-    (3, f"channel:{PAGES_CHANNEL}"),
-}
-PAGED_CHANNELS = {dm(BEN): 1, dm(CLEO): 3, dm(DAVE): 4, PAGES_CHANNEL: 4}  # → the step number
-
-
-@pytest.mark.postgres
-async def test_three_replicas_send_every_page_once(tmp_path: Path, postgres_url: str) -> None:
-    fake = fake_workspace()
-    fake.add_channel(PAGES_CHANNEL, "pages")
-    tokens = [f"xoxb-replica-{n}" for n in range(3)]  # which replica made a call
-    assert fake.accepted_tokens is not None
-    fake.accepted_tokens.update(tokens)
-    async with AsyncExitStack() as stack:
-        bots: list[SlackHarness] = []
-        for n, token in enumerate(tokens):
-            (tmp_path / f"r{n}").mkdir()
-            bot = running_bot(
-                tmp_path / f"r{n}",
-                config=REPLICATED,
-                fake=fake,
-                database_url=postgres_url,
-                slack_bot_token=token,
-            )
-            bots.append(await stack.enter_async_context(bot))
-        first = bots[0]
-        engine = first.serving.runtime.engine
-        topics = {f"Incident {n} on fire": "" for n in range(5)}
-        for topic in topics:
-            card = await first.create(f"{topic} priority:high")
-            topics[topic] = card.id
-            answer = await (await first.command(f"escalate {card.id}")).answer()
-            assert "escalated" in answer.text, answer.text
-
-        async def all_on_the_last_step() -> bool:
-            records = await EscalationStore(engine).active()
-            return len(records) == len(topics) and all(r.step == 4 for r in records)
-
-        await eventually(all_on_the_last_step, seconds=20)
-        await asyncio.sleep(2.5)  # two more sweeps of every replica: nothing more is sent
-        posts = {channel: posts_to(fake, channel) for channel in PAGED_CHANNELS}
-        records = await EscalationStore(engine).active()
-        pages = {r.id: await EscalationStore(engine).pages(r.id) for r in records}
-        audits = {topic: await first.actions(cid) for topic, cid in topics.items()}
-
-    # Slack's side: one message per (conversation, step) in each paged channel, no more.
-    for channel, step in PAGED_CHANNELS.items():
-        texts = Counter(str(call.args.get("text")) for call in posts[channel])
-        expected = {f"Paged: {topic} needs someone (step {step} of 4)" for topic in topics}
-        assert set(texts) == expected, (channel, texts)
-        assert set(texts.values()) == {1}, (channel, texts)  # no duplicates
-    # The database's side: exactly the pages Slack got, each (escalation, step, target) once.
-    assert len(pages) == len(topics)
-    for delivered in pages.values():
-        steps = Counter((p.step, p.target) for p in delivered)
-        assert set(steps) == EXPECTED_PAGES and set(steps.values()) == {1}, steps
-        assert {p.round for p in delivered} == {0}
-    recorded = {(p.channel, p.ts) for delivered in pages.values() for p in delivered}
-    sent = {(ch, m.ts) for ch in PAGED_CHANNELS for m in fake.messages_in(ch)}
-    assert recorded == sent
-    # The empty step was recorded once per escalation, by whichever replica ran it.
-    for topic, actions in audits.items():
-        assert actions.count("page-skipped") == 1, (topic, actions)
-        assert actions.count("page") == 3, (topic, actions)
-    senders = Counter(
-        call.token for channel in PAGED_CHANNELS for call in posts[channel] if channel != dm(BEN)
-    )
-    print(f"swept steps sent by replica: {dict(senders)}")  # pytest -s shows who won
+# Three `convbot serve` processes paging while digests tick: tests/reliability/test_replicas.py.
 
 
 # --- 2. a restart while a step waits -------------------------------------------------------------
@@ -192,64 +104,6 @@ RESTARTED = oncall(
     {"notify": ["schedule:primary"], "wait": "3s"},
     {"notify": [f"user:{CLEO}"], "wait": "1h"},
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@asynccontextmanager
-async def convbot_serve(
-    workdir: Path, fake: FakeSlack, database_url: str
-) -> AsyncIterator[tuple[subprocess.Popen[bytes], SlackHarness]]:
-    """`python -m bot serve` in its own process against the (served) fake Slack, with a harness
-    that signs requests to it; killed at the end if it still runs."""
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("INFOBIP_", "SLACK_", "DATABASE_URL", "LOG_", "CONVBOT_CONFIG"))
-    }
-    env.update(
-        SLACK_BOT_TOKEN=TOKEN,
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=fake.api_url,
-        DATABASE_URL=database_url,
-        CONVBOT_CONFIG=str(workdir / "convbot.yml"),
-        HOST="127.0.0.1",
-        PORT=str(port),
-        LOG_LEVEL="WARNING",
-    )
-    url = f"http://127.0.0.1:{port}"
-    with (workdir / "serve.log").open("wb") as log:
-        process = subprocess.Popen(  # noqa: ASYNC220 - starting it does not block
-            [sys.executable, "-m", "bot", "serve"],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            async with httpx.AsyncClient(timeout=10) as http:
-                async with asyncio.timeout(30):
-                    while True:
-                        if process.poll() is not None:
-                            output = (workdir / "serve.log").read_text(errors="replace")
-                            raise AssertionError(f"convbot serve exited: {output[-2000:]}")
-                        try:
-                            if (await http.get(f"{url}/healthz")).status_code == 200:
-                                break
-                        except httpx.TransportError:
-                            pass
-                        await asyncio.sleep(0.05)
-                no_serving = cast(Serving, None)  # the process's runtime is out of reach
-                yield process, SlackHarness(fake, SlackSigner(SECRET), url, http, no_serving)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            await asyncio.to_thread(process.wait, 10)
 
 
 @asynccontextmanager

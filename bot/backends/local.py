@@ -14,7 +14,18 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -54,6 +65,8 @@ from bot.state.tables import (
 from bot.state.upsert import insert_ignoring_duplicates
 
 C = local_conversations.c
+# Replicas seeding one PostgreSQL database at start-up take this lock in turn (see `seed`).
+_SEED_LOCK = 0x636F6E7673656564
 _ORDER_COLUMNS = {
     "id": C.id,
     "topic": C.topic,
@@ -268,6 +281,11 @@ class LocalBackend:
         """Make agents, queues and rules match the config file (rules are replaced in order)."""
         now = self._clock()
         async with self._transaction() as conn:
+            if conn.dialect.name == "postgresql":
+                # Replicas starting together would each find an agent missing and each insert
+                # it (a unique violation that stops the start-up): they seed in turn, as they
+                # migrate. SQLite's BEGIN IMMEDIATE already serialises writers.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEED_LOCK})
             for agent in seed.agents:
                 await _upsert(conn, local_agents, agent.id, _agent_values(agent), now)
             for queue in seed.queues:

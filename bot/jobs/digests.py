@@ -3,16 +3,23 @@
 APScheduler fires the job in every replica; only the replica whose claim of (job id, scheduled
 time) succeeds builds and posts the digest. A tick missed while every replica was down is run
 once at start-up if it is still inside the misfire grace.
+
+A claim has a lease (`scheduler.tick_lease`): a replica that finds the tick held by another
+looks again when the lease ends, and takes the tick over if its claimant never began posting
+(it died, or is stuck); a tick whose post had begun is never posted twice (bot/state/ticks.py
+says why). So a replica killed while it builds a digest loses nothing, and one killed while
+Slack answers its post repeats nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -28,7 +35,7 @@ from bot.slack.blocks.digest import digest_blocks
 from bot.slack.channels import post_joining
 from bot.slack.message_updates import MessageUpdates
 from bot.state.digest_messages import DigestMessages
-from bot.state.ticks import TickClaims
+from bot.state.ticks import Claim, TickClaims
 
 log = logging.getLogger(__name__)
 # How many ticks back to look for the one that is due: enough for `every: 1s` over a long grace.
@@ -47,8 +54,11 @@ class DigestJobs:
     messages: DigestMessages
     updates: MessageUpdates | None = None  # pending press redraws, dropped when a tick redraws
     clock: Callable[[], datetime] = utcnow
+    lease: timedelta = timedelta(minutes=1)  # see bot/state/ticks.py
+    _scheduler: AsyncIOScheduler | None = field(default=None, init=False, repr=False)
 
     def install(self, scheduler: AsyncIOScheduler) -> None:
+        self._scheduler = scheduler
         for schedule in self.schedules:
             scheduler.add_job(
                 self.run_due,
@@ -79,15 +89,47 @@ class DigestJobs:
         due = [tick for tick in candidates if tick <= now + timedelta(seconds=1)]
         return due[-1] if due else None
 
+    async def look_again(self, schedule: DigestSchedule, scheduled_at: datetime) -> None:
+        """When another replica's lease on a tick ends: run it if it is still the one due (a
+        newer tick's digest supersedes it) and its claimant never finished it."""
+        if self.due_tick(schedule, self.clock()) == scheduled_at:
+            await self.run(schedule, scheduled_at)
+
+    def _look_again_at(
+        self, schedule: DigestSchedule, scheduled_at: datetime, at: datetime
+    ) -> None:
+        if self._scheduler is None:  # not installed (a one-off run): nobody to look again
+            return
+        self._scheduler.add_job(
+            self.look_again,
+            DateTrigger(run_date=at + timedelta(milliseconds=100)),
+            args=[schedule, scheduled_at],
+            id=f"{job_id(schedule)}:lease",
+            replace_existing=True,  # only the newest held tick matters
+            misfire_grace_time=None,
+        )
+
     async def run(self, schedule: DigestSchedule, scheduled_at: datetime) -> bool:
         """Claim the tick; if it is ours, build and post the digest and record the outcome."""
         key = job_id(schedule)
-        if not await self.ticks.claim(key, scheduled_at):
+        taken = await self.ticks.take(key, scheduled_at, self.lease)
+        if taken.claim is None:
+            if taken.retry_at is not None:  # held by another: it may die before posting
+                self._look_again_at(schedule, scheduled_at, taken.retry_at)
             return False
         error: str | None = None
         try:
             digest = await self.build(schedule)
-            await self.post(schedule, digest)
+            await self.post(schedule, digest, claim=taken.claim)
+        except _ClaimLost:
+            log.warning(
+                "digest %s at %s: its claim was taken over (this replica was slower than "
+                "scheduler.tick_lease, %s); the replica that took it posts it",
+                schedule.name,
+                scheduled_at,
+                self.lease,
+            )
+            return False
         except (ConvbotError, SlackApiError, SlackClientError) as failure:
             error = describe(failure)
             log.warning("digest %s at %s failed: %s", schedule.name, scheduled_at, error)
@@ -108,11 +150,15 @@ class DigestJobs:
             mention=schedule.mention,
         )
 
-    async def post(self, schedule: DigestSchedule, digest: Digest) -> None:
+    async def post(
+        self, schedule: DigestSchedule, digest: Digest, *, claim: Claim | None = None
+    ) -> None:
         """Post the digest, or with `edit_in_place` redraw the message posted before.
 
         An empty digest with `skip_if_empty` posts nothing; in place, it still redraws the
-        message, which would otherwise go on listing conversations that are done.
+        message, which would otherwise go on listing conversations that are done. With the
+        tick's `claim`, the tick is marked as being posted before Slack is asked (raising
+        `_ClaimLost`, nothing sent, if the claim was taken over meanwhile).
         """
         channel = schedule.channel
         existing = (
@@ -121,6 +167,8 @@ class DigestJobs:
         if schedule.skip_if_empty and digest.total == 0 and existing is None:
             return
         fallback, blocks = digest_blocks(digest, await self.drawing(), now=self.clock())
+        if claim is not None and not await self.ticks.posting(claim):
+            raise _ClaimLost
         if existing is not None:
             if self.updates is not None:
                 self.updates.forget(channel, existing)
@@ -138,6 +186,10 @@ class DigestJobs:
         answer = await post_joining(self.client, channel, fallback, blocks)
         if schedule.edit_in_place:
             await self.messages.remember(schedule.name, channel, str(answer["ts"]))
+
+
+class _ClaimLost(Exception):
+    """The tick was taken over by another replica before this one began posting it."""
 
 
 # chat.update's answers for a message that can no longer be edited: post a new one instead.

@@ -42,6 +42,7 @@ def digest_jobs(deps: SlackDeps) -> DigestJobs:
         grace=runtime.config.scheduler.misfire_grace,
         messages=DigestMessages(runtime.engine),
         updates=deps.updates,
+        lease=runtime.config.scheduler.tick_lease,
     )
 
 

@@ -92,6 +92,9 @@ job_ticks = Table(
     Column("scheduled_at", UTCDateTime(), primary_key=True),
     Column("claimed_by", String(255), nullable=False),
     Column("claimed_at", UTCDateTime(), nullable=False),
+    # Set just before the claimant asks Slack to post: from then on nobody may take the tick
+    # over, since Slack may have the post (bot/state/ticks.py).
+    Column("posting_at", UTCDateTime()),
     Column("finished_at", UTCDateTime()),
     Column("error", Text),
     Index(None, "job_id", "claimed_at"),
