@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -27,6 +28,10 @@ SUMMARY_MAX = 4000
 TAG_MAX = 100
 LIMIT_MAX = 999  # the contract's page-size maximum
 TAG_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# Control characters break terminals and storage (tab and line breaks are text); lone surrogates
+# cannot be encoded as UTF-8. The command parser refuses them in what is typed; the request
+# models refuse them too, so that a Slack form cannot store what `/conv` would refuse.
+BAD_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class Status(StrEnum):
@@ -175,7 +180,12 @@ def parse_timestamp(value: object) -> object:
         text = _OFFSET_WITHOUT_COLON.sub(r"\1:\2", text)
         value = datetime.fromisoformat(text)
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:
+            # Year 1 or 9999 with an offset has no UTC equivalent. A ValueError is what pydantic
+            # reports as invalid; an OverflowError escaped validation (from a button's value).
+            raise ValueError("the date is out of range") from None
     return value
 
 
@@ -219,6 +229,13 @@ def require_tag_name(name: str) -> str:
 
 
 TagName = Annotated[str, BeforeValidator(lambda v: check_tag_name(str(v)))]
+
+
+def check_characters(field: str | None, value: str | None) -> str | None:
+    """For pydantic validators: a ValueError naming the field that holds a control character."""
+    if value is not None and BAD_CHARACTERS.search(value):
+        raise ValueError(f"the {field or 'text'} contains a control character; remove it")
+    return value
 
 
 class _ApiModel(BaseModel):
@@ -275,6 +292,11 @@ class ConversationCreate(_RequestModel):
     agentId: str | None = None
     tags: list[TagName] = Field(default_factory=list)
 
+    @field_validator("topic", "summary")
+    @classmethod
+    def _printable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_characters(info.field_name, value)
+
     @field_validator("status")
     @classmethod
     def _not_closed(cls, value: Status) -> Status:
@@ -292,6 +314,11 @@ class ConversationPatch(_RequestModel):
     priority: Priority | None = None
     queueId: str | None = None
     agentId: str | None = None
+
+    @field_validator("topic", "summary")
+    @classmethod
+    def _printable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_characters(info.field_name, value)
 
     def changes(self) -> dict[str, object]:
         return self.model_dump(exclude_unset=True, mode="json")

@@ -31,6 +31,7 @@ from bot.models import utcnow
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, build_slack_deps
 from bot.slack.deps import slack_client
+from bot.slack.intake import refusal
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.ticks import TickClaims, TickRecord
 
@@ -93,7 +94,15 @@ def _serving(request: Request) -> Serving:
 
 
 async def _slack_events(request: Request) -> Response:
-    return await _serving(request).handler.handle(request)
+    serving = _serving(request)
+    # Bolt would raise on a body that is not the shape Slack sends (a 500); see bot/slack/intake.
+    secret = serving.runtime.settings.slack_signing_secret
+    status = refusal(
+        await request.body(), request.headers, secret.get_secret_value() if secret else None
+    )
+    if status is not None:
+        return Response(status_code=status)
+    return await serving.handler.handle(request)
 
 
 async def _healthz(_request: Request) -> Response:

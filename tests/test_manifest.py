@@ -9,6 +9,7 @@ real Slack bot scopes and cover the Web API methods convbot calls, the request U
 from __future__ import annotations
 
 import json
+import logging
 import re
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,9 @@ import pytest
 import yaml
 
 from bot.fakeslack import slash_command
+from bot.slack.app import UNHANDLED
 from bot.slack.listeners import BOT_EVENTS, SLASH_COMMANDS
+from bot.slack.listeners.unknown import OTHER_COMMAND
 from tests.slack_harness import ANA, CHANNEL, SlackHarness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,7 +238,10 @@ def test_the_manifest_declares_exactly_what_the_app_listens_to() -> None:
     assert events == set(BOT_EVENTS)
 
 
-async def test_the_running_app_handles_each_declared_command_and_event(slack: SlackHarness) -> None:
+async def test_the_running_app_handles_each_declared_command_and_event(
+    slack: SlackHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.slack")
     commands, events = manifest_commands_and_events()
     for command in commands:
         response_url = slack.fake.new_response_url(CHANNEL, ANA)
@@ -243,8 +249,17 @@ async def test_the_running_app_handles_each_declared_command_and_event(slack: Sl
             "help", user_id=ANA, channel_id=CHANNEL, response_url=response_url,
             trigger_id=slack.fake.new_trigger_id(ANA), command=command,
         )  # fmt: skip
-        assert (await slack.post(body)).status_code == 200
+        ack = await slack.post(body)
+        assert ack.status_code == 200 and ack.text != OTHER_COMMAND  # not the catch-all's answer
     for event in events:
         assert (await slack.event({"type": event, "user": ANA, "tab": "home"})).status_code == 200
+    assert unhandled(caplog) == []
+    # A request no listener takes is acknowledged (an error status would make Slack retry it),
+    # and logged as such: so the declared ones above did reach their listeners.
     undeclared = await slack.event({"type": "reaction_added", "user": ANA})
-    assert undeclared.status_code == 404  # Bolt's answer for a request no listener takes
+    assert undeclared.status_code == 200
+    assert len(unhandled(caplog)) == 1
+
+
+def unhandled(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if UNHANDLED in r.getMessage()]

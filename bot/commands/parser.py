@@ -44,6 +44,7 @@ from bot.commands.spec import (
 )
 from bot.errors import InvalidInput
 from bot.models import (
+    BAD_CHARACTERS,
     SUMMARY_MAX,
     TAG_MAX,
     TAG_NAME,
@@ -224,8 +225,7 @@ _TAKES = {
 
 # --- values ------------------------------------------------------------------------------------
 
-# Control characters break terminals and storage; lone surrogates cannot be encoded as UTF-8.
-_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_BAD_CHARS = BAD_CHARACTERS  # control characters and lone surrogates: the models' rule
 _AGENT = re.compile(rf"[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]{{1,{NAME_MAX}}}")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,6 +19,7 @@ from bot.slack.respond import retrying_respond
 from bot.state.claims import CardClaims
 
 log = logging.getLogger("bot.slack")
+UNHANDLED = "acknowledged a request no listener handles"
 
 
 def build_slack_deps(runtime: Runtime, client: AsyncWebClient, metrics: Metrics) -> SlackDeps:
@@ -41,15 +43,27 @@ def build_slack_app(deps: SlackDeps) -> AsyncApp:
         # Socket Mode has no signatures to check; HTTP mode always has a secret (serve checks).
         request_verification_enabled=secret is not None,
         process_before_response=False,  # ack first, work after: Slack's 3 s rule
+        # To `unhandled` below rather than a 404: see there.
+        raise_error_for_unhandled_request=True,
         logger=log,
     )
     app.middleware(retrying_respond)
     register_listeners(app, deps)
 
     @app.error
-    async def unhandled(error: Exception, body: dict[str, Any]) -> BoltResponse:
+    async def unhandled(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None
+    ) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            # A signed request no listener takes (listeners/unknown.py answers buttons, forms and
+            # commands): acknowledged, since Slack retries an event it got an error for and
+            # shows the person an error for anything else.
+            log.info("%s (type %r)", UNHANDLED, body.get("type"))
+            return BoltResponse(status=200, body="")
         # The listeners answer people themselves; this only keeps traces out of Slack.
         log.error("unhandled error in a Slack listener", exc_info=error)
-        return BoltResponse(status=200, body="")
+        # After the ack (a listener's work) there is no response left to set: Bolt asserts on a
+        # returned one, and that AssertionError died unretrieved in the listener's task.
+        return None if response is None else BoltResponse(status=200, body="")
 
     return app

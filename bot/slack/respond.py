@@ -67,7 +67,11 @@ class RetryingRespond(AsyncRespond):
         metadata: dict[str, Any] | None = None,
     ) -> WebhookResponse:
         if self.response_url is None:
-            raise ValueError("respond is unsupported here as there is no response_url")
+            # Slack sends no response_url for a press in a modal or on the Home tab, so a button
+            # meant for a message, pressed there (an old view, a forged payload), has nowhere to
+            # answer. Bolt's respond raised, over whatever it was saying: an unhandled error.
+            log.warning("no response_url to answer on: %.200s", text)
+            return WebhookResponse(url="", status_code=404, body="no response_url", headers={})
         if isinstance(text, dict):
             return await post(self.response_url, _build_message(**text))
         message = _build_message(

@@ -351,6 +351,8 @@ def _sentence(name: str, problem: Mapping[str, Any]) -> str:
     if kind == "value_error":  # our validators' sentences name their subject already
         text = str(problem["msg"]).removeprefix("Value error, ")
         return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+    if kind == "string_unicode":  # a lone surrogate, which JSON can carry and UTF-8 cannot
+        return f"The {noun} contains a character that is not text; remove it."
     if kind == "enum":
         return f"Choose one of {problem.get('ctx', {}).get('expected', 'the options')}."
     if kind == "missing":

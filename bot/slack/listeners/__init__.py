@@ -3,7 +3,7 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.deps import SlackDeps
-from bot.slack.listeners import actions, commands, digest_items, events, pages, views
+from bot.slack.listeners import actions, commands, digest_items, events, pages, unknown, views
 
 # What the app listens to: manifest.yml must declare exactly these (tests/test_manifest.py).
 SLASH_COMMANDS: tuple[str, ...] = (commands.SLASH_COMMAND,)
@@ -17,3 +17,4 @@ def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
     pages.register(app, deps)
     views.register(app, deps)
     events.register(app, deps)
+    unknown.register(app)  # last: it takes whatever the others did not

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens, tokenize
+from bot.commands.spec import ListCommand
 from bot.config import Action
 from bot.errors import ConvbotError, InvalidInput
 from bot.models import Actor, Conversation, ConversationPatch, Priority, format_timestamp
@@ -112,6 +113,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             ref = PageRef.decode(first_action(body).get("value"))
             tokens = [t for t in tokenize(ref.q) if not t.lower().startswith("page:")]
             command = parse_tokens([*tokens, f"page:{ref.p}"])
+            if not isinstance(command, ListCommand):
+                # A paging button replays a list and nothing else: a value that says `close …`
+                # or `create …` (an old message, a forged one) must not act on its behalf.
+                PageRef.decode(None)  # raises the "broken button" InvalidInput
             actor = await deps.identity.actor(user_of(body))
             result = await execute(command, service, actor)
             context = await deps.card_context(actor.agent_id)

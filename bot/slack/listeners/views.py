@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConvbotError
@@ -16,9 +18,12 @@ from bot.slack.blocks.ids import EditRef
 from bot.slack.blocks.messages import error_reply
 from bot.slack.blocks.modals import field_errors, read_create, read_edit
 from bot.slack.deps import SlackDeps
+from bot.slack.failures import SLACK_FAILURES
 from bot.slack.home import publish_home
 from bot.slack.listeners.outcome import observed, sentence_for
 from bot.slack.respond import RetryingRespond
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -107,14 +112,25 @@ async def _deliver(
             context = await deps.card_context(actor.agent_id)
     except Exception as error:
         text, blocks = error_reply(error)
-        await client.chat_postMessage(channel=user, text=text, blocks=blocks)
+        await _tell_user(client, user, name, text, blocks)
         return
     conversation = change.conversation
     blocks = conversation_card(conversation, context)
-    await client.chat_postMessage(channel=user, text=card_text(conversation), blocks=blocks)
+    await _tell_user(client, user, name, card_text(conversation), blocks)
     if response_url:
         redraw = RetryingRespond(response_url=response_url)
         await redraw(text=card_text(conversation), blocks=blocks, replace_original=True)
+
+
+async def _tell_user(
+    client: AsyncWebClient, user: str, name: str, text: str, blocks: list[Block]
+) -> None:
+    """DM the outcome. Slack may refuse (a user it does not know, DMs it will not open): the
+    work is done either way, so that is a warning, not an unhandled error."""
+    try:
+        await client.chat_postMessage(channel=user, text=text, blocks=blocks)
+    except SLACK_FAILURES:
+        log.warning("could not DM %s the outcome of the %s form", user, name, exc_info=True)
 
 
 def _values(body: dict[str, Any]) -> dict[str, Any]:
