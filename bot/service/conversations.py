@@ -35,6 +35,10 @@ from bot.state.snoozes import SnoozeStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Reads of a conversation after a change failed, to see whether it took effect all the same.
+READ_BACK_TRIES = 3
+# What routing may change: the queue and priority of the rule that matched, and the agent.
+ROUTED_FIELDS = frozenset({"queueId", "agentId", "priority"})
 
 
 class Change(BaseModel):
@@ -86,17 +90,20 @@ class ConversationService:
         await self._record(actor, "create", created.id, None, _snapshot(created))
         if not data.tags:
             return Change(conversation=created.model_copy(update={"tags": []}))
-        try:
-            await _all(*(self.backend.add_tag(created.id, t) for t in data.tags))
-        except ConvbotError as error:
+        untagged = created.model_copy(update={"tags": []})
+        linked, error = await self._retag(untagged, data.tags, linking=True)
+        if linked:
+            await self._record(actor, "tag", created.id, {"tags": []}, {"tags": linked})
+        if error is not None:
             # The conversation exists: say so, or a retry would create it twice.
+            missing = [name for name in data.tags if name not in linked]
+            done = f" and tagged it {', '.join(linked)}" if linked else ""
             error.message = (
-                f"Created conversation {created.id}, but tagging it failed: {error.message} "
-                f"Run `tag {created.id} {' '.join(data.tags)}` to finish."
+                f"Created conversation {created.id}{done}, but tagging it failed: "
+                f"{error.message} Run `tag {created.id} {' '.join(missing)}` to finish."
             )
-            raise
-        await self._record(actor, "tag", created.id, {"tags": []}, {"tags": sorted(data.tags)})
-        return Change(conversation=created.model_copy(update={"tags": sorted(data.tags)}))
+            raise error
+        return Change(conversation=created.model_copy(update={"tags": linked}))
 
     async def update(
         self,
@@ -117,7 +124,11 @@ class ConversationService:
         wanted = patch.changes()
         if all(_snapshot(before).get(field) == value for field, value in wanted.items()):
             return Change(conversation=before, changed=False, note="It already had those values.")
-        after = await self.backend.patch(conversation_id, patch)
+        after = await self._settled(
+            before,
+            self.backend.patch(conversation_id, patch),
+            lambda now: all(_snapshot(now).get(field) == v for field, v in wanted.items()),
+        )
         after = await self._record_change(actor, "close" if closing else "update", before, after)
         if closing:
             await self._closed(actor, after.id)
@@ -144,7 +155,11 @@ class ConversationService:
             return Change(
                 conversation=before, changed=False, note=f"It was already with {agent_id}."
             )
-        after = await self.backend.assign(conversation_id, agent_id)
+        after = await self._settled(
+            before,
+            self.backend.assign(conversation_id, agent_id),
+            lambda now: now.agentId == agent_id,
+        )
         return Change(conversation=await self._record_change(actor, "assign", before, after))
 
     async def unassign(self, actor: Actor, conversation_id: str) -> Change:
@@ -152,13 +167,17 @@ class ConversationService:
         before = await self._changeable(conversation_id)
         if before.agentId is None:
             return Change(conversation=before, changed=False, note="It had no agent.")
-        after = await self.backend.unassign(conversation_id)
+        after = await self._settled(
+            before, self.backend.unassign(conversation_id), lambda now: now.agentId is None
+        )
         return Change(conversation=await self._record_change(actor, "unassign", before, after))
 
     async def route(self, actor: Actor, conversation_id: str) -> Change:
         await self.authorize(actor, "route", conversation_id)
         before = await self._changeable(conversation_id)
-        after = await self.backend.route(conversation_id)
+        after = await self._settled(
+            before, self.backend.route(conversation_id), lambda now: _routed(before, now)
+        )
         return Change(conversation=await self._record_change(actor, "route", before, after))
 
     async def tag(
@@ -180,8 +199,17 @@ class ConversationService:
             return Change(conversation=before, changed=False, note="It already had those tags.")
         # Infobip refuses to link a tag that does not exist yet: create first, then link.
         await _all(*(self.backend.create_tag(name) for name in missing))
-        await _all(*(self.backend.add_tag(conversation_id, name) for name in missing))
-        return await self._after_tags(actor, "tag", before, sorted([*current, *missing]))
+        linked, error = await self._retag(before, missing, linking=True)
+        if error is None:
+            return await self._after_tags(actor, "tag", before, sorted([*current, *linked]))
+        if linked:  # made, so audited, and said
+            await self._after_tags(actor, "tag", before, sorted([*current, *linked]))
+            left = [name for name in missing if name not in linked]
+            error.message = (
+                f"Tagged {conversation_id} {', '.join(linked)} only: {error.message} "
+                f"Run `tag {conversation_id} {' '.join(left)}` to finish."
+            )
+        raise error
 
     async def untag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
         await self.authorize(actor, "tag", conversation_id)
@@ -195,10 +223,18 @@ class ConversationService:
                 f"Conversation {conversation_id} has no tag {listed} (its tags: {have})."
             )
         unique = list(dict.fromkeys(names))
-        await _all(*(self.backend.remove_tag(conversation_id, n) for n in unique))
-        return await self._after_tags(
-            actor, "untag", before, [t for t in current if t not in unique]
-        )
+        removed, error = await self._retag(before, unique, linking=False)
+        left = [t for t in current if t not in removed]
+        if error is None:
+            return await self._after_tags(actor, "untag", before, left)
+        if removed:  # made, so audited, and said
+            await self._after_tags(actor, "untag", before, left)
+            rest = [n for n in unique if n not in removed]
+            error.message = (
+                f"Untagged {conversation_id} {', '.join(removed)} only: {error.message} "
+                f"Run `untag {conversation_id} {' '.join(rest)}` to finish."
+            )
+        raise error
 
     # --- lookups used by the command layer ----------------------------------------------------
 
@@ -268,6 +304,70 @@ class ConversationService:
             raise ConversationClosed(conversation_id)
         return conversation
 
+    async def _settled(
+        self,
+        before: Conversation,
+        change: Awaitable[Conversation],
+        done: Callable[[Conversation], bool],
+    ) -> Conversation:
+        """The conversation after `change`. When `change` fails, it may still have taken effect:
+        its answer lost (a dropped connection, a timeout), or a retry of it refused because of
+        what the first try did (closing twice, "already closed"). Reporting that as a failure
+        would leave a change out of the audit log and tell the person to do it again. So the
+        conversation is read back: when it now is as `done` says (and `before` was not, as the
+        callers checked), the change is taken as made. Someone else making the very same change
+        in that moment would be credited to this actor too, which is the lesser wrong."""
+        try:
+            return await change
+        except ConvbotError as error:
+            now = await self._read_back(before.id)
+            if now is None or not done(now):
+                raise
+            log.info("a change to %s failed (%s) yet took effect", before.id, error)
+            return now
+
+    async def _retag(
+        self, before: Conversation, names: builtins.list[str], *, linking: bool
+    ) -> tuple[builtins.list[str], ConvbotError | None]:
+        """Link (or unlink) tags `names`, which `before` lacks (or has): the names done, sorted,
+        and the error of one not done (None when all were). The calls run concurrently, so some
+        may succeed where another fails, and one that failed may have been done all the same
+        (see `_settled`): after a failure the tags are read back to know which."""
+        conversation_id = before.id
+        calls = (
+            self.backend.add_tag(conversation_id, name)
+            if linking
+            else self.backend.remove_tag(conversation_id, name)
+            for name in names
+        )
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        failed: dict[str, ConvbotError] = {}
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, ConvbotError):
+                failed[name] = result
+            elif isinstance(result, BaseException):
+                raise result
+        if not failed:
+            return sorted(names), None
+        now = await self._read_back(conversation_id)
+        if now is not None:
+            for name in list(failed):
+                if (name in (now.tags or [])) == linking:
+                    log.info("%s of %s failed yet took effect", name, conversation_id)
+                    del failed[name]
+        done = sorted(name for name in names if name not in failed)
+        return done, next(iter(failed.values()), None)
+
+    async def _read_back(self, conversation_id: str) -> Conversation | None:
+        """The conversation as the backend has it now; None when it cannot be read (a few tries:
+        it is read because the backend just failed, and that may go on for a moment)."""
+        for _ in range(READ_BACK_TRIES):
+            try:
+                return await self.backend.get(conversation_id)
+            except ConvbotError as error:
+                log.debug("reading %s back failed: %s", conversation_id, error)
+        return None
+
     async def _after_tags(
         self, actor: Actor, action: str, before: Conversation, tags: builtins.list[str]
     ) -> Change:
@@ -306,6 +406,15 @@ class ConversationService:
                 actor.id,
                 exc_info=True,
             )
+
+
+def _routed(before: Conversation, now: Conversation) -> bool:
+    """Whether `now` is `before` routed: changed since (routing always touches it), in what
+    routing changes only."""
+    if now.updatedAt is None or now.updatedAt == before.updatedAt:
+        return False
+    _, new = changed_fields(_snapshot(before), _snapshot(now))
+    return set(new) <= ROUTED_FIELDS
 
 
 def _snapshot(conversation: Conversation) -> dict[str, Any]:

@@ -43,6 +43,7 @@ CREATE_UNSURE = (
     "the conversation may or may not have been created; check with `list` before creating it again."
 )
 CREATE_CLOCK_SKEW = timedelta(minutes=2)  # between this host's clock and Infobip's
+CREATE_LOOKS = 3  # looks for a create whose answer was lost, a second apart
 ROUTE_UNSURE = (
     "conversation {0} may or may not have been routed (each route moves a round-robin queue on); "
     "check it with `show {0}` before routing it again."
@@ -120,13 +121,15 @@ class InfobipBackend:
             orderBy=OrderBy(field="createdAt", direction="desc"),
             limit=LIMIT_MAX,
         )
-        for attempt in range(2):
+        for attempt in range(CREATE_LOOKS):
             if attempt:
                 await self._http.pause(1.0)  # it may still be being carried out
             try:
                 page = await self.list(query)
             except BackendUnavailable:
-                return None
+                # Look again: whatever lost the answer may fail a list too, and giving up here
+                # tells the person to create again what may well exist.
+                continue
             same = [
                 c
                 for c in page.items

@@ -8,6 +8,7 @@ put into a message: a key cut in half would leak its first half. The errors buil
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -186,7 +187,11 @@ class ErrorMapper:
 
     def _throttled(self, response: httpx.Response) -> RateLimited:
         after = retry_after(response)
-        wait = f"in {after:.0f} seconds" if after is not None else "in a minute"
+        wait = "in a minute"
+        if after is not None:
+            # Whole seconds, rounded up: "in 0 seconds" for a 0.4 s wait, "1 seconds" read badly.
+            seconds = max(1, math.ceil(after))
+            wait = f"in {seconds} second{'s' if seconds > 1 else ''}"
         return RateLimited(
             f"Infobip is throttling requests (HTTP 429); try again {wait}.", retry_after=after
         )
