@@ -10,7 +10,7 @@ completed when convbot has posted its answer to the response_url.
 
 - throughput: completed creates per second over the whole run (first send to last answer),
   beside a baseline measured in the same run: creates per second straight into the emulator
-  with one pooled httpx client at the same concurrency (what the backend alone allows);
+  with one pooled client at the same concurrency (what the backend alone allows);
 - memory: convbot's resident set (VmRSS) after the first half of the commands and after all of
   them, and its peak (VmHWM): growth over the second half is what a leak would show.
 Targets on the 2-core machine: >= 200 creates/s; peak RSS < 150 MB; no growth over the second
@@ -27,10 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 from benchmarks._serve import EMULATOR_KEY as KEY
-from benchmarks.ack_latency import Load, Server, convbot_server, responses
+from benchmarks.ack_latency import Load, Server, convbot_server, responses, session
 
 TARGET_RATE = 200.0
 TARGET_PEAK_MB = 150.0
@@ -62,7 +62,7 @@ async def closed_loop(load: Load, count: int, concurrency: int) -> None:
     await asyncio.gather(*(sender() for _ in range(concurrency)))
 
 
-async def answered(http: httpx.AsyncClient, target: Server, expected: int) -> float:
+async def answered(http: aiohttp.ClientSession, target: Server, expected: int) -> float:
     """Wait until convbot has answered `expected` commands in all; when it did (monotonic)."""
     async with asyncio.timeout(DRAIN_TIMEOUT):
         while True:
@@ -74,9 +74,8 @@ async def answered(http: httpx.AsyncClient, target: Server, expected: int) -> fl
 
 async def baseline(emulator: str, count: int, concurrency: int) -> float:
     """Creates per second straight into the emulator, one pooled client, same concurrency."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"Authorization": f"App {KEY}"}
-    async with httpx.AsyncClient(base_url=emulator, headers=headers, limits=limits) as http:
+    async with session(concurrency, 30.0) as http:
         remaining = count
 
         async def sender() -> None:
@@ -84,7 +83,10 @@ async def baseline(emulator: str, count: int, concurrency: int) -> float:
             while remaining > 0:
                 remaining -= 1
                 body = {"topic": f"Baseline {remaining}", "priority": "HIGH"}
-                (await http.post("/ccaas/1/conversations", json=body)).raise_for_status()
+                url = f"{emulator}/ccaas/1/conversations"
+                async with http.post(url, json=body, headers=headers) as answer:
+                    answer.raise_for_status()
+                    await answer.read()
 
         started = time.monotonic()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
@@ -92,8 +94,7 @@ async def baseline(emulator: str, count: int, concurrency: int) -> float:
 
 
 async def measure(convbot: Server, count: int, concurrency: int) -> dict[str, float]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0)) as http:
+    async with session(concurrency, 30.0) as http:
         load = Load(http, convbot)
         await load.warm(20)
         done = await responses(http, convbot)
@@ -167,4 +168,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
