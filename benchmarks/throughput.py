@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
