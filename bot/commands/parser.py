@@ -225,7 +225,6 @@ _TAKES = {
 
 # --- values ------------------------------------------------------------------------------------
 
-_BAD_CHARS = BAD_CHARACTERS  # control characters and lone surrogates: the models' rule
 _AGENT = re.compile(rf"[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]{{1,{NAME_MAX}}}")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
@@ -240,7 +239,7 @@ def _text(label: str, value: str, limit: int) -> str:
         raise InvalidInput(f"The {label} cannot be empty.")
     if len(value) > limit:
         raise InvalidInput(f"The {label} is {len(value)} characters long; the limit is {limit}.")
-    if _BAD_CHARS.search(value):
+    if BAD_CHARACTERS.search(value):
         raise InvalidInput(f"The {label} contains a control character; remove it.")
     return value
 

@@ -61,6 +61,9 @@ class CardRef(BaseModel):
         return self.v == updated_at
 
 
+BROKEN_PAGE_BUTTON = "That button is broken; run `/conv list` again."
+
+
 class PageRef(BaseModel):
     """What a Next/Previous page button carries: the list command text and the page (1-based)."""
 
@@ -77,7 +80,7 @@ class PageRef(BaseModel):
         try:
             return cls.model_validate_json(value or "")
         except ValidationError:
-            raise InvalidInput("That button is broken; run `/conv list` again.") from None
+            raise InvalidInput(BROKEN_PAGE_BUTTON) from None
 
 
 class EditRef(BaseModel):

@@ -20,7 +20,7 @@ from bot.service.conversations import Change, ConversationService
 from bot.service.escalations import EscalationService, Started
 from bot.slack.blocks import ids
 from bot.slack.blocks.card import card_ref_from_block_id, card_text, conversation_card
-from bot.slack.blocks.ids import CardRef, EditRef, PageRef
+from bot.slack.blocks.ids import BROKEN_PAGE_BUTTON, CardRef, EditRef, PageRef
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import edit_modal, loading_modal, problem_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape
@@ -116,7 +116,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             if not isinstance(command, ListCommand):
                 # A paging button replays a list and nothing else: a value that says `close …`
                 # or `create …` (an old message, a forged one) must not act on its behalf.
-                PageRef.decode(None)  # raises the "broken button" InvalidInput
+                raise InvalidInput(BROKEN_PAGE_BUTTON)
             actor = await deps.identity.actor(user_of(body))
             result = await execute(command, service, actor)
             context = await deps.card_context(actor.agent_id)
