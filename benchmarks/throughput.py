@@ -10,7 +10,8 @@ completed when convbot has posted its answer to the response_url.
 
 - throughput: completed creates per second over the whole run (first send to last answer),
   beside a baseline measured in the same run: creates per second straight into the emulator
-  with one pooled client at the same concurrency (what the backend alone allows);
+  with one pooled client at the same concurrency (what the backend alone allows), and the CPU
+  time convbot's process spent per create (steadier than the rate on a busy machine);
 - memory: convbot's resident set (VmRSS) after the first half of the commands and after all of
   them, and its peak (VmHWM): growth over the second half is what a leak would show.
 Targets on the 2-core machine: >= 200 creates/s; peak RSS < 150 MB; no growth over the second
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import tempfile
 import time
@@ -45,6 +47,12 @@ def memory_mb(pid: int) -> tuple[float, float]:
         if name in ("VmRSS", "VmHWM"):
             fields[name] = int(value.split()[0]) / 1024
     return fields["VmRSS"], fields["VmHWM"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def closed_loop(load: Load, count: int, concurrency: int) -> None:
@@ -100,6 +108,7 @@ async def measure(convbot: Server, count: int, concurrency: int) -> dict[str, fl
         await answered(http, convbot, done)
         pid = convbot.process.pid
         start_rss, _ = memory_mb(pid)
+        start_cpu = cpu_seconds(pid)
         half = count // 2
         started = time.monotonic()
         await closed_loop(load, half, concurrency)
@@ -108,12 +117,14 @@ async def measure(convbot: Server, count: int, concurrency: int) -> dict[str, fl
         await closed_loop(load, count - half, concurrency)
         finished = await answered(http, convbot, done + count)
         end_rss, peak = memory_mb(pid)
+        cpu = cpu_seconds(pid) - start_cpu
         emulator = str(convbot.ready.get("emulator") or "")
     rate = count / (finished - started)
     base = await baseline(emulator, min(count, 2000), concurrency) if emulator else float("nan")
     return {
         "rate": rate,
         "baseline": base,
+        "cpu_ms": cpu * 1000 / count,
         "start_rss": start_rss,
         "half_rss": half_rss,
         "end_rss": end_rss,
@@ -138,6 +149,7 @@ def report(figures: dict[str, float], args: argparse.Namespace) -> None:
         f"{'emulator alone, creates/s':28}{base:>12.0f}{'':>14}   ratio {rate / base:.2f}"
         " (convbot / backend alone)"
     )
+    print(f"{'convbot CPU per create, ms':28}{figures['cpu_ms']:>12.1f}")
     print(f"{'RSS before the load, MB':28}{figures['start_rss']:>12.1f}")
     print(f"{'RSS after half, MB':28}{figures['half_rss']:>12.1f}")
     print(f"{'RSS after all, MB':28}{figures['end_rss']:>12.1f}")

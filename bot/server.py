@@ -30,7 +30,7 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.models import utcnow
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, build_slack_deps
-from bot.slack.deps import slack_client
+from bot.slack.deps import slack_client, slack_session
 from bot.slack.intake import refusal
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.ticks import TickClaims, TickRecord
@@ -52,9 +52,11 @@ def create_http_app(settings: Settings, *, freeze_heap: bool = False) -> Starlet
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         metrics = Metrics()
-        client = slack_client(settings)
-        runtime = await build_runtime(settings, groups=SlackUserGroups(client), metrics=metrics)
         async with AsyncExitStack() as cleanup:
+            session = await cleanup.enter_async_context(slack_session())
+            client = slack_client(settings, session)
+            groups = SlackUserGroups(client)
+            runtime = await build_runtime(settings, groups=groups, metrics=metrics)
             cleanup.push_async_callback(runtime.aclose)
             deps = build_slack_deps(runtime, client, metrics)
             slack = build_slack_app(deps)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -78,14 +80,30 @@ class _BoundedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
             return False  # slack_sdk could not sleep on it either
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+TIMEOUT = 10
+
+
+def slack_session() -> aiohttp.ClientSession:
+    """One pool of keep-alive connections to Slack for the Web API client and response_url
+    posts. Without it slack_sdk opens (TCP + TLS) and closes a connection for every call: 12 %
+    of convbot's CPU per `/conv create` in benchmarks/throughput.py. Build it inside the event
+    loop that uses it and close it on shutdown. slack_sdk sets no timeout on a session it is
+    given, so the session carries it."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT))
+
+
+def slack_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """The Web API client: SLACK_API_URL honoured, Slack's 429, 5xx and connection retries on
-    (bounded as the comment above says)."""
+    (bounded as the comment above says). `session`: see slack_session; without one (a one-shot
+    CLI command) each call has a connection of its own."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=TIMEOUT,
+        session=session,
         retry_handlers=[
             _BoundedRateLimitRetryHandler(max_retry_count=3, max_wait=MAX_RETRY_AFTER),
             AsyncServerErrorRetryHandler(max_retry_count=2),
@@ -125,8 +143,12 @@ class SlackDeps:
     def service(self) -> ConversationService:
         return self.runtime.conversations
 
-    async def card_context(self, viewer_agent_id: str | None) -> CardContext:
-        """Names and mentions for drawing; cosmetic, so a backend failure just shows ids."""
+    async def card_context(
+        self, viewer_agent_id: str | None, shown: Iterable[str] | None = None
+    ) -> CardContext:
+        """Names and mentions for drawing; cosmetic, so a backend failure just shows ids.
+        `shown`: the ids of the conversations to be drawn, when known, so only their snoozes
+        are read (none at all for none)."""
         try:
             queues, agents = await asyncio.gather(
                 self._queues.get("all", self.service.queues),
@@ -136,7 +158,7 @@ class SlackDeps:
             log.warning("queue and agent names unavailable for drawing", exc_info=True)
             queues, agents = [], []
         try:
-            snoozed = await self.service.snoozed()
+            snoozed = await self.service.snoozed(shown)
         except SQLAlchemyError:
             log.warning("snoozes unavailable for drawing", exc_info=True)
             snoozed = {}

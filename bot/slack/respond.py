@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import aiohttp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.context.respond.internals import _build_message
@@ -28,12 +29,17 @@ log = logging.getLogger(__name__)
 TIMEOUT = 10
 
 
-def webhook_client(response_url: str) -> AsyncWebhookClient:
+def webhook_client(
+    response_url: str, session: aiohttp.ClientSession | None = None
+) -> AsyncWebhookClient:
     """A response_url client that retries 429s, 5xx and connection failures, as the Web API one
-    does (a 5xx lost the answer to a command otherwise; see bot/slack/deps.py on the risk)."""
+    does (a 5xx lost the answer to a command otherwise; see bot/slack/deps.py on the risk).
+    `session`: the Web API client's pooled one (deps.slack_session); without it every post
+    opens and closes a connection of its own."""
     return AsyncWebhookClient(
         url=response_url,
         timeout=TIMEOUT,
+        session=session,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
@@ -42,9 +48,11 @@ def webhook_client(response_url: str) -> AsyncWebhookClient:
     )
 
 
-async def post(response_url: str, message: dict[str, Any]) -> WebhookResponse:
+async def post(
+    response_url: str, message: dict[str, Any], session: aiohttp.ClientSession | None = None
+) -> WebhookResponse:
     """Post `message` to a response_url with retries; a final refusal is logged."""
-    response = await webhook_client(response_url).send_dict(message)
+    response = await webhook_client(response_url, session).send_dict(message)
     if response.status_code != 200:
         log.warning(
             "Slack refused a response_url post: HTTP %s %s", response.status_code, response.body
@@ -53,6 +61,10 @@ async def post(response_url: str, message: dict[str, Any]) -> WebhookResponse:
 
 
 class RetryingRespond(AsyncRespond):
+    def __init__(self, *, response_url: str | None, session: aiohttp.ClientSession | None) -> None:
+        super().__init__(response_url=response_url)
+        self.session = session
+
     async def __call__(
         self,
         text: str | dict[str, Any] = "",
@@ -73,7 +85,7 @@ class RetryingRespond(AsyncRespond):
             log.warning("no response_url to answer on: %.200s", text)
             return WebhookResponse(url="", status_code=404, body="no response_url", headers={})
         if isinstance(text, dict):
-            return await post(self.response_url, _build_message(**text))
+            return await post(self.response_url, _build_message(**text), self.session)
         message = _build_message(
             text=text,
             blocks=blocks,
@@ -86,10 +98,13 @@ class RetryingRespond(AsyncRespond):
             thread_ts=thread_ts,
             metadata=metadata,
         )
-        return await post(self.response_url, message)
+        return await post(self.response_url, message, self.session)
 
 
 async def retrying_respond(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
     """Global middleware: every listener's `respond` retries like the Web API client."""
-    context["respond"] = RetryingRespond(response_url=context.response_url)
+    context["respond"] = RetryingRespond(
+        response_url=context.response_url,
+        session=context.client.session if context.client else None,
+    )
     return await next()

@@ -14,6 +14,7 @@ from bot.commands.parser import parse
 from bot.commands.spec import (
     SUBCOMMANDS,
     Command,
+    CreateCommand,
     DigestCommand,
     EscalateCommand,
     EscalationsCommand,
@@ -92,9 +93,19 @@ async def _executed(
     shared = _for_channel(result, command.kind)
     # A card the whole channel sees is drawn for no one in particular: Take must stay for
     # everyone, even when it is already the presser's.
-    context = await deps.card_context(None if shared else actor.agent_id)
+    context = await deps.card_context(None if shared else actor.agent_id, _shown(result, command))
     fallback, blocks = result_blocks(result, context, command_text=text)
     return fallback, blocks, shared
+
+
+def _shown(result: CommandResult, command: Command) -> list[str]:
+    """The conversations a result draws, whose snoozes the card shows. One created a moment
+    ago has none: reading them would cost every create a database query."""
+    if isinstance(command, CreateCommand):
+        return []
+    if result.conversation is not None:
+        return [result.conversation.id]
+    return [item.id for item in result.page.items] if result.page is not None else []
 
 
 def _metric_name(text: str) -> str:

@@ -118,7 +118,7 @@ async def _deliver(
     blocks = conversation_card(conversation, context)
     await _tell_user(client, user, name, card_text(conversation), blocks)
     if response_url:
-        redraw = RetryingRespond(response_url=response_url)
+        redraw = RetryingRespond(response_url=response_url, session=client.session)
         await redraw(text=card_text(conversation), blocks=blocks, replace_original=True)
 
 
