@@ -39,6 +39,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 import yaml
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -285,7 +286,10 @@ def main() -> None:
     slow_ms = os.environ.get("CONVBOT_BENCH_SLOW_CALLBACK_MS")
     report = watch_slow_callbacks(args.kind, float(slow_ms)) if slow_ms else None
     try:
-        asyncio.run(serve(args))
+        # The event loop `convbot serve` gets from uvicorn (uvloop when it is installed).
+        loop_factory = uvicorn.Config(app=None).get_loop_factory()
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(serve(args))
     finally:
         if report is not None:
             report()
