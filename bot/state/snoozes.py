@@ -46,13 +46,13 @@ class SnoozeStore:
 
     async def active(self, conversation_ids: Iterable[str] | None = None) -> dict[str, datetime]:
         """conversation id → until, for snoozes not yet over (of the given ids, or all)."""
+        wanted = None if conversation_ids is None else list(conversation_ids)
+        if wanted == []:
+            return {}
         stmt = select(conversation_snoozes.c.conversation_id, conversation_snoozes.c.until).where(
             conversation_snoozes.c.until > self._clock()
         )
-        if conversation_ids is not None:
-            wanted = list(conversation_ids)
-            if not wanted:
-                return {}
+        if wanted is not None:
             stmt = stmt.where(conversation_snoozes.c.conversation_id.in_(wanted))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
