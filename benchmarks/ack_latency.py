@@ -46,6 +46,7 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks import figures
 from benchmarks._serve import CHANNEL, SECRET, USERS
 from bot.fakeslack import SlackSigner, slash_command
 
@@ -408,6 +409,21 @@ def main() -> None:
             measure(args.rates, args.count, convbot, bare, args.connections)
         )
     report(results, answered, args)
+    figures.save(
+        "ack_latency",
+        {
+            "backend_ms": args.backend_latency * 1000,
+            "rates": [
+                {
+                    "rate": convbot.rate,
+                    "convbot": [convbot.percentile(50), convbot.percentile(99)],
+                    "bare": [bare.percentile(50), bare.percentile(99)],
+                    "errors": convbot.errors + bare.errors,
+                }
+                for convbot, bare in results
+            ],
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import figures
 from benchmarks.list_requests import KEY, CountingTransport
 from benchmarks.local_list import build
 from bot.backends.base import ConversationBackend
@@ -77,10 +78,15 @@ async def measure(folder: Path, backlog: int) -> list[tuple[str, int, float, int
 async def run(backlogs: list[int]) -> None:
     print("Cost of one digest (OPEN+WAITING x URGENT+HIGH, 15 items), median of 20")
     print(f"{'backlog':>10}  {'backend':<22} {'requests':>8} {'ms':>8} {'matching':>9}")
+    rows = []
     with tempfile.TemporaryDirectory() as folder:
         for backlog in backlogs:
             for backend, requests, ms, total in await measure(Path(folder), backlog):
                 print(f"{backlog:>10,}  {backend:<22} {requests:>8} {ms:>8.1f} {total:>9,}")
+                rows.append(
+                    {"backlog": backlog, "backend": backend, "requests": requests, "ms": ms}
+                )
+    figures.save("digest_cost", {"rows": rows})
 
 
 def main() -> None:

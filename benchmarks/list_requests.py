@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks import figures
 from benchmarks.local_list import build
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
@@ -83,10 +84,13 @@ async def run(backlogs: list[int]) -> None:
         "(list defaults to status OPEN+WAITING: 2 statuses x 2 priorities = 4 single-value queries)"
     )
     print(f"{'backlog':>9}  {'command':<42} {'requests':>8} {'ms':>8} {'matches':>8}")
+    most: dict[int, int] = {}
     with tempfile.TemporaryDirectory() as folder:
         for backlog in backlogs:
             for text, requests, ms, total in await measure(Path(folder), backlog):
                 print(f"{backlog:>9,}  {text:<42} {requests:>8} {ms:>8.1f} {total:>8,}")
+                most[backlog] = max(most.get(backlog, 0), requests)
+    figures.save("list_requests", {"most_requests": most})
 
 
 def main() -> None:

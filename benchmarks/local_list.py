@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks import figures
 from bot.backends.local import LocalBackend
 from bot.models import ConversationFilter, OrderBy, Priority, Status
 from bot.state.db import create_engine, migrate
@@ -154,6 +155,7 @@ def main() -> None:
         print(f"{name:<40} {p50:8.1f} {p95:8.1f} {total:9,}")
     worst = max(p95 for _, _, p95, _ in results)
     print(f"{'worst p95':<40} {'':>8} {worst:8.1f}   (target < 50 ms)")
+    figures.save("local_list", {"rows": args.rows, "worst_p95_ms": worst})
 
 
 if __name__ == "__main__":

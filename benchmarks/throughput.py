@@ -30,6 +30,7 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks import figures as shared_figures
 from benchmarks._serve import EMULATOR_KEY as KEY
 from benchmarks.ack_latency import Load, Server, convbot_server, responses, session
 
@@ -179,6 +180,11 @@ def main() -> None:
     ):
         figures = asyncio.run(measure(convbot, args.count, args.concurrency))
     report(figures, args)
+    growth = (figures["end_rss"] - figures["half_rss"]) / figures["half_rss"]
+    shared_figures.save(
+        "throughput",
+        figures | {"growth": growth, "count": args.count, "concurrency": args.concurrency},
+    )
 
 
 if __name__ == "__main__":
