@@ -8,6 +8,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -33,9 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         print("The environment has errors:\n" + describe_errors(error), file=sys.stderr)
         return 1
-    # A one-shot command stays quiet unless LOG_LEVEL asks otherwise; servers log at INFO.
+    # A one-shot command stays quiet unless LOG_LEVEL asks otherwise; servers log at INFO, but
+    # for `dev` the page is the output (the scheduler's start-up chatter would bury its URL).
     quiet = (
-        args.command in ("conv", "check-config") and "log_level" not in settings.model_fields_set
+        args.command in ("conv", "check-config", "dev")
+        and "log_level" not in settings.model_fields_set
     )
     configure_logging("WARNING" if quiet else settings.log_level, settings.log_format)
     if args.command == "conv":
@@ -61,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.serve import serve
 
         return serve(settings)
+    if args.command == "dev":
+        from bot.dev.server import serve_dev
+
+        return serve_dev(Path(args.folder), args.host, args.port)
     _parser().print_help()
     return 1
 
@@ -100,6 +107,17 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--dry-run", action="store_true", help="print it instead of posting")
     commands.add_parser(
         "serve", help="run the Slack bot (HTTP on HOST:PORT, or Socket Mode with SLACK_APP_TOKEN)"
+    )
+    dev = commands.add_parser(
+        "dev",
+        help="the bot and a local Slack in your browser, with demo data (no Slack app needed)",
+    )
+    dev.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000, help="default 3000")
+    dev.add_argument(
+        "--folder",
+        default="convbot-dev",
+        help="where the demo keeps its database and convbot.yml (default ./convbot-dev)",
     )
     return parser
 

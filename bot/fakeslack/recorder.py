@@ -539,6 +539,23 @@ class FakeSlack:
             self._waiters.discard(recorded)
         return self.calls_to(method)
 
+    def changed(self) -> None:
+        """The workspace changed other than by a recorded call (a response_url post, a person's
+        action in the local Slack): wake whoever waits for a change."""
+        self._wake_waiters()
+
+    async def wait_for_change(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Wait until the next recorded call or `changed()`, or `timeout` seconds."""
+        changed = asyncio.Event()
+        self._waiters.add(changed)
+        try:
+            async with asyncio.timeout(timeout):
+                await changed.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(changed)
+
     def clear(self) -> None:
         """Forget the recorded calls, faulted calls, response posts, envelopes and acks (the
         state and the fault rules stay)."""

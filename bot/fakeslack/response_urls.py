@@ -42,6 +42,7 @@ def post_to_response_url(fake: FakeSlack, token: str, body: JsonDict) -> tuple[i
         _delete_original(fake, url)
     elif not (truthy(body.get("replace_original")) and _replace_original(fake, url, text, blocks)):
         _post_new(fake, url, body, text, blocks)
+    fake.changed()
     return OK
 
 

@@ -1,0 +1,1 @@
+"""`convbot dev`: the bot and a local Slack in a browser, on the embedded backend."""

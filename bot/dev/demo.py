@@ -1,0 +1,158 @@
+"""The demo that `convbot dev` starts with: a Slack workspace, an operations file, conversations.
+
+Four people (three of them agents), two channels, three queues with routing rules, an on-call
+rotation and an escalation policy, a digest of open URGENT and HIGH conversations every minute,
+and about 40 conversations across priorities, statuses and queues.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from bot.commands.executor import execute
+from bot.commands.parser import parse
+from bot.fakeslack import FakeSlack
+from bot.models import Actor, ConversationFilter
+from bot.service.conversations import ConversationService
+
+SUPPORT, INCIDENTS = "CSUPPORT01", "CINCIDENT1"
+# (Slack user id, handle, real name, agent id or None): Dave is no agent, to show the refusal.
+PEOPLE = [
+    ("UANA00001", "ana", "Ana Horvat", "agent-ana"),
+    ("UBEN00002", "ben", "Ben Kovac", "agent-ben"),
+    ("UCLEO0003", "cleo", "Cleo Marin", "agent-cleo"),
+    ("UDAVE0004", "dave", "Dave Observer", None),
+]
+ONCALL_GROUP = "S0ONCALL01"
+
+
+def workspace(fake: FakeSlack) -> None:
+    """The people and channels of the demo workspace."""
+    for user_id, handle, real_name, _agent in PEOPLE:
+        fake.add_user(user_id, handle, f"{handle}@example.com", real_name=real_name)
+    fake.add_channel(SUPPORT, "support")
+    fake.add_channel(INCIDENTS, "incidents")
+    fake.add_usergroup(ONCALL_GROUP, [PEOPLE[0][0], PEOPLE[1][0]])
+
+
+def operations() -> dict[str, Any]:
+    """convbot.yml for the demo: agents, queues, routing, a digest a minute, on call."""
+    agents = [person for person in PEOPLE if person[3] is not None]
+    return {
+        "agents": {user_id: agent for user_id, _h, _n, agent in agents},
+        "local": {
+            "agents": [
+                {"id": agent, "name": name, "email": f"{handle}@example.com"}
+                for _u, handle, name, agent in agents
+            ],
+            "queues": [
+                {
+                    "id": "q-billing",
+                    "name": "Billing",
+                    "agents": ["agent-ana", "agent-ben"],
+                    "auto_assignment": "LOAD_BALANCING",
+                },
+                {
+                    "id": "q-vip",
+                    "name": "VIP",
+                    "agents": ["agent-ana", "agent-cleo"],
+                    "auto_assignment": "ROUND_ROBIN",
+                },
+                {"id": "q-general", "name": "General", "agents": ["agent-ben", "agent-cleo"]},
+            ],
+            "routing": [
+                {"name": "VIP", "queue": "q-vip", "priority": "HIGH", "match": {"tags": ["vip"]}},
+                {
+                    "name": "Money",
+                    "queue": "q-billing",
+                    "match": {"keywords": ["invoice", "refund", "payment"]},
+                },
+            ],
+        },
+        "digests": [
+            {
+                "name": "urgent-and-high",
+                "channel": SUPPORT,
+                "every": "1m",
+                "filter": {"status": ["OPEN", "WAITING"], "priority": ["URGENT", "HIGH"]},
+                "max_items": 10,
+                "mention": ONCALL_GROUP,
+            }
+        ],
+        "oncall": {
+            "schedules": [
+                {
+                    "name": "primary",
+                    "rotation": {
+                        "users": [PEOPLE[0][0], PEOPLE[1][0]],
+                        "shift": "1d",
+                        "start": "2026-01-05T09:00",
+                    },
+                },
+                {
+                    "name": "secondary",
+                    "rotation": {
+                        "users": [PEOPLE[2][0]],
+                        "shift": "7d",
+                        "start": "2026-01-05T09:00",
+                    },
+                },
+            ],
+            "policies": [
+                {
+                    "name": "default",
+                    "steps": [
+                        {"notify": ["schedule:primary"], "wait": "2m"},
+                        {"notify": ["schedule:secondary", f"channel:{INCIDENTS}"], "wait": "5m"},
+                    ],
+                }
+            ],
+        },
+        "scheduler": {"escalation_sweep": "10s"},
+    }
+
+
+TOPICS = [
+    ("Refund for invoice {n} not received", "EMAIL"),
+    ("Card payment declined at checkout", "WHATSAPP"),
+    ("Delivery {n} stuck in customs", "EMAIL"),
+    ("Cannot log in after password reset", "LIVE_CHAT"),
+    ("Wrong size shipped, order {n}", "SMS"),
+    ("Subscription charged twice", "EMAIL"),
+    ("App crashes when opening the basket", "LIVE_CHAT"),
+    ("Change of delivery address for {n}", "WHATSAPP"),
+    ("Loyalty points missing", "SMS"),
+    ("Invoice {n} shows the wrong VAT number", "EMAIL"),
+]
+MIX = [("urgent", 5), ("high", 9), ("normal", 18), ("low", 8)]
+
+
+async def conversations(service: ConversationService, count: int = 40) -> int:
+    """Create the demo's conversations unless the store has some; how many were created.
+
+    Through the command grammar, as a person would, so routing rules, auto-assignment and the
+    audit log all take part."""
+    existing = await service.list(ConversationFilter(limit=1))
+    if existing.totalItems:
+        return 0
+    picker = random.Random(7)  # the same demo every time
+    priorities = [name for name, weight in MIX for _ in range(weight)]
+    actor = Actor(id="cli:demo", surface="cli")
+    created = 0
+    for n in range(count):
+        topic, channel = TOPICS[n % len(TOPICS)]
+        words = [
+            "create",
+            f'"{topic.format(n=4400 + n)}"',
+            f"priority:{priorities[n % len(priorities)]}",
+            f"channel:{channel.lower()}",
+        ]
+        if picker.random() < 0.2:
+            words.append("#vip")
+        result = await execute(parse(" ".join(words)), service, actor)
+        conversation = result.conversation
+        if conversation is not None and picker.random() < 0.25:
+            await execute(parse(f"close {conversation.id}"), service, actor)
+        created += 1
+    return created

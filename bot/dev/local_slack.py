@@ -1,0 +1,262 @@
+"""What a person sees and does in the local Slack of `convbot dev`, on top of the fake Slack.
+
+The fake Slack (bot/fakeslack) is the workspace: it records what the bot posts, opens and
+publishes through the Web API and its response_urls. This adds the person's side: the state of
+one user's view of one channel, and their slash commands, clicks and form submissions, sent to
+the bot's /slack/events as Slack sends them — signed with the app's signing secret, with fresh
+response_urls and trigger_ids — so the bot runs unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from bot.fakeslack import (
+    FakeSlack,
+    SlackSigner,
+    StoredView,
+    app_home_opened,
+    block_actions,
+    event_callback,
+    slash_command,
+    view_submission,
+)
+
+Json = dict[str, Any]
+LONG_POLL = 25.0  # seconds a state request with `since` waits for a change
+
+
+class LocalSlack:
+    def __init__(self, fake: FakeSlack, signing_secret: str) -> None:
+        self.fake = fake
+        self.signer = SlackSigner(signing_secret)
+        self.bot_url = ""  # set when served: where /slack/events is
+        self.http: httpx.AsyncClient | None = None
+        self.closed: set[str] = set()  # modals the person closed or Slack closed on submit
+        self.errors: dict[str, dict[str, str]] = {}  # view id → block id → inline error
+        self._changes = 0  # changes made here, not through the bot's calls
+        self._home_opened: set[str] = set()
+
+    @property
+    def version(self) -> int:
+        """Grows with every change to the workspace: each of the bot's Web API calls and
+        response_url posts, and each change made here."""
+        return len(self.fake.calls) + len(self.fake.responses) + self._changes
+
+    # --- what a person sees ---------------------------------------------------------------------
+
+    async def state(self, user: str, channel: str, since: int | None = None) -> Json:
+        """`user`'s view of `channel` (and their DM, modals and App Home); with `since`, waits
+        up to LONG_POLL seconds for the workspace to change from that version first."""
+        if user in self.fake.users and user not in self._home_opened:
+            self._home_opened.add(user)
+            await self.open_home(user)
+        if since is not None and since == self.version:
+            await self.fake.wait_for_change(LONG_POLL)
+        fake = self.fake
+        home = fake.home_view(user)
+        return {
+            "version": self.version,
+            "bot_user": fake.bot_user_id,
+            "users": [
+                {"id": u.id, "name": u.name, "real_name": u.real_name}
+                for u in fake.users.values()
+                if not u.is_bot and not u.deleted
+            ],
+            "channels": self._channels(user),
+            "messages": self._messages(user, channel),
+            "views": [{"id": view.id, "view": view.view} for view in self.open_modals(user)],
+            "home": home.view if home is not None else None,
+            "errors": {
+                view.id: self.errors[view.id]
+                for view in self.open_modals(user)
+                if view.id in self.errors
+            },
+        }
+
+    def open_modals(self, user: str) -> list[StoredView]:
+        """The user's modal stack, bottom first."""
+        return [
+            view
+            for view in self.fake.views.values()
+            if view.type == "modal" and view.user_id == user and view.id not in self.closed
+        ]
+
+    def _channels(self, user: str) -> list[Json]:
+        dm, _ = self.fake.dm_with(user)
+        listed = [
+            {"id": c.id, "name": c.name, "is_im": False}
+            for c in self.fake.channels.values()
+            if not c.is_im and not c.is_archived
+        ]
+        return [*listed, {"id": dm.id, "name": self.fake.bot_name, "is_im": True}]
+
+    def _messages(self, user: str, channel: str) -> list[Json]:
+        shown = [
+            {
+                "channel": m.channel,
+                "ts": m.ts,
+                "text": m.text,
+                "blocks": m.blocks,
+                "user": m.user,
+                "bot": m.bot_id is not None or m.user == self.fake.bot_user_id,
+                "edited": m.edited,
+                "ephemeral": False,
+            }
+            for m in self.fake.messages_in(channel)
+            if m.thread_ts is None or m.thread_ts == m.ts
+        ]
+        shown += [
+            {
+                "channel": m.channel,
+                "ts": m.ts,
+                "text": m.text,
+                "blocks": m.blocks,
+                "user": self.fake.bot_user_id,
+                "bot": True,
+                "edited": False,
+                "ephemeral": True,
+            }
+            for m in self.fake.ephemeral_for(user, channel)
+        ]
+        return sorted(shown, key=lambda message: float(message["ts"]))
+
+    # --- what a person does ---------------------------------------------------------------------
+
+    async def command(self, user: str, channel: str, text: str) -> httpx.Response:
+        """`/conv <text>` typed in `channel`. The bot's immediate answer, if its ack carries
+        one, is shown as Slack shows it: an ephemeral message."""
+        response_url = self.fake.new_response_url(channel, user)
+        trigger = self.fake.new_trigger_id(user)
+        body = slash_command(
+            text, user_id=user, channel_id=channel, response_url=response_url, trigger_id=trigger
+        )
+        ack = await self._send(body)
+        self._show_ack(ack, user, channel)
+        return ack
+
+    async def action(self, user: str, channel: str, container: Json, action: Json) -> None:
+        """A click (button, select, overflow) on a message, in a modal or on the App Home."""
+        action = {**action, "action_ts": f"{time.time():.6f}"}
+        trigger = self.fake.new_trigger_id(user)
+        kind = container.get("type")
+        if kind == "view":
+            stored = self.fake.views.get(str(container.get("view_id")))
+            if stored is None:
+                return
+            body = block_actions(action, user_id=user, trigger_id=trigger, view=stored.view)
+        elif kind == "home":
+            home = self.fake.home_view(user)
+            if home is None:
+                return
+            body = block_actions(action, user_id=user, trigger_id=trigger, view=home.view)
+        else:
+            ts = str(container.get("message_ts"))
+            url = self.fake.new_response_url(channel, user, message_ts=ts)
+            message = self.fake.message(channel, ts)
+            if message is not None:
+                body = block_actions(
+                    action,
+                    user_id=user,
+                    trigger_id=trigger,
+                    channel_id=channel,
+                    message=message.as_slack(),
+                    response_url=url,
+                )
+            else:  # an ephemeral message: Slack sends only its container
+                body = block_actions(
+                    action,
+                    user_id=user,
+                    trigger_id=trigger,
+                    channel_id=channel,
+                    container={
+                        "type": "message",
+                        "message_ts": ts,
+                        "channel_id": channel,
+                        "is_ephemeral": True,
+                    },
+                    response_url=url,
+                )
+        await self._send(body)
+
+    async def submit(self, user: str, view_id: str, values: Json) -> dict[str, str]:
+        """Submit a modal; the inline errors the bot answered with (none: it was accepted).
+
+        The ack's `response_action` is applied as Slack applies it: `errors` keeps the modal
+        open with the messages beside the inputs, `update` replaces it, `push` stacks a new one,
+        `clear` closes them all, and an empty ack closes this one."""
+        stored = self.fake.views.get(view_id)
+        if stored is None or stored.user_id != user:
+            return {}
+        trigger = self.fake.new_trigger_id(user)
+        ack = await self._send(
+            view_submission(stored, user_id=user, trigger_id=trigger, values=values)
+        )
+        self._changed()
+        answer = _json(ack)
+        what = answer.get("response_action")
+        if what == "errors":
+            errors = {str(k): str(v) for k, v in (answer.get("errors") or {}).items()}
+            self.errors[view_id] = errors
+            return errors
+        self.errors.pop(view_id, None)
+        if what == "update" and isinstance(answer.get("view"), dict):
+            stored.view = {**stored.view, **answer["view"], "id": view_id}
+        elif what == "push" and isinstance(answer.get("view"), dict):
+            pushed = self.fake.new_id("V")
+            self.fake.save_view(StoredView(pushed, user, {**answer["view"], "id": pushed}))
+        elif what == "clear":
+            self.closed.update(view.id for view in self.open_modals(user))
+        else:
+            self.closed.add(view_id)
+        return {}
+
+    def close(self, user: str, view_id: str) -> None:
+        stored = self.fake.views.get(view_id)
+        if stored is not None and stored.user_id == user:
+            self.closed.add(view_id)
+            self.errors.pop(view_id, None)
+            self._changed()
+
+    async def open_home(self, user: str) -> None:
+        """The person opened the App Home tab: the bot publishes it."""
+        home = self.fake.home_view(user)
+        event = app_home_opened(user, view=home.view if home is not None else None)
+        await self._send(event_callback(event))
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self.fake.changed()
+
+    # --- to the bot -----------------------------------------------------------------------------
+
+    async def _send(self, body: str) -> httpx.Response:
+        if self.http is None:
+            raise RuntimeError("the local Slack is not serving yet")
+        headers = self.signer.headers_for(body)
+        return await self.http.post(f"{self.bot_url}/slack/events", content=body, headers=headers)
+
+    def _show_ack(self, ack: httpx.Response, user: str, channel: str) -> None:
+        if ack.status_code != 200:
+            text = f"The bot answered HTTP {ack.status_code}."
+        else:
+            found = _json(ack)
+            text = str(found.get("text") or "") if found else ack.text.strip()
+        if text:
+            self.fake.store_ephemeral(channel, user, text=text)
+            self._changed()
+
+
+def _json(response: httpx.Response) -> Json:
+    if not response.content or not response.headers.get("content-type", "").startswith(
+        "application/json"
+    ):
+        return {}
+    try:
+        found = response.json()
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

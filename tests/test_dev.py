@@ -1,0 +1,247 @@
+"""`convbot dev`: the bot and its local Slack in one server, driven through the page's JSON API.
+
+The same API the browser page uses (bot/dev/static/dev.js); tests/browser/ drives the page
+itself. Each test starts the whole thing on a free port with the demo data, as `convbot dev`
+does, in a folder of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.dev import demo
+from bot.dev.server import create_dev_app
+from bot.emulator.loopback import serve_built
+from bot.slack.blocks import ids
+
+Json = dict[str, Any]
+ANA, BEN, CLEO, DAVE = (person[0] for person in demo.PEOPLE)
+SUPPORT = demo.SUPPORT
+
+
+class Page:
+    """What the browser page does, over HTTP."""
+
+    def __init__(self, http: httpx.AsyncClient, user: str = ANA) -> None:
+        self.http = http
+        self.user = user
+
+    async def state(self, channel: str = SUPPORT, since: int | None = None) -> Json:
+        params: dict[str, str | int] = {"user": self.user, "channel": channel}
+        if since is not None:
+            params["since"] = since
+        response = await self.http.get("/dev/api/state", params=params, timeout=40)
+        assert response.status_code == 200, response.text
+        found: Json = response.json()
+        return found
+
+    async def command(self, text: str, channel: str = SUPPORT) -> None:
+        body = {"user": self.user, "channel": channel, "text": text}
+        response = await self.http.post("/dev/api/command", json=body)
+        assert response.json() == {"ok": True}, response.text
+
+    async def press(self, message: Json, action_id: str, channel: str = SUPPORT) -> None:
+        element, block_id = _element(message["blocks"], action_id)
+        action = {
+            "type": element["type"],
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": element.get("value"),
+        }
+        container = {
+            "type": "message",
+            "message_ts": message["ts"],
+            "is_ephemeral": message["ephemeral"],
+        }
+        body = {"user": self.user, "channel": channel, "container": container, "action": action}
+        response = await self.http.post("/dev/api/action", json=body)
+        assert response.json() == {"ok": True}, response.text
+
+    async def submit(self, view_id: str, values: Json) -> Json:
+        body = {"user": self.user, "view_id": view_id, "values": values}
+        response = await self.http.post("/dev/api/submit", json=body)
+        assert response.status_code == 200, response.text
+        found: Json = response.json()
+        return found
+
+    async def until(
+        self, check: Callable[[Json], Any], channel: str = SUPPORT, seconds: float = 10.0
+    ) -> Any:
+        """The first truthy `check(state)`, polling as the page does (long-poll on version)."""
+        async with asyncio.timeout(seconds):
+            state = await self.state(channel)
+            while not (found := check(state)):
+                state = await self.state(channel, since=state["version"])
+            return found
+
+
+def _element(blocks: list[Json], action_id: str) -> tuple[Json, str]:
+    for block in blocks:
+        elements = list(block.get("elements") or [])
+        if block.get("accessory"):
+            elements.append(block["accessory"])
+        for element in elements:
+            if element.get("action_id") == action_id:
+                return element, str(block.get("block_id"))
+    raise AssertionError(f"no {action_id} in {json.dumps(blocks)[:300]}")
+
+
+def _texts(message: Json) -> str:
+    return message["text"] + json.dumps(message["blocks"])
+
+
+def _create_form(state: Json) -> Json | None:
+    """The create form once its inputs are drawn (it opens as "Loading…" first)."""
+    for view in state["views"]:
+        blocks = view["view"]["blocks"]
+        if view["view"]["callback_id"] == ids.CREATE_MODAL and blocks[0].get("type") == "input":
+            return dict(view)
+    return None
+
+
+@pytest.fixture
+async def dev(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    def build(base_url: str) -> Any:
+        return create_dev_app(tmp_path / "convbot-dev", base_url)
+
+    async with (
+        serve_built(build, lifespan="on", start_timeout=60) as url,
+        httpx.AsyncClient(base_url=url, timeout=10) as http,
+    ):
+        yield http
+
+
+async def test_the_page_and_the_demo_are_served(dev: httpx.AsyncClient) -> None:
+    page = await dev.get("/dev")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert (await dev.get("/healthz")).status_code == 200  # the bot, on the same port
+    state = await Page(dev).state()
+    assert {u["id"] for u in state["users"]} == {ANA, BEN, CLEO, DAVE}
+    names = [c["name"] for c in state["channels"]]
+    assert names[:2] == ["support", "incidents"] and state["channels"][-1]["is_im"]
+    # App Home: the bot publishes it when a person first looks.
+    home = await Page(dev).until(lambda s: s["home"])
+    assert home["type"] == "home"
+    # Opening the tab again (app_home_opened each time, as in Slack) has the bot redraw it.
+    opened = await dev.post("/dev/api/home", json={"user": ANA})
+    assert opened.json() == {"ok": True}
+    redrawn = await Page(dev).until(
+        lambda s: s["home"] if s["home"]["hash"] != home["hash"] else None
+    )
+    assert redrawn["type"] == "home"
+
+
+async def test_the_demo_has_forty_conversations_across_priorities(dev: httpx.AsyncClient) -> None:
+    page = Page(dev)
+    await page.command("list status:open,waiting,solved,closed")
+    listing = await page.until(
+        lambda s: next((m for m in s["messages"] if m["ephemeral"] and "40" in m["text"]), None)
+    )
+    assert "40" in listing["text"]
+
+
+async def test_create_shows_a_card_and_take_redraws_it(dev: httpx.AsyncClient) -> None:
+    page = Page(dev)
+    await page.command("/conv create Printer on fire priority:high")
+
+    def card(state: Json) -> Json | None:
+        return next(
+            (m for m in state["messages"] if "Printer on fire" in _texts(m) and not m["ephemeral"]),
+            None,
+        )
+
+    drawn = await page.until(card)
+    assert not drawn["edited"]
+    await page.press(drawn, ids.TAKE)
+    taken = await page.until(lambda s: (c := card(s)) and c["edited"] and c)
+    assert "Ana Horvat" in _texts(taken) or "<@UANA00001>" in _texts(taken)
+
+
+async def test_the_create_form_shows_an_inline_error_for_an_empty_topic(
+    dev: httpx.AsyncClient,
+) -> None:
+    page = Page(dev)
+    await page.command("create")
+    modal = await page.until(_create_form)
+    topic = {ids.FIELD_TOPIC: {ids.FIELD_TOPIC: {"type": "plain_text_input", "value": ""}}}
+    answer = await page.submit(modal["id"], topic)
+    assert ids.FIELD_TOPIC in answer["errors"]
+    state = await page.state()
+    assert state["views"][-1]["id"] == modal["id"]  # still open, the error beside the topic
+    assert ids.FIELD_TOPIC in state["errors"][modal["id"]]
+
+    filled = {ids.FIELD_TOPIC: {ids.FIELD_TOPIC: {"type": "plain_text_input", "value": "Fax"}}}
+    assert (await page.submit(modal["id"], filled)).get("errors") is None
+    assert (await page.state())["views"] == []  # accepted: Slack closes the form
+
+
+async def test_a_digest_arrives_in_the_channel(dev: httpx.AsyncClient) -> None:
+    page = Page(dev)
+    await page.command("digest urgent-and-high")
+    digest = await page.until(
+        lambda s: next(
+            (m for m in s["messages"] if not m["ephemeral"] and "URGENT" in _texts(m)), None
+        )
+    )
+    assert digest["bot"]
+
+
+async def test_escalate_pages_the_on_call_and_acknowledge_stops_it(
+    dev: httpx.AsyncClient,
+) -> None:
+    page = Page(dev)
+    await page.command("create Site down priority:urgent")
+    card = await page.until(
+        lambda s: next(
+            (m for m in s["messages"] if "Site down" in _texts(m) and not m["ephemeral"]), None
+        )
+    )
+    await page.press(card, ids.ESCALATE)
+    # Ana and Ben share the primary rotation by day: whoever has today gets the page in the DM.
+    for user in (ANA, BEN):
+        person = Page(dev, user)
+        dm = next(c["id"] for c in (await person.state())["channels"] if c["is_im"])
+        try:
+            paged = await person.until(
+                lambda s: next((m for m in s["messages"] if "Site down" in _texts(m)), None),
+                channel=dm,
+                seconds=3,
+            )
+        except TimeoutError:
+            continue
+        await person.press(paged, ids.PAGE_ACK, channel=dm)
+        acknowledged = await person.until(
+            lambda s: next(
+                (m for m in s["messages"] if "Acknowledged" in _texts(m) and m["edited"]), None
+            ),
+            channel=dm,
+        )
+        assert "Site down" in _texts(acknowledged)
+        return
+    raise AssertionError("nobody on call was paged")
+
+
+async def test_a_state_request_with_since_waits_for_a_change(dev: httpx.AsyncClient) -> None:
+    page = Page(dev)
+    await page.until(lambda s: s["home"])  # the bot publishes Home when a person first looks
+    first = await page.state()
+    waiting = asyncio.create_task(page.state(since=first["version"]))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # nothing changed yet
+    await page.command("help")
+    changed = await asyncio.wait_for(waiting, 10)
+    assert changed["version"] > first["version"]
+
+
+async def test_bad_requests_to_the_api_are_refused_with_a_reason(dev: httpx.AsyncClient) -> None:
+    refused = await dev.post("/dev/api/command", json={"user": "UNOBODY", "text": "help"})
+    assert refused.status_code == 400 and "known user" in refused.json()["error"]
+    refused = await dev.post("/dev/api/action", content=b"not json")
+    assert refused.status_code == 400
