@@ -7,11 +7,13 @@ and about 40 conversations across priorities, statuses and queues.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from typing import Any
 
 from bot.commands.executor import execute
 from bot.commands.parser import parse
+from bot.errors import ConvbotError
 from bot.fakeslack import FakeSlack
 from bot.models import Actor, ConversationFilter
 from bot.service.conversations import ConversationService
@@ -152,7 +154,14 @@ async def conversations(service: ConversationService, count: int = 40) -> int:
             words.append("#vip")
         result = await execute(parse(" ".join(words)), service, actor)
         conversation = result.conversation
-        if conversation is not None and picker.random() < 0.25:
-            await execute(parse(f"close {conversation.id}"), service, actor)
         created += 1
+        if conversation is None:
+            continue
+        if picker.random() < 0.6:
+            # By the routing rules: into a queue, and to an agent where the queue auto-assigns;
+            # where no rule matches it stays unqueued, as in Infobip.
+            with contextlib.suppress(ConvbotError):
+                await execute(parse(f"route {conversation.id}"), service, actor)
+        if picker.random() < 0.25:
+            await execute(parse(f"close {conversation.id}"), service, actor)
     return created

@@ -30,10 +30,11 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.bootstrap import build_runtime
 from bot.dev import demo
 from bot.dev.local_slack import LocalSlack
 from bot.fakeslack import FakeSlack, create_fake_slack_app
-from bot.server import Serving, create_http_app
+from bot.server import create_http_app
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,15 +89,19 @@ def create_dev_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # The demo's conversations go in before the bot starts, so its first digest has them.
+        runtime = await build_runtime(settings)
+        try:
+            created = await demo.conversations(runtime.conversations)
+        finally:
+            await runtime.aclose()
+        if created:
+            log.info("created %d demo conversations", created)
         async with (
             bot.router.lifespan_context(bot),
             httpx.AsyncClient(timeout=30.0) as http,
         ):
             local.http = http
-            serving: Serving = bot.state.serving
-            created = await demo.conversations(serving.runtime.conversations)
-            if created:
-                log.info("created %d demo conversations", created)
             if ready is not None:
                 ready()
             yield
