@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from bot.config import OpsConfig
 from bot.dev import demo
 from bot.dev.server import create_dev_app
 from bot.emulator.loopback import serve_built
+from bot.oncall.rota import on_call
 from bot.slack.blocks import ids
 
 Json = dict[str, Any]
@@ -204,28 +207,21 @@ async def test_escalate_pages_the_on_call_and_acknowledge_stops_it(
         )
     )
     await page.press(card, ids.ESCALATE)
-    # Ana and Ben share the primary rotation by day: whoever has today gets the page in the DM.
-    for user in (ANA, BEN):
-        person = Page(dev, user)
-        dm = next(c["id"] for c in (await person.state())["channels"] if c["is_im"])
-        try:
-            paged = await person.until(
-                lambda s: next((m for m in s["messages"] if "Site down" in _texts(m)), None),
-                channel=dm,
-                seconds=3,
-            )
-        except TimeoutError:
-            continue
-        await person.press(paged, ids.PAGE_ACK, channel=dm)
-        acknowledged = await person.until(
-            lambda s: next(
-                (m for m in s["messages"] if "Acknowledged" in _texts(m) and m["edited"]), None
-            ),
-            channel=dm,
-        )
-        assert "Site down" in _texts(acknowledged)
-        return
-    raise AssertionError("nobody on call was paged")
+    # Whoever the demo's primary rotation has on call (Ana and Ben, a day each) gets the page.
+    schedule = OpsConfig.model_validate(demo.operations()).oncall.schedules[0]
+    person = Page(dev, on_call(schedule, datetime.now(UTC)) or "")
+    dm = next(c["id"] for c in (await person.state())["channels"] if c["is_im"])
+    paged = await person.until(
+        lambda s: next((m for m in s["messages"] if "Site down" in _texts(m)), None), channel=dm
+    )
+    await person.press(paged, ids.PAGE_ACK, channel=dm)
+    acknowledged = await person.until(
+        lambda s: next(
+            (m for m in s["messages"] if "Acknowledged" in _texts(m) and m["edited"]), None
+        ),
+        channel=dm,
+    )
+    assert "Site down" in _texts(acknowledged)
 
 
 async def test_a_state_request_with_since_waits_for_a_change(dev: httpx.AsyncClient) -> None:
@@ -252,3 +248,17 @@ async def test_bad_requests_to_the_api_are_refused_with_a_reason(dev: httpx.Asyn
     assert refused.status_code == 400 and "known user" in refused.json()["error"]
     refused = await dev.post("/dev/api/action", content=b"not json")
     assert refused.status_code == 400
+
+
+async def test_other_sites_cannot_use_the_api(dev: httpx.AsyncClient) -> None:
+    # A page elsewhere can post text/plain without asking the browser's permission: not JSON.
+    body = json.dumps({"user": ANA, "channel": SUPPORT, "text": "create Pwned priority:urgent"})
+    sneaked = await dev.post(
+        "/dev/api/command", content=body, headers={"content-type": "text/plain"}
+    )
+    assert sneaked.status_code == 400
+    # DNS rebinding: the right address under another name.
+    rebound = await dev.get("/dev/api/state", headers={"host": "attacker.example"})
+    assert rebound.status_code == 400
+    elsewhere = {"host": "attacker.example"}
+    assert (await dev.post("/slack/events", headers=elsewhere)).status_code == 400

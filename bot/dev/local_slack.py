@@ -24,9 +24,14 @@ from bot.fakeslack import (
     slash_command,
     view_submission,
 )
+from bot.fakeslack.methods import push_view, replace_view
 
 Json = dict[str, Any]
 LONG_POLL = 25.0  # seconds a state request with `since` waits for a change
+
+
+class BotRefused(Exception):
+    """The bot did not take a request (an HTTP error instead of Slack's 200)."""
 
 
 class LocalSlack:
@@ -183,7 +188,8 @@ class LocalSlack:
         await self._send(body)
 
     async def submit(self, user: str, view_id: str, values: Json) -> dict[str, str]:
-        """Submit a modal; the inline errors the bot answered with (none: it was accepted).
+        """Submit a modal; the inline errors the bot answered with (none: it was accepted);
+        BotRefused when the bot did not take it.
 
         The ack's `response_action` is applied as Slack applies it: `errors` keeps the modal
         open with the messages beside the inputs, `update` replaces it, `push` stacks a new one,
@@ -195,6 +201,9 @@ class LocalSlack:
         ack = await self._send(
             view_submission(stored, user_id=user, trigger_id=trigger, values=values)
         )
+        if ack.status_code != 200:
+            # Slack keeps the form open and says it could not reach the app.
+            raise BotRefused(f"The bot answered HTTP {ack.status_code}; the form stays open.")
         self._changed()
         answer = _json(ack)
         what = answer.get("response_action")
@@ -204,10 +213,9 @@ class LocalSlack:
             return errors
         self.errors.pop(view_id, None)
         if what == "update" and isinstance(answer.get("view"), dict):
-            stored.view = {**stored.view, **answer["view"], "id": view_id}
+            replace_view(self.fake, stored, answer["view"])
         elif what == "push" and isinstance(answer.get("view"), dict):
-            pushed = self.fake.new_id("V")
-            self.fake.save_view(StoredView(pushed, user, {**answer["view"], "id": pushed}))
+            push_view(self.fake, stored, answer["view"])
         elif what == "clear":
             self.closed.update(view.id for view in self.open_modals(user))
         else:

@@ -20,11 +20,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
 import yaml
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -32,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.bootstrap import build_runtime
 from bot.dev import demo
-from bot.dev.local_slack import LocalSlack
+from bot.dev.local_slack import BotRefused, LocalSlack
 from bot.fakeslack import FakeSlack, create_fake_slack_app
 from bot.server import create_http_app
 from bot.settings import Settings
@@ -40,7 +43,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 FAKE_PREFIX = "/local-slack"
-BOT_TOKEN = "xoxb-convbot-dev"
+WILDCARDS = ("0.0.0.0", "::", "")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -51,9 +54,10 @@ class Dev:
     settings: Settings
 
 
-def dev_settings(folder: Path, base_url: str, signing_secret: str) -> Settings:
+def dev_settings(folder: Path, base_url: str, token: str, signing_secret: str) -> Settings:
     """The bot's settings for the demo: embedded backend, state and config in `folder`, Slack
-    at the local fake. Nothing is read from the environment or a .env file."""
+    at the local fake over HTTP. Set here, each of them wins over the environment (a real
+    SLACK_APP_TOKEN there would otherwise put the bot in Socket Mode); no .env file is read."""
     config = folder / "convbot.yml"
     config.write_text(
         "# Written by `convbot dev` at each start: the demo's operations file.\n"
@@ -61,8 +65,9 @@ def dev_settings(folder: Path, base_url: str, signing_secret: str) -> Settings:
     )
     return Settings(
         _env_file=None,
-        slack_bot_token=BOT_TOKEN,
+        slack_bot_token=token,
         slack_signing_secret=signing_secret,
+        slack_app_token=None,
         slack_api_url=f"{base_url}{FAKE_PREFIX}/api/",
         database_url=f"sqlite+aiosqlite:///{folder / 'convbot-dev.db'}",
         convbot_config=str(config),
@@ -72,14 +77,21 @@ def dev_settings(folder: Path, base_url: str, signing_secret: str) -> Settings:
 
 
 def create_dev_app(
-    folder: Path, base_url: str, *, ready: Callable[[], None] | None = None
+    folder: Path,
+    base_url: str,
+    *,
+    ready: Callable[[], None] | None = None,
+    listening_everywhere: bool = False,
 ) -> Starlette:
     """The whole of `convbot dev`, to be served at `base_url` (`http://127.0.0.1:PORT`);
     `ready` is called once the bot and its demo are up."""
     folder.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(16)  # a new one each start: only this process signs requests
-    settings = dev_settings(folder, base_url, secret)
-    fake = FakeSlack(accepted_tokens=[BOT_TOKEN])
+    # New ones each start, known only to this process: no web page can sign a request to the
+    # bot, or call the local Slack's Web API as the bot.
+    secret = secrets.token_hex(16)
+    token = f"xoxb-convbot-dev-{secrets.token_hex(12)}"
+    settings = dev_settings(folder, base_url, token, secret)
+    fake = FakeSlack(accepted_tokens=[token])
     demo.workspace(fake)
     fake.base_url = f"{base_url}{FAKE_PREFIX}"
     local = LocalSlack(fake, secret)
@@ -119,7 +131,12 @@ def create_dev_app(
         Mount(FAKE_PREFIX, create_fake_slack_app(fake)),
         Mount("", bot),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # A page elsewhere may not use the API: a Host check against DNS rebinding (unless the
+    # person chose to listen on every interface) and JSON-only posts (see _body).
+    host = urlsplit(base_url).hostname or ""
+    hosts = ["*"] if listening_everywhere else ["127.0.0.1", "localhost", host]
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def _with(dev: Dev, handler: Callable[[Dev, Request], Awaitable[Response]]) -> Handler:
@@ -134,6 +151,10 @@ async def _page(_request: Request) -> Response:
 
 
 async def _body(request: Request) -> dict[str, Any]:
+    """The posted JSON object; {} for anything else. Only `application/json` is read: a page
+    on another site can send a form or text/plain here without asking, but not JSON."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return {}
     try:
         found = await request.json()
     except ValueError:
@@ -151,7 +172,8 @@ async def _state(dev: Dev, request: Request) -> Response:
     since = request.query_params.get("since")
     if user not in dev.fake.users:
         user = next(iter(u.id for u in dev.fake.users.values() if not u.is_bot))
-    if channel not in dev.fake.channels:
+    found = dev.fake.channels.get(channel)
+    if found is None or (found.is_im and found.user != user):  # not someone else's DM
         channel = demo.SUPPORT
     version = int(since) if since and since.isdigit() else None
     return JSONResponse(await dev.local.state(user, channel, version))
@@ -183,7 +205,10 @@ async def _submit(dev: Dev, request: Request) -> Response:
     user, view_id, values = body.get("user"), body.get("view_id"), body.get("values")
     if user not in dev.fake.users or not isinstance(view_id, str) or not isinstance(values, dict):
         return _refused("a submission needs a known user, the view id and its values")
-    errors = await dev.local.submit(user, view_id, values)
+    try:
+        errors = await dev.local.submit(user, view_id, values)
+    except BotRefused as refused:
+        return JSONResponse({"ok": False, "error": str(refused)}, status_code=502)
     return JSONResponse({"ok": True, "errors": errors} if errors else {"ok": True})
 
 
@@ -214,12 +239,17 @@ def serve_dev(folder: Path, host: str, port: int) -> int:
         print(f"convbot dev: cannot listen on {host}:{port} ({error.strerror}); pick another port")
         return 2
     bound = sock.getsockname()[1]
-    base_url = f"http://{host}:{bound}"
+    everywhere = host in WILDCARDS
+    # Browsers refuse 0.0.0.0 as an address to visit; the bot and the page use loopback.
+    base_url = f"http://{'127.0.0.1' if everywhere else host}:{bound}"
 
     def ready() -> None:
         print(f"convbot dev: open {base_url}/dev   (files in {folder}; Ctrl-C stops)", flush=True)
 
-    app = create_dev_app(folder, base_url, ready=ready)
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    app = create_dev_app(folder, base_url, ready=ready, listening_everywhere=everywhere)
+    # An open page holds a long-poll for up to 25 s: do not wait for it on Ctrl-C.
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=1
+    )
     uvicorn.Server(config).run(sockets=[sock])
     return 0

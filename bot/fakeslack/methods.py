@@ -475,6 +475,32 @@ def views_update(fake: FakeSlack, args: JsonDict) -> JsonDict:
     return {"view": stored.view}
 
 
+def replace_view(fake: FakeSlack, stored: StoredView, given: JsonDict) -> None:
+    """A view_submission answered `response_action: update`: Slack replaces the view whole,
+    keeping its id and its place in the stack."""
+    stored.view = _view_object(
+        fake,
+        stored.id,
+        given,
+        root_view_id=str(stored.view["root_view_id"]),
+        previous_view_id=stored.view.get("previous_view_id"),
+    )
+    fake.save_view(stored)
+
+
+def push_view(fake: FakeSlack, below: StoredView, given: JsonDict) -> StoredView:
+    """A view_submission answered `response_action: push`: a new view on top of `below`."""
+    view_id = fake.new_id("V")
+    root = str(below.view["root_view_id"])
+    pushed = StoredView(
+        view_id,
+        below.user_id,
+        _view_object(fake, view_id, given, root_view_id=root, previous_view_id=below.id),
+    )
+    fake.save_view(pushed)
+    return pushed
+
+
 def views_publish(fake: FakeSlack, args: JsonDict) -> JsonDict:
     user = _user(fake, _required(args, "user_id", "user_not_found"))
     view = _view_arg(args, "home")
