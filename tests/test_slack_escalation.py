@@ -9,9 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
+
 from bot.models import utcnow
 from bot.slack.blocks import ids
+from bot.state.db import create_engine, migrate
 from bot.state.escalations import EscalationStore
+from bot.state.tables import job_ticks
+from bot.state.ticks import TickClaims
 from tests.slack_harness import ANA, BEN, CHANNEL, CLEO, eventually, running_bot, texts, walk
 
 ONCALL: dict[str, Any] = {
@@ -244,6 +249,48 @@ async def test_whoever_comes_on_call_gets_a_summary_dm_once(tmp_path: Path) -> N
         assert "You are now on call for *primary* until <!date^" in shown
         assert "Printer on fire" in shown and "1 open high-priority conversation" in shown
         assert slack.dms_to(CLEO) == []
+
+
+async def test_a_handoff_notice_whose_claimant_died_before_sending_is_sent_by_another(
+    tmp_path: Path,
+) -> None:
+    # Another replica claimed Ben's handoff ten minutes ago and died before sending it.
+    handed_over = (utcnow() - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/state.db")
+    await migrate(engine)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(job_ticks).values(
+                job_id="handoff:primary",
+                scheduled_at=handed_over,
+                claimed_by="replica-that-died",
+                claimed_at=utcnow() - timedelta(minutes=10),
+            )
+        )
+    await engine.dispose()
+    config = {
+        "scheduler": {"escalation_sweep": "1s", "tick_lease": "1m"},
+        "oncall": {
+            "schedules": [
+                {
+                    "name": "primary",
+                    "rotation": {
+                        "users": [BEN, CLEO],
+                        "shift": "1d",
+                        "start": handed_over.strftime("%Y-%m-%dT%H:%M"),
+                    },
+                }
+            ]
+        },
+    }
+    async with running_bot(tmp_path, config=config) as slack:
+        await eventually(lambda: slack.dms_to(BEN), seconds=5)
+        await asyncio.sleep(2.5)  # more sweeps: still one notice
+        assert len(slack.dms_to(BEN)) == 1
+        ticks = TickClaims(slack.serving.runtime.engine, "reader")
+        record = await ticks.last("handoff:primary")
+        assert record is not None and record.claimed_by != "replica-that-died"
+        assert record.finished_at is not None and record.error is None
 
 
 async def test_escalate_on_a_digest_item_pages_and_redraws_the_item(tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 
 Each handoff is a tick claimed in the state database (job `handoff:<schedule>`, the handoff's
 instant), so with several replicas the person is told once; one missed while every replica was
-down is still sent if it is inside the misfire grace.
+down is still sent if it is inside the misfire grace. Claims have the digests' lease
+(`scheduler.tick_lease`, see bot/state/ticks.py): a replica that died holding a claim before it
+began sending is taken over at a later sweep; one that died while Slack was answering is not
+sent again (at most once, as digests).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from bot.oncall.rota import Handoff, handoffs
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.digest import digest_blocks
 from bot.slack.blocks.mrkdwn import md, slack_date, user_text
-from bot.state.ticks import TickClaims
+from bot.state.ticks import Claim, TickClaims
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class HandoffNotices:
     client: AsyncWebClient
     drawing: Callable[[], Awaitable[CardContext]]
     grace: timedelta
+    lease: timedelta = timedelta(minutes=1)
     clock: Callable[[], datetime] = utcnow
     # The last handoff this process claimed or saw claimed, per schedule: not claimed again.
     _seen: dict[str, datetime] = field(default_factory=dict)
@@ -64,13 +68,17 @@ class HandoffNotices:
             latest = passed[-1]
             if self._seen.get(schedule.name) == latest.at:
                 continue
-            claimed = await self.ticks.claim(job_id(schedule), latest.at)
-            self._seen[schedule.name] = latest.at
-            if not claimed:
+            taken = await self.ticks.take(job_id(schedule), latest.at, self.lease)
+            if taken.claim is None:
+                if taken.retry_at is None:  # sent, or given up on: never again
+                    self._seen[schedule.name] = latest.at
+                # Else another replica holds it: a later sweep looks again, in case it died.
                 continue
+            self._seen[schedule.name] = latest.at
             error: str | None = None
             try:
-                await self.notify(schedule, latest)
+                if not await self.notify(schedule, latest, taken.claim):
+                    continue  # taken over meanwhile: the replica that took it sends it
                 told += 1
             except (ConvbotError, SlackApiError, SlackClientError) as failure:
                 error = describe(failure)
@@ -81,7 +89,8 @@ class HandoffNotices:
             await self.ticks.finish(job_id(schedule), latest.at, error)
         return told
 
-    async def notify(self, schedule: OncallSchedule, handoff: Handoff) -> None:
+    async def notify(self, schedule: OncallSchedule, handoff: Handoff, claim: Claim) -> bool:
+        """DM the summary; False, nothing sent, when the claim was taken over first."""
         assert handoff.user is not None
         following = handoffs(schedule, handoff.at, 1)
         until = f" until {slack_date(following[0].at)}" if following else ""
@@ -92,4 +101,7 @@ class HandoffNotices:
         opened = await self.client.conversations_open(users=handoff.user)
         channel = str(opened["channel"]["id"])
         text = f"You are now on call for {schedule.name}. {fallback}"
+        if not await self.ticks.posting(claim):
+            return False
         await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        return True

@@ -55,6 +55,7 @@ def handoff_notices(deps: SlackDeps) -> HandoffNotices:
         client=deps.client,
         drawing=lambda: deps.card_context(None),
         grace=runtime.config.scheduler.misfire_grace,
+        lease=runtime.config.scheduler.tick_lease,
     )
 
 
