@@ -24,8 +24,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x636F6E76626F74
 
 
+CONNECT_TIMEOUT = 5  # seconds; a connect_timeout in DATABASE_URL's query wins
+
+
 def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An engine for `DATABASE_URL`; SQLite gets WAL and a busy timeout so readers never block."""
+    if url.startswith("postgresql") and "connect_timeout=" not in url:
+        # libpq waits for an unanswering server as long as the OS lets TCP try (minutes): a
+        # command would hang that long instead of saying the database is unreachable.
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT, **options.pop("connect_args", {})}
+        options["connect_args"] = connect_args
     try:
         engine = create_async_engine(url, pool_pre_ping=True, **options)
     except (ArgumentError, InvalidRequestError, ImportError) as error:
