@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -23,7 +24,7 @@ from starlette.routing import Route
 
 from bot.bootstrap import Runtime, build_runtime
 from bot.config import DigestSchedule
-from bot.errors import ConvbotError
+from bot.errors import BackendUnavailable, ConvbotError
 from bot.jobs.scheduler import start_scheduler
 from bot.jobs.triggers import job_id, next_runs
 from bot.metrics import CONTENT_TYPE, Metrics
@@ -33,6 +34,7 @@ from bot.slack.app import build_slack_app, build_slack_deps
 from bot.slack.deps import slack_client, slack_session
 from bot.slack.intake import refusal
 from bot.slack.usergroups import SlackUserGroups
+from bot.state.db import safe_url
 from bot.state.ticks import TickClaims, TickRecord
 
 log = logging.getLogger(__name__)
@@ -164,8 +166,15 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 async def _ping_database(runtime: Runtime) -> None:
-    async with runtime.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    try:
+        async with runtime.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        # Said as the other checks say it: which database, and what to look at.
+        raise BackendUnavailable(
+            f"The state database at {safe_url(runtime.engine)} is not answering "
+            f"({type(error).__name__}); check DATABASE_URL and that the server is up."
+        ) from None
 
 
 async def _check(probe: Awaitable[None]) -> str:
@@ -174,6 +183,8 @@ async def _check(probe: Awaitable[None]) -> str:
             await probe
     except ConvbotError as error:
         return str(error)
+    except TimeoutError:
+        return f"no answer within {READY_TIMEOUT:g} s"
     except Exception as error:  # a probe reports; it never crashes the endpoint
         return f"not answering ({type(error).__name__})"
     return "ok"
