@@ -63,6 +63,7 @@ class LocalSlack:
             await self.fake.wait_for_change(LONG_POLL)
         fake = self.fake
         home = fake.home_view(user)
+        modals = self.open_modals(user)
         return {
             "version": self.version,
             "bot_user": fake.bot_user_id,
@@ -73,13 +74,9 @@ class LocalSlack:
             ],
             "channels": self._channels(user),
             "messages": self._messages(user, channel),
-            "views": [{"id": view.id, "view": view.view} for view in self.open_modals(user)],
+            "views": [{"id": view.id, "view": view.view} for view in modals],
             "home": home.view if home is not None else None,
-            "errors": {
-                view.id: self.errors[view.id]
-                for view in self.open_modals(user)
-                if view.id in self.errors
-            },
+            "errors": {view.id: self.errors[view.id] for view in modals if view.id in self.errors},
         }
 
     def open_modals(self, user: str) -> list[StoredView]:

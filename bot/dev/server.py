@@ -51,7 +51,6 @@ Handler = Callable[[Request], Awaitable[Response]]
 class Dev:
     fake: FakeSlack
     local: LocalSlack
-    settings: Settings
 
 
 def dev_settings(folder: Path, base_url: str, token: str, signing_secret: str) -> Settings:
@@ -96,7 +95,7 @@ def create_dev_app(
     fake.base_url = f"{base_url}{FAKE_PREFIX}"
     local = LocalSlack(fake, secret)
     local.bot_url = base_url
-    dev = Dev(fake, local, settings)
+    dev = Dev(fake, local)
     bot = create_http_app(settings)
 
     @asynccontextmanager

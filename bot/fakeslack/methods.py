@@ -464,20 +464,13 @@ def views_update(fake: FakeSlack, args: JsonDict) -> JsonDict:
     view = _view_arg(args, stored.type)
     _check_external_id(fake, view, stored.id)
     _check_hash(args, stored)
-    stored.view = _view_object(
-        fake,
-        stored.id,
-        view,
-        root_view_id=str(stored.view["root_view_id"]),
-        previous_view_id=stored.view.get("previous_view_id"),
-    )
-    fake.save_view(stored)
+    replace_view(fake, stored, view)
     return {"view": stored.view}
 
 
 def replace_view(fake: FakeSlack, stored: StoredView, given: JsonDict) -> None:
-    """A view_submission answered `response_action: update`: Slack replaces the view whole,
-    keeping its id and its place in the stack."""
+    """views.update, or a view_submission answered `response_action: update`: Slack replaces
+    the view whole, keeping its id and its place in the stack."""
     stored.view = _view_object(
         fake,
         stored.id,
