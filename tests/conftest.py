@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
 from bot.emulator import create_emulator_app
 from bot.emulator.loopback import serve_in_background
+from bot.fakeslack import recorder as fakeslack_recorder
 from bot.service.conversations import ConversationService
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate
@@ -188,3 +189,16 @@ async def postgres_url() -> AsyncIterator[str]:
     """A DATABASE_URL on a fresh PostgreSQL schema, for several app instances to share."""
     async with fresh_postgres_schema() as schema:
         yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(autouse=True)
+def slack_rules_kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail any test whose bot sent Slack something Slack refuses by rule (bad blocks, a scope
+    the manifest does not grant, a response_url used six times …), caught by the strict fake
+    Slack. A test that breaks a rule on purpose checks `fake.violations` and clears it."""
+    fakeslack_recorder.CREATED.clear()
+    yield
+    made, fakeslack_recorder.CREATED[:] = list(fakeslack_recorder.CREATED), []
+    broken = [str(violation) for fake in made for violation in fake.violations]
+    if broken:
+        pytest.fail("Slack would refuse what the bot sent:\n  " + "\n  ".join(broken))

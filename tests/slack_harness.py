@@ -42,6 +42,7 @@ from bot.fakeslack import (
     slash_command,
     view_submission,
 )
+from bot.fakeslack.methods import apply_submission_ack
 from bot.models import Conversation
 from bot.server import Serving, create_http_app
 from bot.service.conversations import ConversationService
@@ -55,7 +56,8 @@ TOKEN = "xoxb-test-token"
 ANA, BEN, CLEO, DAVE = "UANA00001", "UBEN00002", "UCLEO0003", "UDAVE0004"  # Dave: no agent
 CHANNEL = "CSUPPORT01"
 TAKE, ROUTE, CLOSE, ESCALATE = ids.TAKE, ids.ROUTE, ids.CLOSE, ids.ESCALATE
-PRIORITY, EDIT, OPEN, PAGE, REFRESH = ids.PRIORITY, ids.EDIT, ids.SHOW, ids.PAGE, ids.HOME_REFRESH
+PRIORITY, EDIT, OPEN, REFRESH = ids.PRIORITY, ids.EDIT, ids.SHOW, ids.HOME_REFRESH
+NEXT_PAGE, PREVIOUS_PAGE = ids.PAGE_NEXT, ids.PAGE_PREVIOUS
 CARD_BUTTONS = (TAKE, ROUTE, CLOSE, ESCALATE, PRIORITY, EDIT)
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -188,11 +190,17 @@ class SlackHarness:
     async def submit(
         self, view: Json | StoredView, values: Json, user: str = ANA
     ) -> httpx.Response:
-        """Submit a modal with `values` (Slack's `state.values`); the answer is Slack's ack."""
+        """Submit a modal with `values` (Slack's `state.values`); the answer is Slack's ack,
+        which is applied to the modal as Slack applies it (closed unless it says otherwise)."""
         body = view_submission(
             view, user_id=user, trigger_id=self.fake.new_trigger_id(user), values=values
         )
-        return await self.post(body)
+        ack = await self.post(body)
+        stored = self.fake.views.get(view.id) if isinstance(view, StoredView) else None
+        if stored is not None and ack.status_code == 200:
+            answer = ack.json() if ack.content else {}
+            apply_submission_ack(self.fake, stored, answer if isinstance(answer, dict) else {})
+        return ack
 
     async def event(self, event: Json) -> httpx.Response:
         return await self.post(event_callback(event))

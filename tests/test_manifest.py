@@ -19,7 +19,8 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.fakeslack import slash_command
+from bot.fakeslack import FakeSlack, slash_command
+from bot.fakeslack.scopes import MANIFEST_BOT_SCOPES
 from bot.slack.app import UNHANDLED
 from bot.slack.listeners import BOT_EVENTS, SLASH_COMMANDS
 from bot.slack.listeners.unknown import OTHER_COMMAND
@@ -186,10 +187,12 @@ def test_display_information_and_bot_user() -> None:
     # The schema states this pattern under a non-standard "regex" key, so check it here.
     assert re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", info["background_color"])
     assert manifest["features"]["bot_user"] == {"display_name": "convbot", "always_online": True}
+    # Pages, handoff notices and form results arrive in the Messages tab; the bot reads nothing
+    # there (no message events, no im:history), so people are not invited to write to it.
     assert manifest["features"]["app_home"] == {
         "home_tab_enabled": True,
         "messages_tab_enabled": True,
-        "messages_tab_read_only_enabled": False,
+        "messages_tab_read_only_enabled": True,
     }
 
 
@@ -213,6 +216,13 @@ def test_scopes_are_real_and_cover_the_methods_convbot_calls() -> None:
     assert needed <= set(scopes), needed - set(scopes)
     assert "commands" in scopes  # slash commands need it
     assert set(scopes) == needed | {"commands"}, "every scope granted is one convbot uses"
+
+
+def test_the_fake_slack_grants_exactly_the_manifests_scopes() -> None:
+    # The fake answers missing_scope for a method these do not cover, as Slack would after the
+    # app is installed with this manifest.
+    assert set(MANIFEST_BOT_SCOPES) == set(load_manifest()["oauth_config"]["scopes"]["bot"])
+    assert set(FakeSlack().scopes) == set(MANIFEST_BOT_SCOPES)
 
 
 def test_settings_route_everything_to_slack_events() -> None:

@@ -109,10 +109,19 @@ async def test_long_summary_and_sixty_tags_stay_within_block_kit_limits(
 @pytest.mark.parametrize(
     ("blocks", "why"),
     [
-        ([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}], "section text"),
-        ([{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}], "header"),
-        ([{"type": "divider"}] * 51, "51 blocks in a message"),
-        ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}], "fields"),
+        (
+            [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+            "[json-pointer:/blocks/0/text/text]",
+        ),
+        (
+            [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}],
+            "[json-pointer:/blocks/0/text/text]",
+        ),
+        ([{"type": "divider"}] * 51, "[json-pointer:/blocks]"),
+        (
+            [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}],
+            "[json-pointer:/blocks/0/fields]",
+        ),
     ],
 )
 async def test_the_fake_refuses_what_slack_refuses(
@@ -123,8 +132,10 @@ async def test_the_fake_refuses_what_slack_refuses(
     with pytest.raises(SlackApiError) as refused:
         await client.chat_postMessage(channel=CHANNEL, text="t", blocks=blocks)
     assert refused.value.response["error"] == "invalid_blocks"
-    assert why in str(refused.value.response["response_metadata"])
+    assert any(why in error for error in refused.value.response["errors"])
     assert slack.channel_messages() == []
+    assert [v.error for v in slack.fake.violations] == ["invalid_blocks"]
+    slack.fake.violations.clear()  # broken on purpose
 
 
 async def test_the_edit_modal_never_cuts_a_long_summary(slack: SlackHarness) -> None:

@@ -24,7 +24,7 @@ from bot.fakeslack import (
     slash_command,
     view_submission,
 )
-from bot.fakeslack.methods import push_view, replace_view
+from bot.fakeslack.methods import apply_submission_ack
 
 Json = dict[str, Any]
 LONG_POLL = 25.0  # seconds a state request with `since` waits for a change
@@ -40,7 +40,6 @@ class LocalSlack:
         self.signer = SlackSigner(signing_secret)
         self.bot_url = ""  # set when served: where /slack/events is
         self.http: httpx.AsyncClient | None = None
-        self.closed: set[str] = set()  # modals the person closed or Slack closed on submit
         self.errors: dict[str, dict[str, str]] = {}  # view id → block id → inline error
         self._changes = 0  # changes made here, not through the bot's calls
         self._home_opened: set[str] = set()
@@ -81,10 +80,11 @@ class LocalSlack:
 
     def open_modals(self, user: str) -> list[StoredView]:
         """The user's modal stack, bottom first."""
+        closed = self.fake.closed_views
         return [
             view
             for view in self.fake.views.values()
-            if view.type == "modal" and view.user_id == user and view.id not in self.closed
+            if view.type == "modal" and view.user_id == user and view.id not in closed
         ]
 
     def _channels(self, user: str) -> list[Json]:
@@ -202,27 +202,17 @@ class LocalSlack:
             # Slack keeps the form open and says it could not reach the app.
             raise BotRefused(f"The bot answered HTTP {ack.status_code}; the form stays open.")
         self._changed()
-        answer = _json(ack)
-        what = answer.get("response_action")
-        if what == "errors":
-            errors = {str(k): str(v) for k, v in (answer.get("errors") or {}).items()}
+        errors = apply_submission_ack(self.fake, stored, _json(ack))
+        if errors:
             self.errors[view_id] = errors
-            return errors
-        self.errors.pop(view_id, None)
-        if what == "update" and isinstance(answer.get("view"), dict):
-            replace_view(self.fake, stored, answer["view"])
-        elif what == "push" and isinstance(answer.get("view"), dict):
-            push_view(self.fake, stored, answer["view"])
-        elif what == "clear":
-            self.closed.update(view.id for view in self.open_modals(user))
         else:
-            self.closed.add(view_id)
-        return {}
+            self.errors.pop(view_id, None)
+        return errors
 
     def close(self, user: str, view_id: str) -> None:
         stored = self.fake.views.get(view_id)
         if stored is not None and stored.user_id == user:
-            self.closed.add(view_id)
+            self.fake.close_view(view_id)
             self.errors.pop(view_id, None)
             self._changed()
 

@@ -1,19 +1,36 @@
-"""Block Kit's limits, checked the way Slack checks them before it accepts a message or a view.
+"""Block Kit's rules, checked the way Slack checks them before it accepts a message or a view.
 
-Slack refuses the whole call when one block breaks a limit (`invalid_blocks` for messages,
-`invalid_arguments` for views), so the fake does too: a test then sees the refusal the bot would
-meet in production instead of a message that could never have been posted. The numbers are
-those of Slack's Block Kit reference (blocks, block elements, composition objects, views).
+Slack refuses the whole call when one block breaks a rule, so the fake does too: a test then sees
+the refusal the bot would meet in production instead of a message that could never have been
+posted. A message is refused with `invalid_blocks` and an `errors` list, a view with
+`invalid_arguments`; each error names the broken rule and where it is, as Slack's own do
+(`"must be less than 151 characters [json-pointer:/blocks/0/text/text]"`).
+
+Sources, per rule:
+- Slack's Block Kit reference (docs.slack.dev/reference/block-kit): blocks (section, header,
+  context, actions, input, divider, image), block elements (button, static select,
+  plain-text input), composition objects (text, option, confirmation dialog) and the view object
+  (docs.slack.dev/reference/views): the numbers below, "must be plain_text", and `submit`
+  "required when an input block is within the blocks array";
+- `block_id` "should be unique for each message or view"; `action_id` "should be unique among all
+  other action_ids in the containing block" (the block and block element references);
+- 50 blocks in a message, 100 in a modal or Home tab (the `blocks` argument of chat.postMessage,
+  and the view object);
+- about 12,000 characters of text in all a message's blocks: `msg_blocks_too_long`, which Slack
+  does not document; recorded in slackapi/bolt-js#2509 (refused at ~13,200) and #2867 (a Slack
+  engineer: "12,000 text characters with a buffer for block containers"; one app was refused at
+  11,341). The fake refuses above 12,000; the bot keeps its own budget well below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 JsonDict = dict[str, Any]
 
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+MESSAGE_BLOCK_TEXT = 12_000  # msg_blocks_too_long (see above)
 ID_MAX = 255  # block_id, action_id, callback_id
 SECTION_TEXT, SECTION_FIELDS, FIELD_TEXT = 3000, 10, 2000
 HEADER_TEXT = 150
@@ -24,89 +41,190 @@ PLACEHOLDER_TEXT, LABEL_TEXT, HINT_TEXT = 150, 2000, 2000
 INPUT_MAX_LENGTH = 3000  # plain_text_input: min_length and max_length are within 0/1…3000
 CONFIRM_TITLE, CONFIRM_TEXT, CONFIRM_BUTTON = 100, 300, 30
 VIEW_TITLE, PRIVATE_METADATA = 24, 3000
+BUTTON_STYLES = ("primary", "danger")
 
 
 class BlockKitError(ValueError):
-    """Names the first broken limit, for the fake's log and for test failure messages."""
+    """Every broken rule, each as Slack words it: `"<what> [json-pointer:<where>]"`."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
 
 
-def check_message_blocks(blocks: Iterable[JsonDict]) -> None:
+class BlocksTooLong(ValueError):
+    """A message whose blocks carry more text than Slack takes (`msg_blocks_too_long`)."""
+
+
+def check_message_blocks(blocks: Iterable[JsonDict], *, at: str = "/blocks") -> None:
     listed = list(blocks)
-    _at_most(len(listed), MESSAGE_BLOCKS, "blocks in a message")
-    _check_blocks(listed)
+    rules = _Rules()
+    rules.at_most(len(listed), MESSAGE_BLOCKS, at, "blocks in a message")
+    rules.blocks(listed, at)
+    rules.raise_if_broken()
+
+
+def check_message_text_budget(blocks: Iterable[JsonDict]) -> None:
+    """chat.postMessage and chat.update only: slackapi/bolt-js#2867 found response_url posts
+    exempt from this limit."""
+    total = sum(len(text) for text in block_texts(blocks))
+    if total > MESSAGE_BLOCK_TEXT:
+        raise BlocksTooLong(f"{total} characters of text in blocks; Slack takes ~12,000")
+
+
+def block_texts(node: Any) -> Iterator[str]:
+    """Every text a person reads in blocks: each text object's `text`, at any depth."""
+    if isinstance(node, dict):
+        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+            yield node["text"]
+        for value in node.values():
+            if isinstance(value, dict | list):
+                yield from block_texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from block_texts(item)
 
 
 def check_view(view: JsonDict) -> None:
     """A modal or Home view: its blocks and, for a modal, the title, buttons and metadata."""
+    rules = _Rules()
     blocks = list(view.get("blocks") or [])
-    _at_most(len(blocks), VIEW_BLOCKS, "blocks in a view")
-    _check_blocks(blocks)
+    rules.at_most(len(blocks), VIEW_BLOCKS, "/view/blocks", "blocks in a view")
+    rules.blocks(blocks, "/view/blocks")
     for key in ("title", "submit", "close"):
         if view.get(key) is not None:
-            _text(view[key], VIEW_TITLE, f"view {key}", plain_only=True)
-    _at_most(len(str(view.get("private_metadata") or "")), PRIVATE_METADATA, "private_metadata")
-    _at_most(len(str(view.get("callback_id") or "")), ID_MAX, "callback_id")
+            rules.text(view[key], VIEW_TITLE, f"/view/{key}", plain_only=True)
+    if view.get("type") == "modal":
+        if view.get("title") is None:
+            rules.broken("/view/title", "a modal needs a title")
+        if view.get("submit") is None and any(b.get("type") == "input" for b in blocks):
+            rules.broken("/view/submit", "a modal with input blocks needs a submit button")
+    metadata = str(view.get("private_metadata") or "")
+    rules.at_most(len(metadata), PRIVATE_METADATA, "/view/private_metadata", "private_metadata")
+    rules.at_most(len(str(view.get("callback_id") or "")), ID_MAX, "/view/callback_id", "id")
+    rules.raise_if_broken()
 
 
-def _check_blocks(blocks: list[JsonDict]) -> None:
-    seen: set[str] = set()
-    for block in blocks:
-        block_id = block.get("block_id")
-        if block_id is not None:
-            _at_most(len(str(block_id)), ID_MAX, "block_id")
-            if block_id in seen:
-                raise BlockKitError(f"block_id {block_id!r} appears twice")
-            seen.add(str(block_id))
-        check = _BLOCKS.get(str(block.get("type")))
-        if check is None:
-            raise BlockKitError(f"unknown block type {block.get('type')!r}")
-        check(block)
+class _Rules:
+    """Walks blocks, collecting each broken rule with its JSON pointer."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def raise_if_broken(self) -> None:
+        if self.errors:
+            raise BlockKitError(self.errors)
+
+    def broken(self, at: str, what: str) -> None:
+        self.errors.append(f"{what} [json-pointer:{at}]")
+
+    def blocks(self, blocks: list[JsonDict], at: str) -> None:
+        seen: set[str] = set()
+        for index, block in enumerate(blocks):
+            where = f"{at}/{index}"
+            if not isinstance(block, dict):
+                self.broken(where, "a block must be an object")
+                continue
+            block_id = block.get("block_id")
+            if block_id is not None:
+                self.at_most(len(str(block_id)), ID_MAX, f"{where}/block_id", "block_id")
+                if str(block_id) in seen:
+                    self.broken(f"{where}/block_id", f"block_id {block_id!r} is not unique")
+                seen.add(str(block_id))
+            check = _BLOCKS.get(str(block.get("type")))
+            if check is None:
+                self.broken(f"{where}/type", f"unknown block type {block.get('type')!r}")
+            else:
+                check(self, block, where)
+
+    def elements_of_one_block(self, elements: list[JsonDict], at: str) -> None:
+        action_ids: set[str] = set()
+        for index, element in enumerate(elements):
+            where = f"{at}/{index}"
+            action_id = element.get("action_id")
+            if action_id is not None:
+                if str(action_id) in action_ids:
+                    self.broken(f"{where}/action_id", f"action_id {action_id!r} is not unique")
+                action_ids.add(str(action_id))
+            self.element(element, where)
+
+    def element(self, element: JsonDict, at: str) -> None:
+        self.at_most(len(str(element.get("action_id") or "")), ID_MAX, f"{at}/action_id", "id")
+        if element.get("placeholder") is not None:
+            self.text(element["placeholder"], PLACEHOLDER_TEXT, f"{at}/placeholder", True)
+        if element.get("confirm") is not None:
+            self.confirm(element["confirm"], f"{at}/confirm")
+        check = _ELEMENTS.get(str(element.get("type")))
+        if check is not None:
+            check(self, element, at)
+
+    def confirm(self, confirm: JsonDict, at: str) -> None:
+        self.text(confirm.get("title"), CONFIRM_TITLE, f"{at}/title", plain_only=True)
+        self.text(confirm.get("text"), CONFIRM_TEXT, f"{at}/text")
+        self.text(confirm.get("confirm"), CONFIRM_BUTTON, f"{at}/confirm", plain_only=True)
+        self.text(confirm.get("deny"), CONFIRM_BUTTON, f"{at}/deny", plain_only=True)
+
+    def text(self, obj: Any, limit: int, at: str, plain_only: bool = False) -> None:
+        if not isinstance(obj, dict):
+            self.broken(at, "must be a text object")
+            return
+        allowed = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
+        if obj.get("type") not in allowed:
+            self.broken(f"{at}/type", f"must be {' or '.join(allowed)}")
+        self.between(len(str(obj.get("text") or "")), 1, limit, f"{at}/text", "characters")
+
+    def at_most(self, size: int, limit: int, at: str, what: str) -> None:
+        if size > limit:
+            self.broken(at, f"{what}: must be at most {limit}, is {size}")
+
+    def between(self, size: int, low: int, high: int, at: str, what: str) -> None:
+        if not low <= size <= high:
+            self.broken(at, f"{what}: must be {low}-{high}, is {size}")
 
 
-def _section(block: JsonDict) -> None:
+def _section(rules: _Rules, block: JsonDict, at: str) -> None:
     if block.get("text") is None and not block.get("fields"):
-        raise BlockKitError("a section needs text or fields")
+        rules.broken(at, "a section needs text or fields")
     if block.get("text") is not None:
-        _text(block["text"], SECTION_TEXT, "section text")
+        rules.text(block["text"], SECTION_TEXT, f"{at}/text")
     fields = block.get("fields") or []
-    _at_most(len(fields), SECTION_FIELDS, "section fields")
-    for field in fields:
-        _text(field, FIELD_TEXT, "section field")
+    rules.at_most(len(fields), SECTION_FIELDS, f"{at}/fields", "fields")
+    for index, field in enumerate(fields):
+        rules.text(field, FIELD_TEXT, f"{at}/fields/{index}")
     if block.get("accessory") is not None:
-        _element(block["accessory"])
+        rules.element(block["accessory"], f"{at}/accessory")
 
 
-def _header(block: JsonDict) -> None:
-    _text(block.get("text"), HEADER_TEXT, "header", plain_only=True)
+def _header(rules: _Rules, block: JsonDict, at: str) -> None:
+    rules.text(block.get("text"), HEADER_TEXT, f"{at}/text", plain_only=True)
 
 
-def _context(block: JsonDict) -> None:
+def _context(rules: _Rules, block: JsonDict, at: str) -> None:
     elements = block.get("elements") or []
-    _between(len(elements), 1, CONTEXT_ELEMENTS, "context elements")
-    for element in elements:
+    rules.between(len(elements), 1, CONTEXT_ELEMENTS, f"{at}/elements", "elements")
+    for index, element in enumerate(elements):
         if element.get("type") != "image":
-            _text(element, SECTION_TEXT, "context element")
+            rules.text(element, SECTION_TEXT, f"{at}/elements/{index}")
 
 
-def _actions(block: JsonDict) -> None:
+def _actions(rules: _Rules, block: JsonDict, at: str) -> None:
     elements = block.get("elements") or []
-    _between(len(elements), 1, ACTIONS_ELEMENTS, "actions elements")
-    for element in elements:
-        _element(element)
+    rules.between(len(elements), 1, ACTIONS_ELEMENTS, f"{at}/elements", "elements")
+    rules.elements_of_one_block(elements, f"{at}/elements")
 
 
-def _input(block: JsonDict) -> None:
-    _text(block.get("label"), LABEL_TEXT, "input label", plain_only=True)
+def _input(rules: _Rules, block: JsonDict, at: str) -> None:
+    rules.text(block.get("label"), LABEL_TEXT, f"{at}/label", plain_only=True)
     if block.get("hint") is not None:
-        _text(block["hint"], HINT_TEXT, "input hint", plain_only=True)
-    _element(block.get("element") or {})
+        rules.text(block["hint"], HINT_TEXT, f"{at}/hint", plain_only=True)
+    rules.element(block.get("element") or {}, f"{at}/element")
 
 
-def _nothing(_block: JsonDict) -> None:
+def _nothing(_rules: _Rules, _block: JsonDict, _at: str) -> None:
     return None
 
 
-_BLOCKS: dict[str, Callable[[JsonDict], None]] = {
+_BLOCKS: dict[str, Callable[[_Rules, JsonDict, str], None]] = {
     "section": _section,
     "header": _header,
     "context": _context,
@@ -114,73 +232,45 @@ _BLOCKS: dict[str, Callable[[JsonDict], None]] = {
     "input": _input,
     "divider": _nothing,
     "image": _nothing,
+    "rich_text": _nothing,
 }
 
 
-def _element(element: JsonDict) -> None:
-    _at_most(len(str(element.get("action_id") or "")), ID_MAX, "action_id")
-    if element.get("placeholder") is not None:
-        _text(element["placeholder"], PLACEHOLDER_TEXT, "placeholder", plain_only=True)
-    if element.get("confirm") is not None:
-        _confirm(element["confirm"])
-    kind = element.get("type")
-    if kind == "button":
-        _button(element)
-    elif kind == "static_select":
-        _select(element)
-    elif kind == "plain_text_input":
-        _text_input(element)
+def _button(rules: _Rules, element: JsonDict, at: str) -> None:
+    rules.text(element.get("text"), BUTTON_TEXT, f"{at}/text", plain_only=True)
+    rules.at_most(len(str(element.get("value") or "")), BUTTON_VALUE, f"{at}/value", "value")
+    rules.at_most(len(str(element.get("url") or "")), URL_MAX, f"{at}/url", "url")
+    style = element.get("style")
+    if style is not None and style not in BUTTON_STYLES:
+        rules.broken(f"{at}/style", "must be primary or danger")
 
 
-def _button(element: JsonDict) -> None:
-    _text(element.get("text"), BUTTON_TEXT, "button text", plain_only=True)
-    _at_most(len(str(element.get("value") or "")), BUTTON_VALUE, "button value")
-    _at_most(len(str(element.get("url") or "")), URL_MAX, "button url")
-
-
-def _select(element: JsonDict) -> None:
+def _select(rules: _Rules, element: JsonDict, at: str) -> None:
     options = element.get("options") or []
-    _between(len(options), 1, OPTIONS_MAX, "select options")
+    rules.between(len(options), 1, OPTIONS_MAX, f"{at}/options", "options")
     values = []
-    for option in options:
-        _text(option.get("text"), OPTION_TEXT, "option text", plain_only=True)
+    for index, option in enumerate(options):
+        where = f"{at}/options/{index}"
+        rules.text(option.get("text"), OPTION_TEXT, f"{where}/text", plain_only=True)
         value = str(option.get("value") or "")
-        _between(len(value), 1, OPTION_VALUE, "option value")
+        rules.between(len(value), 1, OPTION_VALUE, f"{where}/value", "characters")
         values.append(value)
     initial = element.get("initial_option")
     if initial is not None and initial.get("value") not in values:
-        raise BlockKitError("initial_option is not one of the options")
+        rules.broken(f"{at}/initial_option", "must be one of the options")
 
 
-def _text_input(element: JsonDict) -> None:
+def _text_input(rules: _Rules, element: JsonDict, at: str) -> None:
     max_length = element.get("max_length")
     if max_length is not None:
-        _between(int(max_length), 1, INPUT_MAX_LENGTH, "plain_text_input max_length")
+        rules.between(int(max_length), 1, INPUT_MAX_LENGTH, f"{at}/max_length", "max_length")
     initial = str(element.get("initial_value") or "")
-    _at_most(len(initial), int(max_length or INPUT_MAX_LENGTH), "initial_value")
+    limit = int(max_length or INPUT_MAX_LENGTH)
+    rules.at_most(len(initial), limit, f"{at}/initial_value", "characters")
 
 
-def _confirm(confirm: JsonDict) -> None:
-    _text(confirm.get("title"), CONFIRM_TITLE, "confirm title", plain_only=True)
-    _text(confirm.get("text"), CONFIRM_TEXT, "confirm text")
-    _text(confirm.get("confirm"), CONFIRM_BUTTON, "confirm button", plain_only=True)
-    _text(confirm.get("deny"), CONFIRM_BUTTON, "deny button", plain_only=True)
-
-
-def _text(obj: Any, limit: int, what: str, *, plain_only: bool = False) -> None:
-    if not isinstance(obj, dict):
-        raise BlockKitError(f"{what} must be a text object")
-    allowed = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
-    if obj.get("type") not in allowed:
-        raise BlockKitError(f"{what} must be of type {' or '.join(allowed)}")
-    _between(len(str(obj.get("text") or "")), 1, limit, what)
-
-
-def _at_most(size: int, limit: int, what: str) -> None:
-    if size > limit:
-        raise BlockKitError(f"{what} is {size} long; the limit is {limit}")
-
-
-def _between(size: int, low: int, high: int, what: str) -> None:
-    if not low <= size <= high:
-        raise BlockKitError(f"{what} is {size}; it must be {low}-{high}")
+_ELEMENTS: dict[str, Callable[[_Rules, JsonDict, str], None]] = {
+    "button": _button,
+    "static_select": _select,
+    "plain_text_input": _text_input,
+}

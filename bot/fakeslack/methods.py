@@ -14,7 +14,13 @@ from datetime import datetime
 from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.fakeslack.blockkit import BlockKitError, check_message_blocks, check_view
+from bot.fakeslack.blockkit import (
+    BlockKitError,
+    BlocksTooLong,
+    check_message_blocks,
+    check_message_text_budget,
+    check_view,
+)
 from bot.fakeslack.errors import SlackRefusal
 from bot.fakeslack.recorder import (
     FakeSlack,
@@ -25,6 +31,7 @@ from bot.fakeslack.recorder import (
     StoredView,
     truthy,
 )
+from bot.fakeslack.scopes import check_scope
 
 Method = Callable[[FakeSlack, JsonDict], JsonDict]
 AppLevelMethod = Callable[[FakeSlack, JsonDict, str], JsonDict]
@@ -58,17 +65,25 @@ def _object_list(args: JsonDict, key: str, error: str, limit: int) -> list[JsonD
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise SlackRefusal(error)
     if len(value) > limit:
-        raise SlackRefusal(error, f"{len(value)} {key} in a message; the limit is {limit}")
+        why = f"no more than {limit} items allowed [json-pointer:/{key}]"
+        raise SlackRefusal(error, why, fields={"errors": [why]})
     return value
 
 
 def _blocks(args: JsonDict) -> list[JsonDict] | None:
+    """The message's blocks, refused as Slack refuses them: `invalid_blocks` with an `errors`
+    list; `msg_blocks_too_long` (no details, as Slack) when their text is too long in all."""
     blocks = _object_list(args, "blocks", "invalid_blocks", MAX_MESSAGE_BLOCKS)
     if blocks is not None:
         try:
             check_message_blocks(blocks)
+            check_message_text_budget(blocks)
         except BlockKitError as broken:
-            raise SlackRefusal("invalid_blocks", str(broken)) from None
+            raise SlackRefusal(
+                "invalid_blocks", broken.errors, fields={"errors": broken.errors}
+            ) from None
+        except BlocksTooLong:
+            raise SlackRefusal("msg_blocks_too_long") from None
     return blocks
 
 
@@ -111,7 +126,8 @@ def message_object(fake: FakeSlack, message: StoredMessage) -> JsonDict:
 
 
 def user_object(fake: FakeSlack, user: SlackUser) -> JsonDict:
-    """A user as users.info and users.lookupByEmail answer it."""
+    """A user as users.info and users.lookupByEmail answer it: the e-mail only to a token with
+    `users:read.email` (users.info's reference)."""
     profile: JsonDict = {
         "real_name": user.real_name,
         "real_name_normalized": user.real_name,
@@ -119,7 +135,7 @@ def user_object(fake: FakeSlack, user: SlackUser) -> JsonDict:
         "display_name_normalized": user.name,
         "team": fake.team_id,
     }
-    if user.email is not None:
+    if user.email is not None and "users:read.email" in fake.scopes:
         profile["email"] = user.email
     if user.is_bot:
         profile["bot_id"] = fake.bot_id if user.id == fake.bot_user_id else None
@@ -296,7 +312,7 @@ def _view_arg(args: JsonDict, *types: str) -> JsonDict:
     try:
         check_view(view)
     except BlockKitError as broken:
-        raise SlackRefusal("invalid_arguments", str(broken)) from None
+        raise SlackRefusal("invalid_arguments", broken.errors) from None
     return view
 
 
@@ -373,7 +389,13 @@ def chat_post_ephemeral(fake: FakeSlack, args: JsonDict) -> JsonDict:
     user = _user(fake, _required(args, "user", "user_not_found"))
     if channel.members is not None and user.id not in channel.members:
         raise SlackRefusal("user_not_in_channel")
-    text, blocks, attachments = _text(args), _blocks(args), _attachments(args)
+    text, attachments = _text(args), _attachments(args)
+    blocks = _object_list(args, "blocks", "invalid_blocks", MAX_MESSAGE_BLOCKS)
+    try:
+        check_message_blocks(blocks or [])
+    except BlockKitError as broken:
+        errors = broken.errors
+        raise SlackRefusal("invalid_blocks", errors, fields={"errors": errors}) from None
     if not text and not blocks and not attachments:
         raise SlackRefusal("no_text")
     message = fake.store_ephemeral(
@@ -455,12 +477,12 @@ def views_update(fake: FakeSlack, args: JsonDict) -> JsonDict:
     if view_id is None and external_id is None:
         raise SlackRefusal("invalid_arguments")
     stored = (
-        fake.views.get(view_id)
+        fake.open_view(view_id)
         if view_id is not None
         else fake.view_by_external_id(external_id or "")
     )
-    if stored is None:
-        raise SlackRefusal("not_found")
+    if stored is None or stored.id in fake.closed_views:
+        raise SlackRefusal("not_found")  # never opened, or closed by its person since
     view = _view_arg(args, stored.type)
     _check_external_id(fake, view, stored.id)
     _check_hash(args, stored)
@@ -492,6 +514,25 @@ def push_view(fake: FakeSlack, below: StoredView, given: JsonDict) -> StoredView
     )
     fake.save_view(pushed)
     return pushed
+
+
+def apply_submission_ack(fake: FakeSlack, stored: StoredView, answer: JsonDict) -> dict[str, str]:
+    """What Slack does with the app's ack of a view_submission (its `response_action`): `errors`
+    keeps the modal open with the messages beside the inputs (returned), `update` replaces it,
+    `push` stacks a new one, `clear` closes the whole stack, and anything else closes this one
+    (Slack's "Handling and responding to interactions" for modals)."""
+    what = answer.get("response_action")
+    if what == "errors":
+        return {str(k): str(v) for k, v in (answer.get("errors") or {}).items()}
+    if what == "update" and isinstance(answer.get("view"), dict):
+        replace_view(fake, stored, answer["view"])
+    elif what == "push" and isinstance(answer.get("view"), dict):
+        push_view(fake, stored, answer["view"])
+    elif what == "clear":
+        fake.close_view(str(stored.view.get("root_view_id") or stored.id))
+    else:
+        fake.close_view(stored.id)
+    return {}
 
 
 def views_publish(fake: FakeSlack, args: JsonDict) -> JsonDict:
@@ -647,9 +688,8 @@ def call(fake: FakeSlack, method: str, args: JsonDict, token: str = "") -> JsonD
     else:
         return {"ok": False, "error": "unknown_method", "req_method": method}
     try:
+        if method in METHODS:
+            check_scope(fake, method, args, fake.scopes)
         return {"ok": True, **handler()}
     except SlackRefusal as refusal:
-        answer: JsonDict = {"ok": False, "error": refusal.error}
-        if refusal.detail is not None:
-            answer["response_metadata"] = {"messages": [f"[ERROR] {refusal.detail}"]}
-        return answer
+        return refusal.answer()

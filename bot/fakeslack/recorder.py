@@ -31,12 +31,37 @@ from bot.fakeslack.faults import (
     make_fault,
     method_set,
 )
+from bot.fakeslack.rate_limits import RateLimits
+from bot.fakeslack.scopes import MANIFEST_BOT_SCOPES
 from bot.fakeslack.socket_mode import SocketAck, SocketMode
 
 JsonDict = dict[str, Any]
 
 # Slack lets a trigger_id open a view only within 3 seconds of the interaction that issued it.
 TRIGGER_TTL_SECONDS = 3.0
+# "You can use a response_url up to five times within 30 minutes" (Slack's guide to handling
+# user interaction, "Message responses"); after that Slack answers `used_url`/`expired_url`.
+RESPONSE_URL_USES, RESPONSE_URL_TTL_SECONDS = 5, 30 * 60
+# Errors that mean the app sent what Slack refuses by rule (not a state of the workspace, like a
+# channel it is not in): a test whose bot meets one fails (see `violations`).
+RULE_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "msg_blocks_too_long",
+        "msg_too_long",
+        "invalid_arguments",
+        "invalid_attachments",
+        "invalid_metadata_format",
+        "missing_scope",
+        "no_text",
+        "exchanged_trigger_id",
+        "used_url",
+        "invalid_payload",
+    }
+)
+# Every FakeSlack made since the list was last cleared: tests/conftest.py fails a test whose
+# fakes saw the bot break one of Slack's rules.
+CREATED: list[FakeSlack] = []
 
 
 @dataclass(frozen=True)
@@ -176,12 +201,26 @@ class StoredView:
         return str(self.view.get("external_id") or "")
 
 
-@dataclass(frozen=True)
+@dataclass
 class ResponseUrl:
     token: str
     channel: str
     user: str
     message_ts: str | None  # the message the interaction came from, for replace/delete_original
+    issued: float = field(default_factory=time.monotonic)
+    uses: int = 0
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A call Slack refused because the app broke one of its rules (`RULE_ERRORS`)."""
+
+    method: str
+    error: str
+    details: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.error} {'; '.join(self.details)}".strip()
 
 
 @dataclass
@@ -207,6 +246,8 @@ class FakeSlack:
         accepted_tokens: Iterable[str] | None = None,
         accepted_app_tokens: Iterable[str] | None = None,
         trigger_ttl: float = TRIGGER_TTL_SECONDS,
+        scopes: Iterable[str] = MANIFEST_BOT_SCOPES,
+        rate_limits: bool = True,
     ) -> None:
         self.team_id = team_id
         self.team_name = team_name
@@ -222,6 +263,10 @@ class FakeSlack:
             set(accepted_app_tokens) if accepted_app_tokens is not None else None
         )
         self.trigger_ttl = trigger_ttl
+        # The bot token's OAuth scopes: a method they do not cover answers `missing_scope`.
+        self.scopes = frozenset(scopes)
+        # Slack's per-method and per-channel rate limits (429 and Retry-After when exceeded).
+        self.rate_limits = RateLimits(enabled=rate_limits)
         # Seconds added before each answer (Web API and response_url alike).
         self.latency: float = 0.0
         # Where the fake is served (`http://127.0.0.1:PORT`); set by `serve_fake_slack`.
@@ -238,6 +283,10 @@ class FakeSlack:
         self.ephemeral: list[EphemeralMessage] = []
         self.views: dict[str, StoredView] = {}
         self.home_views: dict[str, StoredView] = {}
+        self.closed_views: set[str] = set()  # modals a person closed: gone to views.update
+        # Calls Slack refused because the bot broke one of its rules; a test expecting one clears
+        # this after checking it, else tests/conftest.py fails the test.
+        self.violations: list[Violation] = []
         self.socket_mode = SocketMode(app_id)
 
         self.fault_plan = FaultPlan()
@@ -247,6 +296,7 @@ class FakeSlack:
         self._serial = 0
         self._last_ts_us = 0
         self.add_user(bot_user_id, bot_name, is_bot=True)
+        CREATED.append(self)
 
     # --- the workspace -------------------------------------------------------------------------
 
@@ -398,6 +448,23 @@ class FakeSlack:
     def home_view(self, user_id: str) -> StoredView | None:
         return self.home_views.get(user_id)
 
+    def open_view(self, view_id: str) -> StoredView | None:
+        """A view still open: Slack answers `not_found` for one its person has closed."""
+        return None if view_id in self.closed_views else self.views.get(view_id)
+
+    def close_view(self, view_id: str) -> StoredView | None:
+        """The person closed a modal (Cancel, the close icon, or a submission that closed it),
+        and every modal pushed above it; the closed view, or None if it was not open."""
+        view = self.open_view(view_id)
+        if view is None:
+            return None
+        root = view.view.get("root_view_id")
+        stack = [v for v in self.views.values() if v.view.get("root_view_id") == root]
+        above = stack[stack.index(view) :] if view in stack else [view]
+        self.closed_views.update(v.id for v in above)
+        self.changed()
+        return view
+
     # --- interaction handles: trigger ids and response_urls -------------------------------------
 
     def new_trigger_id(self, user_id: str | None = None) -> str:
@@ -430,6 +497,16 @@ class FakeSlack:
 
     def response_url(self, token: str) -> ResponseUrl | None:
         return self._response_urls.get(token)
+
+    def use_response_url(self, token: str) -> tuple[ResponseUrl | None, str | None]:
+        """Count one post to a response_url: (it, None), or (None, Slack's error for it)."""
+        url = self._response_urls.get(token)
+        if url is None or time.monotonic() - url.issued > RESPONSE_URL_TTL_SECONDS:
+            return None, "expired_url"
+        if url.uses >= RESPONSE_URL_USES:
+            return None, "used_url"
+        url.uses += 1
+        return url, None
 
     # --- Socket Mode (details and more in `self.socket_mode`) -----------------------------------
 
@@ -483,8 +560,10 @@ class FakeSlack:
 
     # --- the record ------------------------------------------------------------------------------
 
-    def record(self, call: SlackCall) -> None:
+    def record(self, call: SlackCall, details: Iterable[str] = ()) -> None:
         self.calls.append(call)
+        if not call.faulted and call.error in RULE_ERRORS:
+            self.violations.append(Violation(call.method, call.error or "", tuple(details)))
         self._wake_waiters()
 
     def record_fault(self, call: SlackCall) -> None:

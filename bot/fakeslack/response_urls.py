@@ -12,30 +12,44 @@ import logging
 import time
 
 from bot.fakeslack.blockkit import BlockKitError, check_message_blocks
-from bot.fakeslack.recorder import FakeSlack, JsonDict, ResponsePost, ResponseUrl, truthy
+from bot.fakeslack.recorder import (
+    RESPONSE_URL,
+    FakeSlack,
+    JsonDict,
+    ResponsePost,
+    ResponseUrl,
+    Violation,
+    truthy,
+)
 
 log = logging.getLogger(__name__)
 OK = (200, "ok")
+_USED = "a response_url takes at most 5 posts (Slack: five times within 30 minutes)"
 
 
 def post_to_response_url(fake: FakeSlack, token: str, body: JsonDict) -> tuple[int, str]:
     """Apply one response_url post; the HTTP status and plain-text answer."""
-    url = fake.response_url(token)
+    url, error = fake.use_response_url(token)
     if url is None:
-        return 404, "expired_url"
+        if error == "used_url":
+            fake.violations.append(Violation(RESPONSE_URL, "used_url", (_USED,)))
+        return 404, error or "expired_url"
     blocks = body.get("blocks")
     if blocks is not None and not (
         isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)
     ):
+        fake.violations.append(Violation(RESPONSE_URL, "invalid_blocks", ("not a list",)))
         return 400, "invalid_blocks"
     try:
         check_message_blocks(blocks or [])
     except BlockKitError as broken:
         log.warning("response_url post refused: invalid_blocks (%s)", broken)
+        fake.violations.append(Violation(RESPONSE_URL, "invalid_blocks", tuple(broken.errors)))
         return 400, "invalid_blocks"
     text = str(body.get("text") or "")
     delete = truthy(body.get("delete_original"))
     if not delete and not text and not blocks and not body.get("attachments"):
+        fake.violations.append(Violation(RESPONSE_URL, "no_text", ()))
         return 400, "no_text"
     fake.responses.append(ResponsePost(token, url.channel, url.user, dict(body), time.time()))
     if delete:

@@ -68,7 +68,9 @@ def create_fake_slack_app(fake: FakeSlack) -> Starlette:
         if isinstance(body, Fault):
             return await _fault_answer(fake, body, json_body=True)
         await _delay(fake, late)
-        return Response(json.dumps(body), media_type=JSON_TYPE)
+        # Slack names the token's scopes on every answer (what `channels._granted_scopes` reads).
+        scopes = {"X-OAuth-Scopes": ",".join(sorted(fake.scopes))}
+        return Response(json.dumps(body), media_type=JSON_TYPE, headers=scopes)
 
     async def response_url(request: Request) -> Response:
         token = request.path_params["token"]
@@ -136,12 +138,24 @@ def _answer_call(
         fake.record_fault(_refused(method, args, token, arrived, fault))
         return fault, fault.delay
     refusal = _token_refusal(fake, method, token)
+    if refusal is None:
+        retry_after = fake.rate_limits.retry_after(method, _channel_of(args))
+        if retry_after is not None:  # Slack's own limit, not an injected fault
+            limited = Fault(status=429, error="ratelimited", retry_after=retry_after)
+            fake.record(SlackCall(method, args, token, arrived, False, "ratelimited", 429))
+            return limited, 0.0
     if refusal is not None:
         body: JsonDict = {"ok": False, "error": refusal}
     else:
         body = methods.call(fake, method, args, token or "")
-    fake.record(SlackCall(method, args, token, arrived, bool(body["ok"]), body.get("error")))
+    call = SlackCall(method, args, token, arrived, bool(body["ok"]), body.get("error"))
+    fake.record(call, (body.get("response_metadata") or {}).get("messages") or ())
     return body, fault.delay if fault is not None else 0.0
+
+
+def _channel_of(args: JsonDict) -> str | None:
+    channel = args.get("channel")
+    return None if channel is None else str(channel)
 
 
 def _refused(

@@ -1,0 +1,82 @@
+"""Which OAuth scope each Web API method needs, as each method's reference page lists it.
+
+A call the bot token's scopes do not cover is refused with `missing_scope`, naming the scope
+`needed` and the ones `provided` (docs.slack.dev/reference/methods/<method>, "Required scopes",
+and the `missing_scope` error there). The fake's token has the scopes of convbot's
+`manifest.yml` unless a test gives others (`tests/test_manifest.py` keeps the two the same), so a
+method the app was never granted fails in a test as it would after installing the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
+
+from bot.fakeslack.errors import SlackRefusal
+
+if TYPE_CHECKING:
+    from bot.fakeslack.recorder import FakeSlack, JsonDict, SlackChannel
+
+# The bot scopes of convbot's manifest.yml (oauth_config.scopes.bot).
+MANIFEST_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "usergroups:read",
+    "channels:read",
+    "groups:read",
+    "channels:join",
+)
+
+# Methods that need no scope at all: auth.test, chat.getPermalink, the views.* methods (a
+# trigger_id or the app's own views are the permission).
+_FIXED: dict[str, str] = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.delete": "chat:write",
+    "conversations.join": "channels:join",
+    "users.info": "users:read",
+    "users.lookupByEmail": "users:read.email",
+    "usergroups.users.list": "usergroups:read",
+    "team.info": "team:read",
+}
+
+
+def _reading(channel: SlackChannel) -> str:
+    """conversations.info: one read scope per kind of conversation."""
+    if channel.is_im:
+        return "im:read"
+    if channel.is_mpim:
+        return "mpim:read"
+    return "groups:read" if channel.is_private else "channels:read"
+
+
+def _opening(fake: FakeSlack, args: JsonDict) -> str | None:
+    """conversations.open: `im:write` for a DM, `mpim:write` for a group DM."""
+    users = [u for u in str(args.get("users") or "").split(",") if u.strip()]
+    return "mpim:write" if len(users) > 1 else "im:write"
+
+
+def _info(fake: FakeSlack, args: JsonDict) -> str | None:
+    channel = fake.channels.get(str(args.get("channel") or ""))
+    return None if channel is None else _reading(channel)
+
+
+_BY_CHANNEL: dict[str, Callable[[FakeSlack, JsonDict], str | None]] = {
+    "conversations.open": _opening,
+    "conversations.info": _info,
+}
+
+
+def check_scope(fake: FakeSlack, method: str, args: JsonDict, granted: Collection[str]) -> None:
+    """Refuse the call as Slack does when the token lacks the scope the method needs."""
+    needed = _FIXED.get(method)
+    if needed is None and method in _BY_CHANNEL:
+        needed = _BY_CHANNEL[method](fake, args)
+    if needed is not None and needed not in granted:
+        raise SlackRefusal(
+            "missing_scope", fields={"needed": needed, "provided": ",".join(sorted(granted))}
+        )
