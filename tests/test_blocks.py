@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.commands.executor import CommandResult
 from bot.errors import InvalidInput
+from bot.fakeslack.blockkit import check_message_blocks, check_message_text_budget
 from bot.models import (
     Channel,
     Conversation,
@@ -360,7 +361,7 @@ def test_paging_buttons(page: int, total: int, buttons: list[tuple[str, int]]) -
     count = max(0, min(20, total - page * 20))
     listed = page_of(count, page=page, limit=20, total=total)
     blocks = as_json(conversation_list(listed, "list priority:high", CONTEXT, "Some."))
-    paging = [e for e in elements(blocks) if e["action_id"] == ids.PAGE]
+    paging = [e for e in elements(blocks) if e["action_id"] in ids.PAGING]
     decoded = [(e["text"]["text"], ids.PageRef.decode(e["value"])) for e in paging]
     assert decoded == [(t, ids.PageRef(q="list priority:high", p=p)) for t, p in buttons]
 
@@ -375,10 +376,23 @@ def test_a_hundred_rows_fit_in_one_message() -> None:
     assert sum(1 for b in blocks if b.get("accessory")) == 47
 
 
+def test_a_page_of_long_topics_stays_within_slacks_text_budget() -> None:
+    listed = page_of(50, limit=50, total=120)
+    for n, row in enumerate(listed.items):
+        row.topic = f"Row {n} " + "word " * 40
+    blocks = as_json(conversation_list(listed, "list limit:50", CONTEXT, "1-50 of 120."))
+    check_message_blocks(blocks)
+    check_message_text_budget(blocks)  # what Slack answers msg_blocks_too_long to
+    rows = sum(1 for b in blocks if b.get("accessory"))
+    assert 0 < rows < 50
+    assert blocks[-2]["elements"][0]["text"].startswith(f"…and {50 - rows} more on this page")
+    assert {e["action_id"] for e in blocks[-1]["elements"]} == {ids.PAGE_NEXT}
+
+
 def test_a_command_too_long_for_a_button_says_how_to_page() -> None:
     listed = page_of(20, total=45)
     blocks = as_json(conversation_list(listed, "list " + "x" * 2000, CONTEXT, "Some."))
-    assert ids.PAGE not in action_ids(blocks)
+    assert not set(ids.PAGING) & set(action_ids(blocks))
     assert "page:N" in blocks[-1]["elements"][0]["text"]
 
 
@@ -708,7 +722,7 @@ def test_result_blocks_for_a_page() -> None:
     drawn = as_json(blocks)
     assert text == "1-20 of 45 conversations."
     assert drawn[0]["text"]["text"] == "1-20 of 45 conversations."
-    (next_page,) = [e for e in elements(drawn) if e["action_id"] == ids.PAGE]
+    (next_page,) = [e for e in elements(drawn) if e["action_id"] == ids.PAGE_NEXT]
     assert ids.PageRef.decode(next_page["value"]) == ids.PageRef(q="list status:open", p=2)
 
 

@@ -161,7 +161,7 @@ async def test_check_config_checks_each_digest_channel_in_slack(tmp_path: Path, 
     write_digests(
         tmp_path,
         {"fine": "C0FINE", "public": "C0PUBLIC", "gone": "C0UNKNOWN", "private": "G0PRIVATE",
-         "old": "C0OLD", "again": "C0FINE"},
+         "old": "C0OLD", "again": "C0FINE", "dm": "D0ANADM01"},
     )  # fmt: skip
     async with serve_fake_slack(fake):
         env = {"SLACK_BOT_TOKEN": "xoxb-check", "SLACK_API_URL": fake.api_url}
@@ -171,6 +171,8 @@ async def test_check_config_checks_each_digest_channel_in_slack(tmp_path: Path, 
     assert "ok    digest fine: can post in C0FINE" in result.stdout
     assert "ok    digest again: can post in C0FINE" in result.stdout
     assert "ok    digest public: can post in C0PUBLIC" in result.stdout
+    # conversations.info on a DM needs im:read, which the manifest does not grant: not asked.
+    assert "ok    digest dm: posts in the direct message D0ANADM01 (not looked up" in result.stdout
     errors = dict(
         line.removeprefix("error digest ").split(": ", 1)
         for line in result.stderr.splitlines()

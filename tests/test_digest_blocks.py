@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.digests.model import Digest, DigestItem
 from bot.errors import InvalidInput
-from bot.fakeslack.blockkit import check_message_blocks
+from bot.fakeslack.blockkit import check_message_blocks, check_message_text_budget
 from bot.models import Conversation, Priority, Status
 from bot.slack.blocks import ids
 from bot.slack.blocks.card import CardContext
@@ -80,6 +80,7 @@ def drawn(shown: Digest, context: CardContext = CONTEXT) -> tuple[str, list[dict
     text, blocks = digest_blocks(shown, context, now=NOW)
     as_json = [block.to_dict() for block in blocks]
     check_message_blocks(as_json)
+    check_message_text_budget(as_json)  # what chat.postMessage adds: msg_blocks_too_long
     return text, as_json
 
 
@@ -421,7 +422,8 @@ def test_huge_user_text_stays_within_limits() -> None:
     assert len(blocks) <= 50
     for section in item_sections(blocks):
         assert len(section["text"]["text"]) <= 3000
-    assert blocks[-1]["elements"][0]["text"].startswith("…and 37 more — `/conv list xx")
+    more = 60 - len(item_sections(blocks))  # as many as fit in Slack's text budget
+    assert blocks[-1]["elements"][0]["text"].startswith(f"…and {more} more — `/conv list xx")
 
 
 @pytest.mark.parametrize("attack", INJECTIONS)
@@ -550,3 +552,21 @@ def test_replace_item_in_a_full_message_stays_within_fifty_blocks() -> None:
     assert len(after) == 50
     assert after[2]["block_id"] == "dsec|c-0" and "Ben Kovac" in after[2]["text"]["text"]
     assert after[3:] == before[3:]
+
+
+def test_forty_long_items_stay_within_slacks_text_budget_and_say_how_many_more() -> None:
+    # max_items 40 with long topics and tags once came to ~17,000 characters: Slack refuses
+    # such a message (msg_blocks_too_long) and every tick of the digest failed.
+    items = [
+        item(
+            id=f"c-{n:02}-" + "x" * 200,
+            topic=f"Topic {n} " + "long words " * 30,
+            tags=[f"tag{t}-" + "y" * 40 for t in range(10)],
+        )
+        for n in range(40)
+    ]
+    _, blocks = drawn(digest(items))  # checks the budget too
+    shown = item_sections(blocks)
+    assert 0 < len(shown) < 40
+    more = blocks[-1]["elements"][0]["text"]
+    assert more.startswith(f"…and {40 - len(shown)} more")

@@ -87,6 +87,23 @@ async def test_take_assigns_to_the_presser_and_keeps_take_for_the_channel(
     assert await slack.actions(card.id) == ["create", "assign"]
 
 
+async def test_cards_drawn_after_tagging_are_current_so_their_first_press_acts(
+    slack: SlackHarness,
+) -> None:
+    # Linking a tag moves the conversation's updatedAt: a card drawn from the version before
+    # the link would refuse its first press as out of date.
+    card = await slack.create("Invoice wrong #billing")
+    shown = await press_and_redraw(slack, card, TAKE)
+    assert "out of date" not in shown and f"<@{ANA}>" in shown
+
+    await (await slack.command(f"tag {card.id} vip")).answer()
+    tagged = Card(card.id, slack.channel_messages()[-1])
+    assert "#vip" in texts(tagged.blocks)
+    shown = await press_and_redraw(slack, tagged, PRIORITY, selected_option={"value": "HIGH"})
+    assert "out of date" not in shown
+    assert (await slack.conversation(card.id)).priority is Priority.HIGH
+
+
 async def test_route_moves_the_card_to_the_rule_queue(slack: SlackHarness) -> None:
     card = await slack.create("Refund please")
     shown = await press_and_redraw(slack, card, ROUTE)

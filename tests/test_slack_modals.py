@@ -4,19 +4,26 @@ before it closes so that a wrong field is shown where the person is looking."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
+
+import pytest
 
 from bot.fakeslack import StoredView
 from bot.models import Channel, ConversationFilter, Priority
 from tests.slack_harness import (
     ANA,
     CARD_BUTTONS,
+    EDIT,
     SlackHarness,
     action_ids,
     select_value,
     text_value,
     texts,
 )
+from tests.test_slack_safety import wait_for_metric
+
+REQUESTS = "convbot_slack_requests_total"
 
 
 async def open_create_modal(slack: SlackHarness) -> StoredView:
@@ -134,3 +141,47 @@ async def test_a_form_slack_will_not_open_is_explained(slack: SlackHarness) -> N
     assert "Slack did not open the form (expired_trigger_id)" in answer.text
     assert "/conv create &lt;topic words&gt;" in answer.text
     assert slack.fake.calls_to("views.update") == []
+
+
+async def closed_while_loading(slack: SlackHarness, open_it: Any) -> list[Any]:
+    """Open a form, close it while Slack's answer to views.open is on its way (the person
+    pressed Cancel on "Loading…"), and return the bot's views.update calls."""
+    slack.fake.fail("views.open", delay=0.3)
+    await open_it()
+    await slack.settle("views.open")
+    slack.fake.close_view(next(v.id for v in slack.fake.views.values() if v.type == "modal"))
+    return await slack.settle("views.update")
+
+
+async def test_a_create_form_closed_before_it_was_filled_in_is_not_an_error(
+    slack: SlackHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    command = None
+
+    async def open_it() -> None:
+        nonlocal command
+        command = await slack.command("create")
+
+    [update] = await closed_while_loading(slack, open_it)
+    assert update.error == "not_found"  # what Slack answers for a view its person closed
+    await wait_for_metric(slack, REQUESTS, kind="command", name="create-modal", outcome="ok")
+    assert command is not None and command.answers() == []  # nothing to tell: they chose it
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_an_edit_form_closed_before_it_was_filled_in_is_not_an_error(
+    slack: SlackHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    card = await slack.create("Edit me later")
+    press = None
+
+    async def open_it() -> None:
+        nonlocal press
+        press = await slack.press(card.message, EDIT)
+
+    [update] = await closed_while_loading(slack, open_it)
+    assert update.error == "not_found"
+    await wait_for_metric(slack, REQUESTS, kind="action", name="edit", outcome="ok")
+    assert press is not None and press.answers() == []
+    assert slack.fake.calls_to("views.update")[1:] == []  # no "problem" view drawn over it
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -57,6 +57,10 @@ async def _check_backend(settings: Settings, config: OpsConfig) -> int:
     return 0
 
 
+# Looking a DM up needs im:read, which the manifest does not ask for: the bot reads no DMs.
+DM_UNCHECKED = "looked up: that needs im:read, which convbot does not ask for"
+
+
 async def _check_digest_channels(settings: Settings, config: OpsConfig) -> int:
     """One line per digest: can the bot post in its channel? 1 if one cannot, 2 if Slack does
     not answer (one line for all of them)."""
@@ -65,7 +69,7 @@ async def _check_digest_channels(settings: Settings, config: OpsConfig) -> int:
     if not settings.slack_bot_token:
         _ok("digest channels: not checked (SLACK_BOT_TOKEN is not set)")
         return 0
-    from bot.slack.channels import posting_problem
+    from bot.slack.channels import is_direct_message, posting_problem
     from bot.slack.deps import slack_client
     from bot.slack.failures import SLACK_FAILURES
 
@@ -77,7 +81,10 @@ async def _check_digest_channels(settings: Settings, config: OpsConfig) -> int:
             if digest.channel not in found:
                 found[digest.channel] = await posting_problem(client, digest.channel)
             problem = found[digest.channel]
-            if problem is None:
+            if problem is None and is_direct_message(digest.channel):
+                dm = digest.channel
+                _ok(f"digest {digest.name}: posts in the direct message {dm} (not {DM_UNCHECKED})")
+            elif problem is None:
                 _ok(f"digest {digest.name}: can post in {digest.channel}")
             else:
                 _fail(f"digest {digest.name}: {problem}")

@@ -103,7 +103,7 @@ class ConversationService:
                 f"{error.message} Run `tag {created.id} {' '.join(missing)}` to finish."
             )
             raise error
-        return Change(conversation=created.model_copy(update={"tags": linked}))
+        return Change(conversation=await self._current(created, linked))
 
     async def update(
         self,
@@ -371,9 +371,17 @@ class ConversationService:
     async def _after_tags(
         self, actor: Actor, action: str, before: Conversation, tags: builtins.list[str]
     ) -> Change:
-        after = before.model_copy(update={"tags": tags})
         await self._record(actor, action, before.id, {"tags": before.tags}, {"tags": tags})
-        return Change(conversation=after)
+        return Change(conversation=await self._current(before, tags))
+
+    async def _current(self, drawn: Conversation, tags: builtins.list[str]) -> Conversation:
+        """The conversation after its tags changed. Linking a tag moves its `updatedAt`, and
+        the tag calls answer no conversation: a card drawn from `drawn` would carry the old
+        version and its first press would be refused as out of date. So it is read back (on
+        Infobip one GET of it and one of its tags, at once); if that fails, `drawn` with the
+        new tags, which a press then finds a moment old and redraws."""
+        now = await self._read_back(drawn.id)
+        return now if now is not None else drawn.model_copy(update={"tags": tags})
 
     async def _record_change(
         self, actor: Actor, action: str, before: Conversation, after: Conversation

@@ -45,8 +45,13 @@ async def posting_problem(client: AsyncWebClient, channel_id: str) -> str | None
     token's scopes (its `X-OAuth-Scopes` header) and neither `channels:join` nor
     `chat:write.public` is among them, that is reported instead.
 
+    A direct message (`D…`) is not looked up: conversations.info needs `im:read` there, which
+    convbot does not ask for, and the bot can post in its DM with a person with `chat:write`.
+
     Raises what the client raises when Slack cannot be reached (anything but `SlackApiError`).
     """
+    if is_direct_message(channel_id):
+        return None
     try:
         answer = await client.conversations_info(channel=channel_id)
     except SlackApiError as refusal:
@@ -68,6 +73,11 @@ async def posting_problem(client: AsyncWebClient, channel_id: str) -> str | None
             f"scope to the app (manifest.yml) and reinstall it, or invite the bot with {INVITE}"
         )
     return None
+
+
+def is_direct_message(channel_id: str) -> bool:
+    """A DM's id starts with D (a person's with the bot, for digests sent to one person)."""
+    return channel_id.startswith("D")
 
 
 async def join_channel(client: AsyncWebClient, channel_id: str) -> bool:

@@ -110,8 +110,11 @@ class World:
             channel, ts, blocks = self.listing.channel, self.listing.ts, self.listing.blocks
             url = fake.new_response_url(channel, user, message_ts=ts)
             container = {"type": "message", "message_ts": ts, "channel_id": channel}
+            # The list (page 1 of 2) draws Next only: Previous and the id lists drawn by older
+            # versions carry (`conv.page`) are pressed as that button with their own id.
+            drawn = ids.PAGE_NEXT if action_id in ids.PAGING else action_id
             body = block_actions(
-                find_action(blocks, action_id),
+                find_action(blocks, drawn) | {"action_id": action_id},
                 user_id=user,
                 trigger_id=trigger,
                 channel_id=channel,
@@ -190,6 +193,8 @@ PRESSES = [
     ("card", ids.PRIORITY),
     ("card", ids.EDIT),
     ("list", ids.SHOW),
+    ("list", ids.PAGE_NEXT),
+    ("list", ids.PAGE_PREVIOUS),
     ("list", ids.PAGE),
     ("digest", ids.DIGEST_TAKE),
     ("digest", ids.DIGEST_ESCALATE),

@@ -1,6 +1,6 @@
 """The digest message: totals, then one entry per open high-priority conversation, with controls.
 
-Layout (at most 50 blocks, whatever the backlog):
+Layout (at most 50 blocks and `limits.MESSAGE_TEXT_BUDGET` characters, whatever the backlog):
 
 - the head section (block_id `dhead…`): "7 open high-priority conversations — 2 URGENT, 5 HIGH",
   led by the digest's user-group mention while anything is URGENT;
@@ -63,6 +63,7 @@ ID_MAX = 255
 MENTION_MAX = 100
 COMMAND_MAX = 500
 _SUMMARY_RESERVE = 64
+MORE_LINE_RESERVE = COMMAND_MAX + 40  # the "…and N more — `/conv list …`" line's text
 
 
 # --- the head: totals and the mention -----------------------------------------------------------
@@ -292,8 +293,9 @@ def digest_blocks(
 ) -> tuple[str, list[Block]]:
     """`(fallback text, blocks)`: the head, counts per queue, as many items as fit, "…and N more".
 
-    Items keep the digest's order; those that would pass 50 blocks are counted into "…and N
-    more" with `digest.hidden`. An item listed twice is drawn once (block_ids must be unique).
+    Items keep the digest's order; those that would pass 50 blocks, or Slack's budget of text
+    per message, are counted into "…and N more" with `digest.hidden`. An item listed twice is
+    drawn once (block_ids must be unique).
     """
     text = totals_text(digest.totals, digest.mention)
     head = _head_block(digest.totals, digest.mention, _head_block_id(digest.name, digest.mention))
@@ -305,13 +307,17 @@ def digest_blocks(
         blocks.append(ContextBlock(block_id=QUEUES_BLOCK, elements=[md(summary)]))
     items = _unique(digest.items)
     shown = 0
+    text_used = sum(limits.text_length(block) for block in blocks) + MORE_LINE_RESERVE
     for index, item in enumerate(items):
         drawn = digest_item_blocks(item, context, now=now, digest_name=digest.name)
         untold = len(items) - index - 1 + digest.hidden  # still to come after this item
         reserve = 1 if untold > 0 else 0  # room for the "…and N more" line
-        if len(blocks) + len(drawn) + reserve > limits.MESSAGE_BLOCKS:
+        item_text = sum(limits.text_length(block) for block in drawn)
+        too_many = len(blocks) + len(drawn) + reserve > limits.MESSAGE_BLOCKS
+        if too_many or text_used + item_text > limits.MESSAGE_TEXT_BUDGET:
             break
         blocks.extend(drawn)
+        text_used += item_text
         shown += 1
     more = digest.hidden + len(items) - shown
     if more > 0:

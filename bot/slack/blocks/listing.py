@@ -1,7 +1,8 @@
 """A page of conversations as one chat message: a line per conversation and paging buttons.
 
 Rows are compact sections (one block each) rather than full cards, so a 50-row page still fits
-Slack's 50-block message limit nearly whole; "Open" draws the full card with its buttons.
+Slack's 50-block message limit nearly whole (and its text budget, unless topics are long);
+"Open" draws the full card with its buttons.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.slack.blocks.mrkdwn import md, plain, slack_date, user_text
 
 ROW_TOPIC_MAX = 200
 COMMAND_SHOWN_MAX = 500
+MORE_LINE_RESERVE = 100  # the "…and N more on this page" line's text
 
 
 def conversation_list(
@@ -33,9 +35,16 @@ def conversation_list(
     blocks: list[Block] = [SectionBlock(text=md(user_text(headline, limits.SECTION_TEXT)))]
     paging = _paging(page, command_text)
     room = limits.MESSAGE_BLOCKS - len(blocks) - len(paging)
-    shown = page.items if len(page.items) <= room else page.items[: room - 1]
-    blocks.extend(_row(conversation, context) for conversation in shown)
-    hidden = len(page.items) - len(shown)
+    rows = [_row(conversation, context) for conversation in page.items]
+    fit = rows if len(rows) <= room else rows[: room - 1]
+    text_left = limits.MESSAGE_TEXT_BUDGET - MORE_LINE_RESERVE
+    text_left -= sum(limits.text_length(block) for block in [*blocks, *paging])
+    for row in fit:
+        text_left -= limits.text_length(row)
+        if text_left < 0:
+            break
+        blocks.append(row)
+    hidden = len(rows) - (len(blocks) - 1)
     if hidden:
         more = f"…and {hidden} more on this page — narrow the filter or use `limit:`."
         blocks.append(ContextBlock(elements=[md(more)]))
@@ -72,15 +81,15 @@ def _row(conversation: Conversation, context: CardContext) -> SectionBlock:
 
 def _paging(page: Page[Conversation], command_text: str) -> list[Block]:
     """Previous/Next buttons; each carries the command and the 1-based page it leads to."""
-    targets: list[tuple[str, int]] = []
+    targets: list[tuple[str, str, int]] = []
     if page.page > 0:
         # Past the end (page 9 of 3), "Previous" leads to the last page that has rows.
-        targets.append(("Previous page", min(page.page, page.pages)))
+        targets.append(("Previous page", ids.PAGE_PREVIOUS, min(page.page, page.pages)))
     if (page.page + 1) * page.limit < page.totalItems:
-        targets.append(("Next page", page.page + 2))
+        targets.append(("Next page", ids.PAGE_NEXT, page.page + 2))
     buttons = [
-        ButtonElement(text=plain(text, limits.BUTTON_TEXT), action_id=ids.PAGE, value=value)
-        for text, target in targets
+        ButtonElement(text=plain(text, limits.BUTTON_TEXT), action_id=action_id, value=value)
+        for text, action_id, target in targets
         if len(value := ids.PageRef(q=command_text, p=target).encode()) <= limits.BUTTON_VALUE
     ]
     if buttons:

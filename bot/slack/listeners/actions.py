@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +27,7 @@ from bot.slack.blocks.modals import edit_modal, loading_modal, problem_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape
 from bot.slack.blocks.oncall import recipients_text
 from bot.slack.deps import SlackDeps
+from bot.slack.forms import fill_in
 from bot.slack.home import publish_home
 from bot.slack.listeners.outcome import error_mrkdwn, observed, tell
 
@@ -106,7 +108,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 replace_original=False,
             )
 
-    @app.action(ids.PAGE)
+    @app.action(re.compile("|".join(re.escape(paging) for paging in ids.PAGING)))
     async def page(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         async with _answering(deps, "page", respond):
@@ -267,7 +269,7 @@ async def open_edit_modal(
             )
             opened = answer["view"]
             filled = await _edit_view(deps, ref, body)
-            await client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=filled)
+            await fill_in(client, opened["id"], filled, hash=opened.get("hash"))
     except Exception as error:
         await _tell(client, respond, opened, error)
 
@@ -292,7 +294,7 @@ async def _tell(
     """Say what went wrong where the person is looking: the open modal, else the message."""
     if modal is not None:
         view = problem_modal(EDIT_TITLE, error_mrkdwn(error))
-        await client.views_update(view_id=modal["id"], view=view)
+        await fill_in(client, modal["id"], view)
     elif respond.response_url is not None:
         await tell(respond, error)
 

@@ -29,6 +29,7 @@ from bot.slack.blocks.modals import create_modal, loading_modal
 from bot.slack.blocks.mrkdwn import escape, md
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import post_digest_now, schedules_reply
+from bot.slack.forms import fill_in
 from bot.slack.listeners.outcome import observed, tell
 from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
@@ -133,9 +134,7 @@ async def open_create_modal(
                 queues = await deps.queues()
             except Exception:
                 queues = []
-            await client.views_update(
-                view_id=view["id"], hash=view.get("hash"), view=create_modal(queues)
-            )
+            await fill_in(client, view["id"], create_modal(queues), hash=view.get("hash"))
     except SlackApiError as error:
         await tell(respond, _form_refused(error))
 
