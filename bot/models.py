@@ -412,6 +412,14 @@ class Agent(_ApiModel):
     updatedAt: Timestamp | None = None
 
 
+def same_email(first: str | None, second: str | None) -> bool:
+    """Whether two e-mail addresses are the same one, whatever their case (people type them
+    either way, and Slack keeps what they typed); an empty address matches none. The one rule
+    of the embedded store and the emulator; Infobip's own is not documented (README)."""
+    a, b = (first or "").strip().casefold(), (second or "").strip().casefold()
+    return bool(a) and a == b
+
+
 class Queue(_ApiModel):
     id: str
     name: str

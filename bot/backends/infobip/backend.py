@@ -234,6 +234,14 @@ class InfobipBackend:
         items = await listing.fetch_all(self._get_json, "/agents", "agents", {})
         return [wire.parse(Agent, item, "an agent") for item in items]
 
+    async def agents_with_email(self, email: str) -> builtins.list[Agent]:
+        # One request: the contract's `email` filter of GET /agents. Its items are
+        # AgentResponse, without the e-mail, which is why the whole list cannot be searched.
+        items, _ = await listing.fetch_page(
+            self._get_json, "/agents", "agents", {"email": email}, 0, LIMIT_MAX
+        )
+        return [wire.parse(Agent, item, "an agent") for item in items]
+
     async def list_queues(self) -> builtins.list[Queue]:
         items = await listing.fetch_all(self._get_json, "/queues", "queues", {})
         return [wire.parse(Queue, item, "a queue") for item in items]
