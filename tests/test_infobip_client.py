@@ -609,7 +609,12 @@ async def test_get_loads_tags_concurrently(make: Any) -> None:
     conversation = await backend.get("c 1")
     assert conversation.tags == ["vip", "billing"]
     tags_request = next(r for r in server.requests if r.url.path == "/ccaas/1/tags")
-    assert dict(tags_request.url.params) == {"conversationId": "c 1", "page": "0", "limit": "999"}
+    assert dict(tags_request.url.params) == {
+        "orderBy": "name:asc",
+        "conversationId": "c 1",
+        "page": "0",
+        "limit": "999",
+    }
     assert b"/ccaas/1/conversations/c%201" in [r.url.raw_path for r in server.requests]
 
 

@@ -224,7 +224,10 @@ class InfobipBackend:
         )
 
     async def list_tags(self, conversation_id: str | None = None) -> builtins.list[Tag]:
-        params = {} if conversation_id is None else {"conversationId": conversation_id}
+        # By name, as people read them (the API's default order is by id, which means nothing).
+        params = {"orderBy": "name:asc"}
+        if conversation_id is not None:
+            params["conversationId"] = conversation_id
         items = await listing.fetch_all(self._get_json, "/tags", "tags", params)
         return [wire.parse(Tag, item, "a tag") for item in items]
 
