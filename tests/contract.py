@@ -437,6 +437,9 @@ class ServedAnswersCheck:
         self.answers = 0
 
     def __call__(self, exchange: Exchange) -> None:
+        self.answers += 1
+        if exchange.method == "HEAD":
+            return  # a GET's answer without its body: nothing here to hold to a schema
         url = f"http://emulator{exchange.path}" + (f"?{exchange.query}" if exchange.query else "")
         request = httpx.Request(exchange.method, url)
         response = httpx.Response(
@@ -445,4 +448,3 @@ class ServedAnswersCheck:
         label = f"{exchange.method} {exchange.path} -> {exchange.status}"
         problems = self.validator.check_response(request, response)
         self.violations.extend(f"{label}: {problem}" for problem in problems)
-        self.answers += 1
