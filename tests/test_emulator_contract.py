@@ -453,6 +453,8 @@ async def test_the_agent_filters_of_the_contract_work(
         ("/ccaas/1/agents", {"enabled": "yes"}, "Invalid value 'yes' for 'enabled'"),
         ("/ccaas/1/agents", {"orderBy": "colour:asc"}, "Invalid orderBy 'colour:asc'."),
         ("/ccaas/1/agents", {"queueIds": "q1"}, "does not support the 'queueIds' filter"),
+        ("/ccaas/1/agents", {"availability": "AWAY"}, "does not support the 'availability'"),
+        ("/ccaas/1/agents", {"status": "GONE"}, "Invalid value 'GONE' for 'status'"),
         ("/ccaas/1/agents", {"createdAfter": "today"}, "Invalid value 'today' for 'createdAfter'"),
         ("/ccaas/1/queues", {"agentId": "a1"}, "does not support the 'agentId' filter"),
         ("/ccaas/1/queues", {"orderBy": "name:sideways"}, "Invalid orderBy 'name:sideways'."),

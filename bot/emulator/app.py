@@ -331,11 +331,12 @@ _AGENT_DATES = {
 
 async def _agents(request: Request, backend: ConversationBackend) -> Json:
     query = request.query_params
-    # Queue membership is not in the backend protocol: refused rather than ignored.
-    params.unsupported(query, "queueIds")
+    # Queue membership is not in the backend protocol, nor an availability "set by the
+    # system" (the contract): refused rather than answered with nobody.
+    params.unsupported(query, "queueIds", "availability")
     limit, page = params.paging(query)
     # An unknown enum or boolean value is a 400, as for conversations.
-    for name, kind in (("status", AgentStatus), ("availability", AgentStatus), ("role", AgentRole)):
+    for name, kind in (("status", AgentStatus), ("role", AgentRole)):
         params.enum_values(query, name, kind)
     params.boolean(query, "enabled")
     email = query.get("email")
@@ -350,7 +351,6 @@ async def _agents(request: Request, backend: ConversationBackend) -> Json:
         {
             "agentIds": "id",
             "status": "status",
-            "availability": "availability",
             "role": "role",
             "enabled": "enabled",
         },
