@@ -2,7 +2,9 @@
 
 `ContractValidator` answers, for one request or one response, the list of ways it departs from
 `contracts/infobip-conversations-openapi.json` (empty: it conforms). `ContractCheckingTransport`
-runs every exchange of an httpx client through it and collects the problems in `violations`.
+runs every exchange of an httpx client through it and collects the problems in `violations`;
+`ServedAnswersCheck` does the same, server side, for every answer of every emulator a test
+serves in-process (tests/conftest.py registers one for each test).
 
 Quirks of the contract, handled here on purpose:
 - 400 answers are documented with the StatusCodeResponse schema while every example is an
