@@ -333,8 +333,18 @@ class ConversationPatch(_RequestModel):
 
 # --- listing -----------------------------------------------------------------------------------
 
+# The contract's orderBy: "Possible ordering fields are properties" (of ConversationApiModel).
 OrderField = Literal[
-    "id", "topic", "status", "priority", "queueId", "agentId", "createdAt", "updatedAt", "closedAt"
+    "id",
+    "topic",
+    "summary",
+    "status",
+    "priority",
+    "queueId",
+    "agentId",
+    "createdAt",
+    "updatedAt",
+    "closedAt",
 ]
 
 

@@ -224,6 +224,14 @@ async def test_list_pagination_object_and_conversation_shape(http: httpx.AsyncCl
     assert [c["topic"] for c in body["conversations"]] == ["topic 0"]
 
 
+async def test_conversations_order_by_any_property(http: httpx.AsyncClient) -> None:
+    """The contract: "Possible ordering fields are properties" (of ConversationApiModel)."""
+    for topic, summary in (("a", "3"), ("b", None), ("c", "1")):
+        await create(http, topic=topic, **({"summary": summary} if summary else {}))
+    response = await http.get("/ccaas/1/conversations", params={"orderBy": "summary:asc"})
+    assert [c["topic"] for c in documented(response)["conversations"]] == ["c", "a", "b"]
+
+
 async def test_list_filters_map_onto_the_backend(http: httpx.AsyncClient) -> None:
     await create(http, topic="a", priority="HIGH", queueId="q1", agentId="a1")
     await create(http, topic="b", priority="HIGH", queueId="q2")

@@ -71,6 +71,7 @@ _SEED_LOCK = 0x636F6E7673656564
 _ORDER_COLUMNS = {
     "id": C.id,
     "topic": C.topic,
+    "summary": C.summary,
     "status": C.status,
     "priority": C.priority_rank,
     "queueId": C.queue_id,
