@@ -82,7 +82,9 @@ _PRIORITY_RANK = {Priority.LOW: 1, Priority.NORMAL: 2, Priority.HIGH: 3, Priorit
 
 
 class Channel(StrEnum):
-    """The contract's ConversationChannel, in its order."""
+    """A conversation's channel, as the first contract extract's ConversationChannel listed
+    them, in its order. The contract's ConversationApiModel has no `channel` at all (README,
+    "Infobip notes"); its messages' MessageChannel lacks NO_CHANNEL and MULTICHANNEL."""
 
     SMS = "SMS"
     VIBER = "VIBER"
@@ -259,7 +261,10 @@ class Conversation(_ApiModel):
     priority: Priority = Priority.NORMAL
     queueId: str | None = None
     agentId: str | None = None
-    channel: Channel = Channel.NO_CHANNEL
+    # None means "not reported": the contract's conversations carry no channel (the embedded
+    # store always knows it; Infobip's answers say it only if Infobip sends more than the
+    # contract promises).
+    channel: Channel | None = Channel.NO_CHANNEL
     createdAt: Timestamp | None = None
     updatedAt: Timestamp | None = None
     closedAt: Timestamp | None = None
@@ -270,12 +275,14 @@ class Conversation(_ApiModel):
     @field_validator("channel", mode="before")
     @classmethod
     def _unknown_channel(cls, value: object) -> object:
-        # A channel Infobip adds after this release must not break reading a conversation.
-        if value is None:
-            return Channel.NO_CHANNEL
-        if isinstance(value, str) and value not in Channel.__members__:
-            return Channel.UNKNOWN
-        return value
+        # A channel outside our enum (one Infobip adds later, or a message channel's spelling)
+        # must not break reading a conversation: it is UNKNOWN, which the contract's channel
+        # lists have too.
+        if value is None or isinstance(value, Channel):
+            return value
+        if isinstance(value, str) and value in Channel.__members__:
+            return Channel(value)
+        return Channel.UNKNOWN
 
     @property
     def is_closed(self) -> bool:
@@ -326,8 +333,18 @@ class ConversationPatch(_RequestModel):
 
 # --- listing -----------------------------------------------------------------------------------
 
+# The contract's orderBy: "Possible ordering fields are properties" (of ConversationApiModel).
 OrderField = Literal[
-    "id", "topic", "status", "priority", "queueId", "agentId", "createdAt", "updatedAt", "closedAt"
+    "id",
+    "topic",
+    "summary",
+    "status",
+    "priority",
+    "queueId",
+    "agentId",
+    "createdAt",
+    "updatedAt",
+    "closedAt",
 ]
 
 
@@ -403,6 +420,14 @@ class Agent(_ApiModel):
     enabled: bool = True
     createdAt: Timestamp | None = None
     updatedAt: Timestamp | None = None
+
+
+def same_email(first: str | None, second: str | None) -> bool:
+    """Whether two e-mail addresses are the same one, whatever their case (people type them
+    either way, and Slack keeps what they typed); an empty address matches none. The one rule
+    of the embedded store and the emulator; Infobip's own is not documented (README)."""
+    a, b = (first or "").strip().casefold(), (second or "").strip().casefold()
+    return bool(a) and a == b
 
 
 class Queue(_ApiModel):

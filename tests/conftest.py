@@ -18,12 +18,13 @@ from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
 from bot.emulator import create_emulator_app
 from bot.emulator.loopback import serve_in_background
+from bot.emulator.observe import observing
 from bot.fakeslack import recorder as fakeslack_recorder
 from bot.service.conversations import ConversationService
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate
 from bot.state.snoozes import SnoozeStore
-from tests.contract import ContractCheckingTransport
+from tests.contract import ContractCheckingTransport, ContractValidator, ServedAnswersCheck
 from tests.seed import SEED
 from tests.slack_harness import SlackHarness, running_bot
 
@@ -34,6 +35,21 @@ REQUIRE_POSTGRES = os.environ.get("CONVBOT_REQUIRE_POSTGRES") == "1"
 EMULATOR_KEY = "test-emulator-key"
 
 _postgres_error: str | None = None
+# Loaded once: every test checks its emulators' answers with it.
+_SERVED_CONTRACT = ContractValidator(gateway_statuses=True)
+
+
+@pytest.fixture(autouse=True)
+def emulator_answers_follow_the_contract() -> Iterator[ServedAnswersCheck]:
+    """Every answer of every emulator a test serves in this process is held to the contract,
+    closed to the properties each schema declares (tests/contract.py): a test whose emulator
+    leaks a property, or answers in a shape the contract does not give, fails here."""
+    check = ServedAnswersCheck(_SERVED_CONTRACT)
+    with observing(check):
+        yield check
+    assert check.violations == [], "the emulator answered outside the contract:\n" + "\n".join(
+        check.violations[:20]
+    )
 
 
 async def _postgres_reachable() -> str | None:

@@ -2,19 +2,33 @@
 
 `ContractValidator` answers, for one request or one response, the list of ways it departs from
 `contracts/infobip-conversations-openapi.json` (empty: it conforms). `ContractCheckingTransport`
-runs every exchange of an httpx client through it and collects the problems in `violations`.
+runs every exchange of an httpx client through it and collects the problems in `violations`;
+`ServedAnswersCheck` does the same, server side, for every answer of every emulator a test
+serves in-process (tests/conftest.py registers one for each test).
 
 Quirks of the contract, handled here on purpose:
 - 400 answers are documented with the StatusCodeResponse schema while every example is an
-  ApiException envelope. Both are checked: the documented schema, then the envelope shape that
-  every 4xx/5xx must have (requestError.serviceException with messageId and text).
+  ApiException envelope; 401, 403, 404 and 500 document no body. Every 4xx/5xx is checked as
+  the envelope the examples show (requestError.serviceException with messageId and text).
 - POST /conversations/{id}/route documents a ConversationResultPage, but its example (and the
-  API) answer the conversation itself: the body is also checked as a ConversationApiModel.
+  API) answer the conversation itself: the body is checked as a ConversationApiModel instead.
+  POST /tags documents CreateTagApiRequest (`name`) while its example adds `createdAt`: the
+  body is checked as a TagApiResponse.
 - Dates are documented as `date-time` but the API writes `2025-04-24T11:25:41.058+0000`
   (no colon in the offset), so `date-time` accepts both offset forms.
 - The examples carry `null` for unset optional fields that the schemas type as plain strings.
   Strict by default (the emulator leaves them out); `allow_null_fields=True` tolerates them,
   for checking recordings of the real API.
+- No schema says `additionalProperties: false`, so the contract as written lets an answer carry
+  anything beyond what it declares. Answers are checked closed instead: every object schema that
+  declares `properties` accepts only those, unless the contract itself gives it
+  `additionalProperties` (the free maps: RuleApiResponse.expression, validationErrors). So a
+  property the emulator adds to an answer (an `email` in GET /agents, whose items are
+  AgentResponse) is a violation, as a client leaning on it would break against Infobip.
+  Requests are checked as the contract is written: it does not say Infobip refuses extras.
+- Answers with statuses the contract does not document but the API's gateway gives (429, 502,
+  503, 504) are held to the error envelope when `gateway_statuses=True` (for checking what a
+  server sends under fault injection); otherwise an undocumented status is a violation.
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -31,14 +46,24 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from bot.emulator.observe import Exchange
+
 CONTRACT = Path(__file__).parents[1] / "contracts" / "infobip-conversations-openapi.json"
 _URI = "urn:convbot:infobip-contract"
+# The same document with its answer schemas closed (see the module docstring).
+_CLOSED_URI = "urn:convbot:infobip-contract-closed"
+# Throttling and gateway failures: real answers of the API, documented in its docs, not the spec.
+GATEWAY_STATUSES = frozenset({429, 502, 503, 504})
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$")
-_CONVERSATION = "#/components/schemas/" + (
-    "e89661b226e518f36a162935afcdf1132c95b0e63e9c86c5ef5f31c5a8d865a2.ConversationApiModel"
-)
-# Extra schemas a response must also satisfy, where the contract's schema and example disagree.
-_ALSO = {("post", "/ccaas/1/conversations/{conversationId}/route", "200"): _CONVERSATION}
+_SCHEMAS = "#/components/schemas/e89661b226e518f36a162935afcdf1132c95b0e63e9c86c5ef5f31c5a8d865a2."
+_CONVERSATION = _SCHEMAS + "ConversationApiModel"
+# The schema an answer is checked against instead of the documented one, where the contract's
+# schema and its example disagree (the example is what the API answers).
+_EXAMPLE_SHAPE = {
+    ("post", "/ccaas/1/conversations/{conversationId}/route", "200"): _CONVERSATION,
+    # Documented as CreateTagApiRequest ({name}); the example adds createdAt: a TagApiResponse.
+    ("post", "/ccaas/1/tags", "200"): _SCHEMAS + "TagApiResponse",
+}
 _ENVELOPE: dict[str, Any] = {
     "type": "object",
     "required": ["requestError"],
@@ -58,6 +83,13 @@ _ENVELOPE: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class _Body:
+    """A decoded JSON body (told apart from a list of problems)."""
+
+    value: Any
+
+
 def _format_checker() -> FormatChecker:
     checker = FormatChecker(formats=())
 
@@ -71,11 +103,23 @@ def _format_checker() -> FormatChecker:
 class ContractValidator:
     """Validates requests and responses against the contract's operations and schemas."""
 
-    def __init__(self, path: Path = CONTRACT, *, allow_null_fields: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path = CONTRACT,
+        *,
+        allow_null_fields: bool = False,
+        gateway_statuses: bool = False,
+    ) -> None:
         self.spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         self.allow_null_fields = allow_null_fields
-        resource = Resource.from_contents(self.spec, default_specification=DRAFT202012)
-        self._registry: Registry[Any] = Registry().with_resource(_URI, resource)
+        self.gateway_statuses = gateway_statuses
+        closed = _closed_document(self.spec)
+        self._registry: Registry[Any] = Registry().with_resources(
+            [
+                (_URI, Resource.from_contents(self.spec, default_specification=DRAFT202012)),
+                (_CLOSED_URI, Resource.from_contents(closed, default_specification=DRAFT202012)),
+            ]
+        )
         self._formats = _format_checker()
         # Literal templates first, so /agents/{agentId} never shadows a fixed path.
         self._templates = sorted(
@@ -182,28 +226,42 @@ class ContractValidator:
         status = str(response.status_code)
         responses = operation.get("responses", {})
         documented = responses.get(status) or responses.get("default")
-        if documented is None:
+        if documented is None and not (
+            self.gateway_statuses and response.status_code in GATEWAY_STATUSES
+        ):
             return [f"HTTP {status} is not documented (documented: {', '.join(responses)})"]
-        spec = self._deref(documented)
-        problems: list[str] = []
-        media = spec.get("content", {}).get("application/json")
+        if response.status_code >= 400:
+            # Every error answer is the envelope, documented with a body (400: its examples) or
+            # without one (401, 403, 404, 500). The 400s' documented StatusCodeResponse schema
+            # disagrees with all their examples, and closed, the two exclude each other.
+            return self._check_envelope(response, status)
+        media = self._deref(documented).get("content", {}).get("application/json")
         if media is None:
             return []
+        body = self._json_body(response, status)
+        if isinstance(body, list):
+            return body
+        schema = media.get("schema", {})
+        where = f"HTTP {status} body"
+        instead = _EXAMPLE_SHAPE.get((request.method.lower(), template, status))
+        if instead:
+            schema, where = {"$ref": instead}, f"{where} (example shape)"
+        return self._validate(body.value, schema, where, closed=True)
+
+    def _json_body(self, response: httpx.Response, status: str) -> _Body | list[str]:
         if not response.headers.get("content-type", "").startswith("application/json"):
             return [f"HTTP {status} body is {response.headers.get('content-type')!r}, not JSON"]
         try:
             body = json.loads(response.content)
         except ValueError:
             return [f"HTTP {status} body is not JSON"]
-        if self.allow_null_fields:
-            body = _without_nulls(body)
-        problems += self._validate(body, media.get("schema", {}), f"HTTP {status} body")
-        also = _ALSO.get((request.method.lower(), template, status))
-        if also:
-            problems += self._validate(body, {"$ref": also}, f"HTTP {status} body (example shape)")
-        if response.status_code >= 400:
-            problems += self._validate(body, _ENVELOPE, f"HTTP {status} error envelope")
-        return problems
+        return _Body(_without_nulls(body) if self.allow_null_fields else body)
+
+    def _check_envelope(self, response: httpx.Response, status: str) -> list[str]:
+        body = self._json_body(response, status)
+        if isinstance(body, list):
+            return body
+        return self._validate(body.value, _ENVELOPE, f"HTTP {status} error envelope", closed=True)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -233,9 +291,16 @@ class ContractValidator:
                 node = node[part.replace("~1", "/").replace("~0", "~")]
         return node
 
-    def _validate(self, value: Any, schema: Mapping[str, Any], where: str) -> list[str]:
+    def _validate(
+        self, value: Any, schema: Mapping[str, Any], where: str, *, closed: bool = False
+    ) -> list[str]:
+        """Problems of `value` against `schema`; `closed`: extra properties are problems too."""
+        if closed:
+            anchored = _anchored(_closed_schema(schema), _CLOSED_URI)
+        else:
+            anchored = _anchored(schema, _URI)
         validator = Draft202012Validator(
-            _anchored(schema), registry=self._registry, format_checker=self._formats
+            anchored, registry=self._registry, format_checker=self._formats
         )
         return [
             f"{where}: {error.json_path}: {error.message[:300]}"
@@ -243,19 +308,62 @@ class ContractValidator:
         ]
 
 
-def _anchored(schema: Any) -> Any:
-    """The schema with its local refs ("#/components/...") pointing into the contract document,
-    so that they resolve there and not in the fragment being validated."""
+def _anchored(schema: Any, uri: str) -> Any:
+    """The schema with its local refs ("#/components/...") pointing into the contract document
+    at `uri`, so that they resolve there and not in the fragment being validated."""
     if isinstance(schema, Mapping):
         return {
-            key: f"{_URI}{value}"
+            key: f"{uri}{value}"
             if key == "$ref" and isinstance(value, str) and value.startswith("#")
-            else _anchored(value)
+            else _anchored(value, uri)
             for key, value in schema.items()
         }
     if isinstance(schema, list):
-        return [_anchored(item) for item in schema]
+        return [_anchored(item, uri) for item in schema]
     return schema
+
+
+# Keywords whose value is one schema, or a map or list of schemas (JSON Schema 2020-12).
+_SUBSCHEMA = ("items", "additionalProperties", "not", "contains", "propertyNames")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+
+
+def _closed_schema(schema: Any) -> Any:
+    """`schema` with every object schema that declares `properties` and says nothing of
+    `additionalProperties` closed to those properties. Free maps (an object schema with
+    `additionalProperties` of its own, or with no `properties`) stay open. The contract uses no
+    allOf/anyOf/oneOf (closing the parts of a composition would refuse the other parts'
+    properties), so nothing here needs `unevaluatedProperties`; a composition, or a schema that
+    adds to a `$ref` (whose properties it cannot see), is left open: what it refers to is
+    closed on its own."""
+    if not isinstance(schema, Mapping):
+        return schema
+    closed: dict[str, Any] = dict(schema)
+    for key in _SUBSCHEMA:
+        if isinstance(closed.get(key), Mapping):
+            closed[key] = _closed_schema(closed[key])
+    for key in _SUBSCHEMA_MAPS:
+        if isinstance(closed.get(key), Mapping):
+            closed[key] = {name: _closed_schema(sub) for name, sub in closed[key].items()}
+    composed = "$ref" in closed or any(key in closed for key in _SUBSCHEMA_LISTS)
+    for key in _SUBSCHEMA_LISTS:
+        if isinstance(closed.get(key), list):
+            closed[key] = [_closed_schema(sub) for sub in closed[key]]
+    if "properties" in closed and "additionalProperties" not in closed and not composed:
+        closed["additionalProperties"] = False
+    return closed
+
+
+def _closed_document(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The contract with its component schemas closed; refs from answer schemas resolve here."""
+    document = dict(spec)
+    components = dict(spec.get("components", {}))
+    components["schemas"] = {
+        name: _closed_schema(schema) for name, schema in components.get("schemas", {}).items()
+    }
+    document["components"] = components
+    return document
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -317,3 +425,28 @@ class ContractCheckingTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class ServedAnswersCheck:
+    """An observer for `bot.emulator.observe`: checks every answer an emulator sends against the
+    contract (closed), whoever the client is, and collects what departs in `violations`. Only
+    answers are checked: tests send requests outside the contract on purpose."""
+
+    def __init__(self, validator: ContractValidator | None = None) -> None:
+        # Faults injected into the emulator answer 429 and 503 as Infobip's gateway does.
+        self.validator = validator or ContractValidator(gateway_statuses=True)
+        self.violations: list[str] = []
+        self.answers = 0
+
+    def __call__(self, exchange: Exchange) -> None:
+        self.answers += 1
+        if exchange.method == "HEAD":
+            return  # a GET's answer without its body: nothing here to hold to a schema
+        url = f"http://emulator{exchange.path}" + (f"?{exchange.query}" if exchange.query else "")
+        request = httpx.Request(exchange.method, url)
+        response = httpx.Response(
+            exchange.status, headers=exchange.headers, content=exchange.body, request=request
+        )
+        label = f"{exchange.method} {exchange.path} -> {exchange.status}"
+        problems = self.validator.check_response(request, response)
+        self.violations.extend(f"{label}: {problem}" for problem in problems)

@@ -15,14 +15,21 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
 from bot.config import LocalSeed
 from bot.emulator import create_emulator_app
 from bot.emulator.loopback import serve_in_background
-from bot.errors import ConversationClosed, NotFound
+from bot.emulator.observe import Observed
+from bot.errors import ConversationClosed, InvalidInput, NotFound
 from bot.models import (
+    Channel,
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
@@ -31,7 +38,7 @@ from bot.models import (
     Status,
 )
 from bot.state.db import create_engine, migrate
-from tests.contract import ContractCheckingTransport, ContractValidator
+from tests.contract import ContractCheckingTransport, ContractValidator, ServedAnswersCheck
 
 KEY = "emulator-key-5d1c0e2b"
 AUTH = {"Authorization": f"App {KEY}"}
@@ -203,7 +210,9 @@ async def test_list_pagination_object_and_conversation_shape(http: httpx.AsyncCl
     assert body["pagination"] == {"totalItems": 3, "page": 0, "limit": 10, "orderBy": "id:ASC"}
     assert [c["id"] for c in body["conversations"]] == sorted(c["id"] for c in made)
     first = body["conversations"][0]
-    assert "tags" not in first and first["channel"] == "WHATSAPP"
+    # ConversationApiModel has neither: tags are their own resource, and no channel is given
+    # back (the create may send one; the contract's conversations carry none).
+    assert not {"tags", "channel"} & first.keys()
     assert None not in first.values()
     assert INFOBIP_DATE.match(first["createdAt"]) and INFOBIP_DATE.match(first["updatedAt"])
 
@@ -213,6 +222,14 @@ async def test_list_pagination_object_and_conversation_shape(http: httpx.AsyncCl
     body = documented(response)
     assert body["pagination"] == {"totalItems": 3, "page": 1, "limit": 2, "orderBy": "topic:DESC"}
     assert [c["topic"] for c in body["conversations"]] == ["topic 0"]
+
+
+async def test_conversations_order_by_any_property(http: httpx.AsyncClient) -> None:
+    """The contract: "Possible ordering fields are properties" (of ConversationApiModel)."""
+    for topic, summary in (("a", "3"), ("b", None), ("c", "1")):
+        await create(http, topic=topic, **({"summary": summary} if summary else {}))
+    response = await http.get("/ccaas/1/conversations", params={"orderBy": "summary:asc"})
+    assert [c["topic"] for c in documented(response)["conversations"]] == ["c", "a", "b"]
 
 
 async def test_list_filters_map_onto_the_backend(http: httpx.AsyncClient) -> None:
@@ -282,11 +299,8 @@ async def test_create_needs_no_field_as_the_contract_says(
     http: httpx.AsyncClient, body: dict[str, Any]
 ) -> None:
     created = await create(http, **body)
-    assert (created["status"], created["priority"], created["channel"]) == (
-        "OPEN",
-        "NORMAL",
-        "NO_CHANNEL",
-    )
+    assert (created["status"], created["priority"]) == ("OPEN", "NORMAL")
+    assert "channel" not in created
     assert created.get("topic", "") == body.get("topic", "")
     fetched = documented(await http.get(f"/ccaas/1/conversations/{created['id']}"))
     assert fetched == created
@@ -362,6 +376,120 @@ async def test_agents_queues_and_routing(http: httpx.AsyncClient) -> None:
     assert routing["pagination"]["orderBy"] == "order:ASC"
 
 
+async def test_answers_carry_only_the_properties_their_schemas_declare(
+    http: httpx.AsyncClient,
+) -> None:
+    # GET /agents items are AgentResponse: no e-mail, though agent a2 has one.
+    listed = documented(await http.get("/ccaas/1/agents"))["agents"]
+    assert [sorted(agent) for agent in listed] == [
+        ["createdAt", "displayName", "enabled", "id", "role", "status", "updatedAt"]
+    ] * 2
+    # GET /agents/{id} is AgentResponseWithEmail.
+    assert documented(await http.get("/ccaas/1/agents/a2"))["email"] == "bob@x.test"
+    # RoutingRulesResultPage items are RuleApiResponse: our `match` is not Infobip's.
+    routes = documented(await http.get("/ccaas/1/routing"))["routes"]
+    assert all("match" not in route for route in routes)
+    # POST /tags answers as its example does: the name and when it was made.
+    created = documented(await http.post("/ccaas/1/tags", json={"name": "new"}))
+    assert sorted(created) == ["createdAt", "name"]
+
+
+async def test_every_answer_of_an_emulator_is_held_to_the_contract(
+    http: httpx.AsyncClient, emulator_answers_follow_the_contract: ServedAnswersCheck
+) -> None:
+    """The autouse check sees every answer, refusals and 401s too, whoever the client is."""
+    check = emulator_answers_follow_the_contract
+    before = check.answers
+    await http.get("/ccaas/1/agents")
+    await http.get("/ccaas/1/conversations/nope")
+    await http.get("/ccaas/1/queues", headers={"Authorization": "App wrong"})
+    await http.head("/ccaas/1/queues")
+    assert check.answers == before + 4 and check.violations == []
+
+
+async def test_a_leaked_property_fails_the_test_that_served_it(
+    emulator_answers_follow_the_contract: ServedAnswersCheck,
+) -> None:
+    """An answer with a property its schema does not declare (the e-mail in an agent list, as
+    the emulator once gave) is a violation of the test that served it."""
+
+    async def leaky(_request: Request) -> JSONResponse:
+        agent = {"id": "a1", "displayName": "Ann", "email": "ann@x.test"}
+        return JSONResponse({"agents": [agent], "pagination": {"totalItems": 1}})
+
+    app = Starlette(routes=[Route("/ccaas/1/agents", leaky)], middleware=[Middleware(Observed)])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://leaky") as client:
+        await client.get("/ccaas/1/agents")
+    check = emulator_answers_follow_the_contract
+    assert check.violations == [
+        "GET /ccaas/1/agents -> 200: HTTP 200 body: $.agents[0]: Additional properties are not "
+        "allowed ('email' was unexpected)"
+    ]
+    check.violations.clear()  # caught, as it should be: this test passes
+
+
+@pytest.mark.parametrize(
+    ("params", "names"),
+    [
+        ({"email": "bob@x.test"}, ["Bob"]),
+        ({"email": "BOB@X.test"}, ["Bob"]),  # e-mails match whatever their case
+        ({"email": "nobody@x.test"}, []),
+        ({"displayName": "O"}, ["Bob"]),  # "case insensitive ... substring anywhere"
+        ({"displayName": "n"}, ["Ann"]),
+        ({"agentIds": ["a1", "a2"], "role": "AGENT"}, ["Ann", "Bob"]),
+        ({"enabled": "false"}, []),
+        ({"status": "ACTIVE", "enabled": "true"}, ["Ann", "Bob"]),
+        ({"createdAfter": "2000-01-01T00:00:00.000+0000"}, ["Ann", "Bob"]),
+        ({"createdBefore": "2000-01-01T00:00:00.000+0000"}, []),
+        ({"updatedAfter": "2999-01-01T00:00:00.000+0000"}, []),
+        ({"orderBy": "displayName:desc"}, ["Bob", "Ann"]),
+        ({"orderBy": "id:DESC"}, ["Bob", "Ann"]),
+    ],
+)
+async def test_the_agent_filters_of_the_contract_work(
+    http: httpx.AsyncClient, params: dict[str, Any], names: list[str]
+) -> None:
+    body = documented(await http.get("/ccaas/1/agents", params=params))
+    assert [agent["displayName"] for agent in body["agents"]] == names
+    assert body["pagination"]["totalItems"] == len(names)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "text"),
+    [
+        ("/ccaas/1/agents", {"enabled": "yes"}, "Invalid value 'yes' for 'enabled'"),
+        ("/ccaas/1/agents", {"orderBy": "colour:asc"}, "Invalid orderBy 'colour:asc'."),
+        ("/ccaas/1/agents", {"queueIds": "q1"}, "does not support the 'queueIds' filter"),
+        ("/ccaas/1/agents", {"availability": "AWAY"}, "does not support the 'availability'"),
+        ("/ccaas/1/agents", {"status": "GONE"}, "Invalid value 'GONE' for 'status'"),
+        ("/ccaas/1/agents", {"createdAfter": "today"}, "Invalid value 'today' for 'createdAfter'"),
+        ("/ccaas/1/queues", {"agentId": "a1"}, "does not support the 'agentId' filter"),
+        ("/ccaas/1/queues", {"orderBy": "name:sideways"}, "Invalid orderBy 'name:sideways'."),
+        ("/ccaas/1/tags", {"orderBy": "colour"}, "Invalid orderBy 'colour'."),
+        ("/ccaas/1/routing", {"enabled": "1"}, "Invalid value '1' for 'enabled'"),
+    ],
+)
+async def test_filters_the_emulator_cannot_apply_are_refused(
+    http: httpx.AsyncClient, path: str, params: dict[str, str], text: str
+) -> None:
+    response = await http.get(path, params=params)
+    assert response.status_code == 400
+    assert text in service_exception(response)["text"]
+
+
+async def test_queue_and_tag_lists_are_in_the_order_asked(http: httpx.AsyncClient) -> None:
+    queues = documented(await http.get("/ccaas/1/queues", params={"orderBy": "name:asc"}))
+    assert [q["name"] for q in queues["queues"]] == ["Everything else", "Urgent"]
+    assert queues["pagination"]["orderBy"] == "name:ASC"
+    by_id = documented(await http.get("/ccaas/1/queues"))  # the contract's default: id:asc
+    assert [q["id"] for q in by_id["queues"]] == ["q1", "q2"]
+    for name in ("b", "c", "a"):
+        await http.post("/ccaas/1/tags", json={"name": name})
+    tags = documented(await http.get("/ccaas/1/tags", params={"orderBy": "name:desc"}))
+    assert [t["name"] for t in tags["tags"]] == ["c", "b", "a"]
+
+
 async def test_unexpected_failures_are_a_500_envelope(local: LocalBackend) -> None:
     class Broken(LocalBackend):
         async def list_queues(self) -> Any:
@@ -431,6 +559,11 @@ async def test_round_trip_conforms_to_the_contract(
     assert [c.topic for c in unassigned.items] == ["Newsletter", "Printer on fire"]
 
     assert [a.id for a in await backend.list_agents()] == ["a1", "a2"]
+    assert all(a.email is None for a in await backend.list_agents())  # AgentResponse
+    assert [a.id for a in await backend.agents_with_email("Bob@X.test")] == ["a2"]
+    assert await backend.agents_with_email("nobody@x.test") == []
+    with pytest.raises(InvalidInput, match="cannot filter a list there"):
+        await backend.list(ConversationFilter(channel=Channel.EMAIL))
     assert {q.id for q in await backend.list_queues()} == {"q1", "q2"}
     assert [r.queueId for r in await backend.list_routing_rules()] == ["q1", "q2"]
 
@@ -447,6 +580,15 @@ async def test_round_trip_conforms_to_the_contract(
     assert transport.exchanges > 25
     assert transport.violations == []
     assert KEY not in caplog.text
+
+
+async def test_an_agent_is_found_by_email_in_one_request(
+    checked: tuple[InfobipBackend, ContractCheckingTransport],
+) -> None:
+    backend, transport = checked
+    found = await backend.agents_with_email("bob@x.test")
+    assert [a.id for a in found] == ["a2"]
+    assert transport.exchanges == 1 and transport.violations == []
 
 
 # --- the checker itself: zero violations above means something ---------------------------------
@@ -495,6 +637,22 @@ LIST = _request("GET", "/conversations")
         (LIST, httpx.Response(404, json={}), "HTTP 404 is not documented"),
         (LIST, httpx.Response(200, text="<html/>"), "not JSON"),
         (_request("POST", "/conversations/c1/route"), httpx.Response(200, json={"id": 5}), "shape"),
+        (
+            _request("GET", "/agents"),
+            httpx.Response(200, json={"agents": [{"displayName": "A", "email": "a@x.test"}]}),
+            "('email' was unexpected)",
+        ),
+        (
+            _request("GET", "/conversations/c1"),
+            httpx.Response(200, json={"id": "c1", "channel": "NO_CHANNEL"}),
+            "('channel' was unexpected)",
+        ),
+        (
+            _request("GET", "/queues"),
+            httpx.Response(200, json={"queues": [], "pagination": {"pages": 1}}),
+            "$.pagination: Additional properties",
+        ),
+        (LIST, httpx.Response(400, json={"requestError": {}, "extra": 1}), "('extra' was"),
     ],
 )
 def test_the_checker_catches_answers_outside_the_contract(
@@ -517,3 +675,30 @@ def test_the_checker_accepts_the_contract_own_examples() -> None:
     }
     lenient = ContractValidator(allow_null_fields=True)
     assert lenient.check_response(valid, httpx.Response(200, json=example)) == []
+
+
+def test_the_checker_leaves_the_contract_free_maps_open() -> None:
+    """Closed means closed where the contract lists properties; its maps take any key."""
+    rule = {"id": "r1", "queueId": "q1", "expression": {"$eq": {"message.channel": "SMS"}}}
+    routing = httpx.Response(200, json={"routes": [rule]})
+    assert CONTRACT.check_response(_request("GET", "/routing"), routing) == []
+    refused = {
+        "requestError": {
+            "serviceException": {
+                "messageId": "BAD_REQUEST",
+                "text": "Invalid request body.",
+                "validationErrors": {"topic": ["too long"], "any.field": ["bad"]},
+            }
+        }
+    }
+    assert CONTRACT.check_response(LIST, httpx.Response(400, json=refused)) == []
+
+
+def test_gateway_answers_are_held_to_the_envelope_when_allowed() -> None:
+    throttled = httpx.Response(429, json={"requestError": {"serviceException": {}}})
+    assert "HTTP 429 is not documented" in CONTRACT.check_response(LIST, throttled)[0]
+    served = ContractValidator(gateway_statuses=True)
+    problems = served.check_response(LIST, throttled)
+    assert problems and all("error envelope" in p for p in problems)
+    envelope = {"requestError": {"serviceException": {"messageId": "TOO_MANY", "text": "Slow"}}}
+    assert served.check_response(LIST, httpx.Response(429, json=envelope)) == []

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from bot.backends.infobip import CLIENT_SIDE_PAGE_CAP, InfobipBackend
+from bot.backends.infobip import CLIENT_SIDE_PAGE_CAP, InfobipBackend, wire
 from bot.backends.infobip.errors import ERROR_TEXT_MAX
 from bot.errors import (
     BackendUnavailable,
@@ -609,7 +609,12 @@ async def test_get_loads_tags_concurrently(make: Any) -> None:
     conversation = await backend.get("c 1")
     assert conversation.tags == ["vip", "billing"]
     tags_request = next(r for r in server.requests if r.url.path == "/ccaas/1/tags")
-    assert dict(tags_request.url.params) == {"conversationId": "c 1", "page": "0", "limit": "999"}
+    assert dict(tags_request.url.params) == {
+        "orderBy": "name:asc",
+        "conversationId": "c 1",
+        "page": "0",
+        "limit": "999",
+    }
     assert b"/ccaas/1/conversations/c%201" in [r.url.raw_path for r in server.requests]
 
 
@@ -958,3 +963,19 @@ def test_unusable_keys_are_refused_by_name_not_value(key: str) -> None:
         InfobipBackend(BASE, key)
     assert "INFOBIP_API_KEY" in str(caught.value)
     assert KEY not in str(caught.value) and caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [
+        ({}, None),  # the contract's ConversationApiModel has no channel: not reported
+        ({"channel": None}, None),
+        ({"channel": "EMAIL"}, Channel.EMAIL),  # as Infobip's docs examples show one
+        ({"channel": "A_CHANNEL_FROM_LATER"}, Channel.UNKNOWN),
+        ({"channel": 7}, Channel.UNKNOWN),
+    ],
+)
+def test_a_conversation_is_read_whatever_channel_it_carries(
+    sent: dict[str, Any], read: Channel | None
+) -> None:
+    assert wire.conversation({"id": "c1", **sent}).channel is read

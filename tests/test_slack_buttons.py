@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from bot.emulator.observe import Exchange, observing
 from bot.errors import BackendUnavailable
 from bot.models import Actor, ConversationPatch, Priority, Status
+from tests.conftest import EMULATOR_KEY, emulated_infobip
 from tests.slack_harness import (
     ANA,
     BEN,
@@ -297,17 +301,44 @@ async def test_a_late_press_on_a_used_card_version_is_told_the_card_was_stale(
 # --- who is pressing: the agents map, else the Slack e-mail ------------------------------------
 
 
-async def test_a_user_matched_by_email_acts_as_that_agent(tmp_path: Path) -> None:
+@asynccontextmanager
+async def backend_settings(kind: str, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """Settings overrides for the bot's backend: embedded, or Infobip (the emulator)."""
+    if kind == "embedded":
+        yield {}
+        return
+    async with emulated_infobip(tmp_path) as (base_url, _store):
+        yield {"infobip_base_url": base_url, "infobip_api_key": EMULATOR_KEY}
+
+
+@pytest.mark.parametrize("kind", ["embedded", "infobip-emulator"])
+async def test_a_user_matched_by_email_acts_as_that_agent(tmp_path: Path, kind: str) -> None:
+    """On Infobip the agent list carries no e-mails (AgentResponse): the match is one
+    GET /agents?email= per new Slack user, then remembered."""
     fake = fake_workspace()
     fake.users[BEN].email = "Ben@EXAMPLE.com"  # e-mails match whatever their case
-    async with running_bot(tmp_path, config={"agents": {ANA: "agent-ana"}}, fake=fake) as slack:
-        card = await slack.create("For Ben")
-        shown = await press_and_redraw(slack, card, TAKE, BEN)
-        assert (await slack.conversation(card.id)).agentId == "agent-ben"
-        assert f"<@{BEN}>" in shown  # and Ben is mentioned, now that he is known
-        home = await slack.open_home(BEN)
-        assert "For Ben" in texts(home.blocks) and "not linked" not in texts(home.blocks)
+    lookups: list[Exchange] = []
+
+    def by_email(exchange: Exchange) -> None:
+        if exchange.path == "/ccaas/1/agents" and "email=" in exchange.query:
+            lookups.append(exchange)
+
+    config = {"agents": {ANA: "agent-ana"}}
+    async with (
+        backend_settings(kind, tmp_path) as overrides,
+        running_bot(tmp_path, config=config, fake=fake, **overrides) as slack,
+    ):
+        with observing(by_email):
+            card = await slack.create("For Ben")
+            shown = await press_and_redraw(slack, card, TAKE, BEN)
+            assert (await slack.conversation(card.id)).agentId == "agent-ben"
+            assert f"<@{BEN}>" in shown  # and Ben is mentioned, now that he is known
+            home = await slack.open_home(BEN)
+            assert "For Ben" in texts(home.blocks) and "not linked" not in texts(home.blocks)
         assert len(slack.fake.calls_to("users.info")) == 1  # looked up once, then remembered
+    assert len(lookups) == (1 if kind == "infobip-emulator" else 0)
+    if lookups:
+        assert [e.status for e in lookups] == [200] and b"agent-ben" in lookups[0].body
 
 
 async def test_an_unlinked_user_pressing_take_is_told_how_to_link(slack: SlackHarness) -> None:

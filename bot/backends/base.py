@@ -59,7 +59,15 @@ class ConversationBackend(Protocol):
 
     async def list_tags(self, conversation_id: str | None = None) -> builtins.list[Tag]: ...
 
-    async def list_agents(self) -> builtins.list[Agent]: ...
+    async def list_agents(self) -> builtins.list[Agent]:
+        """Every agent. On Infobip the items carry no e-mail (AgentResponse): to find an agent
+        by e-mail, use `agents_with_email`."""
+        ...
+
+    async def agents_with_email(self, email: str) -> builtins.list[Agent]:
+        """The agents whose e-mail is `email` (by `bot.models.same_email`), in one request:
+        Infobip's `GET /agents?email=`. Usually one, or none."""
+        ...
 
     async def list_queues(self) -> builtins.list[Queue]: ...
 

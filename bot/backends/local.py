@@ -50,6 +50,7 @@ from bot.models import (
     RuleMatch,
     Status,
     Tag,
+    same_email,
     utcnow,
 )
 from bot.state.db import safe_url
@@ -70,6 +71,7 @@ _SEED_LOCK = 0x636F6E7673656564
 _ORDER_COLUMNS = {
     "id": C.id,
     "topic": C.topic,
+    "summary": C.summary,
     "status": C.status,
     "priority": C.priority_rank,
     "queueId": C.queue_id,
@@ -252,6 +254,13 @@ class LocalBackend:
         async with self._connection() as conn:
             rows = (await conn.execute(select(local_agents).order_by(local_agents.c.id))).mappings()
             return [_to_agent(r) for r in rows]
+
+    async def agents_with_email(self, email: str) -> builtins.list[Agent]:
+        # Compared here rather than in SQL, so that the rule is `same_email` on every database.
+        stmt = select(local_agents).where(local_agents.c.email.is_not(None))
+        async with self._connection() as conn:
+            rows = (await conn.execute(stmt.order_by(local_agents.c.id))).mappings()
+            return [_to_agent(r) for r in rows if same_email(r["email"], email)]
 
     async def list_queues(self) -> builtins.list[Queue]:
         async with self._connection() as conn:

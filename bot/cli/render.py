@@ -29,7 +29,8 @@ def render_card(conversation: Conversation, queue_names: Mapping[str, str]) -> s
         ("Priority", conversation.priority.value),
         ("Queue", _queue(conversation.queueId, queue_names)),
         ("Agent", conversation.agentId or "unassigned"),
-        ("Channel", conversation.channel.value),
+        # None: Infobip's conversations carry no channel (README, "Infobip notes").
+        ("Channel", conversation.channel.value if conversation.channel else "(not reported)"),
         ("Tags", tags if conversation.tags is not None else "(not loaded)"),
         ("Created", _when(conversation.createdAt)),
         ("Updated", _when(conversation.updatedAt)),

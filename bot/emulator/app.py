@@ -27,7 +27,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.backends.base import ConversationBackend
 from bot.emulator import answers, params
 from bot.emulator.answers import CLOSED, GENERAL_ERROR, TAG_EXISTS, Json, Refusal, error_response
-from bot.emulator.params import DEFAULT_ORDER, NewConversation
+from bot.emulator.observe import Observed
+from bot.emulator.params import NewConversation
 from bot.errors import (
     BackendUnavailable,
     ConversationClosed,
@@ -127,6 +128,8 @@ def create_emulator_app(
         ],
         middleware=[
             Middleware(_Latency, seconds=latency),
+            # Sees every answer a client gets, faults and 401s too (bot.emulator.observe).
+            Middleware(Observed),
             # Faults come before the key is checked: they stand for the network and the
             # gateways in front of the API, which throttle and fail whoever is asking.
             Middleware(FaultMiddleware, dice=dice),
@@ -303,7 +306,8 @@ async def _tags(request: Request, backend: ConversationBackend) -> Json:
     tags = await backend.list_tags(query.get("conversationId"))
     if "name" in query:
         tags = [tag for tag in tags if tag.name == query["name"]]
-    return answers.listing("tags", tags, limit, page, query.get("orderBy") or DEFAULT_ORDER)
+    tags, order_text = params.ordered(tags, query, answers.TAG)
+    return answers.listing("tags", tags, answers.TAG, limit, page, order_text)
 
 
 async def _create_tag(request: Request, backend: ConversationBackend) -> Json:
@@ -311,35 +315,54 @@ async def _create_tag(request: Request, backend: ConversationBackend) -> Json:
     # Infobip refuses a duplicate; the backend protocol treats it as done. Say what Infobip says.
     if any(tag.name == wanted.name for tag in await backend.list_tags()):
         raise answers.bad(TAG_EXISTS)
-    return answers.dump(await backend.create_tag(wanted.name))
+    return answers.dump(await backend.create_tag(wanted.name), answers.CREATED_TAG)
 
 
 # --- agents, queues, routing -----------------------------------------------------------------
 
+# GET /agents's date filters (the contract's parameters): item field, and which side of it.
+_AGENT_DATES = {
+    "createdAfter": ("createdAt", "after"),
+    "createdBefore": ("createdAt", "before"),
+    "updatedAfter": ("updatedAt", "after"),
+    "updatedBefore": ("updatedAt", "before"),
+}
+
 
 async def _agents(request: Request, backend: ConversationBackend) -> Json:
     query = request.query_params
-    params.unsupported(
-        query, "queueIds", "createdAfter", "createdBefore", "updatedAfter", "updatedBefore"
-    )
+    # Queue membership is not in the backend protocol, nor an availability "set by the
+    # system" (the contract): refused rather than answered with nobody.
+    params.unsupported(query, "queueIds", "availability")
     limit, page = params.paging(query)
-    # An unknown enum value is a 400, as for conversations.
-    for name, kind in (("status", AgentStatus), ("availability", AgentStatus), ("role", AgentRole)):
+    # An unknown enum or boolean value is a 400, as for conversations.
+    for name, kind in (("status", AgentStatus), ("role", AgentRole)):
         params.enum_values(query, name, kind)
+    params.boolean(query, "enabled")
+    email = query.get("email")
+    # `email` filters on what the items do not show (AgentResponse has no email): the backend
+    # looks it up, by the same rule as the embedded store (`bot.models.same_email`).
+    agents = (
+        await backend.agents_with_email(email) if email is not None else await backend.list_agents()
+    )
     agents = params.filtered(
-        await backend.list_agents(),
+        agents,
         query,
         {
             "agentIds": "id",
-            "displayName": "displayName",
-            "email": "email",
             "status": "status",
-            "availability": "availability",
             "role": "role",
             "enabled": "enabled",
         },
     )
-    return answers.listing("agents", agents, limit, page, query.get("orderBy") or DEFAULT_ORDER)
+    if "displayName" in query:
+        # The contract: "This is case insensitive and will search for substring anywhere
+        # within string".
+        part = query["displayName"].casefold()
+        agents = [agent for agent in agents if part in agent.displayName.casefold()]
+    agents = params.dates(agents, query, _AGENT_DATES)
+    agents, order_text = params.ordered(agents, query, answers.AGENT)
+    return answers.listing("agents", agents, answers.AGENT, limit, page, order_text)
 
 
 async def _agent(request: Request, backend: ConversationBackend) -> Json:
@@ -347,24 +370,28 @@ async def _agent(request: Request, backend: ConversationBackend) -> Json:
     found: list[Agent] = [a for a in await backend.list_agents() if a.id == agent_id]
     if not found:
         raise Refusal(404, "NOT_FOUND", f"Invalid agent id given '{agent_id}'")
-    return answers.dump(found[0])
+    # AgentResponseWithEmail: the one agent answer that carries the e-mail.
+    return answers.dump(found[0], answers.AGENT_WITH_EMAIL)
 
 
 async def _queues(request: Request, backend: ConversationBackend) -> Json:
     query = request.query_params
+    # Queue membership and working hours are not in the backend protocol: refused, not ignored.
     params.unsupported(query, "agentId", "workingHoursId")
     limit, page = params.paging(query)
     queues: list[Queue] = params.filtered(
         await backend.list_queues(), query, {"queueIds": "id", "name": "name"}
     )
-    return answers.listing("queues", queues, limit, page, query.get("orderBy") or DEFAULT_ORDER)
+    queues, order_text = params.ordered(queues, query, answers.QUEUE)
+    return answers.listing("queues", queues, answers.QUEUE, limit, page, order_text)
 
 
 async def _routing(request: Request, backend: ConversationBackend) -> Json:
     query = request.query_params
+    params.boolean(query, "enabled")
     rules: list[RoutingRule] = params.filtered(
         await backend.list_routing_rules(), query, {"ruleIds": "id", "enabled": "enabled"}
     )
     rules.sort(key=lambda rule: rule.order)
     # GET /routing is not paged: every rule, with the pagination the contract's example shows.
-    return answers.listing("routes", rules, LIMIT_MAX, 0, "order:ASC")
+    return answers.listing("routes", rules, answers.RULE, LIMIT_MAX, 0, "order:ASC")

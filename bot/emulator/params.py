@@ -199,6 +199,57 @@ def unsupported(params: QueryParams, *names: str) -> None:
             raise bad(f"The emulator does not support the '{name}' filter.")
 
 
+def boolean(params: QueryParams, name: str) -> None:
+    """The contract types these parameters `boolean`: `true` or `false`, nothing else (an
+    unknown word would otherwise match nothing, silently)."""
+    for value in params.getlist(name):
+        if value not in ("true", "false"):
+            raise bad(f"Invalid value '{value}' for '{name}'; use true or false.")
+
+
+def dates(
+    items: Iterable[T], params: QueryParams, fields: Mapping[str, tuple[str, str]]
+) -> list[T]:
+    """Keep items whose date field is after (or before) the date given: `fields` maps a
+    parameter (createdAfter, ...) to the item's field and "after" or "before"."""
+    bounds: list[tuple[str, str, datetime]] = []
+    for name, (field, side) in fields.items():
+        for value in _date(params, name).values():
+            bounds.append((field, side, value))
+    return [item for item in items if all(_within(item, *bound) for bound in bounds)]
+
+
+def _within(item: object, field: str, side: str, bound: datetime) -> bool:
+    value = getattr(item, field)
+    if not isinstance(value, datetime):
+        return False
+    return value > bound if side == "after" else value < bound
+
+
+def ordered(
+    items: Iterable[T], params: QueryParams, properties: Iterable[str]
+) -> tuple[list[T], str]:
+    """The items in the `orderBy` the query gives, and that order as the pagination shows it.
+    The contract: "If an order is not given, the default order id:asc will be applied. Possible
+    ordering fields are properties." (of the items' schema, `properties`)."""
+    text = params.get("orderBy") or DEFAULT_ORDER
+    field, _, direction = text.partition(":")
+    direction = (direction or "asc").lower()
+    if field not in properties or direction not in ("asc", "desc"):
+        raise bad(f"Invalid orderBy '{text}'.")
+    listed = list(items)
+    present = [item for item in listed if getattr(item, field, None) is not None]
+    absent = [item for item in listed if getattr(item, field, None) is None]
+    present.sort(key=lambda item: _sort_key(getattr(item, field)), reverse=direction == "desc")
+    return present + absent, f"{field}:{direction.upper()}"
+
+
+def _sort_key(value: object) -> Any:
+    if isinstance(value, Enum):
+        return str(value.value)
+    return value
+
+
 def filtered(items: Iterable[T], params: QueryParams, fields: Mapping[str, str]) -> list[T]:
     """Keep items whose field equals one of the values given for its parameter."""
     wanted = {fields[name]: set(params.getlist(name)) for name in fields if name in params}

@@ -80,6 +80,19 @@ class ConversationService:
     async def agents(self) -> builtins.list[Agent]:
         return await self.backend.list_agents()
 
+    async def agent_by_email(self, email: str) -> Agent | None:
+        """The one agent with this e-mail, in one backend request; None when there is none, or
+        when several share it (linking a person to the wrong one of them is worse than to none).
+        Infobip's agent list carries no e-mails, so the list cannot be searched for one."""
+        wanted = email.strip()
+        if not wanted:
+            return None
+        found = await self.backend.agents_with_email(wanted)
+        if len(found) > 1:
+            log.warning("%d agents have the e-mail %s; matching none of them", len(found), wanted)
+            return None
+        return found[0] if found else None
+
     # --- changes ------------------------------------------------------------------------------
 
     async def create(self, actor: Actor, data: ConversationCreate) -> Change:
@@ -282,9 +295,14 @@ class ConversationService:
             return actor.agent_id
         agents = await self.backend.list_agents()
         for agent in agents:
-            names = {agent.displayName.casefold(), (agent.email or "").casefold()}
-            if text == agent.id or text.casefold() in names:
+            if text == agent.id or text.casefold() == agent.displayName.casefold():
                 return agent.id
+        # Not in the list by id or name: an e-mail is asked for apart, since Infobip's list
+        # items carry none (AgentResponse).
+        if "@" in text:
+            by_email = await self.agent_by_email(text)
+            if by_email is not None:
+                return by_email.id
         known = ", ".join(f"{a.displayName} ({a.id})" for a in agents[:10]) or "none exist"
         raise InvalidInput(f"Unknown agent '{text[:80]}'. Agents: {known}.")
 

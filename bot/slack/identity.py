@@ -55,12 +55,14 @@ class SlackIdentity:
         return {**self._learned, **users}
 
     async def _match_by_email(self, user_id: str) -> str | None:
+        """The agent with the Slack user's e-mail: one users.info and one agent lookup by
+        e-mail (Infobip's agent list carries no e-mails, so it cannot be searched)."""
         answer = await self._client.users_info(user=user_id)
-        email = str(answer["user"]["profile"].get("email") or "").casefold()
+        email = str(answer["user"]["profile"].get("email") or "").strip()
         if not email:
             return None
-        for agent in await self._service.agents():
-            if (agent.email or "").casefold() == email:
-                self._learned[agent.id] = user_id
-                return agent.id
-        return None
+        agent = await self._service.agent_by_email(email)
+        if agent is None:
+            return None
+        self._learned[agent.id] = user_id
+        return agent.id

@@ -79,7 +79,9 @@ IN_FLIGHT = 12
 ANSWER_WAIT = 30.0  # generous: a loaded 2-core machine, and retries that wait
 TOPIC = "Mixed"
 TAGS = ("vip", "refund", "loud", "later")
-FIELDS = ("topic", "summary", "status", "priority", "queueId", "agentId", "channel", "tags")
+# No channel: the contract's conversations carry none, so the bot, through Infobip, records it
+# as not reported while the store behind the emulator knows it.
+FIELDS = ("topic", "summary", "status", "priority", "queueId", "agentId", "tags")
 UNSURE = "may or may not have been"
 STEPS = (  # what is done to a conversation after its create; a close comes last, if at all
     "update-priority",
@@ -453,7 +455,7 @@ async def test_200_mixed_commands_under_20_percent_infobip_faults(
         replayed.setdefault(entry.conversation_id, {}).update(entry.after)
     unlogged = []
     for conversation in new:
-        state = replayed[conversation.id]
+        state = {k: v for k, v in replayed[conversation.id].items() if k in FIELDS}
         state["tags"] = sorted(state.get("tags") or [])
         if state != snapshot(conversation):
             unlogged.append(

@@ -224,7 +224,10 @@ class InfobipBackend:
         )
 
     async def list_tags(self, conversation_id: str | None = None) -> builtins.list[Tag]:
-        params = {} if conversation_id is None else {"conversationId": conversation_id}
+        # By name, as people read them (the API's default order is by id, which means nothing).
+        params = {"orderBy": "name:asc"}
+        if conversation_id is not None:
+            params["conversationId"] = conversation_id
         items = await listing.fetch_all(self._get_json, "/tags", "tags", params)
         return [wire.parse(Tag, item, "a tag") for item in items]
 
@@ -232,6 +235,14 @@ class InfobipBackend:
 
     async def list_agents(self) -> builtins.list[Agent]:
         items = await listing.fetch_all(self._get_json, "/agents", "agents", {})
+        return [wire.parse(Agent, item, "an agent") for item in items]
+
+    async def agents_with_email(self, email: str) -> builtins.list[Agent]:
+        # One request: the contract's `email` filter of GET /agents. Its items are
+        # AgentResponse, without the e-mail, which is why the whole list cannot be searched.
+        items, _ = await listing.fetch_page(
+            self._get_json, "/agents", "agents", {"email": email}, 0, LIMIT_MAX
+        )
         return [wire.parse(Agent, item, "an agent") for item in items]
 
     async def list_queues(self) -> builtins.list[Queue]:

@@ -35,6 +35,10 @@ from bot.models import (
 # from its start.
 CLIENT_SIDE_PAGE_CAP = 20
 CONVERSATIONS = "/conversations"
+NO_CHANNELS = (
+    "Infobip does not say which channel a conversation is on (its conversations carry no "
+    "channel), so `channel:` cannot filter a list there; leave it out."
+)
 DATE_FILTERS = (
     "createdAfter",
     "createdBefore",
@@ -160,6 +164,9 @@ async def _filtered(fetch: Fetch, params: Mapping[str, Any], query: Conversation
         seen.add(conversation.id)
         if query.unassigned and conversation.agentId is not None:
             continue
+        if query.channel is not None and conversation.channel is None:
+            # Skipping it would answer "none on that channel" when the truth is "not known".
+            raise InvalidInput(NO_CHANNELS)
         if query.channel is not None and conversation.channel is not query.channel:
             continue
         kept.append(conversation)

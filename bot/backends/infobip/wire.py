@@ -43,9 +43,12 @@ def parse(model: type[M], data: Json, what: str) -> M:
 
 
 def conversation(data: Json) -> Conversation:
-    # Infobip's conversation bodies carry no tags; `tags=None` means "not loaded".
+    # Infobip's conversation bodies carry no tags; `tags=None` means "not loaded". Nor, by the
+    # contract (ConversationApiModel), a channel: absent is "not reported" (None), not
+    # NO_CHANNEL, so that nobody is told a WhatsApp conversation has no channel.
     if isinstance(data, dict):
         data = {key: value for key, value in data.items() if key != "tags"}
+        data.setdefault("channel", None)
     return parse(Conversation, data, "a conversation")
 
 

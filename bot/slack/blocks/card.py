@@ -48,6 +48,8 @@ PRIORITY_EMOJI: Mapping[Priority, str] = {
 CARD_BLOCK_PREFIX = "card|"
 NAME_MAX = 100  # queue and agent names inside a field or a list row
 ID_MAX = 255
+# A conversation whose channel the backend did not say (Infobip's conversations carry none).
+NOT_REPORTED = "Not reported"
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ def _fields(conversation: Conversation, context: CardContext) -> list[TextObject
         ("Priority", f"{PRIORITY_EMOJI[priority]} {label(priority.value)}"),
         ("Queue", queue_label(conversation.queueId, context)),
         ("Agent", agent_label(conversation.agentId, context)),
-        ("Channel", label(conversation.channel.value)),
+        ("Channel", label(conversation.channel.value) if conversation.channel else NOT_REPORTED),
         ("Tags", tags_label(conversation.tags, limits.FIELD_TEXT - len("*Tags*\n"))),
     ]
     return [md(f"*{name}*\n{value}") for name, value in facts]
