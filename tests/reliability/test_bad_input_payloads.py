@@ -95,6 +95,7 @@ class World:
         self.home = copy.deepcopy(home)
         self.create_form = copy.deepcopy(create_form)
         self.edit_form = copy.deepcopy(edit_form)  # B's
+        self.b_card = (b.message.channel, b.message.ts)  # where B's edit form redraws
 
     def __repr__(self) -> str:
         return f"World(A={self.a}, B={self.b})"
@@ -135,8 +136,17 @@ class World:
         return _decoded(body)
 
     def submission(self, form: str, values: Json, user: str = ANA) -> Json:
+        fake = self.bot.slack.fake
         view = self.create_form if form == "create" else self.edit_form
-        trigger = self.bot.slack.fake.new_trigger_id(user)
+        if form == "edit":
+            # Each Edit press opens a form holding that press's response_url, which Slack
+            # takes five posts on: one form submitted for every example would outlive it.
+            view = copy.deepcopy(view)
+            metadata = json.loads(view.view["private_metadata"])
+            channel, ts = self.b_card
+            metadata["response_url"] = fake.new_response_url(channel, user, message_ts=ts)
+            view.view["private_metadata"] = json.dumps(metadata)
+        trigger = fake.new_trigger_id(user)
         return _decoded(view_submission(view, user_id=user, trigger_id=trigger, values=values))
 
     def conversations(self) -> dict[str, Conversation]:
