@@ -1,8 +1,9 @@
 """Slack's retries of an event: acknowledged, and run once, on one bot and across replicas.
 
 Slack delivers an event again, with the same `event_id` and `X-Slack-Retry-Num` /
-`X-Slack-Retry-Reason` headers, when it got no 2xx in time (docs.slack.dev, Events API,
-"Retries"; java-slack-sdk's bolt EventTest.retryHeaders sends the same headers). The event here
+`X-Slack-Retry-Reason` headers, when it got no 2xx in time (Slack's Events API reference,
+api.slack.com/apis/connections/events-api, on retries; java-slack-sdk's EventTest.retryHeaders
+sends the same headers, tests/fixtures/slack/events/retry_headers.json). The event here
 is `app_home_opened`, whose work is visible: one `views.publish` per run. Requests are signed
 as Slack signs them and sent over HTTP to the running bot; the records are in real SQLite and
 PostgreSQL databases.
@@ -20,11 +21,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.fakeslack import app_home_opened, event_callback
+from bot.fakeslack import app_home_opened, event_callback, event_callback_payload
 from bot.models import utcnow
 from bot.state.slack_events import KEEP, SlackEvents
 from bot.state.tables import slack_events
 from tests.slack_harness import ANA, BEN, SlackHarness, fake_workspace, running_bot
+
+APP_TOKEN = "xapp-1-A0FAKE0001-1-test"  # Socket Mode: the fake takes any app-level token
 
 
 async def deliver(
@@ -85,6 +88,21 @@ async def test_an_event_delivered_twice_without_retry_headers_runs_once(
     await slack.settle("views.publish", 1)
     assert (await deliver(slack, body)).status_code == 200
     await nothing_more_than(slack, 1)
+
+
+async def test_a_retry_over_socket_mode_is_acknowledged_and_run_once(tmp_path: Path) -> None:
+    """Socket Mode says it in the envelope (`retry_attempt`, `retry_reason`): the same event id,
+    the same outcome."""
+    async with running_bot(tmp_path, slack_app_token=APP_TOKEN, slack_signing_secret=None) as slack:
+        await slack.fake.wait_for_socket()
+        event = event_callback_payload(app_home_opened(ANA), event_id="Ev0SOCKET005")
+        await slack.fake.wait_for_ack(await slack.fake.send_envelope("events_api", event))
+        await slack.settle("views.publish", 1)
+        again = await slack.fake.send_envelope(
+            "events_api", event, retry_attempt=1, retry_reason="timeout"
+        )
+        await slack.fake.wait_for_ack(again)
+        await nothing_more_than(slack, 1)
 
 
 @pytest.mark.postgres
