@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -157,3 +159,26 @@ async def test_records_older_than_slacks_retry_window_are_pruned(engine: AsyncEn
     assert await events.forget_old() == 1
     assert await count(engine) == 1
     assert not await events.first_delivery("Ev0NEW000001")  # the recent one is still known
+
+
+async def test_an_event_runs_when_its_record_cannot_be_written_in_time(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another writer holds the SQLite file: the record waits past its timeout, the ack still
+    comes within Slack's 3 s, and the event runs (twice beats never)."""
+    async with running_bot(tmp_path) as slack:
+        locker = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+        try:
+            locker.execute("BEGIN EXCLUSIVE")
+            body = event_callback(app_home_opened(ANA), event_id="Ev0LOCKED006")
+            started = time.monotonic()
+            with caplog.at_level(logging.WARNING, logger="bot.slack.redeliveries"):
+                ack = await deliver(slack, body)
+            assert ack.status_code == 200 and time.monotonic() - started < 2.5
+            locker.execute("ROLLBACK")
+        finally:
+            locker.close()
+        await slack.settle("views.publish", 1)
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.slack.redeliveries"]
+    assert said and "could not record Slack event Ev0LOCKED006 (TimeoutError)" in said[0]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -7,10 +7,11 @@ itself does nothing about retries: it passes the headers on (and copies Socket M
 
 Every event is recorded, not only those that carry `X-Slack-Retry-Num`: the first delivery must
 be on record for its retry to be recognised, and a delivery that arrives twice without the header
-is a duplicate all the same. The record is written before the ack, so it is bounded by a
-timeout: a state database that does not answer must not hold the ack past Slack's 3 s (which
+is a duplicate all the same. The record is written before the ack, so the wait for it is
+bounded: a state database that does not answer must not hold the ack past Slack's 3 s (which
 would cause the very retries this is about); then the event runs, since showing something twice
-beats dropping it.
+beats dropping it. The write itself is left to finish in the background rather than cancelled:
+cancelling it would wait for the connection's rollback, which is stuck behind the same database.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 RECORD_TIMEOUT = 1.0  # seconds; Slack retries an event it got no answer for within 3 s
 
 Middleware = Callable[..., Awaitable[BoltResponse | None]]
+_writing: set[asyncio.Task[bool]] = set()  # records still being written after their wait ended
 
 
 def once_per_event(events: SlackEvents) -> Middleware:
@@ -40,8 +42,7 @@ def once_per_event(events: SlackEvents) -> Middleware:
         if not isinstance(event_id, str) or not 0 < len(event_id) <= EVENT_ID_MAX:
             return await next()  # type: ignore[no-any-return]
         try:
-            async with asyncio.timeout(RECORD_TIMEOUT):
-                first = await events.first_delivery(event_id)
+            first = await _recorded(events, event_id)
         except (SQLAlchemyError, OSError, TimeoutError) as error:
             log.warning(
                 "could not record Slack event %s (%s); running it, as a repeat may run twice",
@@ -60,3 +61,18 @@ def once_per_event(events: SlackEvents) -> Middleware:
         return BoltResponse(status=200, body="")
 
     return each_event_once
+
+
+async def _recorded(events: SlackEvents, event_id: str) -> bool:
+    """Whether this is the event's first delivery; TimeoutError after RECORD_TIMEOUT."""
+    write = asyncio.ensure_future(events.first_delivery(event_id))
+    _writing.add(write)
+    write.add_done_callback(_written)
+    return await asyncio.wait_for(asyncio.shield(write), RECORD_TIMEOUT)
+
+
+def _written(write: asyncio.Task[bool]) -> None:
+    _writing.discard(write)
+    if not write.cancelled() and write.exception() is not None:
+        # Already said (the wait for it timed out, or it failed in time and was logged then).
+        log.debug("a Slack event record was not written: %r", write.exception())
