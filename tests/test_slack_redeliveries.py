@@ -67,6 +67,7 @@ async def test_a_retried_event_is_acknowledged_and_run_once(
     await nothing_more_than(slack, 1)
     said = [r.getMessage() for r in caplog.records if r.name == "bot.slack.redeliveries"]
     assert len(said) == 3 and "Ev0RETRIED01" in said[0] and "http_timeout" in said[0]
+    assert 'convbot_slack_redeliveries_total{outcome="skipped"} 3.0' in await slack.metrics()
     # Another event is still run: only the repeat was held back.
     other = await deliver(slack, event_callback(app_home_opened(BEN), event_id="Ev0OTHER0002"))
     assert other.status_code == 200
@@ -179,6 +180,8 @@ async def test_an_event_runs_when_its_record_cannot_be_written_in_time(
         finally:
             locker.close()
         await slack.settle("views.publish", 1)
+        unrecorded = 'convbot_slack_redeliveries_total{outcome="unrecorded"} 1.0'
+        assert unrecorded in await slack.metrics()
     said = [r.getMessage() for r in caplog.records if r.name == "bot.slack.redeliveries"]
     assert said and "could not record Slack event Ev0LOCKED006 (TimeoutError)" in said[0]
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -50,7 +50,7 @@ def build_slack_app(deps: SlackDeps) -> AsyncApp:
         logger=log,
     )
     # First: a redelivered event is answered before anything else is set up for it.
-    app.middleware(once_per_event(SlackEvents(deps.runtime.engine)))
+    app.middleware(once_per_event(SlackEvents(deps.runtime.engine), deps.metrics))
     app.middleware(retrying_respond)
     register_listeners(app, deps)
 

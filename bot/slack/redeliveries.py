@@ -25,6 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.metrics import Metrics
 from bot.state.slack_events import EVENT_ID_MAX, SlackEvents
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ Middleware = Callable[..., Awaitable[BoltResponse | None]]
 _writing: set[asyncio.Task[bool]] = set()  # records still being written after their wait ended
 
 
-def once_per_event(events: SlackEvents) -> Middleware:
+def once_per_event(events: SlackEvents, metrics: Metrics) -> Middleware:
     async def each_event_once(
         body: dict[str, Any], req: AsyncBoltRequest, next: Callable[[], Awaitable[Any]]
     ) -> BoltResponse | None:
@@ -49,6 +50,7 @@ def once_per_event(events: SlackEvents) -> Middleware:
                 event_id,
                 type(error).__name__,
             )
+            metrics.slack_redeliveries.labels("unrecorded").inc()
             first = True
         if first:
             return await next()  # type: ignore[no-any-return]
@@ -58,6 +60,7 @@ def once_per_event(events: SlackEvents) -> Middleware:
             req.headers.get("x-slack-retry-num", ["-"])[0],
             req.headers.get("x-slack-retry-reason", ["-"])[0],
         )
+        metrics.slack_redeliveries.labels("skipped").inc()
         return BoltResponse(status=200, body="")
 
     return each_event_once
