@@ -256,6 +256,19 @@ async def test_a_card_button_with_a_confirm_dialog_on_the_home_tab(slack: SlackH
     assert home is not None and "Printer on fire" in texts(home.blocks)
 
 
+async def test_a_select_in_a_modal_convbot_does_not_know(slack: SlackHarness) -> None:
+    """convbot's modals have no elements that dispatch actions, so a press in one is from an
+    older convbot: acknowledged, and nothing said (a modal press has no response_url)."""
+    payload = adapt(
+        fixture("interactivity/block_actions_modal.json"),
+        {"U12345678": ANA, "T12345678": TEAM},
+        trigger_id=slack.fake.new_trigger_id(ANA),
+    )
+    assert "response_url" not in payload and payload["view"]["type"] == "modal"
+    await send(slack, interaction_body(payload))
+    await nothing_happens(slack)
+
+
 # --- view_submission and view_closed --------------------------------------------------------------
 
 
