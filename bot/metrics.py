@@ -45,6 +45,14 @@ class Metrics:
             buckets=_BUCKETS,
             registry=self.registry,
         )
+        # Slack delivering an event again means an ack came late or not at all: worth watching.
+        self.slack_redeliveries = Counter(
+            "convbot_slack_redeliveries",
+            "Events API deliveries of an event already taken in (not run again), and deliveries"
+            " run without a record because the state database did not answer in time.",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.backend_calls = Counter(
             "convbot_backend_calls",
             "Backend calls, by method and outcome.",

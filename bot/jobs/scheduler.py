@@ -18,6 +18,7 @@ from bot.jobs.digests import DigestJobs
 from bot.jobs.handoffs import HandoffNotices
 from bot.slack.deps import SlackDeps
 from bot.state.digest_messages import DigestMessages
+from bot.state.slack_events import SlackEvents
 from bot.state.snoozes import SnoozeStore
 from bot.state.ticks import TickClaims
 
@@ -107,6 +108,15 @@ def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
             coalesce=True,
             max_instances=1,
         )
+    # Slack stops redelivering an event minutes after the first try: older records of events
+    # taken in (bot/state/slack_events.py) are dropped hourly, on every replica, like the above.
+    scheduler.add_job(
+        SlackEvents(deps.runtime.engine).forget_old,
+        IntervalTrigger(hours=1),
+        id="housekeeping:slack-events",
+        coalesce=True,
+        max_instances=1,
+    )
     # Expired snoozes are as good as none; they are dropped so the table stays small.
     scheduler.add_job(
         SnoozeStore(deps.runtime.engine).forget_expired,

@@ -15,8 +15,10 @@ from bot.metrics import Metrics
 from bot.slack.deps import SlackDeps
 from bot.slack.identity import SlackIdentity
 from bot.slack.listeners import register_listeners
+from bot.slack.redeliveries import once_per_event
 from bot.slack.respond import retrying_respond
 from bot.state.claims import CardClaims
+from bot.state.slack_events import SlackEvents
 
 log = logging.getLogger("bot.slack")
 UNHANDLED = "acknowledged a request no listener handles"
@@ -47,6 +49,8 @@ def build_slack_app(deps: SlackDeps) -> AsyncApp:
         raise_error_for_unhandled_request=True,
         logger=log,
     )
+    # First: a redelivered event is answered before anything else is set up for it.
+    app.middleware(once_per_event(SlackEvents(deps.runtime.engine), deps.metrics))
     app.middleware(retrying_respond)
     register_listeners(app, deps)
 

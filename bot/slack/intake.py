@@ -11,7 +11,9 @@ So the signature is checked here first: 401 unless Slack signed the body within 
 minutes (Slack's `ssl_check`, which Bolt answers unsigned, excepted). A signed body that is not
 the shape Slack documents is then answered here too, with 200 and nothing done (an error status
 would only show the person an error, or make Slack retry) and a warning in the log. Everything
-else, which is everything Slack really sends, goes to Bolt untouched.
+else, which is everything Slack really sends, goes to Bolt untouched: the payloads Slack's SDK
+authors published (tests/fixtures/slack, sent by tests/test_slack_payload_fixtures.py) all pass,
+among them events whose `user` or `channel` is an object and dialogs whose `state` is a string.
 """
 
 from __future__ import annotations
@@ -52,11 +54,21 @@ _INNER_STRINGS: dict[str, tuple[str, ...]] = {
     "container": ("type", "message_ts", "channel_id", "view_id"),
     "view": ("id", "type", "callback_id", "private_metadata", "hash", "team_id"),
     "message": ("ts", "text"),
-    "event": ("type", "user", "tab", "channel"),
+    "event": ("type", "tab"),  # its `user` and `channel`: see _REFERENCES
     "actions": ("action_id", "block_id", "type", "action_ts"),  # a bad `value` is told as such
     "response_urls": ("response_url", "channel_id", "block_id", "action_id"),
     "authorizations": ("team_id", "user_id", "enterprise_id"),
 }
+
+
+# Keys of an event that name a user or a channel: an id, or the whole object (channel_created,
+# channel_rename, im_created carry the channel; user_change, team_join the user), as Slack's
+# samples in tests/fixtures/slack show. Bolt reads either (request.internals.extract_user_id,
+# extract_channel_id: a string as is, an object by `"id" in`), and `in` raises on a number.
+_REFERENCES: dict[str, tuple[str, ...]] = {"event": ("user", "channel")}
+# Legacy dialogs (dialog_submission, dialog_cancellation, dialog_suggestion) carry `state` as the
+# string the app gave dialog.open; every other payload's `state` is an object.
+_DIALOG_PREFIX = "dialog_"
 
 
 def signed_by_slack(body: bytes, headers: Mapping[str, str], secret: str) -> bool:
@@ -119,13 +131,16 @@ def _shape_problem(payload: dict[str, Any]) -> str | None:
     for key in _STRINGS:
         if not isinstance(payload.get(key, ""), str):
             return f"`{key}` is not a string"
+    kind = payload.get("type")
     for key in _OBJECTS:
         value = payload.get(key)
         if value is None:
             continue
+        if key == "state" and str(kind).startswith(_DIALOG_PREFIX) and isinstance(value, str):
+            continue
         if not isinstance(value, dict):
             return f"`{key}` is not an object"
-        if problem := _strings_in(key, value):
+        if problem := _strings_in(key, value) or _references_in(key, value):
             return problem
     for key in _LISTS_OF_OBJECTS:
         items = payload.get(key, [])
@@ -136,7 +151,6 @@ def _shape_problem(payload: dict[str, Any]) -> str | None:
                 return problem
     # What Bolt indexes without looking, once it knows the kind of request; and who acts, which
     # every interaction names (without it a change would be audited to nobody).
-    kind = payload.get("type")
     if kind in _INTERACTIONS and not (payload.get("user") or {}).get("id"):
         return f"a {kind} without its user"
     actions = payload.get("actions") or [{}]
@@ -153,4 +167,12 @@ def _strings_in(key: str, value: dict[str, Any]) -> str | None:
     for inner in _INNER_STRINGS.get(key, ()):
         if value.get(inner) is not None and not isinstance(value[inner], str):
             return f"`{key}.{inner}` is not a string"
+    return None
+
+
+def _references_in(key: str, value: dict[str, Any]) -> str | None:
+    for inner in _REFERENCES.get(key, ()):
+        named = value.get(inner)
+        if named is not None and not isinstance(named, str | dict):
+            return f"`{key}.{inner}` is neither an id nor an object"
     return None

@@ -83,6 +83,17 @@ card_action_claims = Table(
     Index(None, "claimed_at"),
 )
 
+# Events API deliveries already taken in (bot/state/slack_events.py): Slack redelivers an event
+# it got no timely 2xx for, with the same `event_id`, to whichever replica; that one finds the row
+# and does not run it again. Rows older than Slack's retry window are pruned.
+slack_events = Table(
+    "slack_events",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Index(None, "received_at"),
+)
+
 # One row per scheduled tick of a job (a digest): the replica whose insert succeeds runs it, so
 # a tick is done once however many replicas run the same schedule, and a restart never redoes it.
 job_ticks = Table(
