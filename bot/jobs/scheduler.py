@@ -108,23 +108,17 @@ def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
             coalesce=True,
             max_instances=1,
         )
-    # Slack stops redelivering an event minutes after the first try: older records of events
-    # taken in (bot/state/slack_events.py) are dropped hourly, on every replica, like the above.
-    scheduler.add_job(
-        SlackEvents(deps.runtime.engine).forget_old,
-        IntervalTrigger(hours=1),
-        id="housekeeping:slack-events",
-        coalesce=True,
-        max_instances=1,
-    )
-    # Expired snoozes are as good as none; they are dropped so the table stays small.
-    scheduler.add_job(
-        SnoozeStore(deps.runtime.engine).forget_expired,
-        IntervalTrigger(hours=1),
-        id="housekeeping:snoozes",
-        coalesce=True,
-        max_instances=1,
-    )
+    # Hourly on every replica, so these tables stay small: Slack stops redelivering an event
+    # minutes after its first try, so older records of events taken in
+    # (bot/state/slack_events.py) are dropped; expired snoozes are as good as none.
+    housekeeping = {
+        "housekeeping:slack-events": SlackEvents(deps.runtime.engine).forget_old,
+        "housekeeping:snoozes": SnoozeStore(deps.runtime.engine).forget_expired,
+    }
+    for job_id, forget in housekeeping.items():
+        scheduler.add_job(
+            forget, IntervalTrigger(hours=1), id=job_id, coalesce=True, max_instances=1
+        )
     scheduler.start()
     if jobs.schedules:
         log.info(
