@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,3 +46,20 @@ async def test_old_claims_are_forgotten(engine: AsyncEngine) -> None:
     clock.now += KEEP + timedelta(minutes=1)
     assert await claims.claim("new", VERSION, "take", "U1")
     assert await claims.forget_old() == 1
+
+
+async def test_a_press_slower_than_the_lease_keeps_its_claim_while_it_runs(
+    engine: AsyncEngine,
+) -> None:
+    # A press waiting on a stalled Infobip once lost its claim after the lease: a second press
+    # on the same card then acted on the old version too.
+    lease = timedelta(seconds=0.3)
+    claims = CardClaims(engine, lease=lease)
+    assert await claims.claim("c1", VERSION, "route", "U1")
+    async with claims.holding("c1", VERSION):
+        await asyncio.sleep(lease.total_seconds() * 3)  # three leases into the press
+        assert not await claims.claim("c1", VERSION, "route", "U2")
+    # A press that is not held (its process died) lapses as before.
+    assert await claims.claim("c2", VERSION, "route", "U1")
+    await asyncio.sleep(lease.total_seconds() * 1.5)
+    assert await claims.claim("c2", VERSION, "route", "U2")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -201,11 +201,12 @@ async def apply_once(
             return out_of_date(current), current
         raise AnotherPress()
     try:
-        current = await deps.service.get(ref.id)
-        if not ref.is_current(current.updatedAt):
-            change = Change(conversation=current, changed=False, note=out_of_date(current))
-        else:
-            change = await apply(actor, current)
+        async with _holding(deps, ref):
+            current = await deps.service.get(ref.id)
+            if not ref.is_current(current.updatedAt):
+                change = Change(conversation=current, changed=False, note=out_of_date(current))
+            else:
+                change = await apply(actor, current)
     except BaseException:
         await _release(deps, ref)
         raise
@@ -213,6 +214,11 @@ async def apply_once(
         # Nothing moved, so whoever presses this card next must be free to act.
         await _release(deps, ref)
     return change.note, change.conversation
+
+
+def _holding(deps: SlackDeps, ref: CardRef) -> AbstractAsyncContextManager[None]:
+    """The claim on the card's version, renewed while the press runs."""
+    return nullcontext() if ref.v is None else deps.claims.holding(ref.id, ref.v)
 
 
 async def _release(deps: SlackDeps, ref: CardRef) -> None:

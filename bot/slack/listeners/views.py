@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import Any
 
 from pydantic import ValidationError
@@ -69,11 +70,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 ref.card.id, version, "edit", actor.id
             ):
                 raise _Stale()
+            held = nullcontext() if version is None else deps.claims.holding(ref.card.id, version)
             try:
-                current = await deps.service.get(ref.card.id)
-                if not ref.card.is_current(current.updatedAt):
-                    raise _Stale()
-                change = await deps.service.update(actor, ref.card.id, patch)
+                async with held:
+                    current = await deps.service.get(ref.card.id)
+                    if not ref.card.is_current(current.updatedAt):
+                        raise _Stale()
+                    change = await deps.service.update(actor, ref.card.id, patch)
             except BaseException:
                 if version is not None:
                     await deps.claims.release(ref.card.id, version)
