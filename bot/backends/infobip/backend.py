@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bot import deadlines
 from bot.backends.infobip import listing, wire
 from bot.backends.infobip.errors import NOTHING, ErrorMapper, MaybeDone, Subject, unreadable
 from bot.backends.infobip.http import InfobipHttp, Params, RetryPolicy, checked_api_key
@@ -122,6 +123,9 @@ class InfobipBackend:
             limit=LIMIT_MAX,
         )
         for attempt in range(CREATE_LOOKS):
+            left = deadlines.remaining()
+            if left is not None and left <= (1.0 if attempt else 0.0):
+                break  # the command's time is up: the person is told it may exist
             if attempt:
                 await self._http.pause(1.0)  # it may still be being carried out
             try:

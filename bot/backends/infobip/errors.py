@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bot.backends.infobip.http import IDEMPOTENT, NEVER_SENT, retry_after
+from bot.backends.infobip.http import (
+    IDEMPOTENT,
+    NEVER_SENT,
+    DeadlinePassed,
+    DeadlineTimeout,
+    retry_after,
+)
+from bot.deadlines import seconds_given
 from bot.errors import (
     BackendUnavailable,
     ConvbotError,
@@ -234,6 +241,11 @@ class ErrorMapper:
             return BackendUnavailable(
                 f"convbot could not build a valid request for Infobip at {self._host} ({kind}); "
                 "check INFOBIP_API_KEY and INFOBIP_BASE_URL."
+            )
+        if isinstance(error, DeadlinePassed | DeadlineTimeout):
+            return BackendUnavailable(
+                f"Infobip at {self._host} did not answer within the {seconds_given():g} s "
+                "convbot gives a command; try again in a minute."
             )
         if isinstance(error, httpx.TimeoutException):
             return BackendUnavailable(

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bot import __version__
+from bot import __version__, deadlines
 from bot.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,16 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
 
 Json = Any
 Params = Mapping[str, str | int | Sequence[str]]
+
+
+class DeadlinePassed(httpx.PoolTimeout):
+    """The command's deadline (`bot.deadlines`) passed before the request could be sent: like
+    a pool timeout, it provably never left, so nothing changed."""
+
+
+class DeadlineTimeout(httpx.ReadTimeout):
+    """A request whose timeout the command's deadline cut short went unanswered: like any read
+    timeout, it may have been carried out."""
 
 
 @dataclass(frozen=True)
@@ -128,10 +138,14 @@ class InfobipHttp:
                 if attempt >= retries or not may_retry_error(method, error):
                     raise
                 delay = self._backoff(attempt)
+                if _past_deadline_after(delay):
+                    raise
             else:
                 if attempt >= retries or not may_retry_status(method, response.status_code):
                     return response
                 delay = self._retry_delay(response, attempt)
+                if _past_deadline_after(delay):  # the last answer is what the person hears
+                    return response
             log.debug(
                 "retrying %s %s in %.2f s (retry %d of %d)",
                 method,
@@ -146,13 +160,35 @@ class InfobipHttp:
     async def _send(
         self, method: str, path: str, params: Params | None, body: Json
     ) -> httpx.Response:
-        async with self._slots:
+        left = deadlines.remaining()
+        if left is not None and left <= 0:
+            raise DeadlinePassed("the command's deadline passed")
+        try:
+            async with asyncio.timeout(left):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise DeadlinePassed("the command's deadline passed waiting for a slot") from None
+        try:
             started = time.perf_counter()
+            timeout = self._client.timeout
+            left = deadlines.remaining()
+            cut = left is not None and left < self.timeout
+            if cut:
+                assert left is not None
+                timeout = httpx.Timeout(max(left, 0.001), connect=min(max(left, 0.001), 5.0))
             try:
-                response = await self._client.request(method, path, params=params, json=body)
+                response = await self._client.request(
+                    method, path, params=params, json=body, timeout=timeout
+                )
             except httpx.RequestError as error:
                 log.debug("%s %s -> %s in %d ms", method, path, type(error).__name__, _ms(started))
+                if cut and isinstance(error, httpx.ReadTimeout | httpx.WriteTimeout):
+                    raise DeadlineTimeout("the command's deadline passed") from None
+                if cut and isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout):
+                    raise DeadlinePassed("the command's deadline passed") from None
                 raise
+        finally:
+            self._slots.release()
         log.debug("%s %s -> %d in %d ms", method, path, response.status_code, _ms(started))
         return response
 
@@ -166,6 +202,12 @@ class InfobipHttp:
         if after is None:
             return self._backoff(attempt)
         return min(after, self._policy.backoff_max * 4)  # a server asking for an hour is not obeyed
+
+
+def _past_deadline_after(delay: float) -> bool:
+    """Whether waiting `delay` before another try would pass the command's deadline."""
+    left = deadlines.remaining()
+    return left is not None and delay >= left
 
 
 def may_retry_error(method: str, error: httpx.RequestError) -> bool:

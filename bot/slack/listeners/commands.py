@@ -18,12 +18,14 @@ from bot.commands.spec import (
     DigestCommand,
     EscalateCommand,
     EscalationsCommand,
+    HelpCommand,
     OncallCommand,
     SchedulesCommand,
 )
 from bot.errors import InvalidInput
 from bot.models import Actor
 from bot.slack.blocks import ids
+from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import create_modal, loading_modal
 from bot.slack.blocks.mrkdwn import escape, md
@@ -60,6 +62,13 @@ async def answer(
     try:
         async with observed(deps.metrics, "command", _metric_name(text)):
             command = parse(text)
+            if isinstance(command, HelpCommand):
+                # Help needs nobody's identity and no backend: a slow or stalled Infobip must
+                # not hold up the one answer that says how to work around it.
+                result = await execute(command, deps.service, Actor(id=user_id, surface="slack"))
+                fallback, blocks = result_blocks(result, CardContext(), command_text=text)
+                await respond(text=fallback, blocks=blocks, response_type="ephemeral")
+                return
             actor = await deps.identity.actor(user_id)
             # Slack-only commands: the executor cannot post to Slack, so they are answered here.
             if isinstance(command, DigestCommand):

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from slack_bolt.async_app import AsyncRespond
 
+from bot import deadlines
 from bot.errors import ConvbotError
 from bot.metrics import Metrics
 from bot.slack.blocks.messages import UNEXPECTED, error_mrkdwn, error_reply, sentence_for
@@ -20,11 +21,13 @@ log = logging.getLogger("bot.slack")
 
 @asynccontextmanager
 async def observed(metrics: Metrics, kind: str, name: str) -> AsyncIterator[None]:
-    """Time the block and count its outcome; unexpected errors are logged with their trace."""
+    """Time the block and count its outcome; unexpected errors are logged with their trace.
+    The block runs under the command's deadline (`bot.deadlines`)."""
     started = time.perf_counter()
     error: BaseException | None = None
     try:
-        yield
+        with deadlines.within(deadlines.COMMAND_SECONDS):
+            yield
     except BaseException as caught:
         error = caught
         if not isinstance(caught, ConvbotError):
