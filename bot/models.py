@@ -28,6 +28,11 @@ SUMMARY_MAX = 4000
 TAG_MAX = 100
 LIMIT_MAX = 999  # the contract's page-size maximum
 TAG_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# A conversation id wherever one enters (commands, button values, form metadata): opaque, but
+# one word that starts with a letter or digit, so `.`, `..` and empty never reach a URL path.
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$"
+# Use fullmatch: with re.match, `$` would also accept a trailing newline.
+CONVERSATION_ID = re.compile(CONVERSATION_ID_PATTERN)
 # Control characters break terminals and storage (tab and line breaks are text); lone surrogates
 # cannot be encoded as UTF-8. The command parser refuses them in what is typed; the request
 # models refuse them too, so that a Slack form cannot store what `/conv` would refuse.
@@ -231,6 +236,7 @@ def require_tag_name(name: str) -> str:
 
 
 TagName = Annotated[str, BeforeValidator(lambda v: check_tag_name(str(v)))]
+ConversationId = Annotated[str, Field(pattern=CONVERSATION_ID_PATTERN)]
 
 
 def check_characters(field: str | None, value: str | None) -> str | None:

@@ -12,9 +12,12 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from bot.models import (
+    CONVERSATION_ID,
+    CONVERSATION_ID_PATTERN,
     SUMMARY_MAX,
     TOPIC_MAX,
     Channel,
+    ConversationId,
     OrderBy,
     Priority,
     Status,
@@ -41,12 +44,10 @@ SUBCOMMANDS: tuple[str, ...] = (
     "help",
 )
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$"
-# Use fullmatch: with re.match, `$` would also accept a trailing newline.
-ID_RE = re.compile(ID_PATTERN)
+ID_PATTERN = CONVERSATION_ID_PATTERN  # one rule for ids, wherever they enter (bot/models.py)
+ID_RE = CONVERSATION_ID
 LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
 
-ConversationId = Annotated[str, Field(pattern=ID_PATTERN)]
 Topic = Annotated[str, Field(min_length=1, max_length=TOPIC_MAX)]
 Summary = Annotated[str, Field(min_length=1, max_length=SUMMARY_MAX)]
 AgentRef = Annotated[str, Field(min_length=1, max_length=255)]
