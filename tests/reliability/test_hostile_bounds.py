@@ -9,6 +9,7 @@ inferred from the bot's own accounting.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -95,3 +96,22 @@ async def test_the_infobip_client_sends_dot_ids_and_tags_as_one_segment(tmp_path
             assert (await client.get(created.id)).topic == "Dots"  # still there
         finally:
             await client.aclose()
+
+
+# --- 10. /readyz is not a free Infobip request -------------------------------------------------
+
+
+async def test_readyz_probes_are_shared_not_one_infobip_request_each(tmp_path: Path) -> None:
+    """/readyz asks for no credentials; each call used to cost a request to Infobip (500 calls,
+    500 pings). Now 100 calls, half of them at once, cost one probe: the answer stands for a few
+    seconds, and calls that arrive while a probe runs wait for it."""
+    async with bot_on_infobip(tmp_path) as slack:
+        url = f"{slack.bot_url}/readyz"
+        with watched() as seen:
+            at_once = await asyncio.gather(*(slack.http.get(url) for _ in range(50)))
+            one_by_one = [await slack.http.get(url) for _ in range(50)]
+        answers = [*at_once, *one_by_one]
+        assert {r.status_code for r in answers} == {200}
+        assert all(r.json() == {"database": "ok", "backend": "ok"} for r in answers)
+        pings = [e for e in seen if e.path == "/ccaas/1/queues"]
+        assert len(pings) == 1, [(e.method, e.path) for e in seen]
