@@ -16,12 +16,13 @@ from bot.models import (
     CONVERSATION_ID_PATTERN,
     SUMMARY_MAX,
     TOPIC_MAX,
+    VALUES_PER_FILTER,
     Channel,
     ConversationId,
     OrderBy,
     Priority,
     Status,
-    TagName,
+    TagNames,
 )
 
 SUBCOMMANDS: tuple[str, ...] = (
@@ -74,16 +75,16 @@ class CreateCommand(_Spec):
     channel: Channel | None = None
     queue: str | None = None
     agent: AgentRef | None = None
-    tags: list[TagName] = Field(default_factory=list)
+    tags: TagNames = Field(default_factory=list)
 
 
 class ListCommand(_Spec):
     kind: Literal["list"] = "list"
     statuses: list[Status] = Field(default_factory=list)
     priorities: list[Priority] = Field(default_factory=list)
-    queues: list[str] = Field(default_factory=list)
+    queues: list[str] = Field(default_factory=list, max_length=VALUES_PER_FILTER)
     agent: str | None = None  # "me", "none" or an agent id
-    tags: list[TagName] = Field(default_factory=list)
+    tags: TagNames = Field(default_factory=list)
     channel: Channel | None = None
     since: AwareDatetime | None = None
     sort: OrderBy | None = None
@@ -130,13 +131,13 @@ class RouteCommand(_Spec):
 class TagCommand(_Spec):
     kind: Literal["tag"] = "tag"
     id: ConversationId
-    tags: list[TagName] = Field(min_length=1)
+    tags: TagNames = Field(min_length=1)
 
 
 class UntagCommand(_Spec):
     kind: Literal["untag"] = "untag"
     id: ConversationId
-    tags: list[TagName] = Field(min_length=1)
+    tags: TagNames = Field(min_length=1)
 
 
 class CloseCommand(_Spec):

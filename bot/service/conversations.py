@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.backends.base import ConversationBackend
+from bot.bounded import all_of, settled
 from bot.config import Action
 from bot.errors import ConvbotError, ConversationClosed, Forbidden, InvalidInput, NotFound
 from bot.models import (
@@ -26,6 +26,7 @@ from bot.models import (
     Queue,
     Status,
     format_timestamp,
+    require_tag_count,
     require_tag_name,
     utcnow,
 )
@@ -98,7 +99,7 @@ class ConversationService:
     async def create(self, actor: Actor, data: ConversationCreate) -> Change:
         """Tags are created before the conversation, so a tag failure leaves nothing behind."""
         await self.authorize(actor, "create", None)
-        await _all(*(self.backend.create_tag(name) for name in data.tags))
+        await all_of(self.backend.create_tag(name) for name in data.tags)
         created = await self.backend.create(data)
         await self._record(actor, "create", created.id, None, _snapshot(created))
         if not data.tags:
@@ -201,6 +202,7 @@ class ConversationService:
         *,
         checked: bool = False,
     ) -> Change:
+        require_tag_count(names)
         for name in names:
             require_tag_name(name)
         if not checked:
@@ -211,7 +213,7 @@ class ConversationService:
         if not missing:
             return Change(conversation=before, changed=False, note="It already had those tags.")
         # Infobip refuses to link a tag that does not exist yet: create first, then link.
-        await _all(*(self.backend.create_tag(name) for name in missing))
+        await all_of(self.backend.create_tag(name) for name in missing)
         linked, error = await self._retag(before, missing, linking=True)
         if error is None:
             return await self._after_tags(actor, "tag", before, sorted([*current, *linked]))
@@ -225,6 +227,7 @@ class ConversationService:
         raise error
 
     async def untag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
+        require_tag_count(names)
         await self.authorize(actor, "tag", conversation_id)
         before = await self._changeable(conversation_id)
         current = before.tags or []
@@ -277,12 +280,14 @@ class ConversationService:
 
     async def resolve_queue(self, text: str) -> Queue:
         """A queue by id or by name (case-insensitive)."""
+        return _find_queue(await self.backend.list_queues(), text)
+
+    async def resolve_queues(self, texts: builtins.list[str]) -> builtins.list[Queue]:
+        """Several queues by id or name, from one listing of the queues (not one each)."""
+        if not texts:
+            return []
         queues = await self.backend.list_queues()
-        for queue in queues:
-            if text == queue.id or text.casefold() == queue.name.casefold():
-                return queue
-        known = ", ".join(q.name for q in queues[:10]) or "none are configured"
-        raise InvalidInput(f"Unknown queue '{text}'. Queues: {known}.")
+        return [_find_queue(queues, text) for text in texts]
 
     async def resolve_agent(self, actor: Actor, text: str) -> str:
         """An agent id from `me`, an id, a display name or an e-mail (case-insensitive)."""
@@ -358,7 +363,7 @@ class ConversationService:
             else self.backend.remove_tag(conversation_id, name)
             for name in names
         )
-        results = await asyncio.gather(*calls, return_exceptions=True)
+        results = await settled(calls)
         failed: dict[str, ConvbotError] = {}
         for name, result in zip(names, results, strict=True):
             if isinstance(result, ConvbotError):
@@ -434,6 +439,15 @@ class ConversationService:
             )
 
 
+def _find_queue(queues: Iterable[Queue], text: str) -> Queue:
+    listed = list(queues)
+    for queue in listed:
+        if text == queue.id or text.casefold() == queue.name.casefold():
+            return queue
+    known = ", ".join(q.name for q in listed[:10]) or "none are configured"
+    raise InvalidInput(f"Unknown queue '{text}'. Queues: {known}.")
+
+
 def _routed(before: Conversation, now: Conversation) -> bool:
     """Whether `now` is `before` routed: changed since (routing always touches it), in what
     routing changes only."""
@@ -448,13 +462,3 @@ def _snapshot(conversation: Conversation) -> dict[str, Any]:
         mode="json",
         include={"topic", "summary", "status", "priority", "queueId", "agentId", "channel", "tags"},
     )
-
-
-async def _all(*calls: Awaitable[T]) -> list[T]:
-    """Run concurrently; wait for every call before raising the first failure, so nothing is
-    left running unobserved."""
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return cast(list[T], results)

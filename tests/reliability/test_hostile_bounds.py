@@ -15,12 +15,18 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from bot.backends.infobip import InfobipBackend
+from bot.bounded import CALLS_PER_COMMAND
+from bot.emulator import create_emulator_app
+from bot.emulator.loopback import serve_in_background
 from bot.emulator.observe import Exchange, observing
 from bot.errors import NotFound
-from bot.models import ConversationCreate
-from tests.conftest import EMULATOR_KEY, emulated_infobip
+from bot.models import TAGS_PER_COMMAND, VALUES_PER_FILTER, ConversationCreate
+from tests.conftest import EMULATOR_KEY, emulated_infobip, seeded_local, sqlite_engine
 from tests.slack_harness import TAKE, SlackHarness, running_bot
+from tests.test_slack_modals import create_values
 
 
 @contextmanager
@@ -115,3 +121,99 @@ async def test_readyz_probes_are_shared_not_one_infobip_request_each(tmp_path: P
         assert all(r.json() == {"database": "ok", "backend": "ok"} for r in answers)
         pings = [e for e in seen if e.path == "/ccaas/1/queues"]
         assert len(pings) == 1, [(e.method, e.path) for e in seen]
+
+
+# --- 5. one command, bounded work ----------------------------------------------------------------
+
+
+class InFlight:
+    """ASGI middleware around the emulator: the most requests it was ever serving at once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+        self.now = 0
+        self.most = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self.now -= 1
+
+
+@asynccontextmanager
+async def bot_on_slow_infobip(tmp_path: Path) -> AsyncIterator[tuple[SlackHarness, InFlight]]:
+    """The bot on an emulator that answers 50 ms late (so concurrent requests overlap), with
+    the number of requests in flight at the emulator counted."""
+    engine = await sqlite_engine(tmp_path / "emulator.db")
+    try:
+        store = await seeded_local(engine)
+        counted = InFlight(create_emulator_app(store, EMULATOR_KEY, latency=0.05))
+        async with (
+            serve_in_background(counted) as base_url,
+            running_bot(tmp_path, infobip_base_url=base_url, infobip_api_key=EMULATOR_KEY) as slack,
+        ):
+            yield slack, counted
+    finally:
+        await engine.dispose()
+
+
+async def test_a_thousand_tags_in_one_command_are_refused_before_infobip(tmp_path: Path) -> None:
+    """`/conv create Flood #t0 … #t999` made 2,004 Infobip requests. Now the command is refused
+    with a sentence naming the limit, and Infobip sees none of it; `tag` and `list tag:` too."""
+    async with bot_on_infobip(tmp_path) as slack:
+        card = await slack.create("Target")
+        flood = " ".join(f"#t{n}" for n in range(1000))
+        many = ",".join(f"t{n}" for n in range(11))
+        for text in (
+            f"create Flood {flood}",
+            f"tag {card.id} {flood.replace('#', '')}",
+            f"untag {card.id} {flood.replace('#', '')}",
+            f"list tag:{many}",
+            f"list queue:{many}",
+        ):
+            with watched() as seen:
+                answer = await (await slack.command(text)).answer()
+            assert answer.response_type == "ephemeral", (text[:40], answer.text)
+            assert f"the limit is {TAGS_PER_COMMAND}" in answer.text, (text[:40], answer.text)
+            assert seen == [], (text[:40], len(seen))
+        assert TAGS_PER_COMMAND == VALUES_PER_FILTER == 10
+
+
+async def test_the_create_form_refuses_more_tags_than_a_command_may_give(tmp_path: Path) -> None:
+    async with bot_on_infobip(tmp_path) as slack:
+        command = await slack.command("create")
+        [update] = await slack.settle("views.update")
+        view = slack.fake.views[update.args["view_id"]]
+        tags = " ".join(f"t{n}" for n in range(TAGS_PER_COMMAND + 1))
+        with watched() as seen:
+            answer = await slack.submit(view, create_values("Flood by form", tags=tags))
+        assert command.ack.status_code == 200
+        body = answer.json()
+        assert body["response_action"] == "errors" and list(body["errors"]) == ["tags"]
+        assert f"the limit is {TAGS_PER_COMMAND}" in body["errors"]["tags"]
+        assert [e for e in seen if e.method != "GET"] == []
+
+
+async def test_the_calls_one_command_still_makes_run_a_few_at_a_time(tmp_path: Path) -> None:
+    """Ten tags are allowed: ten tag creates and ten links, which used to go out all at once
+    (and a thousand of them took every connection the client has). At most CALLS_PER_COMMAND
+    run at once, so other people's requests still find the client's pool free; a list over
+    four statuses and four priorities (16 sub-queries) is held to the same budget."""
+    async with bot_on_slow_infobip(tmp_path) as (slack, counted):
+        tags = " ".join(f"#t{n}" for n in range(TAGS_PER_COMMAND))
+        card = await slack.create(f"Ten tags {tags}")
+        assert sorted((await slack.conversation(card.id)).tags or []) == sorted(
+            f"t{n}" for n in range(TAGS_PER_COMMAND)
+        )
+        assert 1 < counted.most <= CALLS_PER_COMMAND, counted.most
+        counted.most = 0
+        everything = "list status:open,waiting,solved,closed priority:urgent,high,normal,low"
+        answer = await (await slack.command(everything)).answer()
+        assert "Ten tags" in answer.text or "Ten tags" in json.dumps(answer.body)
+        assert 1 < counted.most <= CALLS_PER_COMMAND, counted.most
