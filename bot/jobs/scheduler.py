@@ -43,6 +43,7 @@ def digest_jobs(deps: SlackDeps) -> DigestJobs:
         drawing=lambda: deps.card_context(None),
         grace=runtime.config.scheduler.misfire_grace,
         messages=DigestMessages(runtime.engine),
+        posts=deps.digest_posts,
         updates=deps.updates,
         lease=runtime.config.scheduler.tick_lease,
     )
@@ -58,6 +59,7 @@ def handoff_notices(deps: SlackDeps) -> HandoffNotices:
         drawing=lambda: deps.card_context(None),
         grace=runtime.config.scheduler.misfire_grace,
         lease=runtime.config.scheduler.tick_lease,
+        posts=deps.digest_posts,
     )
 
 

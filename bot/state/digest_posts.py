@@ -9,19 +9,28 @@ from the blocks recorded here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.models import utcnow
 from bot.state.tables import digest_posts
 from bot.state.upsert import upsert
 
+log = logging.getLogger(__name__)
 Blocks = list[dict[str, Any]]
+
+
+class _Answer(Protocol):
+    """Slack's answer to chat.postMessage or chat.update (an AsyncSlackResponse)."""
+
+    def __getitem__(self, key: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,20 @@ class DigestPosts:
         }
         async with self._engine.begin() as conn:
             await conn.execute(upsert(conn, digest_posts, row, key=["channel", "ts"]))
+
+    async def posted(self, digest: str, answer: _Answer, text: str, blocks: Sequence[Any]) -> None:
+        """Remember the message chat.postMessage (or chat.update) `answer`ed with. The post is
+        done whatever happens here: a record that cannot be written only means that presses on
+        this message answer the presser without redrawing it, so it is logged, not raised."""
+        drawn = [block.to_dict() if hasattr(block, "to_dict") else dict(block) for block in blocks]
+        try:
+            await self.remember(digest, str(answer["channel"]), str(answer["ts"]), text, drawn)
+        except (SQLAlchemyError, OSError, KeyError):
+            log.warning(
+                "digest %s posted but not recorded; its presses will not redraw it",
+                digest,
+                exc_info=True,
+            )
 
     async def find(self, channel: str, ts: str) -> DigestPost | None:
         async with self._engine.connect() as conn:

@@ -13,8 +13,11 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import delete
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.backends.infobip import InfobipBackend
@@ -23,9 +26,23 @@ from bot.emulator import create_emulator_app
 from bot.emulator.loopback import serve_in_background
 from bot.emulator.observe import Exchange, observing
 from bot.errors import NotFound
+from bot.fakeslack import StoredMessage
 from bot.models import TAGS_PER_COMMAND, VALUES_PER_FILTER, ConversationCreate
+from bot.slack.blocks import ids
+from bot.slack.blocks.digest import HEAD_BLOCK
+from bot.state.tables import digest_posts
 from tests.conftest import EMULATOR_KEY, emulated_infobip, seeded_local, sqlite_engine
-from tests.slack_harness import ANA, BEN, CLEO, TAKE, SlackHarness, running_bot
+from tests.slack_harness import (
+    ANA,
+    BEN,
+    CHANNEL,
+    CLEO,
+    TAKE,
+    TOKEN,
+    SlackHarness,
+    running_bot,
+    texts,
+)
 from tests.test_slack_modals import create_values
 
 
@@ -239,3 +256,78 @@ async def test_repeated_refusals_are_audited_once_not_once_each(tmp_path: Path) 
         other = await (await slack.command(f"close {card.id}", user=CLEO)).answer()
         assert other.response_type == "ephemeral"
         assert [e.actor for e in await slack.audit() if e.action == "denied"] == [ANA, CLEO]
+
+
+# --- 8. a digest press redraws only a digest the bot posted -------------------------------------
+
+DIGEST_CONFIG = {"digests": [{"name": "support-high", "channel": CHANNEL, "cron": "0 0 1 1 *"}]}
+
+
+async def _digest_and_a_page(slack: SlackHarness) -> tuple[StoredMessage, StoredMessage]:
+    """A digest posted with `/conv digest`, and a message the bot posted in Ben's DM (as a page
+    is): the one a forged press aims at."""
+    answer = await (await slack.command("digest support-high")).answer()
+    assert answer.text.startswith("Posted digest"), answer.text
+    digest = next(
+        m
+        for m in slack.channel_messages()
+        if any(str(b.get("block_id", "")).startswith(HEAD_BLOCK) for b in m.blocks)
+    )
+    client = AsyncWebClient(token=TOKEN, base_url=slack.fake.api_url)
+    opened = await client.conversations_open(users=BEN)
+    dm = str(opened["channel"]["id"])
+    posted = await client.chat_postMessage(channel=dm, text=":pager: Page for Ben")
+    page = slack.fake.message(dm, str(posted["ts"]))
+    assert page is not None
+    return digest, page
+
+
+async def test_a_press_naming_another_message_does_not_redraw_it(tmp_path: Path) -> None:
+    """A signed press whose payload carries another channel, ts and blocks made the bot
+    `chat.update` that message (a page in Ben's DM) with the payload's text. Now the press
+    acts, the presser is told, and no message the bot did not record as this digest is edited."""
+    async with running_bot(tmp_path, config=DIGEST_CONFIG) as slack:
+        fire = await slack.create("Printer on fire priority:urgent")
+        digest, page = await _digest_and_a_page(slack)
+        forged = replace(digest, channel=page.channel, ts=page.ts, text="PWNED")
+        press = await slack.press(forged, ids.DIGEST_TAKE, card=fire.id)
+        note = await press.answer()
+        assert "not updated" in note.text and fire.id in note.text, note.text
+        await asyncio.sleep(1.2)  # past the debounce: an edit would have gone out by now
+        assert slack.fake.calls_to("chat.update") == []
+        after = slack.fake.message(page.channel, page.ts)
+        assert after is not None and after.text == ":pager: Page for Ben" and not after.edited
+        assert (await slack.conversation(fire.id)).agentId == "agent-ana"  # the press acted
+
+
+async def test_a_press_redraws_from_the_recorded_digest_not_the_payloads_blocks(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path, config=DIGEST_CONFIG) as slack:
+        fire = await slack.create("Printer on fire priority:urgent")
+        digest, _page = await _digest_and_a_page(slack)
+        planted = {"type": "section", "text": {"type": "mrkdwn", "text": "PWNED"}}
+        forged = replace(digest, blocks=[planted, *digest.blocks], text="PWNED")
+        await slack.press(forged, ids.DIGEST_TAKE, card=fire.id)
+        [update] = await slack.settle("chat.update")
+        assert (update.args["channel"], update.args["ts"]) == (digest.channel, digest.ts)
+        assert "PWNED" not in json.dumps(update.args)
+        shown = slack.fake.message(digest.channel, digest.ts)
+        assert shown is not None and f"<@{ANA}>" in texts(shown.blocks)
+
+
+async def test_a_digest_the_bot_has_no_record_of_answers_the_presser_only(
+    tmp_path: Path,
+) -> None:
+    """A digest posted before records were kept (or pruned by retention): the press acts and
+    the presser is told; the message is left as it is."""
+    async with running_bot(tmp_path, config=DIGEST_CONFIG) as slack:
+        fire = await slack.create("Printer on fire priority:urgent")
+        digest, _page = await _digest_and_a_page(slack)
+        async with slack.serving.runtime.engine.begin() as conn:
+            await conn.execute(delete(digest_posts))
+        note = await (await slack.press(digest, ids.DIGEST_CLOSE, card=fire.id)).answer()
+        assert "not updated" in note.text and "CLOSED" in note.text, note.text
+        await asyncio.sleep(1.2)
+        assert slack.fake.calls_to("chat.update") == []
+        assert (await slack.conversation(fire.id)).status.value == "CLOSED"
