@@ -293,7 +293,9 @@ class RetentionConfig(_Section):
     audit_log: Duration = timedelta(days=365)  # who did what, refusals included
     job_ticks: Duration = timedelta(days=30)  # digest and hand-off tick claims (a job's last kept)
     escalations: Duration = timedelta(days=90)  # ended escalations and their pages
-    digest_posts: Duration = timedelta(days=30)  # posted digests whose buttons still redraw
+    # Posted digests whose buttons still redraw; a row holds the drawn blocks (up to ~12 kB),
+    # so a digest every minute keeps ~10,000 of them a week.
+    digest_posts: Duration = timedelta(days=7)
 
     @field_validator("audit_log", "job_ticks", "escalations", "digest_posts")
     @classmethod

@@ -65,7 +65,7 @@ async def _escalation(engine: AsyncEngine, id: str, status: str, ended: datetime
 
 
 async def test_each_growing_table_keeps_only_what_its_retention_says(engine: AsyncEngine) -> None:
-    config = RetentionConfig()  # the defaults: 365 d, 30 d, 90 d, 30 d
+    config = RetentionConfig()  # the defaults: 365 d, 30 d, 90 d, 7 d
     for days in (400, 366, 10):
         await AuditLog(engine, clock=lambda d=days: at(d)).record(ANA, "denied", None, None, None)
     for days in (60, 45, 31, 1):
@@ -76,7 +76,7 @@ async def test_each_growing_table_keeps_only_what_its_retention_says(engine: Asy
     await _escalation(engine, "old-ended", "acknowledged", at(100))
     await _escalation(engine, "new-ended", "resolved", at(10))
     await _escalation(engine, "old-active", "active", None)
-    for days, ts in ((40, "1.000001"), (5, "2.000002")):
+    for days, ts in ((8, "1.000001"), (5, "2.000002")):
         posts = DigestPosts(engine, clock=lambda d=days: at(d))
         await posts.remember("support", "C1", ts, "text", [{"type": "divider"}])
 
