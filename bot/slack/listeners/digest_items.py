@@ -119,9 +119,10 @@ async def _redraw(
     message, a page in someone's DM, once had that message overwritten). Without a record (a
     digest posted before records were kept, or pruned by retention) the presser alone is told.
     """
-    message = body.get("message") or {}
-    container = body.get("container") or {}
-    channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+    message, container, where = (
+        _mapping(body.get(key)) for key in ("message", "container", "channel")
+    )
+    channel = str(where.get("id") or container.get("channel_id") or "")
     ts = str(message.get("ts") or container.get("message_ts") or "")
     post: DigestPost | None = None
     if channel and ts:
@@ -152,6 +153,10 @@ async def _redraw(
             await deps.digest_posts.redrawn(post.channel, post.ts, *drawn[-1])
         except SQLAlchemyError:
             log.warning("digest %s/%s redrawn but not recorded", channel, ts, exc_info=True)
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _not_redrawn(action: str, item: DigestItem) -> str:
