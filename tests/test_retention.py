@@ -6,19 +6,25 @@ prune runs as the hourly job runs it, and what is left is read back from the dat
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import OpsConfig, RetentionConfig
+from bot.jobs.scheduler import start_scheduler
+from bot.metrics import Metrics
 from bot.models import Actor
+from bot.slack.app import build_slack_deps
 from bot.state.audit import AuditLog
 from bot.state.digest_posts import DigestPosts
 from bot.state.retention import Retention
 from bot.state.tables import audit_log, escalation_pages, escalations, job_ticks
 from bot.state.ticks import TickClaims
+from tests.slack_harness import TOKEN, running_bot
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 ANA = Actor(id="UANA00001", surface="slack")
@@ -141,3 +147,25 @@ def test_retention_is_set_in_convbot_yml_and_at_least_a_day() -> None:
         OpsConfig.model_validate({"retention": {"audit_log": "12h"}})
     with pytest.raises(ValidationError):
         OpsConfig.model_validate({"retention": {"audit_logs": "30d"}})  # a typo is named
+
+
+async def test_every_replica_prunes_hourly(tmp_path: Path) -> None:
+    """The scheduler each replica starts holds the retention job, hourly; run as it runs, it
+    prunes the bot's own database (an audit row older than `retention.audit_log: 2d`)."""
+    async with running_bot(tmp_path, config={"retention": {"audit_log": "2d"}}) as slack:
+        runtime = slack.serving.runtime
+        client = AsyncWebClient(token=TOKEN, base_url=slack.fake.api_url)
+        scheduler = start_scheduler(build_slack_deps(runtime, client, Metrics()))
+        try:
+            job = scheduler.get_job("housekeeping:retention")
+            assert job is not None and job.trigger.interval == timedelta(hours=1)
+            old = datetime.now(UTC) - timedelta(days=3)
+            await AuditLog(runtime.engine, clock=lambda: old).record(
+                ANA, "denied", None, None, None
+            )
+            await AuditLog(runtime.engine).record(ANA, "denied", None, None, None)
+            dropped = await job.func()
+        finally:
+            scheduler.shutdown(wait=False)
+        assert dropped["audit_log"] == 1
+        assert len(await runtime.audit.history()) == 1
