@@ -286,6 +286,25 @@ class SchedulerConfig(_Section):
         return int(self.misfire_grace.total_seconds())
 
 
+class RetentionConfig(_Section):
+    """How long the state database keeps what grows with use; older rows are dropped by an hourly
+    housekeeping job on every replica (bot/state/retention.py). At least a day each."""
+
+    audit_log: Duration = timedelta(days=365)  # who did what, refusals included
+    job_ticks: Duration = timedelta(days=30)  # digest and hand-off tick claims (a job's last kept)
+    escalations: Duration = timedelta(days=90)  # ended escalations and their pages
+    # Posted digests whose buttons still redraw; a row holds the drawn blocks (up to ~12 kB),
+    # so a digest every minute keeps ~10,000 of them a week.
+    digest_posts: Duration = timedelta(days=7)
+
+    @field_validator("audit_log", "job_ticks", "escalations", "digest_posts")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):
+            raise ValueError("must be at least 1d, e.g. 90d")
+        return value
+
+
 class OpsConfig(_Section):
     # Slack user id (or `cli:<os user>`) → agent id: who "me" is.
     agents: dict[str, str] = Field(default_factory=dict)
@@ -295,6 +314,7 @@ class OpsConfig(_Section):
     digests: list[DigestSchedule] = Field(default_factory=list)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     oncall: OncallConfig = Field(default_factory=OncallConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @field_validator("digests")
     @classmethod

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,7 +28,16 @@ TOPIC_MAX = 1000
 SUMMARY_MAX = 4000
 TAG_MAX = 100
 LIMIT_MAX = 999  # the contract's page-size maximum
+# What one command may ask for (bot/bounded.py says why): each tag costs a create and a link at
+# Infobip, each filter value is a parameter of every request of a list.
+TAGS_PER_COMMAND = 10
+VALUES_PER_FILTER = 10
 TAG_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# A conversation id wherever one enters (commands, button values, form metadata): opaque, but
+# one word that starts with a letter or digit, so `.`, `..` and empty never reach a URL path.
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$"
+# Use fullmatch: with re.match, `$` would also accept a trailing newline.
+CONVERSATION_ID = re.compile(CONVERSATION_ID_PATTERN)
 # Control characters break terminals and storage (tab and line breaks are text); lone surrogates
 # cannot be encoded as UTF-8. The command parser refuses them in what is typed; the request
 # models refuse them too, so that a Slack form cannot store what `/conv` would refuse.
@@ -233,6 +243,34 @@ def require_tag_name(name: str) -> str:
 TagName = Annotated[str, BeforeValidator(lambda v: check_tag_name(str(v)))]
 
 
+def too_many_tags(count: int) -> str:
+    """The sentence for a command naming more tags than TAGS_PER_COMMAND (no final period)."""
+    return (
+        f"{count} tags are more than one command or form may give at once: the limit is"
+        f" {TAGS_PER_COMMAND}; add the rest with another `tag`"
+    )
+
+
+def check_tag_count(names: list[str]) -> list[str]:
+    """For pydantic validators: a ValueError when `names` holds more tags than one command may."""
+    count = len(dict.fromkeys(names))
+    if count > TAGS_PER_COMMAND:
+        raise ValueError(too_many_tags(count))
+    return names
+
+
+def require_tag_count(names: list[str]) -> None:
+    """For callers outside pydantic: the same rule as an InvalidInput sentence."""
+    try:
+        check_tag_count(names)
+    except ValueError as error:
+        raise InvalidInput(f"{error}.") from None
+
+
+TagNames = Annotated[list[TagName], AfterValidator(check_tag_count)]
+ConversationId = Annotated[str, Field(pattern=CONVERSATION_ID_PATTERN)]
+
+
 def check_characters(field: str | None, value: str | None) -> str | None:
     """For pydantic validators: a ValueError naming the field that holds a control character."""
     if value is not None and BAD_CHARACTERS.search(value):
@@ -297,7 +335,7 @@ class ConversationCreate(_RequestModel):
     channel: Channel = Channel.NO_CHANNEL
     queueId: str | None = None
     agentId: str | None = None
-    tags: list[TagName] = Field(default_factory=list)
+    tags: TagNames = Field(default_factory=list)
 
     @field_validator("topic", "summary")
     @classmethod

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -39,6 +40,49 @@ from bot.state.ticks import TickClaims, TickRecord
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 5.0
+# How long one readiness answer stands. Each probe costs an Infobip request and a database
+# round trip, and /readyz asks for no credentials: unbounded, anyone who reaches the port spends
+# the bot's Infobip quota (500 requests, 500 pings). Load balancers probe every few seconds, so a
+# few seconds' staleness changes nothing they decide.
+READY_CACHE_SECONDS = 5.0
+
+Readiness = tuple[int, dict[str, object]]  # HTTP status and body
+
+
+class ReadinessProbe:
+    """One probe at a time, its answer kept for `ttl` seconds: requests meanwhile share it, and
+    requests that arrive while it runs wait for that same probe instead of starting another."""
+
+    def __init__(
+        self,
+        probe: Callable[[], Awaitable[Readiness]],
+        *,
+        ttl: float = READY_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._probe = probe
+        self._ttl = ttl
+        self._clock = clock
+        self._answer: Readiness | None = None
+        self._answered_at = float("-inf")
+        self._running: asyncio.Task[Readiness] | None = None
+
+    async def answer(self) -> Readiness:
+        if self._answer is not None and self._clock() - self._answered_at < self._ttl:
+            return self._answer
+        if self._running is None:
+            self._running = asyncio.get_running_loop().create_task(self._run())
+        # Shielded: one waiter going away (a client hanging up) must not cancel the probe the
+        # others wait for.
+        return await asyncio.shield(self._running)
+
+    async def _run(self) -> Readiness:
+        try:
+            answer = await self._probe()
+            self._answer, self._answered_at = answer, self._clock()
+            return answer
+        finally:
+            self._running = None
 
 
 @dataclass
@@ -46,6 +90,12 @@ class Serving:
     runtime: Runtime
     handler: AsyncSlackRequestHandler
     metrics: Metrics
+    readiness: ReadinessProbe | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.readiness is None:
+            runtime = self.runtime
+            self.readiness = ReadinessProbe(lambda: _probe_readiness(runtime))
 
 
 def create_http_app(settings: Settings, *, freeze_heap: bool = False) -> Starlette:
@@ -114,13 +164,21 @@ async def _healthz(_request: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Ready when the state database and the backend both answer within a few seconds.
+    """Ready when the state database and the backend both answer within a few seconds; the
+    answer is shared for READY_CACHE_SECONDS (see ReadinessProbe)."""
+    readiness = _serving(request).readiness
+    assert readiness is not None  # set by Serving
+    status, body = await readiness.answer()
+    return JSONResponse(body, status_code=status)
+
+
+async def _probe_readiness(runtime: Runtime) -> Readiness:
+    """The database and the backend, each asked once.
 
     With digests configured, `digests` adds each one's last run (its scheduled time), last error
     and next run (ISO-8601 in UTC, or null). A digest's error is detail, not unreadiness; ticks
     that cannot be read are a database problem (and their last run and error are null).
     """
-    runtime = _serving(request).runtime
     digests = {schedule.name: _digest_detail(schedule) for schedule in runtime.config.digests}
     database, backend, ticks = await asyncio.gather(
         _check(_ping_database(runtime)),
@@ -133,7 +191,7 @@ async def _readyz(request: Request) -> Response:
     body: dict[str, object] = {"database": database, "backend": backend}
     if digests:
         body["digests"] = digests
-    return JSONResponse(body, status_code=200 if ready else 503)
+    return (200 if ready else 503), body
 
 
 def _digest_detail(schedule: DigestSchedule) -> dict[str, str | None]:

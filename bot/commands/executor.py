@@ -119,7 +119,7 @@ async def list_filter(
     command: ListCommand, service: ConversationService, actor: Actor
 ) -> ConversationFilter:
     """The backend filter a `list` command asks for; open and waiting unless a status is given."""
-    queue_ids = [(await service.resolve_queue(name)).id for name in command.queues]
+    queue_ids = [queue.id for queue in await service.resolve_queues(list(command.queues))]
     agent = command.agent
     agent_id = None if agent in (None, "none") else await service.resolve_agent(actor, str(agent))
     return ConversationFilter(

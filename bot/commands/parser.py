@@ -48,11 +48,14 @@ from bot.models import (
     SUMMARY_MAX,
     TAG_MAX,
     TAG_NAME,
+    TAGS_PER_COMMAND,
     TOPIC_MAX,
+    VALUES_PER_FILTER,
     Channel,
     OrderBy,
     Priority,
     Status,
+    too_many_tags,
 )
 
 __all__ = [
@@ -313,7 +316,13 @@ def _queue(value: str, _now: datetime) -> str:
 
 
 def _queues(value: str, now: datetime) -> list[str]:
-    return [_queue(item, now) for item in _items(value)]
+    items = _items(value)
+    if len(items) > VALUES_PER_FILTER:
+        raise InvalidInput(
+            f"{len(items)} queues are more than one list may filter on: the limit is"
+            f" {VALUES_PER_FILTER}."
+        )
+    return [_queue(item, now) for item in items]
 
 
 def _agent(value: str, _now: datetime) -> str:
@@ -325,7 +334,15 @@ def _list_agent(value: str, _now: datetime) -> str:
 
 
 def _tags(value: str, _now: datetime) -> list[str]:
-    return _dedupe(tag_name(item) for item in _items(value))
+    return _counted_tags(tag_name(item) for item in _items(value))
+
+
+def _counted_tags(names: Iterable[str]) -> list[str]:
+    """Distinct tags, at most TAGS_PER_COMMAND of them: each costs backend calls."""
+    tags = _dedupe(names)
+    if len(tags) > TAGS_PER_COMMAND:
+        raise InvalidInput(too_many_tags(len(tags)) + ".")
+    return tags
 
 
 def _oncall_name(label: str, section: str, value: str) -> str:
@@ -550,7 +567,7 @@ def _take_id(name: str, rest: list[str]) -> tuple[str, list[str]]:
 def _create(words: list[str], now: datetime) -> CreateCommand:
     values, rest = _split(words, _CREATE_OPTIONS, now)
     is_tag = [len(word) > 1 and word.startswith("#") for word in rest]
-    tags = _dedupe(tag_name(word) for word, tag in zip(rest, is_tag, strict=True) if tag)
+    tags = _counted_tags(tag_name(word) for word, tag in zip(rest, is_tag, strict=True) if tag)
     topic = " ".join(word for word, tag in zip(rest, is_tag, strict=True) if not tag).strip()
     if not topic:
         raise InvalidInput("`create` needs a topic, e.g. `create Customer can't log in`.")
@@ -600,7 +617,7 @@ def _tagging(name: str, model: type[_M]) -> Callable[[list[str], datetime], _M]:
         conversation, names = _take_id(name, words)
         if not names:
             raise InvalidInput(f"`{name}` needs at least one tag name after the conversation id.")
-        tags = _dedupe(tag_name(word) for word in names)
+        tags = _counted_tags(tag_name(word) for word in names)
         return model.model_validate({"id": conversation, "tags": tags})
 
     return build
@@ -727,7 +744,7 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "tag": (
         f"Adds tags to a conversation. A tag is 1-{TAG_MAX} letters, digits, `.`, `_` or `-`;"
-        " a leading `#` is ignored.",
+        f" a leading `#` is ignored; at most {TAGS_PER_COMMAND} tags per command.",
         ("tag 8f3a2c billing vip",),
     ),
     "untag": ("Removes tags from a conversation.", ("untag 8f3a2c vip",)),

@@ -12,13 +12,17 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from bot.models import (
+    CONVERSATION_ID,
+    CONVERSATION_ID_PATTERN,
     SUMMARY_MAX,
     TOPIC_MAX,
+    VALUES_PER_FILTER,
     Channel,
+    ConversationId,
     OrderBy,
     Priority,
     Status,
-    TagName,
+    TagNames,
 )
 
 SUBCOMMANDS: tuple[str, ...] = (
@@ -41,12 +45,10 @@ SUBCOMMANDS: tuple[str, ...] = (
     "help",
 )
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$"
-# Use fullmatch: with re.match, `$` would also accept a trailing newline.
-ID_RE = re.compile(ID_PATTERN)
+ID_PATTERN = CONVERSATION_ID_PATTERN  # one rule for ids, wherever they enter (bot/models.py)
+ID_RE = CONVERSATION_ID
 LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
 
-ConversationId = Annotated[str, Field(pattern=ID_PATTERN)]
 Topic = Annotated[str, Field(min_length=1, max_length=TOPIC_MAX)]
 Summary = Annotated[str, Field(min_length=1, max_length=SUMMARY_MAX)]
 AgentRef = Annotated[str, Field(min_length=1, max_length=255)]
@@ -73,16 +75,16 @@ class CreateCommand(_Spec):
     channel: Channel | None = None
     queue: str | None = None
     agent: AgentRef | None = None
-    tags: list[TagName] = Field(default_factory=list)
+    tags: TagNames = Field(default_factory=list)
 
 
 class ListCommand(_Spec):
     kind: Literal["list"] = "list"
     statuses: list[Status] = Field(default_factory=list)
     priorities: list[Priority] = Field(default_factory=list)
-    queues: list[str] = Field(default_factory=list)
+    queues: list[str] = Field(default_factory=list, max_length=VALUES_PER_FILTER)
     agent: str | None = None  # "me", "none" or an agent id
-    tags: list[TagName] = Field(default_factory=list)
+    tags: TagNames = Field(default_factory=list)
     channel: Channel | None = None
     since: AwareDatetime | None = None
     sort: OrderBy | None = None
@@ -129,13 +131,13 @@ class RouteCommand(_Spec):
 class TagCommand(_Spec):
     kind: Literal["tag"] = "tag"
     id: ConversationId
-    tags: list[TagName] = Field(min_length=1)
+    tags: TagNames = Field(min_length=1)
 
 
 class UntagCommand(_Spec):
     kind: Literal["untag"] = "untag"
     id: ConversationId
-    tags: list[TagName] = Field(min_length=1)
+    tags: TagNames = Field(min_length=1)
 
 
 class CloseCommand(_Spec):

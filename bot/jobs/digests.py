@@ -35,6 +35,7 @@ from bot.slack.blocks.digest import digest_blocks
 from bot.slack.channels import post_joining
 from bot.slack.message_updates import MessageUpdates
 from bot.state.digest_messages import DigestMessages
+from bot.state.digest_posts import DigestPosts
 from bot.state.ticks import Claim, TickClaims
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class DigestJobs:
     drawing: Callable[[], Awaitable[CardContext]]
     grace: timedelta
     messages: DigestMessages
+    posts: DigestPosts | None = None  # every posted digest, so that presses redraw only those
     updates: MessageUpdates | None = None  # pending press redraws, dropped when a tick redraws
     clock: Callable[[], datetime] = utcnow
     lease: timedelta = timedelta(minutes=1)  # see bot/state/ticks.py
@@ -173,9 +175,11 @@ class DigestJobs:
             if self.updates is not None:
                 self.updates.forget(channel, existing)
             try:
-                await self.client.chat_update(
+                answer = await self.client.chat_update(
                     channel=channel, ts=existing, text=fallback, blocks=blocks
                 )
+                if self.posts is not None:
+                    await self.posts.posted(schedule.name, answer, fallback, blocks)
                 return
             except SlackApiError as error:
                 if _slack_error(error) not in _GONE:
@@ -184,6 +188,8 @@ class DigestJobs:
                     "digest %s: its message in %s is gone; posting anew", schedule.name, channel
                 )
         answer = await post_joining(self.client, channel, fallback, blocks)
+        if self.posts is not None:
+            await self.posts.posted(schedule.name, answer, fallback, blocks)
         if schedule.edit_in_place:
             await self.messages.remember(schedule.name, channel, str(answer["ts"]))
 

@@ -28,6 +28,7 @@ from bot.oncall.rota import Handoff, handoffs
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.digest import digest_blocks
 from bot.slack.blocks.mrkdwn import md, slack_date, user_text
+from bot.state.digest_posts import DigestPosts
 from bot.state.ticks import Claim, TickClaims
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class HandoffNotices:
     grace: timedelta
     lease: timedelta = timedelta(minutes=1)
     clock: Callable[[], datetime] = utcnow
+    posts: DigestPosts | None = None  # the summary's items redraw it only if it is recorded
     # The last handoff this process claimed or saw claimed, per schedule: not claimed again.
     _seen: dict[str, datetime] = field(default_factory=dict)
 
@@ -103,5 +105,7 @@ class HandoffNotices:
         text = f"You are now on call for {schedule.name}. {fallback}"
         if not await self.ticks.posting(claim):
             return False
-        await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        answer = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        if self.posts is not None:
+            await self.posts.posted(SUMMARY_NAME, answer, text, blocks)
         return True

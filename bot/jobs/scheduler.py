@@ -18,6 +18,7 @@ from bot.jobs.digests import DigestJobs
 from bot.jobs.handoffs import HandoffNotices
 from bot.slack.deps import SlackDeps
 from bot.state.digest_messages import DigestMessages
+from bot.state.retention import Retention
 from bot.state.slack_events import SlackEvents
 from bot.state.snoozes import SnoozeStore
 from bot.state.ticks import TickClaims
@@ -42,6 +43,7 @@ def digest_jobs(deps: SlackDeps) -> DigestJobs:
         drawing=lambda: deps.card_context(None),
         grace=runtime.config.scheduler.misfire_grace,
         messages=DigestMessages(runtime.engine),
+        posts=deps.digest_posts,
         updates=deps.updates,
         lease=runtime.config.scheduler.tick_lease,
     )
@@ -57,6 +59,7 @@ def handoff_notices(deps: SlackDeps) -> HandoffNotices:
         drawing=lambda: deps.card_context(None),
         grace=runtime.config.scheduler.misfire_grace,
         lease=runtime.config.scheduler.tick_lease,
+        posts=deps.digest_posts,
     )
 
 
@@ -110,10 +113,18 @@ def start_scheduler(deps: SlackDeps) -> AsyncIOScheduler:
         )
     # Hourly on every replica, so these tables stay small: Slack stops redelivering an event
     # minutes after its first try, so older records of events taken in
-    # (bot/state/slack_events.py) are dropped; expired snoozes are as good as none.
+    # (bot/state/slack_events.py) are dropped; expired snoozes are as good as none; the rest
+    # is kept as long as `retention:` in convbot.yml says (bot/state/retention.py).
+    config = deps.runtime.config
+    retention = Retention(
+        deps.runtime.engine,
+        config.retention,
+        tick_horizon=config.scheduler.misfire_grace + config.scheduler.tick_lease,
+    )
     housekeeping = {
         "housekeeping:slack-events": SlackEvents(deps.runtime.engine).forget_old,
         "housekeeping:snoozes": SnoozeStore(deps.runtime.engine).forget_expired,
+        "housekeeping:retention": retention.prune,
     }
     for job_id, forget in housekeeping.items():
         scheduler.add_job(

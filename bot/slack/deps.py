@@ -33,6 +33,7 @@ from bot.slack.message_updates import MessageUpdates
 from bot.slack.pager import SlackPager
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.claims import CardClaims
+from bot.state.digest_posts import DigestPosts
 from bot.state.escalations import EscalationStore
 
 log = logging.getLogger(__name__)
@@ -122,12 +123,14 @@ class SlackDeps:
     # The Escalate button is always drawn; until on-call policies exist it says so when pressed.
     escalation_enabled: bool = True
     updates: MessageUpdates = field(init=False)  # debounced chat.update of digests
+    digest_posts: DigestPosts = field(init=False)  # the digests posted: presses redraw only those
     escalations: EscalationService = field(init=False)
     _queues: TtlCache[str, list[Queue]] = field(default_factory=lambda: TtlCache(60.0))
     _agents: TtlCache[str, list[Agent]] = field(default_factory=lambda: TtlCache(60.0))
 
     def __post_init__(self) -> None:
         self.updates = MessageUpdates(self.client)
+        self.digest_posts = DigestPosts(self.runtime.engine)
         runtime = self.runtime
         self.escalations = EscalationService(
             runtime.conversations,

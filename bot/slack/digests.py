@@ -50,7 +50,9 @@ async def post_digest_now(deps: SlackDeps, channel_id: str, actor: Actor, name: 
     digest = await jobs.build(schedule)
     fallback, blocks = digest_blocks(digest, await jobs.drawing(), now=jobs.clock())
     try:
-        await jobs.client.chat_postMessage(channel=channel_id, text=fallback, blocks=blocks)
+        answer = await jobs.client.chat_postMessage(
+            channel=channel_id, text=fallback, blocks=blocks
+        )
     except SlackApiError as error:
         code = error.response.get("error") if error.response is not None else None
         if code in _NOT_THERE:
@@ -59,6 +61,7 @@ async def post_digest_now(deps: SlackDeps, channel_id: str, actor: Actor, name: 
                 " with `/invite @convbot`, then try again."
             ) from None
         raise InvalidInput(f"The digest was not posted: {describe(error)}.") from None
+    await deps.digest_posts.posted(schedule.name, answer, fallback, blocks)
     noun = "conversation" if digest.total == 1 else "conversations"
     return f"Posted digest {schedule.name}: {digest.total} {noun}."
 

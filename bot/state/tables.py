@@ -133,6 +133,21 @@ digest_messages = Table(
     Column("posted_at", UTCDateTime(), nullable=False),
 )
 
+# Every digest message the bot posted (or redrew at a tick), with what it drew: a press on a
+# digest item redraws only a message recorded here, from these blocks, never from what the
+# press's payload says the message held (bot/state/digest_posts.py). Pruned by retention.
+digest_posts = Table(
+    "digest_posts",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("ts", String(32), primary_key=True),
+    Column("digest", String(255), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("blocks", JSON, nullable=False),
+    Column("posted_at", UTCDateTime(), nullable=False),
+    Index(None, "posted_at"),
+)
+
 # An escalation runs a policy's steps for one conversation until someone acknowledges it. The
 # sweep picks rows whose `next_at` is due; `active_conversation_id` is the conversation id while
 # the escalation is active (NULL after), so a unique index allows one active escalation each.

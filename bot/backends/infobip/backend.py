@@ -21,7 +21,7 @@ from bot import deadlines
 from bot.backends.infobip import listing, wire
 from bot.backends.infobip.errors import NOTHING, ErrorMapper, MaybeDone, Subject, unreadable
 from bot.backends.infobip.http import InfobipHttp, Params, RetryPolicy, checked_api_key
-from bot.errors import BackendUnavailable, ConvbotError
+from bot.errors import BackendUnavailable, ConvbotError, InvalidInput
 from bot.models import (
     LIMIT_MAX,
     Agent,
@@ -223,7 +223,7 @@ class InfobipBackend:
     async def remove_tag(self, conversation_id: str, tag_name: str) -> None:
         await self._call(
             "DELETE",
-            f"{_conv(conversation_id)}/tags/{quote(tag_name, safe='')}",
+            f"{_conv(conversation_id)}/tags/{segment(tag_name)}",
             Subject(conversation=conversation_id, tag=tag_name),
         )
 
@@ -317,7 +317,22 @@ class InfobipBackend:
 
 
 def _conv(conversation_id: str) -> str:
-    return f"/conversations/{quote(conversation_id, safe='')}"
+    return f"/conversations/{segment(conversation_id)}"
+
+
+def segment(value: str) -> str:
+    """`value` as exactly one path segment (DESIGN.md: ids travel as one encoded segment).
+
+    `quote` leaves `.` alone (it is unreserved), and a segment that is `.` or `..` would be
+    resolved by httpx as a dot segment: `/conversations/..` becomes `/ccaas/1`, and a tag named
+    `..` turns `DELETE …/tags/..` into `DELETE /conversations/{id}`. Percent-encoded dots are the
+    same characters to the server (RFC 3986 §2.3) but are not dot segments (§5.2.4)."""
+    if not value:  # `/conversations/` is the list: an empty id must not turn a get into it
+        raise InvalidInput("An empty id names nothing; give the conversation's id.")
+    encoded = quote(value, safe="")
+    if encoded in (".", ".."):
+        return encoded.replace(".", "%2E")
+    return encoded
 
 
 def _str_or_none(value: object) -> str | None:

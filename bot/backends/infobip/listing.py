@@ -7,7 +7,6 @@ filtered here over every page of each sub-query.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import heapq
 import itertools
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 from bot.backends.infobip import wire
 from bot.backends.infobip.errors import unreadable
+from bot.bounded import all_of, throttled
 from bot.errors import InvalidInput
 from bot.models import (
     LIMIT_MAX,
@@ -57,12 +57,8 @@ T = TypeVar("T")
 
 async def gather_all(*calls: Awaitable[T]) -> list[T]:
     """Every result; on a failure, the first one, raised only once all calls have ended, so that
-    no request is left running unobserved."""
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return [result for result in results if not isinstance(result, BaseException)]
+    no request is left running unobserved. The fetches are throttled (`throttled`), not this."""
+    return await all_of(calls, limit=len(calls) or 1)
 
 
 async def fetch_page(
@@ -79,7 +75,10 @@ async def fetch_page(
 async def fetch_all(
     fetch: Fetch, path: str, key: str, params: Mapping[str, Any], *, cap: bool = False
 ) -> list[Json]:
-    """Every item of a paged resource: the first page tells the total, the rest at once."""
+    """Every item of a paged resource: the first page tells the total, the rest at once (at
+    most CALLS_PER_COMMAND at a time; wrapping a `fetch` throttled already changes nothing, as
+    the outer budget still holds and every call takes the two slots in the same order)."""
+    fetch = throttled(fetch)
     first, total = await fetch_page(fetch, path, key, params, 0, LIMIT_MAX)
     pages = pages_for(total) if total is not None else 1
     if cap and pages > CLIENT_SIDE_PAGE_CAP:
@@ -94,6 +93,9 @@ async def fetch_all(
 
 
 async def list_conversations(fetch: Fetch, query: ConversationFilter) -> Page[Conversation]:
+    # Up to 16 sub-queries, each possibly several pages: one budget of requests in flight for
+    # the whole list, however the gathers below nest (bot/bounded.py).
+    fetch = throttled(fetch)
     combos = combinations(query)
     params = list_params(query)
     if query.unassigned or query.channel is not None:

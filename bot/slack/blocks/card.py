@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
     TextObject,
 )
 
-from bot.models import Conversation, Priority, Status
+from bot.models import CONVERSATION_ID, Conversation, Priority, Status
 from bot.slack.blocks import ids, limits
 from bot.slack.blocks.mrkdwn import (
     NOTHING,
@@ -82,7 +82,10 @@ def label(value: str) -> str:
 
 
 def card_value(conversation: Conversation) -> str | None:
-    """The CardRef a card's buttons carry, or None when it cannot fit in a button value."""
+    """The CardRef a card's buttons carry, or None when it cannot fit in a button value or its
+    id is not one a press may carry (bot/models.py CONVERSATION_ID: such a press is refused)."""
+    if not CONVERSATION_ID.fullmatch(conversation.id):
+        return None
     value = ids.CardRef(id=conversation.id, v=conversation.updatedAt).encode()
     return value if len(value) <= limits.BUTTON_VALUE else None
 

@@ -34,7 +34,7 @@ from slack_sdk.models.blocks import (
 
 from bot.digests.model import Digest, DigestItem
 from bot.errors import InvalidInput
-from bot.models import Priority, Status
+from bot.models import CONVERSATION_ID, Priority, Status
 from bot.slack.blocks import ids, limits
 from bot.slack.blocks.card import (
     PRIORITY_EMOJI,
@@ -242,8 +242,8 @@ def _item_text(item: DigestItem, context: CardContext, now: datetime) -> str:
 def _item_actions(item: DigestItem, context: CardContext, digest_name: str) -> ActionsBlock | None:
     """Take (unless it is the viewer's), Escalate, Close, and Snooze unless already snoozed."""
     conversation = item.conversation
-    if conversation.is_closed:
-        return None
+    if conversation.is_closed or not CONVERSATION_ID.fullmatch(conversation.id):
+        return None  # an id a press may not carry would only make a broken button
     value = ids.DigestItemRef(d=digest_name, id=conversation.id, v=conversation.updatedAt).encode()
     if len(value) > limits.BUTTON_VALUE:
         return None

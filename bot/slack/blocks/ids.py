@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.errors import InvalidInput
-from bot.models import Timestamp
+from bot.models import ConversationId, Timestamp
 
 # Card buttons (block_actions action_id).
 TAKE = "conv.take"
@@ -49,7 +49,9 @@ class CardRef(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str
+    # Checked here, where a button's value enters: a forged `.` or `..` is a broken button,
+    # never a path at Infobip.
+    id: ConversationId
     v: Timestamp | None = None  # the conversation's updatedAt when the card was drawn
 
     def encode(self) -> str:
@@ -118,7 +120,7 @@ class DigestItemRef(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     d: str  # the digest's name
-    id: str  # the conversation id
+    id: ConversationId  # checked as card buttons' ids are
     v: Timestamp | None = None  # the conversation's updatedAt when the item was drawn
 
     def encode(self) -> str:

@@ -7,11 +7,13 @@ What the presser alone needs to know (a stale item, a refusal) is said ephemeral
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.digests.model import DigestItem
 from bot.errors import ConvbotError
@@ -31,6 +33,9 @@ from bot.slack.listeners.actions import (
     user_of,
 )
 from bot.slack.listeners.outcome import observed, tell
+from bot.state.digest_posts import DigestPost
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -63,7 +68,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         except Exception as error:
             await tell(respond, error)
             return
-        await _redraw(deps, body, ref, DigestItem(conversation=current, snoozed_until=until))
+        item = DigestItem(conversation=current, snoozed_until=until)
+        await _redraw(deps, body, ref, item, respond, "snooze")
         if note:
             await _note(respond, note)
 
@@ -82,7 +88,8 @@ def _item_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awai
             await tell(respond, error)
             return
         snoozed = await _snoozed_until(deps, shown)
-        await _redraw(deps, body, ref, DigestItem(conversation=shown, snoozed_until=snoozed))
+        item = DigestItem(conversation=shown, snoozed_until=snoozed)
+        await _redraw(deps, body, ref, item, respond, name)
         if note:
             await _note(respond, note)
 
@@ -97,26 +104,68 @@ async def _snoozed_until(deps: SlackDeps, conversation: Conversation) -> datetim
 
 
 async def _redraw(
-    deps: SlackDeps, body: dict[str, Any], ref: DigestItemRef, item: DigestItem
+    deps: SlackDeps,
+    body: dict[str, Any],
+    ref: DigestItemRef,
+    item: DigestItem,
+    respond: AsyncRespond,
+    action: str,
 ) -> None:
-    """Redraw the item and the totals in the digest message the press came from."""
-    message = body.get("message") or {}
-    channel = str((body.get("channel") or {}).get("id") or "")
-    ts = str(message.get("ts") or "")
-    if not channel or not ts:
-        return  # not pressed on a message this bot can edit
+    """Redraw the item and the totals in the digest message the press came from.
+
+    The payload's channel and ts only say which message to look for: the bot redraws it only if
+    it recorded posting that message as this digest (bot/state/digest_posts.py), and from the
+    blocks it recorded, never from the payload's blocks or text (a signed press naming another
+    message, a page in someone's DM, once had that message overwritten). Without a record (a
+    digest posted before records were kept, or pruned by retention) the presser alone is told.
+    """
+    message, container, where = (
+        _mapping(body.get(key)) for key in ("message", "container", "channel")
+    )
+    channel = str(where.get("id") or container.get("channel_id") or "")
+    ts = str(message.get("ts") or container.get("message_ts") or "")
+    post: DigestPost | None = None
+    if channel and ts:
+        try:
+            post = await deps.digest_posts.find(channel, ts)
+        except SQLAlchemyError:
+            log.warning("digest posts unreadable; %s/%s not redrawn", channel, ts, exc_info=True)
+    if post is None or post.digest != ref.d:
+        await _note(respond, _not_redrawn(action, item))
+        return
     try:
-        totals = await current_totals(deps, ref.d, channel)
+        totals = await current_totals(deps, ref.d, post.channel)
     except ConvbotError:
         totals = None  # the press is done; only the head's counts stay as they were
     context = await deps.card_context(None)
     now = utcnow()
+    drawn: list[tuple[str, list[dict[str, Any]]]] = []
 
     def redraw(blocks: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-        drawn = replace_item(blocks, item, totals, context, now=now, digest_name=ref.d)
-        return (totals_text(totals) if totals is not None else message.get("text") or ""), drawn
+        new = replace_item(blocks, item, totals, context, now=now, digest_name=ref.d)
+        text = totals_text(totals) if totals is not None else post.text
+        drawn.append((text, new))
+        return text, new
 
-    deps.updates.edit(channel, ts, list(message.get("blocks") or []), redraw)
+    deps.updates.edit(post.channel, post.ts, list(post.blocks), redraw)
+    if drawn:  # what later presses, on any replica, build on
+        try:
+            await deps.digest_posts.redrawn(post.channel, post.ts, *drawn[-1])
+        except SQLAlchemyError:
+            log.warning("digest %s/%s redrawn but not recorded", channel, ts, exc_info=True)
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _not_redrawn(action: str, item: DigestItem) -> str:
+    conversation = item.conversation
+    return (
+        f"Done ({action}): conversation {conversation.id} is {conversation.status.value}."
+        " This digest message is not updated, as the bot has no record of posting it;"
+        " type `/conv digest` for a current one."
+    )
 
 
 async def _note(respond: AsyncRespond, note: str) -> None:
