@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.config import OpsConfig, load_config
+from bot.config import OpsConfig, load_settings_config
 from bot.errors import ConvbotError
 from bot.settings import Settings
 from bot.state.db import hide_password
@@ -26,7 +26,7 @@ async def check_config(settings: Settings) -> int:
     )
     _ok(f"backend: {backend_name}; state database: {hide_password(settings.database_url)}")
     try:
-        config = load_config(settings.convbot_config)
+        config = load_settings_config(settings)
         _ok(
             f"{settings.convbot_config}: valid ({len(config.local.agents)} local agents, "
             f"{len(config.local.queues)} queues, {len(config.local.routing)} routing rules)"

@@ -13,7 +13,7 @@ import socket
 import uvicorn
 
 from bot.backends.local import LocalBackend
-from bot.config import load_config
+from bot.config import load_settings_config
 from bot.emulator.app import create_emulator_app
 from bot.faults import FaultDice, FaultPlan, fault_proxy
 from bot.settings import Settings
@@ -59,7 +59,7 @@ async def _serve(
     try:
         await migrate(engine)
         backend = LocalBackend(engine)
-        await backend.seed(load_config(settings.convbot_config).local)
+        await backend.seed(load_settings_config(settings).local)
         if faults is None or not faults.needs_proxy:
             app = create_emulator_app(backend, api_key, latency=latency, faults=faults)
             server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
