@@ -487,11 +487,14 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return " ".join(str(error).split())
 
 
-def describe_errors(error: ValidationError) -> str:
-    """One line per problem: its YAML path, what is wrong, and what to write instead."""
+def describe_errors(error: ValidationError, *, environment: bool = False) -> str:
+    """One line per problem: its YAML path (or, for the `environment`, its variable), what is
+    wrong, and what to write instead."""
     lines = []
     for problem in error.errors():
         path = _yaml_path(problem["loc"])
+        if environment:
+            path = path.upper()
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key; remove it or check its spelling"

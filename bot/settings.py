@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///convbot.db"
     convbot_config: str = "convbot.yml"
     host: str = "0.0.0.0"
-    port: int = 3000
+    # A larger one would be taken modulo 65536 by the OS: logged as one port, listening on another.
+    port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
