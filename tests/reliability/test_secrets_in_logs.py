@@ -93,3 +93,19 @@ async def test_a_debug_log_holds_no_response_url(tmp_path: Path, bot_log: io.Str
     assert "pa55-w0rd" not in logged and "https://ops:***@infobip.example/x" in logged
     for secret in (TOKEN, SECRET, EMULATOR_KEY):
         assert secret not in logged, f"{secret[:6]}… appears in the DEBUG log"
+
+
+def test_a_json_log_hides_them_in_tracebacks_too() -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream)
+    try:
+        try:
+            raise ConnectionError("no answer from postgresql://convbot:db-pw@db:5432/convbot")
+        except ConnectionError:
+            logging.getLogger("bot").exception("start-up failed")
+    finally:
+        root.handlers[:], root.level = saved
+    logged = stream.getvalue()
+    assert "postgresql://convbot:***@db:5432/convbot" in logged and "db-pw" not in logged
