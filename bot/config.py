@@ -468,12 +468,13 @@ def _children(file: Path, node: yaml.Node, path: str) -> list[tuple[yaml.Node, s
         child = f"{path}.{name}" if path else str(name)
         line = key.start_mark.line + 1
         if isinstance(key, yaml.ScalarNode):
-            if key.value in seen:
+            same = (key.tag, key.value)  # `1` and `"1"` are different keys
+            if same in seen:
                 raise InvalidInput(
                     f"{file} line {line}: {child} is given twice (first on line"
-                    f" {seen[key.value]}); YAML would keep only the last, so remove one."
+                    f" {seen[same]}); YAML would keep only the last, so remove one."
                 )
-            seen[key.value] = line
+            seen[same] = line
         found.extend([(key, child), (value, child)])
     return found
 
