@@ -124,3 +124,41 @@ def test_dev_stops_cleanly_with_the_page_open(tmp_path: Path, stop: signal.Signa
     assert answers == [200], (answers, stderr)
     assert "WARNING: --unsafe-expose: listening on 0.0.0.0:" in stderr, stderr
     assert "Traceback" not in stderr and "CancelledError" not in stderr, stderr
+
+
+@pytest.mark.parametrize("faults", [[], ["--faults", "drop-after", "--fault-rate", "0.01"]])
+def test_the_emulator_on_any_free_port_names_it_and_stops_cleanly(
+    tmp_path: Path, faults: list[str]
+) -> None:
+    # --port 0: the banner names the port it got (bound before the banner), also when a fault
+    # proxy takes that socket; Ctrl-C then stops it without a traceback.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "emulator", "--port", "0", "--api-key", "k", *faults],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        base = banner.split("http://", 1)[1].split("/", 1)[0]
+        assert not base.endswith(":0"), banner
+        answered = None
+        for _ in range(100):  # the database is migrated after the banner
+            try:
+                answered = httpx.get(
+                    f"http://{base}/ccaas/1/queues", headers={"Authorization": "App k"}, timeout=5
+                )
+                break
+            except httpx.TransportError:
+                threading.Event().wait(0.1)
+        assert answered is not None and answered.status_code == 200, answered
+        process.send_signal(signal.SIGINT)
+        assert process.wait(15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    stderr = process.stderr.read() if process.stderr else ""
+    assert "Traceback" not in stderr, stderr

@@ -8,8 +8,10 @@ of the emulator (which moves to a free loopback port behind it).
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import sys
+from types import FrameType
 
 import uvicorn
 
@@ -68,8 +70,6 @@ def serve_emulator(
     except ConvbotError as error:  # the database named by --database-url
         print(f"error {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        pass  # Ctrl-C: uvicorn has stopped cleanly and raises the SIGINT again for its caller
     finally:
         sock.close()
     return 0
@@ -90,7 +90,7 @@ async def _serve(
         await backend.seed(seed)
         if faults is None or not faults.needs_proxy:
             app = create_emulator_app(backend, api_key, latency=latency, faults=faults)
-            server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+            server = _Server(uvicorn.Config(app, log_level="warning"))
             await server.serve(sockets=[sock])
             return
         # Drops: the proxy takes the socket, the emulator a free port on loopback behind it.
@@ -100,7 +100,7 @@ async def _serve(
         inner.bind(("127.0.0.1", 0))
         inner.listen(128)  # connections the proxy makes before uvicorn is up wait, not fail
         inner_port = int(inner.getsockname()[1])
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        server = _Server(uvicorn.Config(app, log_level="warning"))
         try:
             async with fault_proxy("127.0.0.1", inner_port, FaultDice(connection_plan), sock=sock):
                 await server.serve(sockets=[inner])  # until Ctrl-C or SIGTERM
@@ -108,3 +108,15 @@ async def _serve(
             inner.close()
     finally:
         await engine.dispose()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus raising the stopping signal again once it has stopped: that SIGINT would
+    cancel the database's closing after it (a CancelledError traceback) and end in a
+    KeyboardInterrupt. Here a stop is the answer to the signal, and the exit is clean."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: stop waiting for open connections
+        else:
+            self.should_exit = True
