@@ -23,17 +23,18 @@ RUN useradd --uid 10001 --user-group --home-dir /data --no-create-home \
  && mkdir /data && chown convbot:convbot /data
 # Same path as in stage 1: the venv's scripts have /opt/venv/bin/python in their shebang.
 COPY --from=build /opt/venv /opt/venv
-# DATABASE_URL and CONVBOT_CONFIG default to paths relative to the working directory; absolute
-# ones keep the SQLite files and convbot.yml in the volume even under `docker run -w`. The
-# environment outranks a .env file, so these four are changed with `-e`, never in /data/.env:
-# that way the HEALTHCHECK below always probes the PORT the server listens on.
+# DATABASE_URL defaults to a path relative to the working directory; an absolute one keeps the
+# SQLite files in the volume even under `docker run -w`. The environment outranks a .env file,
+# so these three are changed with `-e`, never in /data/.env: that way the HEALTHCHECK below
+# always probes the PORT the server listens on. CONVBOT_CONFIG stays unset: convbot.yml in the
+# working directory (/data) may then be absent (no operations file yet), while a file named
+# with CONVBOT_CONFIG must exist (a typo there would start the bot without its permissions).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
     PORT=3000 \
-    DATABASE_URL=sqlite+aiosqlite:////data/convbot.db \
-    CONVBOT_CONFIG=/data/convbot.yml
+    DATABASE_URL=sqlite+aiosqlite:////data/convbot.db
 # /data holds the SQLite database (with its -wal and -shm files), convbot.yml and any .env: the
 # working directory, so `convbot conv …` run through `docker exec` finds the same ones.
 WORKDIR /data

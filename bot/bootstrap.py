@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.backends.base import ConversationBackend
 from bot.backends.local import LocalBackend
-from bot.config import OpsConfig, load_config
+from bot.config import OpsConfig, load_settings_config
 from bot.metrics import Metrics, metered
 from bot.service.conversations import ConversationService
 from bot.service.permissions import GroupDirectory, PermissionPolicy
@@ -55,7 +55,7 @@ async def build_runtime(
     `groups` resolves user groups for permissions (Slack); `metrics` meters backend calls.
     """
     settings = settings or Settings()
-    config = config or load_config(settings.convbot_config)
+    config = config or load_settings_config(settings)
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -36,6 +37,7 @@ from bot.models import (
     TagName,
 )
 from bot.oncall.config import OncallConfig
+from bot.settings import Settings
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$")
 
@@ -331,15 +333,32 @@ class OpsConfig(_Section):
         return value
 
 
-def load_config(path: str | Path) -> OpsConfig:
-    """Read and validate the file; a missing file means the defaults."""
+# Bounds on reading the file: a config is a few kilobytes, so anything far larger (or deeper, or
+# expanding through YAML aliases into more than this many values) is a mistake such as
+# CONVBOT_CONFIG=/dev/zero, and must end in a sentence rather than in memory exhaustion or a
+# RecursionError deep inside the YAML library.
+CONFIG_MAX_BYTES = 1 << 20
+CONFIG_MAX_DEPTH = 50
+CONFIG_MAX_VALUES = 100_000
+
+
+def load_settings_config(settings: Settings) -> OpsConfig:
+    """The operations file the settings point at. A file named explicitly (CONVBOT_CONFIG, in
+    the environment, .env or code) must exist: a typo in its path would otherwise start the bot
+    with no permissions at all. Only the default `convbot.yml` may be absent (no config)."""
+    named = "convbot_config" in settings.model_fields_set
+    return load_config(settings.convbot_config, required=named)
+
+
+def load_config(path: str | Path, *, required: bool = False) -> OpsConfig:
+    """Read and validate the file; a missing file means the defaults unless `required`."""
     file = Path(path)
-    if not file.exists():
+    text = _read_text(file, required)
+    if text is None:
         return OpsConfig()
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise InvalidInput(f"{file} is not valid YAML: {error}") from error
+    raw = _parse_yaml(file, text)
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
         raise InvalidInput(f"{file} must be a mapping of sections (agents:, local:, …).")
     try:
@@ -348,11 +367,155 @@ def load_config(path: str | Path) -> OpsConfig:
         raise InvalidInput(f"{file} has errors:\n" + describe_errors(error)) from error
 
 
-def describe_errors(error: ValidationError) -> str:
-    """One line per problem: its YAML path, what is wrong, and what to write instead."""
+def _read_text(file: Path, required: bool) -> str | None:
+    """The file's text, at most CONFIG_MAX_BYTES of UTF-8; None for an absent optional file."""
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        if not required:
+            return None
+        raise InvalidInput(
+            f"{file} does not exist, and CONVBOT_CONFIG names it; fix the path, create the file,"
+            " or unset CONVBOT_CONFIG to run without one."
+        ) from None
+    except OSError as error:
+        raise InvalidInput(f"{file} cannot be read ({error.strerror}); check the path.") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidInput(
+            f"{file} is a directory; point CONVBOT_CONFIG at the YAML file in it,"
+            f" e.g. {file / 'convbot.yml'}."
+        )
+    if not stat.S_ISREG(info.st_mode):  # a device or a pipe: reading it may never end
+        raise InvalidInput(f"{file} is not a regular file; point CONVBOT_CONFIG at a YAML file.")
+    too_large = InvalidInput(
+        f"{file} is larger than {CONFIG_MAX_BYTES // 1024} KiB, far beyond any convbot.yml;"
+        " check that CONVBOT_CONFIG names the right file."
+    )
+    if info.st_size > CONFIG_MAX_BYTES:
+        raise too_large
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(CONFIG_MAX_BYTES + 1)  # it may have grown since stat()
+    except OSError as error:
+        raise InvalidInput(f"{file} cannot be read ({error.strerror}); check the path.") from None
+    if len(data) > CONFIG_MAX_BYTES:
+        raise too_large
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"{file} is not UTF-8 text (line {line}, byte {error.start}); save it as UTF-8."
+        ) from None
+
+
+def _parse_yaml(file: Path, text: str) -> object:
+    """The YAML document, after checking its depth, its size once aliases are expanded, and that
+    no mapping gives a key twice (YAML would keep the last one without a word: a second
+    `permissions:` silently replacing the first)."""
+    try:
+        _check_depth(file, text)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_node(file, node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as error:
+        raise InvalidInput(f"{file} is not valid YAML: {_yaml_problem(error)}") from None
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _check_depth(file: Path, text: str) -> None:
+    # On events, which PyYAML produces without recursion; composing nodes recurses per level.
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > CONFIG_MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise InvalidInput(
+                    f"{file} nests deeper than {CONFIG_MAX_DEPTH} levels (line {line});"
+                    " convbot.yml needs a handful, so check that this is the right file."
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_node(file: Path, root: yaml.Node) -> None:
+    """Duplicate keys (with their path and line) and the expanded size, in one walk.
+
+    Aliases point at nodes already seen, so each node is walked once and its expanded size
+    remembered: a "billion laughs" document is measured, not expanded."""
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()  # a recursive alias (`&a [*a]`) reaches a node inside itself
+    # (node, its YAML path, whether its children are done)
+    stack: list[tuple[yaml.Node, str, bool]] = [(root, "", False)]
+    while stack:
+        node, path, done = stack.pop()
+        if id(node) in entered and not done:
+            continue
+        entered.add(id(node))
+        children = _children(file, node, path) if isinstance(node, yaml.CollectionNode) else []
+        if not done:
+            stack.append((node, path, True))
+            stack.extend((child, child_path, False) for child, child_path in children)
+            continue
+        sizes[id(node)] = 1 + sum(sizes.get(id(child), 0) for child, _ in children)
+        if sizes[id(node)] > CONFIG_MAX_VALUES:
+            raise InvalidInput(
+                f"{file} expands to more than {CONFIG_MAX_VALUES:,} values (through its"
+                " aliases: *name); write the sections out instead."
+            )
+
+
+def _children(file: Path, node: yaml.Node, path: str) -> list[tuple[yaml.Node, str]]:
+    if isinstance(node, yaml.SequenceNode):
+        return [(item, f"{path}[{index}]") for index, item in enumerate(node.value)]
+    found: list[tuple[yaml.Node, str]] = []
+    seen: dict[object, int] = {}
+    for key, value in node.value:
+        if key.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` merges, it is not a key
+            found.append((value, path))
+            continue
+        name = key.value if isinstance(key, yaml.ScalarNode) else f"(a {key.id} key)"
+        child = f"{path}.{name}" if path else str(name)
+        line = key.start_mark.line + 1
+        if isinstance(key, yaml.ScalarNode):
+            same = (key.tag, key.value)  # `1` and `"1"` are different keys
+            if same in seen:
+                raise InvalidInput(
+                    f"{file} line {line}: {child} is given twice (first on line"
+                    f" {seen[same]}); YAML would keep only the last, so remove one."
+                )
+            seen[same] = line
+        found.extend([(key, child), (value, child)])
+    return found
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: where, then what."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        what = "; ".join(part for part in (error.context, error.problem) if part)
+        return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
+    return " ".join(str(error).split())
+
+
+def describe_errors(error: ValidationError, *, environment: bool = False) -> str:
+    """One line per problem: its YAML path (or, for the `environment`, its variable), what is
+    wrong, and what to write instead."""
     lines = []
     for problem in error.errors():
         path = _yaml_path(problem["loc"])
+        if environment:
+            path = path.upper()
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key; remove it or check its spelling"

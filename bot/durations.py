@@ -17,6 +17,10 @@ _UNITS: dict[str, int] = {
 }
 _PART = re.compile(r"\s*([0-9]{1,12})\s*([A-Za-z]+)\s*")
 _HINT = "write whole numbers with units s, m, h or d, e.g. 30m, 2s or 1h30m"
+# Longer than any interval, wait or grace convbot.yml has a use for; far longer ones overflow the
+# scheduler's date arithmetic (`every: 10000000d` is the year 29349) when the bot starts.
+DURATION_MAX = timedelta(days=366)
+_TOO_LONG = "is longer than a year (366d), the longest duration convbot.yml takes; use less"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -40,10 +44,9 @@ def parse_duration(text: str) -> timedelta:
         position = part.end()
     if seconds == 0:
         raise ValueError(f"'{shown}' is zero; a duration must be at least 1s")
-    try:
-        return timedelta(seconds=seconds)
-    except OverflowError:
-        raise ValueError(f"'{shown}' is too long a duration") from None
+    if seconds > DURATION_MAX.total_seconds():
+        raise ValueError(f"'{shown}' {_TOO_LONG}")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -70,6 +73,8 @@ def _coerce(value: object) -> object:
             raise ValueError("a duration must be at least 1s")
         if value % timedelta(seconds=1):
             raise ValueError(f"{format_duration(value)} is not whole seconds; {_HINT}")
+        if value > DURATION_MAX:
+            raise ValueError(f"{format_duration(value)} {_TOO_LONG}")
         return value
     # A bare number is ambiguous (seconds? minutes?): ask for the unit rather than guess.
     raise ValueError(f"'{str(value)[:40]}' has no unit; {_HINT}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
+from typing import IO
+
+from bot.redact import RedactingFilter
 
 
 class JsonFormatter(logging.Formatter):
@@ -15,13 +18,20 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
+        if record.exc_text:  # already formatted, with secrets hidden, by RedactingFilter
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    handler = logging.StreamHandler()
+def configure_logging(
+    level: str = "INFO", fmt: str = "text", stream: IO[str] | None = None
+) -> None:
+    """Root logging to stderr (or `stream`), with URL passwords and response_urls hidden from
+    every record that reaches it (bot.redact), whichever library logged it."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

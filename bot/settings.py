@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,9 +21,21 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///convbot.db"
     convbot_config: str = "convbot.yml"
     host: str = "0.0.0.0"
-    port: int = 3000
+    # A larger one would be taken modulo 65536 by the OS: logged as one port, listening on another.
+    port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        # Slack is called with the bot token; aiohttp refuses a URL that carries credentials
+        # too, with a traceback at the first call. (The value is not repeated: it holds them.)
+        if "@" in urlsplit(value).netloc:
+            raise ValueError(
+                "must not carry a user or password (user:password@); Slack takes the bot token"
+            )
+        return value
 
     @property
     def uses_infobip(self) -> bool:

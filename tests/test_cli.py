@@ -328,3 +328,23 @@ def test_digest_dry_run_prints_the_digest(tmp_path: Path, cli: Cli) -> None:
     unknown = cli("digest", "nope", "--dry-run")
     assert unknown.returncode == 1 and "Digests: support-high" in unknown.stderr
     assert cli("digest", "support-high").returncode == 2  # posting needs SLACK_BOT_TOKEN
+
+
+def test_check_config_hides_passwords_in_urls(tmp_path: Path, cli: Cli) -> None:
+    write_digests(tmp_path, {"one": "C0ONE"})
+    env = {
+        "INFOBIP_BASE_URL": "http://ops:infobip-pw@127.0.0.1:9",
+        "INFOBIP_API_KEY": "key-123",
+        "SLACK_BOT_TOKEN": "xoxb-check",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    result = cli("check-config", env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    shown = result.stdout + result.stderr
+    assert "Infobip at http://ops:***@127.0.0.1:9" in shown  # which account, not its password
+    assert "infobip-pw" not in shown and "key-123" not in shown
+    # Slack takes no password in its URL (aiohttp refused one with a traceback): said, not shown.
+    slack = cli("check-config", env={"SLACK_API_URL": "http://proxy:slack-pw@127.0.0.1:9/api/"})
+    assert slack.returncode == 1, slack.stderr
+    assert "SLACK_API_URL: must not carry a user or password" in slack.stderr
+    assert "slack-pw" not in slack.stdout + slack.stderr and "Traceback" not in slack.stderr

@@ -75,3 +75,38 @@ def test_mistakes_name_their_path_and_fix(tmp_path: Path, text: str, expected: s
     with pytest.raises(InvalidInput) as caught:
         load_config(write(tmp_path, text))
     assert expected in str(caught.value)
+
+
+def test_a_named_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        load_config(tmp_path / "absent.yml", required=True)
+    assert "absent.yml does not exist, and CONVBOT_CONFIG names it" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("agents: {U1: a}\nagents: {U2: b}\n", "line 2: agents is given twice (first on line 1)"),
+        ("agents: {U1: a, U1: b}\n", "line 1: agents.U1 is given twice"),
+        (
+            "digests:\n  - name: d\n    channel: C0123456789\n    every: 1m\n    every: 2m\n",
+            "line 5: digests[0].every is given twice (first on line 4)",
+        ),
+    ],
+)
+def test_a_key_given_twice_is_an_error_with_its_path_and_line(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        load_config(write(tmp_path, text))
+    assert expected in str(caught.value)
+
+
+def test_merge_keys_are_not_repeats(tmp_path: Path) -> None:
+    # `<<: *x` merges a mapping, its keys overridden by the ones beside it: not a repeat.
+    config = load_config(
+        write(
+            tmp_path, "local:\n  agents:\n    - &ana {id: a, name: Ana}\n    - {<<: *ana, id: b}\n"
+        )
+    )
+    assert [agent.name for agent in config.local.agents] == ["Ana", "Ana"]

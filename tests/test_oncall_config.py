@@ -192,6 +192,7 @@ STEP = "oncall.policies[0].steps[0]"
         (schedule(rotation=rotation(shift="30m")), f"{ROTATION}.shift: '30m' is not a shift"),
         (schedule(rotation=rotation(shift="30m")), "shift must be hours or days, e.g. 12h or 7d"),
         (schedule(rotation=rotation(shift="0d")), f"{ROTATION}.shift: '0d' is zero"),
+        (schedule(rotation=rotation(shift="367d")), f"{ROTATION}.shift: '367d' is longer than"),
         (schedule(rotation=rotation(shift="7")), f"{ROTATION}.shift: '7' has no unit"),
         (schedule(rotation=rotation(users="[]")), f"{ROTATION}.users: list at least one"),
         (

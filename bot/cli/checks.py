@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sys
 
-from bot.config import OpsConfig, load_config
+from bot.config import OpsConfig, load_settings_config
 from bot.errors import ConvbotError
+from bot.redact import hide_url_password
 from bot.settings import Settings
-from bot.state.db import hide_password
 
 
 async def check_config(settings: Settings) -> int:
@@ -22,11 +22,13 @@ async def check_config(settings: Settings) -> int:
         )
         problems += 1
     backend_name = (
-        "Infobip at " + str(settings.infobip_base_url) if settings.uses_infobip else "embedded"
+        "Infobip at " + hide_url_password(str(settings.infobip_base_url))
+        if settings.uses_infobip
+        else "embedded"
     )
-    _ok(f"backend: {backend_name}; state database: {hide_password(settings.database_url)}")
+    _ok(f"backend: {backend_name}; state database: {hide_url_password(settings.database_url)}")
     try:
-        config = load_config(settings.convbot_config)
+        config = load_settings_config(settings)
         _ok(
             f"{settings.convbot_config}: valid ({len(config.local.agents)} local agents, "
             f"{len(config.local.queues)} queues, {len(config.local.routing)} routing rules)"
@@ -90,8 +92,9 @@ async def _check_digest_channels(settings: Settings, config: OpsConfig) -> int:
                 _fail(f"digest {digest.name}: {problem}")
                 code = 1
     except SLACK_FAILURES as error:
+        slack = hide_url_password(settings.slack_api_url)
         _fail(
-            f"digest channels: Slack at {settings.slack_api_url} does not answer "
+            f"digest channels: Slack at {slack} does not answer "
             f"({type(error).__name__}); check SLACK_API_URL and the network"
         )
         return 2

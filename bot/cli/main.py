@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -18,6 +19,7 @@ from bot.cli.render import render_json, render_text
 from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens
 from bot.config import describe_errors
+from bot.dev import EXPOSE_FLAG
 from bot.errors import ConvbotError
 from bot.faults.options import add_fault_options, fault_plan
 from bot.logs import configure_logging
@@ -32,7 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        print("The environment has errors:\n" + describe_errors(error), file=sys.stderr)
+        print(
+            "The environment has errors:\n" + describe_errors(error, environment=True),
+            file=sys.stderr,
+        )
         return 1
     # A one-shot command stays quiet unless LOG_LEVEL asks otherwise; servers log at INFO, but
     # for `dev` the page is the output (the scheduler's start-up chatter would bury its URL).
@@ -67,16 +72,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dev":
         from bot.dev.server import serve_dev
 
-        return serve_dev(Path(args.folder), args.host, args.port)
+        return serve_dev(Path(args.folder), args.host, args.port, unsafe_expose=args.unsafe_expose)
     _parser().print_help()
     return 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its complaint in one line (its usage text is one `--help` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}; see {self.prog} --help\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="convbot", description="Run Infobip conversations from Slack and the shell."
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     conv = commands.add_parser(
         "conv",
         help="run one /conv command, e.g. convbot conv list priority:high",
@@ -86,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. show <id>")
     emulator = commands.add_parser("emulator", help="serve the Infobip API emulator")
     emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8089)
+    emulator.add_argument("--port", type=_port, default=8089, help="default 8089; 0: any free port")
     emulator.add_argument("--api-key", default="emulator-key", help="the key clients must send")
     emulator.add_argument(
         "--database-url",
@@ -112,14 +124,37 @@ def _parser() -> argparse.ArgumentParser:
         "dev",
         help="the bot and a local Slack in your browser, with demo data (no Slack app needed)",
     )
-    dev.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
-    dev.add_argument("--port", type=int, default=3000, help="default 3000")
+    dev.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help=f"default 127.0.0.1; an address other machines reach needs {EXPOSE_FLAG}",
+    )
+    dev.add_argument("--port", type=_port, default=3000, help="default 3000; 0: any free port")
+    dev.add_argument(
+        EXPOSE_FLAG,
+        action="store_true",
+        help="listen on a --host other machines can reach, although the page has no sign-in:"
+        " anyone who reaches it can act as any person in it",
+    )
     dev.add_argument(
         "--folder",
         default="convbot-dev",
         help="where the demo keeps its database and convbot.yml (default ./convbot-dev)",
     )
     return parser
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    # The OS would refuse a larger one with an OverflowError, or silently use it modulo 65536.
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{port} is not a port; use 1-65535, or 0 for any free one"
+        )
+    return port
 
 
 def _seconds(value: str) -> float:

@@ -35,8 +35,17 @@ def serve(settings: Settings) -> int:
         verb = "is" if len(missing) == 1 else "are"
         print(MISSING.format(missing=" and ".join(missing), verb=verb), file=sys.stderr)
         return 2
+    from bot.config import load_settings_config
+    from bot.errors import ConvbotError
     from bot.server import create_http_app
 
+    # Read here first: a mistake found in the server's start-up would end in uvicorn's traceback
+    # ("Application startup failed") instead of the sentence check-config gives.
+    try:
+        load_settings_config(settings)
+    except ConvbotError as error:
+        print(f"error {error}", file=sys.stderr)
+        return error.exit_code
     uvicorn.run(
         create_http_app(settings, freeze_heap=True),
         host=settings.host,

@@ -43,12 +43,19 @@ class LocalSlack:
         self.errors: dict[str, dict[str, str]] = {}  # view id → block id → inline error
         self._changes = 0  # changes made here, not through the bot's calls
         self._home_opened: set[str] = set()
+        self.stopping = False  # the server is shutting down: answer long-polls at once
 
     @property
     def version(self) -> int:
         """Grows with every change to the workspace: each of the bot's Web API calls and
         response_url posts, and each change made here."""
         return len(self.fake.calls) + len(self.fake.responses) + self._changes
+
+    def stop(self) -> None:
+        """Answer every waiting long-poll now and none later: on Ctrl-C the server waits for
+        open requests, and a page's 25 s poll cancelled by its grace timeout logs a traceback."""
+        self.stopping = True
+        self.fake.changed()
 
     # --- what a person sees ---------------------------------------------------------------------
 
@@ -58,7 +65,7 @@ class LocalSlack:
         if user in self.fake.users and user not in self._home_opened:
             self._home_opened.add(user)
             await self.open_home(user)
-        if since is not None and since == self.version:
+        if since is not None and since == self.version and not self.stopping:
             await self.fake.wait_for_change(LONG_POLL)
         fake = self.fake
         home = fake.home_view(user)

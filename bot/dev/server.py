@@ -12,13 +12,18 @@ The bot runs on the embedded backend with the demo of bot/dev/demo.py, its files
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ipaddress
 import logging
 import secrets
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +39,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.bootstrap import build_runtime
-from bot.dev import demo
+from bot.dev import EXPOSE_FLAG, demo
 from bot.dev.local_slack import BotRefused, LocalSlack
 from bot.fakeslack import FakeSlack, create_fake_slack_app
 from bot.server import create_http_app
@@ -135,7 +140,9 @@ def create_dev_app(
     host = urlsplit(base_url).hostname or ""
     hosts = ["*"] if listening_everywhere else ["127.0.0.1", "localhost", host]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.local_slack = local  # serve_dev ends its long-polls on Ctrl-C
+    return app
 
 
 def _with(dev: Dev, handler: Callable[[Dev, Request], Awaitable[Response]]) -> Handler:
@@ -228,17 +235,67 @@ async def _home(dev: Dev, request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def serve_dev(folder: Path, host: str, port: int) -> int:
-    """Serve `convbot dev` until Ctrl-C; the URL is printed once the bot is up."""
+def is_loopback(host: str) -> bool:
+    """Only this machine can connect to `host` (a name other than localhost counts as not)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_dev(folder: Path, host: str, port: int, *, unsafe_expose: bool = False) -> int:
+    """Serve `convbot dev` until Ctrl-C or SIGTERM; the URL is printed once the bot is up."""
+    # The page has no sign-in: whoever reaches it picks who they are. Off this machine that is
+    # anyone on the network acting as any person in the demo, so it takes a flag saying so.
+    if not is_loopback(host) and not unsafe_expose:
+        print(
+            f"convbot dev: not listening on {host or '(every interface)'}: the page has no sign-in,"
+            " so anyone who reaches it can act as any person in it; use --host 127.0.0.1, or add"
+            f" {EXPOSE_FLAG} if every machine that can reach this port is trusted",
+            file=sys.stderr,
+        )
+        return 2
+    if folder.exists() and not folder.is_dir():
+        print(
+            f"convbot dev: --folder {folder} is a file; name a folder (it is created if absent)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(
+            f"convbot dev: cannot create the folder {folder} ({error.strerror}); pick another"
+            " with --folder",
+            file=sys.stderr,
+        )
+        return 2
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as error:
-        print(f"convbot dev: cannot listen on {host}:{port} ({error.strerror}); pick another port")
+        sock.close()
+        reason = error.strerror or type(error).__name__
+        print(
+            f"convbot dev: cannot listen on {host}:{port} ({reason}); pick another port or host",
+            file=sys.stderr,
+        )
         return 2
+    # Listening now: the URL is printed a moment before uvicorn serves the socket, and a page
+    # opened in that moment waits in the backlog instead of being refused.
+    sock.listen(128)
     bound = sock.getsockname()[1]
     everywhere = host in WILDCARDS
+    if not is_loopback(host):
+        print(
+            f"convbot dev: WARNING: {EXPOSE_FLAG}: listening on {host or '*'}:{bound}, where"
+            " anyone who reaches this port can use the page and act as any person in it",
+            file=sys.stderr,
+            flush=True,
+        )
     # Browsers refuse 0.0.0.0 as an address to visit; the bot and the page use loopback.
     base_url = f"http://{'127.0.0.1' if everywhere else host}:{bound}"
 
@@ -246,9 +303,34 @@ def serve_dev(folder: Path, host: str, port: int) -> int:
         print(f"convbot dev: open {base_url}/dev   (files in {folder}; Ctrl-C stops)", flush=True)
 
     app = create_dev_app(folder, base_url, ready=ready, listening_everywhere=everywhere)
-    # An open page holds a long-poll for up to 25 s: do not wait for it on Ctrl-C.
+    local: LocalSlack = app.state.local_slack
+    # An open page holds a long-poll for up to 25 s: answer it at once on Ctrl-C, and give
+    # anything else 1 s.
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=1
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn stops cleanly, then raises the SIGINT again for its caller: Ctrl-C is how a
+    # person ends `convbot dev`, not an error to show a traceback for.
+    with contextlib.suppress(KeyboardInterrupt):
+        _StoppingServer(config, local.stop).run(sockets=[sock])
     return 0
+
+
+class _StoppingServer(uvicorn.Server):
+    """A uvicorn server that calls `on_exit` in its event loop as soon as SIGINT or SIGTERM
+    arrives, before it waits for the open requests to finish."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # A signal handler runs between two bytecodes of the loop: only hand the work over.
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._on_exit)
+        super().handle_exit(sig, frame)

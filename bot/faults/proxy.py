@@ -47,9 +47,11 @@ async def fault_proxy(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
+    sock: socket.socket | None = None,
 ) -> AsyncIterator[tuple[str, int]]:
-    """Listen on `host:port` (a free port when 0) and forward each connection to
-    `target_host:target_port`, dropping connections as `dice` decide. Yields (host, port)."""
+    """Listen on `host:port` (a free port when 0), or on `sock` already bound, and forward each
+    connection to `target_host:target_port`, dropping connections as `dice` decide. Yields
+    (host, port)."""
     links: set[asyncio.Task[None]] = set()
 
     async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -66,7 +68,10 @@ async def fault_proxy(
         finally:
             links.discard(task)
 
-    server = await asyncio.start_server(accepted, host, port)
+    if sock is not None:
+        server = await asyncio.start_server(accepted, sock=sock)
+    else:
+        server = await asyncio.start_server(accepted, host, port)
     bound = server.sockets[0].getsockname()
     try:
         yield str(bound[0]), int(bound[1])

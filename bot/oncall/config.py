@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from bot.config_values import PriorityValue, TimeZoneName, listed, queue_names
-from bot.durations import Duration, format_duration
+from bot.durations import DURATION_MAX, Duration, format_duration
 from bot.models import Priority
 
 
@@ -76,7 +76,7 @@ def _shift(value: object) -> object:
             raise ValueError(
                 f"{format_duration(value)} is not a whole number of hours; {_SHIFT_HINT}"
             )
-        return value
+        return _shift_bounded(value, format_duration(value))
     if not isinstance(value, str):
         raise ValueError(f"'{str(value)[:40]}' has no unit; {_SHIFT_HINT}")
     found = _SHIFT.match(value)
@@ -85,6 +85,13 @@ def _shift(value: object) -> object:
     shift = timedelta(days=int(found[1] or 0), hours=int(found[2] or 0))
     if not shift:
         raise ValueError(f"'{value.strip()[:40]}' is zero; a shift must be at least 1h")
+    return _shift_bounded(shift, f"'{value.strip()[:40]}'")
+
+
+def _shift_bounded(shift: timedelta, shown: str) -> timedelta:
+    # As every duration of convbot.yml (bot/durations.py): handoffs a millennium apart are a typo.
+    if shift > DURATION_MAX:
+        raise ValueError(f"{shown} is longer than a year (366d); {_SHIFT_HINT}")
     return shift
 
 
