@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from bot.config_values import PriorityValue, StatusValue, TimeZoneName, listed, queue_names
-from bot.durations import Duration, format_duration
+from bot.durations import Duration, RetentionPeriod, format_duration
 from bot.errors import InvalidInput
 from bot.jobs.triggers import check_cron
 from bot.models import (
@@ -292,12 +292,14 @@ class RetentionConfig(_Section):
     """How long the state database keeps what grows with use; older rows are dropped by an hourly
     housekeeping job on every replica (bot/state/retention.py). At least a day each."""
 
-    audit_log: Duration = timedelta(days=365)  # who did what, refusals included
-    job_ticks: Duration = timedelta(days=30)  # digest and hand-off tick claims (a job's last kept)
-    escalations: Duration = timedelta(days=90)  # ended escalations and their pages
+    audit_log: RetentionPeriod = timedelta(days=365)  # who did what, refusals included
+    job_ticks: RetentionPeriod = timedelta(
+        days=30
+    )  # digest and hand-off tick claims (a job's last kept)
+    escalations: RetentionPeriod = timedelta(days=90)  # ended escalations and their pages
     # Posted digests whose buttons still redraw; a row holds the drawn blocks (up to ~12 kB),
     # so a digest every minute keeps ~10,000 of them a week.
-    digest_posts: Duration = timedelta(days=7)
+    digest_posts: RetentionPeriod = timedelta(days=7)
 
     @field_validator("audit_log", "job_ticks", "escalations", "digest_posts")
     @classmethod

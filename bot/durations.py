@@ -20,10 +20,18 @@ _HINT = "write whole numbers with units s, m, h or d, e.g. 30m, 2s or 1h30m"
 # Longer than any interval, wait or grace convbot.yml has a use for; far longer ones overflow the
 # scheduler's date arithmetic (`every: 10000000d` is the year 29349) when the bot starts.
 DURATION_MAX = timedelta(days=366)
-_TOO_LONG = "is longer than a year (366d), the longest duration convbot.yml takes; use less"
+# How long records may be kept (`retention:`): audit logs are often kept for years. Ten years
+# back from now is still far inside datetime's range.
+RETENTION_MAX = timedelta(days=3660)
 
 
-def parse_duration(text: str) -> timedelta:
+def _too_long(maximum: timedelta) -> str:
+    if maximum == DURATION_MAX:
+        return "is longer than a year (366d), the longest duration convbot.yml takes; use less"
+    return f"is longer than {maximum.days}d, the longest this setting takes; use less"
+
+
+def parse_duration(text: str, maximum: timedelta = DURATION_MAX) -> timedelta:
     """`30m` → 30 minutes. Units s, m, h, d, combinable (`1h30m`); each unit at most once."""
     shown = text.strip()[:40]
     if not text.strip():
@@ -44,8 +52,8 @@ def parse_duration(text: str) -> timedelta:
         position = part.end()
     if seconds == 0:
         raise ValueError(f"'{shown}' is zero; a duration must be at least 1s")
-    if seconds > DURATION_MAX.total_seconds():
-        raise ValueError(f"'{shown}' {_TOO_LONG}")
+    if seconds > maximum.total_seconds():
+        raise ValueError(f"'{shown}' {_too_long(maximum)}")
     return timedelta(seconds=seconds)
 
 
@@ -65,16 +73,16 @@ def format_duration(value: timedelta) -> str:
     return " ".join(parts)
 
 
-def _coerce(value: object) -> object:
+def _coerce(value: object, maximum: timedelta = DURATION_MAX) -> object:
     if isinstance(value, str):
-        return parse_duration(value)
+        return parse_duration(value, maximum)
     if isinstance(value, timedelta):
         if value <= timedelta(0):
             raise ValueError("a duration must be at least 1s")
         if value % timedelta(seconds=1):
             raise ValueError(f"{format_duration(value)} is not whole seconds; {_HINT}")
-        if value > DURATION_MAX:
-            raise ValueError(f"{format_duration(value)} {_TOO_LONG}")
+        if value > maximum:
+            raise ValueError(f"{format_duration(value)} {_too_long(maximum)}")
         return value
     # A bare number is ambiguous (seconds? minutes?): ask for the unit rather than guess.
     raise ValueError(f"'{str(value)[:40]}' has no unit; {_HINT}")
@@ -84,5 +92,11 @@ def _coerce(value: object) -> object:
 Duration = Annotated[
     timedelta,
     BeforeValidator(_coerce),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+# The same, for how long records are kept: up to RETENTION_MAX.
+RetentionPeriod = Annotated[
+    timedelta,
+    BeforeValidator(lambda value: _coerce(value, RETENTION_MAX)),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
