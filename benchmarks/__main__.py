@@ -8,7 +8,9 @@
 3. digest_cost: backend requests and time per digest at backlogs of 100 to 1,000,000;
 4. ack_latency: time to the HTTP ack of `/conv create …`, convbot against a bare Bolt app;
 5. throughput: completed `/conv create` per second with the emulator at 50 ms, beside the
-   emulator alone, and convbot's memory over 10,000 commands.
+   emulator alone, and convbot's memory over 10,000 commands;
+6. degraded: 50 commands at once on a stalled Infobip and on one where half the requests time
+   out, each answered within its deadline (15 s), and `/conv help` meanwhile.
 
 Each runs in a process of its own, with its default options (local_list with --rows 1000000),
 and prints its own report as it goes; the summary table comes last.
@@ -26,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import ack_latency, throughput
+from benchmarks import ack_latency, degraded, throughput
 from benchmarks.figures import FOLDER, load
 
 BENCHMARKS = [
@@ -35,6 +37,7 @@ BENCHMARKS = [
     ("digest_cost", []),
     ("ack_latency", []),
     ("throughput", []),
+    ("degraded", []),
 ]
 LIST_TARGET_MS = 50.0
 Row = tuple[str, str, str, str]  # measure, value, target, verdict
@@ -117,6 +120,30 @@ def digest_rows(found: dict[str, Any]) -> list[Row]:
     ]
 
 
+def degraded_rows(found: dict[str, Any], mode: dict[str, Any]) -> list[Row]:
+    deadline, count = found["deadline"], found["commands"]
+    (c50, c99), (h50, h99) = mode["answered_s"], mode["help_ms"]
+    rows: list[Row] = [
+        (
+            f"{count} at once, deadline {deadline:g} s: answered p50/p99 s",
+            f"{c50:.2f} / {c99:.2f}",
+            f"<= {deadline + degraded.TARGET_MARGIN_S:g}",
+            verdict(degraded.commands_met(mode, deadline)),
+        ),
+        (
+            "/conv help meanwhile: answered p50/p99 ms",
+            f"{h50:.1f} / {h99:.1f}",
+            f"< {degraded.TARGET_HELP_P99_MS:g}",
+            verdict(degraded.help_met(mode)),
+        ),
+        ("answered with a result | a failure", f"{mode['results']} | {mode['failures']}", "", ""),
+    ]
+    if mode["unanswered"] or mode["help_unanswered"]:
+        missing = f"{mode['unanswered']} | {mode['help_unanswered']}"
+        rows.append(("unanswered commands | helps", missing, "0", "MISSED"))
+    return rows
+
+
 def list_rows(local: dict[str, Any] | None, requests: dict[str, Any] | None) -> list[Row]:
     rows: list[Row] = []
     if local is not None:
@@ -157,6 +184,9 @@ def summary(folder: Path) -> str:
         sections.append(("digest cost", digest_rows(digest)))
     if found is not None:
         sections.append(("memory", memory_rows(found)))
+    stalled = load(folder, "degraded")
+    for mode in stalled["modes"] if stalled is not None else []:
+        sections.append((mode["title"], degraded_rows(stalled, mode)))
     listed = list_rows(load(folder, "local_list"), load(folder, "list_requests"))
     if listed:
         sections.append(("list", listed))

@@ -4,6 +4,8 @@
     python -m benchmarks._serve bare --workdir DIR
     python -m benchmarks._serve environment --workdir DIR [--backend-latency 0.3]
     python -m benchmarks._serve convbot --workdir DIR --slack URL --emulator URL --control URL
+    python -m benchmarks._serve environment --workdir DIR --timeout-rate 0.5 [--stall 60]
+    python -m benchmarks._serve convbot --workdir DIR ... --deadline 5
 
 `convbot`: a fake Slack, the Infobip emulator (slowed by --backend-latency, over a seeded
 embedded store) and convbot's real HTTP app (`create_http_app`) pointed at both.
@@ -11,6 +13,12 @@ embedded store) and convbot's real HTTP app (`create_http_app`) pointed at both.
 acks, behind the same `AsyncSlackRequestHandler` Starlette route.
 `environment`: only the fake Slack and the emulator, for a convbot started with their URLs (to
 see what sharing a process with them costs convbot).
+
+The emulator's store holds the seed's agents and queues and one conversation (its id is
+`conversation` in the ready line). --timeout-rate makes that share of its requests stall for
+--stall seconds (a "timeout" fault of `bot.faults`, cut short when the client hangs up); 1 stalls
+every request. --deadline gives convbot's commands that deadline instead of the production one
+(`bot.deadlines.COMMAND_SECONDS`), as tests/reliability/test_hostile_deadlines.py does.
 
 Every server is uvicorn on 127.0.0.1 through `serve_in_background`, so both apps get the same
 server settings. When all serve, one JSON line goes to stdout with their URLs and a control URL
@@ -29,6 +37,7 @@ import asyncio
 import collections
 import gc
 import json
+import math
 import os
 import sys
 import threading
@@ -48,11 +57,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import deadlines
 from bot.backends.local import LocalBackend
 from bot.config import LocalSeed
 from bot.emulator import create_emulator_app
 from bot.emulator.loopback import serve_in_background
-from bot.fakeslack import FakeSlack, serve_fake_slack
+from bot.fakeslack import FakeSlack, ResponsePost, serve_fake_slack
+from bot.faults import FaultPlan
+from bot.models import ConversationCreate
 from bot.server import create_http_app
 from bot.settings import Settings
 from bot.slack.deps import slack_client
@@ -131,8 +143,9 @@ def bare_bolt_app(settings: Settings) -> Starlette:
 
 def control_app(fake: FakeSlack) -> Starlette:
     """`GET /stats`: the response_url posts received (`GET /count`: only how many);
-    `GET /answers`: when each response_url (by token) was first posted to; `POST /issue` with a
-    JSON list of user ids: one fresh response_url on #bench for each, in order."""
+    `GET /answers`: when each response_url (by token) was first posted to; `GET /replies`: that,
+    the text first posted and whether it warns; `POST /issue` with a JSON list of user ids: one
+    fresh response_url on #bench for each, in order."""
 
     async def stats(_request: Request) -> Response:
         cards = sum(1 for post in fake.responses if post.response_type == "in_channel")
@@ -147,6 +160,14 @@ def control_app(fake: FakeSlack) -> Starlette:
     async def answers(_request: Request) -> Response:
         return JSONResponse({post.token: post.time for post in fake.responses})
 
+    async def replies(_request: Request) -> Response:
+        first: dict[str, dict[str, object]] = {}
+        for post in fake.responses:
+            if post.token not in first:
+                text = post.body.get("text")
+                first[post.token] = {"time": post.time, "text": text, "warning": _warns(post)}
+        return JSONResponse(first)
+
     async def issue(request: Request) -> Response:
         users = await request.json()
         return JSONResponse([fake.new_response_url(CHANNEL, str(user)) for user in users])
@@ -156,23 +177,44 @@ def control_app(fake: FakeSlack) -> Starlette:
             Route("/stats", stats, methods=["GET"]),
             Route("/count", count, methods=["GET"]),
             Route("/answers", answers, methods=["GET"]),
+            Route("/replies", replies, methods=["GET"]),
             Route("/issue", issue, methods=["POST"]),
         ]
     )
 
 
+def _warns(post: ResponsePost) -> bool:
+    """Whether an answer tells of a failure (convbot's `:warning:` line comes first)."""
+    blocks = post.body.get("blocks")
+    if not isinstance(blocks, list) or not blocks or not isinstance(blocks[0], dict):
+        return False
+    text = blocks[0].get("text")
+    return isinstance(text, dict) and str(text.get("text", "")).startswith(":warning:")
+
+
 @asynccontextmanager
-async def slow_emulator(workdir: Path, latency: float) -> AsyncIterator[str]:
+async def slow_emulator(
+    workdir: Path, latency: float, faults: FaultPlan | None = None
+) -> AsyncIterator[tuple[str, str]]:
+    """The emulator's base URL and the id of the one conversation its store holds."""
     engine = create_engine(f"sqlite+aiosqlite:///{workdir}/emulator.db")
     try:
         await migrate(engine)
         store = LocalBackend(engine)
         await store.seed(SEED)
-        app = create_emulator_app(store, EMULATOR_KEY, latency=latency)
+        created = await store.create(ConversationCreate(topic="Printer on fire"))
+        app = create_emulator_app(store, EMULATOR_KEY, latency=latency, faults=faults)
         async with serve_in_background(app) as url:
-            yield url
+            yield url, created.id
     finally:
         await engine.dispose()
+
+
+def fault_plan(rate: float, stall: float) -> FaultPlan | None:
+    """`rate` of the requests stall for `stall` seconds (seeded: the same rolls every run)."""
+    if rate <= 0:
+        return None
+    return FaultPlan(rate=rate, kinds=["timeout"], timeout=stall, seed=15)
 
 
 def watch_slow_callbacks(kind: str, threshold_ms: float) -> Callable[[], None]:
@@ -254,13 +296,16 @@ async def serve(args: argparse.Namespace) -> None:
                 serve_in_background(control_app(fake))
             )
             if kind != "bare":
-                ready["emulator"] = await stack.enter_async_context(
-                    slow_emulator(workdir, args.backend_latency)
+                faults = fault_plan(args.timeout_rate, args.stall)
+                ready["emulator"], ready["conversation"] = await stack.enter_async_context(
+                    slow_emulator(workdir, args.backend_latency, faults)
                 )
         else:
             ready |= {"slack": args.slack, "emulator": args.emulator, "control": args.control}
         slack_url = str(ready["slack"])
         if kind == "convbot":
+            if args.deadline is not None:
+                deadlines.COMMAND_SECONDS = args.deadline
             settings = bot_settings(
                 workdir,
                 slack_url,
@@ -287,7 +332,14 @@ def main() -> None:
     parser.add_argument("--slack", help="use this fake Slack (and --emulator, --control)")
     parser.add_argument("--emulator")
     parser.add_argument("--control")
+    parser.add_argument("--timeout-rate", type=float, default=0.0, help="share of stalled requests")
+    parser.add_argument("--stall", type=float, default=60.0, help="seconds a stalled request hangs")
+    parser.add_argument("--deadline", type=float, help="seconds per command (production: 15)")
     args = parser.parse_args()
+    if not 0 <= args.timeout_rate <= 1:
+        parser.error("--timeout-rate is a share of the requests, from 0 to 1")
+    if args.deadline is not None and not 0 < args.deadline < math.inf:
+        parser.error("--deadline must be a positive number of seconds")
     args.workdir.mkdir(parents=True, exist_ok=True)
     slow_ms = os.environ.get("CONVBOT_BENCH_SLOW_CALLBACK_MS")
     report = watch_slow_callbacks(args.kind, float(slow_ms)) if slow_ms else None
