@@ -7,6 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from bot import deadlines
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -28,7 +30,10 @@ class TtlCache(Generic[K, V]):
         if pending is None:
             pending = asyncio.ensure_future(self._load(key, load))
             self._loading[key] = pending
-        return await asyncio.shield(pending)
+        # A caller that joins another's load waits no longer than its own deadline allows
+        # (bot.deadlines): the load it joined was bounded by the starter's deadline, not its own.
+        async with asyncio.timeout(deadlines.remaining()):
+            return await asyncio.shield(pending)
 
     async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         try:

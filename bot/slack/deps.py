@@ -19,8 +19,9 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import deadlines
 from bot.bootstrap import Runtime
-from bot.errors import ConvbotError
+from bot.errors import BackendUnavailable, ConvbotError
 from bot.metrics import Metrics
 from bot.models import Agent, Queue
 from bot.service.conversations import ConversationService
@@ -37,6 +38,9 @@ from bot.state.digest_posts import DigestPosts
 from bot.state.escalations import EscalationStore
 
 log = logging.getLogger(__name__)
+# Names on cards are cosmetic: past this wait a card is drawn with ids instead, so a slow
+# Infobip does not hold up an answer whose own work is already done.
+NAMES_WAIT = 2.0
 
 
 # Retries of one Web API call. slack_sdk keeps one RetryState per call and each handler retries
@@ -153,12 +157,17 @@ class SlackDeps:
         `shown`: the ids of the conversations to be drawn, when known, so only their snoozes
         are read (none at all for none)."""
         try:
-            queues, agents = await asyncio.gather(
-                self._queues.get("all", self.service.queues),
-                self._agents.get("all", self.service.agents),
-            )
-        except ConvbotError:
-            log.warning("queue and agent names unavailable for drawing", exc_info=True)
+            async with asyncio.timeout(NAMES_WAIT):
+                queues, agents = await asyncio.gather(
+                    self._queues.get("all", self.service.queues),
+                    self._agents.get("all", self.service.agents),
+                )
+        except TimeoutError:
+            # The loads go on (shielded) and fill the cache for the next card.
+            log.warning("queue and agent names took over %g s; drawing ids", NAMES_WAIT)
+            queues, agents = [], []
+        except ConvbotError as error:
+            log.warning("queue and agent names unavailable for drawing: %s", error)
             queues, agents = [], []
         try:
             snoozed = await self.service.snoozed(shown)
@@ -175,4 +184,10 @@ class SlackDeps:
         )
 
     async def queues(self) -> list[Queue]:
-        return await self._queues.get("all", self.service.queues)
+        try:
+            return await self._queues.get("all", self.service.queues)
+        except TimeoutError:  # the command's deadline passed while another loaded them
+            raise BackendUnavailable(
+                f"The queues did not arrive within the {deadlines.COMMAND_SECONDS:g} s convbot "
+                "gives a command; try again in a minute."
+            ) from None
