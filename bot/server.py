@@ -18,6 +18,7 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from bot.bootstrap import Runtime, build_runtime
 from bot.config import DigestSchedule
 from bot.errors import BackendUnavailable, ConvbotError
+from bot.http_limits import MAX_BODY_BYTES, READ_DEADLINE_SECONDS, RequestGuard
 from bot.jobs.scheduler import start_scheduler
 from bot.jobs.triggers import job_id, next_runs
 from bot.metrics import CONTENT_TYPE, Metrics
@@ -48,8 +50,16 @@ class Serving:
     metrics: Metrics
 
 
-def create_http_app(settings: Settings, *, freeze_heap: bool = False) -> Starlette:
-    """`freeze_heap`: for a long-lived server process (see below); not for tests that start many."""
+def create_http_app(
+    settings: Settings,
+    *,
+    freeze_heap: bool = False,
+    read_deadline: float = READ_DEADLINE_SECONDS,
+) -> Starlette:
+    """`freeze_heap`: for a long-lived server process (see below); not for tests that start many.
+
+    `read_deadline`: how long a request's body may take to arrive (bot/http_limits.py).
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -89,7 +99,9 @@ def create_http_app(settings: Settings, *, freeze_heap: bool = False) -> Starlet
         # Socket Mode has no signing secret to verify requests with: an HTTP door into the
         # listeners would let anyone who reaches the port act as any Slack user.
         routes.append(Route("/slack/events", _slack_events, methods=["POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Every body is read within a size limit and a deadline before any route sees it.
+    guard = Middleware(RequestGuard, max_body=MAX_BODY_BYTES, read_deadline=read_deadline)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[guard])
 
 
 def _serving(request: Request) -> Serving:

@@ -35,6 +35,7 @@ def serve(settings: Settings) -> int:
         verb = "is" if len(missing) == 1 else "are"
         print(MISSING.format(missing=" and ".join(missing), verb=verb), file=sys.stderr)
         return 2
+    from bot.http_limits import server_options
     from bot.server import create_http_app
 
     uvicorn.run(
@@ -44,5 +45,6 @@ def serve(settings: Settings) -> int:
         log_config=None,  # keep convbot's logging set-up (text or JSON)
         access_log=False,
         lifespan="on",
+        **server_options(),  # a request is read within a deadline (bot/http_limits.py)
     )
     return 0
