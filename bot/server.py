@@ -10,7 +10,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -34,7 +34,9 @@ from bot.models import utcnow
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, build_slack_deps
 from bot.slack.deps import slack_client, slack_session
+from bot.slack.failures import SLACK_FAILURES
 from bot.slack.intake import refusal
+from bot.slack.respond import post
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.db import safe_url
 from bot.state.ticks import TickClaims, TickRecord
@@ -48,6 +50,20 @@ class Serving:
     runtime: Runtime
     handler: AsyncSlackRequestHandler
     metrics: Metrics
+    telling: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def tell(self, response_url: str, sentence: str) -> None:
+        """Post `sentence` to the person on `response_url` after the ack (intake's refusals)."""
+        task = asyncio.create_task(self._tell(response_url, sentence))
+        self.telling.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self.telling.discard)
+
+    async def _tell(self, response_url: str, sentence: str) -> None:
+        message = {"text": sentence, "response_type": "ephemeral", "replace_original": False}
+        try:
+            await post(response_url, message, self.handler.app.client.session)
+        except SLACK_FAILURES as error:  # said once, without a trace: Slack is unreachable
+            log.warning("could not tell a person why their request was not run: %r", error)
 
 
 def create_http_app(
@@ -112,13 +128,19 @@ def _serving(request: Request) -> Serving:
 async def _slack_events(request: Request) -> Response:
     serving = _serving(request)
     # Bolt would raise on a body that is not the shape Slack sends (a 500); see bot/slack/intake.
+    # The body was read within bot/http_limits.py's bounds; it is not parsed before it is
+    # known to be Slack's.
     secret = serving.runtime.settings.slack_signing_secret
-    status = refusal(
+    refused = refusal(
         await request.body(), request.headers, secret.get_secret_value() if secret else None
     )
-    if status is not None:
-        return Response(status_code=status)
-    return await serving.handler.handle(request)
+    if refused is None:
+        return await serving.handler.handle(request)
+    if refused.sentence and refused.ack_text:
+        return JSONResponse({"response_type": "ephemeral", "text": refused.sentence})
+    if refused.sentence and refused.response_url:
+        serving.tell(refused.response_url, refused.sentence)
+    return Response(status_code=refused.status)
 
 
 async def _healthz(_request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""A hostile day at the HTTP door: huge bodies and slow clients.
+"""A hostile day at the HTTP door: huge bodies, deep nesting, slow clients, garbage in fields.
 
 Everything here goes over real sockets on loopback into the bot as `tests/slack_harness.py` runs
 it (uvicorn, the bot's lifespan, a fake Slack). What each test proves:
@@ -7,10 +7,17 @@ it (uvicorn, the bot's lifespan, a fake Slack). What each test proves:
   read when its Content-Length says so (the test sends the headers of a 100 MB body and no body:
   an answer at all proves nothing waited for it), and as soon as a chunked body grows past it
   (the test keeps sending; the 413 arrives while it does). One byte under the limit is read.
+- Nesting: JSON nested 1,000 deep, unsigned, is refused by its signature (401) before anything
+  parses it; signed, it is answered 200 with a warning, as intake answers any shape Slack never
+  sends. No ERROR and no traceback in the log (RecursionError was a 500 with one).
 - Time: slow clients (headers a byte at a time, a body a byte at a time, a connection that sends
   nothing) are cut off within the read deadline, made short here, while /healthz keeps
   answering at once; a real command still works afterwards. This runs the bot as `convbot
   serve` does (`server_options`), since the header deadline lives in uvicorn's protocol.
+- Fields: a signed request whose response_url is empty or not http(s), whose user is missing or
+  not a Slack id, or a `/conv create` without a trigger_id, runs nothing and logs no traceback;
+  the person is told in a sentence where one can reach them (a slash command's ack; a press's
+  usable response_url).
 """
 
 from __future__ import annotations
@@ -23,10 +30,22 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import pytest
+
+from bot.fakeslack import app_home_opened, block_actions, event_callback, slash_command
 from bot.http_limits import MAX_BODY_BYTES
-from tests.slack_harness import SlackHarness, running_bot
+from bot.slack.intake import MAX_NESTING
+from tests.slack_harness import (
+    ANA,
+    CHANNEL,
+    TAKE,
+    SlackHarness,
+    eventually,
+    find_action,
+    running_bot,
+)
 
 DEADLINE = 1.0  # seconds; the real one is READ_DEADLINE_SECONDS (5 s)
 
@@ -152,6 +171,74 @@ async def test_a_body_at_the_limit_is_read_and_one_byte_more_is_not(tmp_path: Pa
     assert over.status_code == 413
 
 
+# --- nesting -------------------------------------------------------------------------------------
+
+DEEP_JSON = '{"a":' * 1000 + "1" + "}" * 1000
+DEEP_LIST = "[" * 1000 + "]" * 1000
+DEEP_BODIES = [
+    pytest.param(DEEP_JSON, "application/json", id="json-objects"),
+    pytest.param(DEEP_LIST, "application/json", id="json-lists"),
+    pytest.param(urlencode({"payload": DEEP_LIST}), "application/x-www-form-urlencoded", id="form"),
+    pytest.param("payload=" + DEEP_LIST, "application/x-www-form-urlencoded", id="raw-form"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type"), DEEP_BODIES)
+async def test_deep_nesting_unsigned_is_refused_before_it_is_parsed(
+    tmp_path: Path, body: str, content_type: str
+) -> None:
+    async with bot(tmp_path) as slack:
+        with watched() as logs:
+            response = await slack.http.post(
+                f"{slack.bot_url}/slack/events",
+                content=body,
+                headers={"Content-Type": content_type},
+            )
+    assert response.status_code == 401
+    assert logs.tracebacks() == []
+
+
+@pytest.mark.parametrize(("body", "content_type"), DEEP_BODIES)
+async def test_deep_nesting_signed_is_a_shape_slack_never_sends(
+    tmp_path: Path, body: str, content_type: str
+) -> None:
+    async with bot(tmp_path) as slack:
+        with watched() as logs:
+            headers = slack.signer.headers_for(body, content_type)
+            response = await slack.http.post(
+                f"{slack.bot_url}/slack/events", content=body, headers=headers
+            )
+    assert response.status_code == 200  # as for any shape Slack never sends: nothing to retry
+    assert logs.tracebacks() == []
+    [warning] = logs.said("bot.slack.intake")
+    assert f"deeper than {MAX_NESTING} levels" in warning
+
+
+async def test_nesting_within_the_limit_reaches_the_listeners(tmp_path: Path) -> None:
+    """The limit is far above what Slack nests: a press carrying a deep value still works."""
+    async with bot(tmp_path) as slack:
+        card = await slack.create("Deep but fine")
+        deep: Any = "x"
+        for _ in range(MAX_NESTING - 10):  # with payload, actions and the action: 57 levels
+            deep = [deep]
+        action = find_action(card.message.blocks, TAKE) | {"extra": deep}
+        url = slack.fake.new_response_url(CHANNEL, ANA, message_ts=card.message.ts)
+        body = block_actions(
+            action,
+            user_id=ANA,
+            trigger_id=slack.fake.new_trigger_id(ANA),
+            channel_id=CHANNEL,
+            message=card.message.as_slack(),
+            response_url=url,
+        )
+        assert (await slack.post(body)).status_code == 200
+
+        async def taken() -> bool:
+            return (await slack.conversation(card.id)).agentId == "agent-ana"
+
+        await eventually(taken)
+
+
 # --- time ----------------------------------------------------------------------------------------
 
 
@@ -234,3 +321,135 @@ async def test_a_slow_second_request_on_a_kept_connection_is_cut_off(tmp_path: P
             dripping.cancel()
             writer.close()
         assert lasted < DEADLINE + 2
+
+
+# --- garbage in signed fields --------------------------------------------------------------------
+
+BAD_URLS = ["", "/conv", "ftp://example.com/x", "http://", "https://[::1", "javascript:alert(1)"]
+
+
+def _command(slack: SlackHarness, text: str, **fields: str | None) -> str:
+    """`/conv text` as Slack sends it, with `fields` replaced (None: left out)."""
+    values: dict[str, str] = {
+        "user_id": ANA,
+        "channel_id": CHANNEL,
+        "response_url": slack.fake.new_response_url(CHANNEL, ANA),
+        "trigger_id": slack.fake.new_trigger_id(ANA),
+    }
+    values.update({key: value or "" for key, value in fields.items()})
+    form = parse_qsl(slash_command(text, **values), keep_blank_values=True)
+    return urlencode([(k, v) for k, v in form if not (k in fields and fields[k] is None)])
+
+
+COMMANDS = [
+    *[pytest.param("list", {"response_url": url}, id=f"response_url={url!r}") for url in BAD_URLS],
+    pytest.param("list", {"response_url": None}, id="no response_url"),
+    pytest.param("list", {"user_id": ""}, id="empty user_id"),
+    pytest.param("list", {"user_id": None}, id="no user_id"),
+    pytest.param("list", {"user_id": "ana smith"}, id="user_id not an id"),
+    pytest.param("list", {"channel_id": ""}, id="empty channel_id"),
+    pytest.param("create", {"trigger_id": ""}, id="create, empty trigger_id"),
+    pytest.param("create", {"trigger_id": None}, id="create, no trigger_id"),
+]
+
+
+@pytest.mark.parametrize(("text", "fields"), COMMANDS)
+async def test_a_slash_command_with_garbage_fields_is_told_not_run(
+    tmp_path: Path, text: str, fields: dict[str, str | None]
+) -> None:
+    async with bot(tmp_path) as slack:
+        with watched() as logs:
+            ack = await slack.post(_command(slack, text, **fields))
+            await asyncio.sleep(0.3)  # what a listener would do happens after the ack
+    assert ack.status_code == 200
+    answer = ack.json()
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Slack sent this command without ")
+    assert "please type it again" in answer["text"]
+    assert logs.tracebacks() == []
+    assert slack.fake.responses == [] and slack.fake.calls_to("views.open") == []
+
+
+async def test_a_slash_command_with_every_field_is_still_run(tmp_path: Path) -> None:
+    async with bot(tmp_path) as slack:
+        with watched() as logs:
+            command = await slack.command("help")
+            assert command.ack.text == ""
+            assert (await command.answer()).text
+            form = await slack.command("create")
+            await slack.fake.wait_for("views.open", count=1)
+    assert form.ack.status_code == 200
+    assert logs.tracebacks() == []
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+async def test_a_press_with_an_unusable_response_url_does_nothing_quietly(
+    tmp_path: Path, url: str
+) -> None:
+    async with bot(tmp_path) as slack:
+        card = await slack.create("Pressed from nowhere")
+        before = len(slack.fake.responses)
+        with watched() as logs:
+            body = block_actions(
+                find_action(card.message.blocks, TAKE),
+                user_id=ANA,
+                trigger_id=slack.fake.new_trigger_id(ANA),
+                channel_id=CHANNEL,
+                message=card.message.as_slack(),
+                response_url=url,
+            )
+            ack = await slack.post(body)
+            await asyncio.sleep(0.3)
+        assert ack.status_code == 200 and ack.text == ""
+        assert logs.tracebacks() == []
+        assert (await slack.conversation(card.id)).agentId is None  # not taken
+        assert len(slack.fake.responses) == before
+        assert any("response_url" in said for said in logs.said("bot.slack.intake"))
+
+
+@pytest.mark.parametrize(
+    ("user", "trigger"),
+    [
+        pytest.param("ana", "trigger", id="user id not an id"),
+        pytest.param(ANA, "", id="empty trigger_id"),
+    ],
+)
+async def test_a_press_with_a_usable_response_url_is_told_on_it(
+    tmp_path: Path, user: str, trigger: str
+) -> None:
+    async with bot(tmp_path) as slack:
+        card = await slack.create("Pressed by garbage")
+        url = slack.fake.new_response_url(CHANNEL, ANA, message_ts=card.message.ts)
+        with watched() as logs:
+            body = block_actions(
+                find_action(card.message.blocks, TAKE),
+                user_id=user,
+                trigger_id=trigger,
+                channel_id=CHANNEL,
+                message=card.message.as_slack(),
+                response_url=url,
+            )
+            ack = await slack.post(body)
+            [told] = await eventually(
+                lambda: [p for p in slack.fake.responses if url.endswith(p.token)]
+            )
+        assert ack.status_code == 200
+        assert told.text.startswith("Slack sent this without ")
+        assert told.response_type == "ephemeral"
+        assert logs.tracebacks() == []
+        assert (await slack.conversation(card.id)).agentId is None
+
+
+@pytest.mark.parametrize("user", ["", "ana", None])
+async def test_home_opened_without_a_user_draws_nothing_quietly(
+    tmp_path: Path, user: str | None
+) -> None:
+    async with bot(tmp_path) as slack:
+        event = app_home_opened(ANA)
+        event["user"] = user
+        with watched() as logs:
+            ack = await slack.post(event_callback(event))
+            await asyncio.sleep(0.3)
+        assert ack.status_code == 200
+        assert logs.tracebacks() == []
+        assert slack.fake.calls_to("views.publish") == []
