@@ -91,6 +91,9 @@ _INNER_STRINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Objects inside those objects that the listeners read (a form's values: view.state.values).
+_INNER_OBJECTS: dict[str, tuple[str, ...]] = {"view": ("state",)}
+
 # Keys of an event that name a user or a channel: an id, or the whole object (channel_created,
 # channel_rename, im_created carry the channel; user_change, team_join the user), as Slack's
 # samples in tests/fixtures/slack show. Bolt reads either (request.internals.extract_user_id,
@@ -322,6 +325,9 @@ def _strings_in(key: str, value: dict[str, Any]) -> str | None:
     for inner in _INNER_STRINGS.get(key, ()):
         if value.get(inner) is not None and not isinstance(value[inner], str):
             return f"`{key}.{inner}` is not a string"
+    for inner in _INNER_OBJECTS.get(key, ()):
+        if value.get(inner) is not None and not isinstance(value[inner], dict):
+            return f"`{key}.{inner}` is not an object"
     return None
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -34,8 +35,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from bot.fakeslack import app_home_opened, block_actions, event_callback, slash_command
+from bot.fakeslack import (
+    app_home_opened,
+    block_actions,
+    event_callback,
+    slash_command,
+    view_submission,
+)
+from bot.fakeslack.payloads import socket_payload
 from bot.http_limits import MAX_BODY_BYTES
+from bot.slack.blocks import ids
 from bot.slack.intake import MAX_NESTING
 from tests.slack_harness import (
     ANA,
@@ -453,3 +462,22 @@ async def test_home_opened_without_a_user_draws_nothing_quietly(
         assert ack.status_code == 200
         assert logs.tracebacks() == []
         assert slack.fake.calls_to("views.publish") == []
+
+
+@pytest.mark.parametrize("state", [True, "values", [1]])
+async def test_a_form_whose_state_is_not_an_object_is_not_one_slack_sends(
+    tmp_path: Path, state: Any
+) -> None:
+    """The create form's listener reads view.state.values (found by test_bad_input_payloads)."""
+    async with bot(tmp_path) as slack:
+        view = {"id": "VFORM0001", "type": "modal", "callback_id": ids.CREATE_MODAL}
+        submitted = socket_payload(
+            view_submission(view, user_id=ANA, trigger_id=slack.fake.new_trigger_id(ANA))
+        )
+        submitted["view"]["state"] = state
+        with watched() as logs:
+            ack = await slack.post(urlencode({"payload": json.dumps(submitted)}))
+            await asyncio.sleep(0.3)
+        assert ack.status_code == 200 and ack.text == ""
+        assert logs.tracebacks() == []
+        assert any("view.state" in said for said in logs.said("bot.slack.intake"))
