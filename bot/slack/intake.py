@@ -163,7 +163,7 @@ def _missing_fields(payload: dict[str, Any]) -> Refusal | None:
     """A signed request without a field the listeners read, which Slack always sends."""
     kind = payload.get("type")
     url = payload.get("response_url")
-    usable_url = url if _is_response_url(url) else None
+    usable_url = url if usable_response_url(url) else None
     if "command" in payload:  # Bolt's test for a slash command
         lacking = [
             what
@@ -190,7 +190,7 @@ def _missing_fields(payload: dict[str, Any]) -> Refusal | None:
         lacking.append(_RESPONSE_URL)
     if kind == "block_actions" and not _is_present(payload.get("trigger_id")):
         lacking.append(_TRIGGER)
-    if not all(_is_response_url(item.get("response_url")) for item in _response_urls(payload)):
+    if not all(usable_response_url(item.get("response_url")) for item in _response_urls(payload)):
         lacking.append(f"usable response_urls ({_RESPONSE_URL})")
     event = payload.get("event") or {}
     home = kind == "event_callback" and event.get("type") == "app_home_opened"
@@ -221,7 +221,7 @@ def _is_present(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _is_response_url(value: Any) -> bool:
+def usable_response_url(value: Any) -> bool:
     """An absolute http(s) URL with a host, as aiohttp will post to (Slack's are https)."""
     if not isinstance(value, str) or not value:
         return False

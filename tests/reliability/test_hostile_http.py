@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import logging
 import time
@@ -481,3 +482,30 @@ async def test_a_form_whose_state_is_not_an_object_is_not_one_slack_sends(
         assert ack.status_code == 200 and ack.text == ""
         assert logs.tracebacks() == []
         assert any("view.state" in said for said in logs.said("bot.slack.intake"))
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/x", "/conv", ""])
+async def test_an_edit_form_whose_card_url_is_unusable_is_refused_beside_it(
+    tmp_path: Path, url: str
+) -> None:
+    """The edit form carries the Edit press's response_url in its private_metadata, and the
+    listener posts to it after saving: garbage there is refused in the form, before any change."""
+    async with bot(tmp_path) as slack:
+        card = await slack.create("Edit me")
+        await slack.press(card.message, ids.EDIT, card=card.id)
+        await slack.settle("views.update")
+        [form] = [
+            v for v in slack.fake.views.values() if v.view.get("callback_id") == ids.EDIT_MODAL
+        ]
+        view = copy.deepcopy(form.view)
+        metadata = json.loads(view["private_metadata"])
+        metadata["response_url"] = url
+        view["private_metadata"] = json.dumps(metadata)
+        with watched() as logs:
+            ack = await slack.post(
+                view_submission(view, user_id=ANA, trigger_id=slack.fake.new_trigger_id(ANA))
+            )
+            await asyncio.sleep(0.3)
+        assert ack.status_code == 200
+        assert ack.json()["response_action"] == "errors"
+        assert logs.tracebacks() == []
