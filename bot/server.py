@@ -19,6 +19,7 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from bot.bootstrap import Runtime, build_runtime
 from bot.config import DigestSchedule
 from bot.errors import BackendUnavailable, ConvbotError
+from bot.http_limits import MAX_BODY_BYTES, READ_DEADLINE_SECONDS, RequestGuard
 from bot.jobs.scheduler import start_scheduler
 from bot.jobs.triggers import job_id, next_runs
 from bot.metrics import CONTENT_TYPE, Metrics
@@ -33,7 +35,9 @@ from bot.models import utcnow
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, build_slack_deps
 from bot.slack.deps import slack_client, slack_session
+from bot.slack.failures import SLACK_FAILURES
 from bot.slack.intake import refusal
+from bot.slack.respond import post
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.db import safe_url
 from bot.state.ticks import TickClaims, TickRecord
@@ -91,15 +95,37 @@ class Serving:
     handler: AsyncSlackRequestHandler
     metrics: Metrics
     readiness: ReadinessProbe | None = field(default=None)
+    telling: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.readiness is None:
             runtime = self.runtime
             self.readiness = ReadinessProbe(lambda: _probe_readiness(runtime))
 
+    def tell(self, response_url: str, sentence: str) -> None:
+        """Post `sentence` to the person on `response_url` after the ack (intake's refusals)."""
+        task = asyncio.create_task(self._tell(response_url, sentence))
+        self.telling.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self.telling.discard)
 
-def create_http_app(settings: Settings, *, freeze_heap: bool = False) -> Starlette:
-    """`freeze_heap`: for a long-lived server process (see below); not for tests that start many."""
+    async def _tell(self, response_url: str, sentence: str) -> None:
+        message = {"text": sentence, "response_type": "ephemeral", "replace_original": False}
+        try:
+            await post(response_url, message, self.handler.app.client.session)
+        except SLACK_FAILURES as error:  # said once, without a trace: Slack is unreachable
+            log.warning("could not tell a person why their request was not run: %r", error)
+
+
+def create_http_app(
+    settings: Settings,
+    *,
+    freeze_heap: bool = False,
+    read_deadline: float = READ_DEADLINE_SECONDS,
+) -> Starlette:
+    """`freeze_heap`: for a long-lived server process (see below); not for tests that start many.
+
+    `read_deadline`: how long a request's body may take to arrive (bot/http_limits.py).
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,7 +165,9 @@ def create_http_app(settings: Settings, *, freeze_heap: bool = False) -> Starlet
         # Socket Mode has no signing secret to verify requests with: an HTTP door into the
         # listeners would let anyone who reaches the port act as any Slack user.
         routes.append(Route("/slack/events", _slack_events, methods=["POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Every body is read within a size limit and a deadline before any route sees it.
+    guard = Middleware(RequestGuard, max_body=MAX_BODY_BYTES, read_deadline=read_deadline)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[guard])
 
 
 def _serving(request: Request) -> Serving:
@@ -150,13 +178,19 @@ def _serving(request: Request) -> Serving:
 async def _slack_events(request: Request) -> Response:
     serving = _serving(request)
     # Bolt would raise on a body that is not the shape Slack sends (a 500); see bot/slack/intake.
+    # The body was read within bot/http_limits.py's bounds; it is not parsed before it is
+    # known to be Slack's.
     secret = serving.runtime.settings.slack_signing_secret
-    status = refusal(
+    refused = refusal(
         await request.body(), request.headers, secret.get_secret_value() if secret else None
     )
-    if status is not None:
-        return Response(status_code=status)
-    return await serving.handler.handle(request)
+    if refused is None:
+        return await serving.handler.handle(request)
+    if refused.sentence and refused.ack_text:
+        return JSONResponse({"response_type": "ephemeral", "text": refused.sentence})
+    if refused.sentence and refused.response_url:
+        serving.tell(refused.response_url, refused.sentence)
+    return Response(status_code=refused.status)
 
 
 async def _healthz(_request: Request) -> Response:

@@ -43,6 +43,7 @@ from bot.fakeslack import (
     view_submission,
 )
 from bot.fakeslack.methods import apply_submission_ack
+from bot.http_limits import server_options
 from bot.models import Conversation
 from bot.server import Serving, create_http_app
 from bot.service.conversations import ConversationService
@@ -418,28 +419,45 @@ async def running_bot(
     *,
     config: Json | None = None,
     fake: FakeSlack | None = None,
+    read_deadline: float | None = None,
     **overrides: Any,
 ) -> AsyncIterator[SlackHarness]:
-    """The bot serving on loopback against a fake Slack; `config` adds to convbot.yml."""
+    """The bot serving on loopback against a fake Slack; `config` adds to convbot.yml.
+
+    `read_deadline`: serve as `convbot serve` does (bot/http_limits.py), with this deadline for
+    reading a request."""
     fake = fake or fake_workspace()
     write_config(tmp_path / "convbot.yml", config)
     slack_socket, bot_socket = _loopback_socket(), _loopback_socket()
     fake.base_url = _url(slack_socket)
     settings = bot_settings(tmp_path, fake.api_url, **overrides)
-    app = create_http_app(settings)
+    if read_deadline is None:
+        app, options = create_http_app(settings), {}
+    else:
+        app = create_http_app(settings, read_deadline=read_deadline)
+        options = server_options(read_deadline)
     servers = [(create_fake_slack_app(fake), slack_socket, "off"), (app, bot_socket, "on")]
-    async with _serving(servers), httpx.AsyncClient(timeout=10) as http:
+    async with _serving(servers, options), httpx.AsyncClient(timeout=10) as http:
         serving = app.state.serving
         yield SlackHarness(fake, SlackSigner(SECRET), _url(bot_socket), http, serving)
 
 
 @asynccontextmanager
-async def _serving(servers: list[tuple[ASGIApp, socket.socket, Lifespan]]) -> AsyncIterator[None]:
+async def _serving(
+    servers: list[tuple[ASGIApp, socket.socket, Lifespan]], bot_options: Json
+) -> AsyncIterator[None]:
     """Serve each app on its socket (as `bot.emulator.loopback` does) and stop them together:
-    uvicorn needs ~0.15 s to notice a stop and finish, which would add up test after test."""
+    uvicorn needs ~0.15 s to notice a stop and finish, which would add up test after test.
+    `bot_options`: uvicorn options for the app whose lifespan is on (the bot)."""
     running = [
         uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False)
+            uvicorn.Config(
+                app,
+                log_level="warning",
+                lifespan=lifespan,
+                access_log=False,
+                **(bot_options if lifespan == "on" else {}),
+            )
         )
         for app, _, lifespan in servers
     ]

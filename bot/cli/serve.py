@@ -37,6 +37,7 @@ def serve(settings: Settings) -> int:
         return 2
     from bot.config import load_settings_config
     from bot.errors import ConvbotError
+    from bot.http_limits import server_options
     from bot.server import create_http_app
 
     # Read here first: a mistake found in the server's start-up would end in uvicorn's traceback
@@ -53,5 +54,6 @@ def serve(settings: Settings) -> int:
         log_config=None,  # keep convbot's logging set-up (text or JSON)
         access_log=False,
         lifespan="on",
+        **server_options(),  # a request is read within a deadline (bot/http_limits.py)
     )
     return 0

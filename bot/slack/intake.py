@@ -14,6 +14,20 @@ would only show the person an error, or make Slack retry) and a warning in the l
 else, which is everything Slack really sends, goes to Bolt untouched: the payloads Slack's SDK
 authors published (tests/fixtures/slack, sent by tests/test_slack_payload_fixtures.py) all pass,
 among them events whose `user` or `channel` is an object and dialogs whose `state` is a string.
+
+The signature is checked before the body is parsed at all: parsing is work anyone could make
+the bot do (1 KB of JSON nested 1,000 deep raised RecursionError inside json.loads, a 500 with
+a traceback). Signed bodies are parsed only when their nesting is within `MAX_NESTING`: deeper
+is a shape Slack never sends, answered as the other shapes are. (Their size is bounded before
+this, while the body is read: bot/http_limits.py.)
+
+Then the fields the listeners read, which Slack always sends: who acts (a Slack id), where to
+answer (a response_url Slack serves over http(s)), the trigger_id a form opens with, and for a
+slash command its channel. Garbage there used to end in a traceback after the ack (aiohttp
+refusing `ftp://…` or `/conv` as a URL, users.info or views.open refusing an empty id). Such a
+request is not run; the person is told in a sentence where one can reach them: a slash command's
+ack carries it (Slack shows it to them alone), and a press with a usable response_url is
+answered there. Other requests have nowhere to say it and get the plain 200.
 """
 
 from __future__ import annotations
@@ -22,14 +36,30 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
+
+from yarl import URL
 
 log = logging.getLogger(__name__)
 
 MAX_AGE_SECONDS = 5 * 60  # Slack's (and Bolt's) replay window
+# Slack's deepest payloads (a view submission's rich text: payload → view → blocks → rich_text →
+# elements → list → section → elements → style …) stay under 20 levels; 64 leaves room for
+# anything Slack adds and stays far below Python's recursion limit (1,000), which json.loads and
+# every recursive walk over the payload after it would otherwise meet.
+MAX_NESTING = 64
+_BRACKETS = re.compile(rb'[\[\]{}]|"(?:[^"\\]|\\.)*"')
+# A Slack id: a user (U…, W… on Enterprise Grid), a channel (C…, G…, D…). Upper-case and digits.
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,40}")
+_RESPONSE_URL = "a response_url to answer on"
+_WHO = "the id of the person who acts"
+_TRIGGER = "a trigger_id"
+_CHANNEL = "the channel it was typed in"
 
 # Interactivity payloads and Events API envelopes, as Slack documents them: these keys, when
 # present, hold objects (or null), lists of objects, or strings. Bolt and the listeners rely on it.
@@ -61,6 +91,9 @@ _INNER_STRINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Objects inside those objects that the listeners read (a form's values: view.state.values).
+_INNER_OBJECTS: dict[str, tuple[str, ...]] = {"view": ("state",)}
+
 # Keys of an event that name a user or a channel: an id, or the whole object (channel_created,
 # channel_rename, im_created carry the channel; user_change, team_join the user), as Slack's
 # samples in tests/fixtures/slack show. Bolt reads either (request.internals.extract_user_id,
@@ -86,18 +119,121 @@ def signed_by_slack(body: bytes, headers: Mapping[str, str], secret: str) -> boo
     return hmac.compare_digest(expected.encode(), signature.encode(errors="replace"))
 
 
-def refusal(body: bytes, headers: Mapping[str, str], secret: str | None) -> int | None:
-    """The HTTP status to answer `body` with here, or None to hand it to Bolt."""
+@dataclass(frozen=True)
+class Refusal:
+    """What intake answers instead of Bolt: a status, and a sentence for the person if any.
+
+    `ack_text`: the slash command's ack body (Slack shows it to the person alone).
+    `response_url`: a usable response_url to tell `sentence` on, after the ack.
+    """
+
+    status: int
+    sentence: str | None = None
+    ack_text: bool = False
+    response_url: str | None = None
+
+
+def refusal(body: bytes, headers: Mapping[str, str], secret: str | None) -> Refusal | None:
+    """What to answer `body` with here, or None to hand it to Bolt."""
     content_type = (headers.get("content-type") or "").split(";")[0] or None  # as Bolt reads it
-    payload, problem = read(body, content_type)
     signed = secret is None or signed_by_slack(body, headers, secret)
-    if not signed and not (problem is None and payload.get("ssl_check") == "1"):
+    if not signed and not _ssl_check(body, content_type):
         log.info("refused a request Slack did not sign in the last five minutes")
-        return 401
-    if problem is None:
+        return Refusal(401)
+    payload, problem = read(body, content_type)
+    if problem is not None:
+        log.warning("ignored a signed request that is not one Slack sends: %s", problem)
+        return Refusal(200)
+    return _missing_fields(payload)
+
+
+def _ssl_check(body: bytes, content_type: str | None) -> bool:
+    """Slack's `ssl_check`, which it sends unsigned, and Bolt answers: a flat form, so reading
+    it costs nothing (`payload=` JSON, which Bolt would read instead, is not looked into)."""
+    if content_type == "application/json" or body.startswith(b"{") or b"payload" in body:
+        return False
+    try:
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return form.get("ssl_check") == "1"
+
+
+def _missing_fields(payload: dict[str, Any]) -> Refusal | None:
+    """A signed request without a field the listeners read, which Slack always sends."""
+    kind = payload.get("type")
+    url = payload.get("response_url")
+    usable_url = url if usable_response_url(url) else None
+    if "command" in payload:  # Bolt's test for a slash command
+        lacking = [
+            what
+            for what, ok in (
+                (_WHO, _is_id(payload.get("user_id"))),
+                (_CHANNEL, _is_id(payload.get("channel_id"))),
+                (_RESPONSE_URL, usable_url is not None),
+                (_TRIGGER, _is_present(payload.get("trigger_id"))),
+            )
+            if not ok
+        ]
+        if not lacking:
+            return None
+        log.warning("did not run a slash command Slack sent without %s", _and(lacking))
+        sentence = (
+            f"Slack sent this command without {_and(lacking)}, so convbot could not run it; "
+            "please type it again."
+        )
+        return Refusal(200, sentence, ack_text=True)
+    lacking = []
+    if kind in _INTERACTIONS and not _is_id((payload.get("user") or {}).get("id")):
+        lacking.append(_WHO)
+    if url is not None and usable_url is None:
+        lacking.append(_RESPONSE_URL)
+    if kind == "block_actions" and not _is_present(payload.get("trigger_id")):
+        lacking.append(_TRIGGER)
+    if not all(usable_response_url(item.get("response_url")) for item in _response_urls(payload)):
+        lacking.append(f"usable response_urls ({_RESPONSE_URL})")
+    event = payload.get("event") or {}
+    home = kind == "event_callback" and event.get("type") == "app_home_opened"
+    if home and not _is_id(event.get("user")):  # whose Home to draw
+        lacking.append(_WHO)
+    if not lacking:
         return None
-    log.warning("ignored a signed request that is not one Slack sends: %s", problem)
-    return 200
+    log.warning("did not run a %s Slack sent without %s", kind or "request", _and(lacking))
+    if usable_url is None:
+        return Refusal(200)
+    sentence = (
+        f"Slack sent this without {_and(lacking)}, so convbot did nothing with it; "
+        "please try again."
+    )
+    return Refusal(200, sentence, response_url=usable_url)
+
+
+def _response_urls(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    items = payload.get("response_urls") or []
+    return [item for item in items if "response_url" in item]  # a list of objects: _shape_problem
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and _SLACK_ID.fullmatch(value) is not None
+
+
+def _is_present(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def usable_response_url(value: Any) -> bool:
+    """An absolute http(s) URL with a host, as aiohttp will post to (Slack's are https)."""
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        url = URL(value)
+    except (ValueError, TypeError):
+        return False
+    return url.scheme in ("http", "https") and bool(url.host) and url.is_absolute()
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def read(body: bytes, content_type: str | None) -> tuple[dict[str, Any], str | None]:
@@ -106,6 +242,9 @@ def read(body: bytes, content_type: str | None) -> tuple[dict[str, Any], str | N
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return {}, "the body is not UTF-8"
+    if _nesting(body) > MAX_NESTING:
+        # A form's `payload=` is percent-encoded: its brackets are counted once decoded, below.
+        return {}, f"the body nests deeper than {MAX_NESTING} levels"
     try:
         parsed = _parse_as_bolt_does(text, content_type)
     except ValueError as error:  # json.JSONDecodeError included
@@ -123,8 +262,27 @@ def _parse_as_bolt_does(text: str, content_type: str | None) -> Any:
         return json.loads(text)
     if "payload" in text:
         payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        if payload is not None and _nesting(payload.encode()) > MAX_NESTING:
+            raise ValueError(f"its payload nests deeper than {MAX_NESTING} levels")
         return {} if payload is None else json.loads(payload)
     return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _nesting(data: bytes) -> int:
+    """How deep JSON's brackets nest in `data`, strings skipped; counting stops past the limit.
+
+    A scan, not a parse: it cannot recurse, and it only looks at brackets and strings."""
+    depth = deepest = 0
+    for found in _BRACKETS.finditer(data):
+        token = found.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_NESTING:
+                break
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
 
 
 def _shape_problem(payload: dict[str, Any]) -> str | None:
@@ -167,6 +325,9 @@ def _strings_in(key: str, value: dict[str, Any]) -> str | None:
     for inner in _INNER_STRINGS.get(key, ()):
         if value.get(inner) is not None and not isinstance(value[inner], str):
             return f"`{key}.{inner}` is not a string"
+    for inner in _INNER_OBJECTS.get(key, ()):
+        if value.get(inner) is not None and not isinstance(value[inner], dict):
+            return f"`{key}.{inner}` is not an object"
     return None
 
 

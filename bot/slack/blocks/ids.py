@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.errors import InvalidInput
 from bot.models import ConversationId, Timestamp
+from bot.slack.intake import usable_response_url
 
 # Card buttons (block_actions action_id).
 TAKE = "conv.take"
@@ -96,6 +97,15 @@ class EditRef(BaseModel):
     card: CardRef
     response_url: str | None = None  # the message the Edit button was on, redrawn after saving
     home: bool = False  # pressed on the Home tab, which is republished after saving
+
+    @field_validator("response_url")
+    @classmethod
+    def _usable(cls, value: str | None) -> str | None:
+        # Posted to after the change is saved: garbage here (a form of an older convbot, a
+        # damaged one) raised in aiohttp after the ack; refused now with the form's sentence.
+        if value is not None and not usable_response_url(value):
+            raise ValueError("not an http(s) URL to redraw the card on")
+        return value
 
 
 # Digest items (block_actions action_id). Buttons carry a DigestItemRef as their value; the
