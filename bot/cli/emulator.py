@@ -20,6 +20,7 @@ from bot.config import LocalSeed, load_settings_config
 from bot.emulator.app import create_emulator_app
 from bot.errors import ConvbotError
 from bot.faults import FaultDice, FaultPlan, fault_proxy
+from bot.listening import bind_or_say
 from bot.settings import Settings
 from bot.state.db import create_engine, migrate
 
@@ -39,17 +40,8 @@ def serve_emulator(
         print(f"error {error}", file=sys.stderr)
         return error.exit_code
     # Bound before the banner: it tells people where to point convbot, so it must be true.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        reason = error.strerror or type(error).__name__
-        print(
-            f"convbot emulator: cannot listen on {host}:{port} ({reason}); pick another port",
-            file=sys.stderr,
-        )
+    sock = bind_or_say("convbot emulator", host, port, "pick another port")
+    if sock is None:
         return 2
     port = int(sock.getsockname()[1])  # the one chosen, with --port 0
     notes = []

@@ -42,6 +42,7 @@ from bot.bootstrap import build_runtime
 from bot.dev import EXPOSE_FLAG, demo
 from bot.dev.local_slack import BotRefused, LocalSlack
 from bot.fakeslack import FakeSlack, create_fake_slack_app
+from bot.listening import bind_or_say
 from bot.server import create_http_app
 from bot.settings import Settings
 
@@ -272,17 +273,8 @@ def serve_dev(folder: Path, host: str, port: int, *, unsafe_expose: bool = False
             file=sys.stderr,
         )
         return 2
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        reason = error.strerror or type(error).__name__
-        print(
-            f"convbot dev: cannot listen on {host}:{port} ({reason}); pick another port or host",
-            file=sys.stderr,
-        )
+    sock = bind_or_say("convbot dev", host, port, "pick another port or host")
+    if sock is None:
         return 2
     # Listening now: the URL is printed a moment before uvicorn serves the socket, and a page
     # opened in that moment waits in the backlog instead of being refused.
