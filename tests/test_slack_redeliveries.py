@@ -15,6 +15,8 @@ import asyncio
 import logging
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -108,11 +110,11 @@ async def test_a_retry_over_socket_mode_is_acknowledged_and_run_once(tmp_path: P
         await nothing_more_than(slack, 1)
 
 
-@pytest.mark.postgres
-async def test_a_retry_that_reaches_another_replica_is_not_run_again(
+@asynccontextmanager
+async def two_replicas(
     tmp_path: Path, postgres_url: str
-) -> None:
-    """Two replicas on one PostgreSQL: the first delivery reaches one, the retry the other."""
+) -> AsyncIterator[tuple[SlackHarness, SlackHarness]]:
+    """Two bots on one PostgreSQL and one fake Slack workspace, as two replicas."""
     fake = fake_workspace()
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -120,6 +122,15 @@ async def test_a_retry_that_reaches_another_replica_is_not_run_again(
         running_bot(tmp_path / "a", fake=fake, database_url=postgres_url) as one,
         running_bot(tmp_path / "b", fake=fake, database_url=postgres_url) as two,
     ):
+        yield one, two
+
+
+@pytest.mark.postgres
+async def test_a_retry_that_reaches_another_replica_is_not_run_again(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Two replicas on one PostgreSQL: the first delivery reaches one, the retry the other."""
+    async with two_replicas(tmp_path, postgres_url) as (one, two):
         body = event_callback(app_home_opened(ANA), event_id="Ev0REPLICAS4")
         assert (await deliver(one, body)).status_code == 200
         await one.settle("views.publish", 1)
@@ -130,13 +141,7 @@ async def test_a_retry_that_reaches_another_replica_is_not_run_again(
 @pytest.mark.postgres
 async def test_replicas_racing_on_one_event_run_it_once(tmp_path: Path, postgres_url: str) -> None:
     """A timed-out first try and its retry arriving at two replicas at the same moment."""
-    fake = fake_workspace()
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    async with (
-        running_bot(tmp_path / "a", fake=fake, database_url=postgres_url) as one,
-        running_bot(tmp_path / "b", fake=fake, database_url=postgres_url) as two,
-    ):
+    async with two_replicas(tmp_path, postgres_url) as (one, two):
         for n in range(5):
             body = event_callback(app_home_opened(ANA), event_id=f"Ev0RACE{n:05d}")
             acks = await asyncio.gather(deliver(one, body), deliver(two, body, retry=1))
