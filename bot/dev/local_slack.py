@@ -78,6 +78,7 @@ class LocalSlack:
         home = fake.home_view(user)
         modals = self.open_modals(user)
         messages = self._messages(user, channel)
+        read_up_to = self._read.get((user, channel), 0.0)
         if reading and messages:
             self._mark_read(user, channel, float(messages[-1]["ts"]))
         return {
@@ -90,6 +91,8 @@ class LocalSlack:
             ],
             "channels": self._channels(user),
             "messages": messages,
+            # Where the page opens the channel: at the first message not read before, as Slack.
+            "read_up_to": f"{read_up_to:.6f}",
             "views": [{"id": view.id, "view": view.view} for view in modals],
             "home": home.view if home is not None else None,
         }

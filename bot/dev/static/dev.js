@@ -356,14 +356,22 @@
     const key = JSON.stringify([ui.channel, messages, ui.state.users]);
     if (key === ui.drawn.messages) return; // nothing new: leave focus, menus and scroll alone
     const list = $("messages");
-    const wasAtBottom = ui.drawn.messages === null ||
+    const opening = ui.drawn.messages === null;
+    const wasAtBottom = opening || ui.sent ||
       list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    ui.sent = false;
     const restore = rememberFocus(list);
     list.replaceChildren(...messages.map(renderMessage));
     if (!messages.length) list.append(h("div", { class: "empty" }, "No messages yet. Try /conv help."));
     ui.drawn.messages = key;
     restore();
-    if (wasAtBottom) list.scrollTop = list.scrollHeight;
+    // As Slack, a channel opens at its first unread message (a newcomer's #support at the
+    // welcome, not below the digest), else at the bottom.
+    const readUpTo = parseFloat(ui.state.read_up_to || "0");
+    const firstUnread = opening && messages.find((m) => parseFloat(m.ts) > readUpTo && m.user !== ui.user);
+    const unreadEl = firstUnread && list.querySelector(`[data-ts="${CSS.escape(firstUnread.ts)}"]`);
+    if (unreadEl && unreadEl !== list.lastElementChild) list.scrollTop = unreadEl.offsetTop;
+    else if (wasAtBottom) list.scrollTop = list.scrollHeight;
   }
 
   function renderMessage(message) {
@@ -857,6 +865,7 @@
     }
     setHint("");
     composer.value = "";
+    ui.sent = true; // what the person just did is at the bottom: go there
     const answer = await post("/dev/api/command", { user: ui.user, channel: ui.channel, text: (command[1] || "").trim() });
     if (!answer.ok) {
       setHint(answer.error || "The bot did not accept that command.");
