@@ -334,10 +334,13 @@ async def test_the_sidebar_counts_unread_messages_until_the_channel_is_opened(
     assert _unread(home, SUPPORT) >= 1
     opened = await ben.state()
     assert _unread(opened, SUPPORT) == 0
+    # The page opens the channel at the first message after the one he had read.
+    card = next(m for m in opened["messages"] if "Printer on fire" in _texts(m))
+    assert float(opened["read_up_to"]) < float(card["ts"])
+    assert float((await ben.state())["read_up_to"]) >= float(card["ts"])
     # An edit is not news: Take redraws the card, and it does not count again for Ben (only
     # what was posted since he looked does, such as the demo's first digest).
     read_up_to = max(float(m["ts"]) for m in opened["messages"])
-    card = next(m for m in opened["messages"] if "Printer on fire" in _texts(m))
     await ana.press(card, ids.TAKE)
     await ana.until(
         lambda s: any(m["edited"] and "Printer on fire" in _texts(m) for m in s["messages"])
