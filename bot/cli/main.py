@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from bot.bootstrap import Runtime
 from bot.cli.checks import check_config
 from bot.cli.render import render_json, render_text
+from bot.cli.terminal_text import plain
 from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens
 from bot.config import describe_errors
@@ -92,10 +93,14 @@ def _parser() -> argparse.ArgumentParser:
     conv = commands.add_parser(
         "conv",
         help="run one /conv command, e.g. convbot conv list priority:high",
-        description="Run one command of the /conv grammar; `convbot conv help` lists them.",
+        description="Run one command of the /conv grammar; convbot conv help lists them.",
     )
     conv.add_argument("--json", action="store_true", help="print the result as Infobip JSON")
-    conv.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. show <id>")
+    conv.add_argument(
+        "words",
+        nargs=argparse.REMAINDER,
+        help="the command, e.g. show <id>",
+    )
     emulator = commands.add_parser("emulator", help="serve the Infobip API emulator")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=_port, default=8089, help="default 8089; 0: any free port")
@@ -185,7 +190,7 @@ async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
             print(render_text(result, await _queue_names(runtime)))
         return 0
     except ConvbotError as error:
-        print(str(error), file=sys.stderr)
+        print(plain(str(error)), file=sys.stderr)
         return error.exit_code
     except Exception as error:  # a bug: say so briefly, keep the trace for the log
         log.debug("unexpected error", exc_info=True)

@@ -873,6 +873,8 @@ def _overview() -> str:
     for heading, names in HELP_SECTIONS:
         # A section that works only in Slack says so once, in its heading.
         whole = all(name in SLACK_ONLY for name in names)
+        if lines:
+            lines.append("")
         lines.append(f"*{heading}* {SLACK_ONLY_MARK}" if whole else f"*{heading}*")
         for name in names:
             mark = f" {SLACK_ONLY_MARK}" if name in SLACK_ONLY and not whole else ""
