@@ -1,6 +1,6 @@
 """What `convbot conv` prints is terminal text: no Slack marks, tables whose columns hold with
-emoji and CJK topics, short ids. The CLI tests run a real `python -m bot` process on the
-embedded store."""
+emoji and CJK topics, short ids, and the whole command accepted as one pasted argument. The CLI
+tests run a real `python -m bot` process on the embedded store."""
 
 from __future__ import annotations
 
@@ -38,6 +38,41 @@ def created(cli: Cli, *words: str) -> dict[str, object]:
 def no_slack_marks(text: str) -> None:
     for mark in SLACK_MARKS:
         assert mark not in text, (mark, text)
+
+
+# --- the whole command in one argument ---------------------------------------------------------
+
+
+def test_the_whole_command_in_one_argument_works_like_words(cli: Cli) -> None:
+    one = created(cli, "create Printer on fire priority:high")
+    words = created(cli, "create", "Printer", "on", "fire", "priority:high")
+    assert (one["topic"], one["priority"]) == (words["topic"], words["priority"])
+    assert (one["topic"], one["priority"]) == ("Printer on fire", "HIGH")
+
+
+def test_a_command_pasted_from_slack_keeps_its_slash_and_quotes(cli: Cli) -> None:
+    pasted = created(cli, '/conv create Refund “twice” summary:"Charged twice" #vip')
+    assert pasted["topic"] == "Refund twice"
+    assert pasted["summary"] == "Charged twice" and pasted["tags"] == ["vip"]
+    listed = cli("conv", "/conv list tag:vip")
+    assert listed.returncode == 0, listed.stderr
+    assert "Refund twice" in listed.stdout
+    for words in (
+        ["list tag:vip", "--json"],
+        ["list tag:vip --json"],
+        ["/conv", "list", "tag:vip"],
+    ):
+        result = cli("conv", *words)
+        assert result.returncode == 0, (words, result.stderr)
+        assert "Refund twice" in result.stdout
+    assert json.loads(cli("conv", "list tag:vip", "--json").stdout)["pagination"]["totalItems"] == 1
+
+
+def test_an_unclosed_quote_in_one_argument_is_one_readable_error(cli: Cli) -> None:
+    result = cli("conv", 'create Printer summary:"on fire')
+    assert result.returncode == 1
+    assert result.stderr.startswith('A double quote (") is not closed')
+    assert "Usage: create <topic words>" in result.stderr and "Traceback" not in result.stderr
 
 
 # --- terminal text -----------------------------------------------------------------------------

@@ -66,6 +66,7 @@ __all__ = [
     "help_text",
     "parse",
     "parse_tokens",
+    "split",
     "tag_name",
     "tokenize",
 ]
@@ -150,13 +151,17 @@ def _read_token(text: str, start: int) -> tuple[str, int]:
 
 def parse(text: str, *, now: datetime | None = None) -> Command:
     """Parse what was typed after `/conv` (or a whole CLI line)."""
+    return parse_tokens(split(text), now=now)
+
+
+def split(text: str) -> list[str]:
+    """`tokenize`, whose complaint about an open quote carries the named command's usage."""
     try:
-        tokens = tokenize(text)
+        return tokenize(text)
     except InvalidInput as error:
         words = text.split(None, 1)
         usage = USAGE.get(words[0].lower()) if words else None
         raise InvalidInput(error.message, usage=usage) from None
-    return parse_tokens(tokens, now=now)
 
 
 def parse_tokens(tokens: Sequence[str], *, now: datetime | None = None) -> Command:
