@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.cli.render import render_table, short_ids
 from bot.cli.terminal_text import clip, pad, plain, width
@@ -165,6 +167,8 @@ def test_the_table_keeps_its_columns_with_emoji_and_cjk(cli: Cli) -> None:
         ),
         ("Taken by <@U9|ana>.", "Taken by @ana."),
         ("In <#C1|support>, <!here>.", "In #support, @here."),
+        ("Ask <!subteam^S1>.", "Ask @S1."),
+        ("At <!date^1700000000^{time}>.", "At 2023-11-14 22:13 UTC."),
         ("See <https://x.example/a|the runbook>.", "See the runbook (https://x.example/a)."),
         ("<https://x.example>", "https://x.example"),
         ("changed <!date^1700000000^{date_short_pretty}|Nov 14> by ben", "changed Nov 14 by ben"),
@@ -223,3 +227,13 @@ def test_short_ids_grow_only_where_two_rows_share_a_prefix() -> None:
     )
     table = render_table(page, {})
     assert table.splitlines()[1].startswith("8f3a2c1d-aa  ")
+
+
+@settings(derandomize=True, deadline=None, database=None, max_examples=300)
+@given(
+    text=st.text(alphabet=st.sampled_from("a 日🔥\u0301\ufe0f\u200b*_~`<>|@#!:^\n"), max_size=40)
+)
+def test_any_text_plain_and_clipped_stays_within_its_columns(text: str) -> None:
+    plain(text)  # never raises, whatever the marks
+    for columns in (1, 5, 12):
+        assert width(clip(text, columns)) <= columns

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 
 __all__ = ["clip", "pad", "plain", "width"]
 
@@ -55,10 +56,19 @@ def _token(found: re.Match[str]) -> str:
     if label:
         # `<!subteam^S1|@support>` and `<@U1|ana>` carry their name; a date its fallback text.
         return label if sigil == "!" or label.startswith(("@", "#")) else sigil + label
-    if sigil == "!":
-        name = value.split("^", 1)
-        return _SPECIAL.get(name[0], "@" + name[-1])
-    return sigil + value
+    if sigil != "!":
+        return sigil + value
+    kind, _, rest = value.partition("^")
+    if kind == "date":
+        return _date(rest.partition("^")[0]) or value
+    return _SPECIAL.get(kind, "@" + (rest or kind))
+
+
+def _date(seconds: str) -> str | None:
+    """`<!date^…>` without its fallback text: the moment in UTC, as the CLI writes times."""
+    if not seconds.isdigit() or len(seconds) > 11:
+        return None
+    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _link(found: re.Match[str]) -> str:
