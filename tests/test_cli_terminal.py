@@ -237,3 +237,20 @@ def test_any_text_plain_and_clipped_stays_within_its_columns(text: str) -> None:
     plain(text)  # never raises, whatever the marks
     for columns in (1, 5, 12):
         assert width(clip(text, columns)) <= columns
+
+
+def test_a_dry_run_digest_points_to_the_shell_command_for_the_rest(
+    tmp_path: Path, cli: Cli
+) -> None:
+    (tmp_path / "convbot.yml").write_text(
+        "digests:\n  - {name: high, channel: C0123456789, every: 30m, max_items: 1}\n"
+    )
+    for topic in ("Server down", "Disk full"):
+        assert cli("conv", "create", topic, "priority:urgent").returncode == 0
+    result = cli("digest", "high", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    (more,) = [line for line in result.stdout.splitlines() if "more:" in line]
+    assert "…and 1 more: convbot conv list " in more and "/conv" not in more
+    command = more.split("more: convbot conv ")[1].split()
+    listed = cli("conv", *command)
+    assert listed.returncode == 0 and "2 conversations" in listed.stdout, listed.stderr
