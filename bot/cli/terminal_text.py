@@ -22,9 +22,10 @@ _SLACK_TOKEN = re.compile(r"<([@#!])([^<>|\s]+)(?:\|([^<>\n]*))?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^<>|\s]+)(?:\|([^<>\n]*))?>")
 # An emoji code stands alone between spaces, so `sort:updated:desc` is never one.
 _EMOJI = re.compile(r"(?<!\S):[a-z0-9_+-]+:(?!\S) ?")
-# Slack formats only at word edges: `*a*` is bold, `2*3*4` and `snake_case_name` are not.
+# Emphasis opens after a space (or at a line's start) and closes before one or a punctuation
+# mark: our sentences write it so, and a quoted value ('#_ops_', '*/5 * * * *') stays as typed.
 _EMPHASIS = [
-    re.compile(rf"(?<![\w{mark}]){mark}(?=\S)([^{mark}\n]*?\S){mark}(?![\w{mark}])")
+    re.compile(rf"(?<![^\s(]){mark}(?=[^\s{mark}])([^{mark}\n]*?\S){mark}(?![^\s.,;:!?)])")
     for mark in (r"\*", "_", "~")
 ]
 _SPECIAL = {"here": "@here", "channel": "@channel", "everyone": "@everyone"}
