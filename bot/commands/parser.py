@@ -60,6 +60,7 @@ from bot.models import (
 )
 
 __all__ = [
+    "HELP_SECTIONS",
     "USAGE",
     "agent_ref",
     "conversation_id",
@@ -67,6 +68,7 @@ __all__ = [
     "parse",
     "parse_tokens",
     "split",
+    "synopsis",
     "tag_name",
     "tokenize",
 ]
