@@ -810,7 +810,7 @@ _HELP: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "oncall": (
         "Who is on call, now or at a given time.",
         "Shows who is on call for a schedule under `oncall.schedules:` in convbot.yml, or for"
-        " every schedule: now, or at `at:`, a date and time in your time zone"
+        " every schedule: now, or at the time `at:` gives, a date and time in your time zone"
         " (YYYY-MM-DD HH:MM, in quotes because of the space, or `now`).",
         ("oncall", 'oncall primary at:"2026-12-25 03:00"'),
     ),
