@@ -69,7 +69,7 @@ def scenario(cli: Cli, env: dict[str, str] | None = None, *, channel: str | None
 
     listed = cli("conv", "list", "priority:high,urgent", env=env)
     assert listed.returncode == 0, listed.stderr
-    assert cid in listed.stdout and "Printer on fire" in listed.stdout
+    assert cid[:8] in listed.stdout and "Printer on fire" in listed.stdout  # a short id
 
     as_json = cli("conv", "--json", "list", "priority:HIGH,urgent", env=env)
     assert as_json.returncode == 0, as_json.stderr

@@ -107,12 +107,22 @@ async def execute(command: Command, service: ConversationService, actor: Actor) 
             | EscalationsCommand()
         ):
             # They post to and read from Slack, which this surface-independent layer cannot.
-            raise InvalidInput(
-                "`digest`, `schedules`, `escalate`, `oncall` and `escalations` work in Slack:"
-                f" type `/conv {USAGE[command.kind]}` there, or use `convbot digest <name>` in a"
-                " shell to post a digest."
-            )
+            raise InvalidInput(slack_only(command.kind))
     raise InvalidInput(f"Unsupported command {command.kind}.")  # pragma: no cover - exhaustive
+
+
+# What a shell can do instead, where something truly exists (bot/cli/).
+_IN_A_SHELL = {
+    "digest": " In a shell, `convbot digest <name>` posts a configured digest now"
+    " (`--dry-run` prints it).",
+    "schedules": " The digests and when they run are under `digests:` in convbot.yml.",
+    "oncall": " The rota is under `oncall.schedules:` in convbot.yml.",
+}
+
+
+def slack_only(name: str) -> str:
+    """The refusal for a command that posts to or reads from Slack, from another surface."""
+    return f"`{name}` works in Slack: type `/conv {USAGE[name]}` there." + _IN_A_SHELL.get(name, "")
 
 
 async def list_filter(
