@@ -42,6 +42,7 @@ from bot.models import (
     Page,
     validated,
 )
+from bot.service.conversation_ids import with_full_id
 from bot.service.conversations import Change, ConversationService
 
 DEFAULT_LIST_LIMIT = 20
@@ -60,6 +61,14 @@ class CommandResult(BaseModel):
 
 
 async def execute(command: Command, service: ConversationService, actor: Actor) -> CommandResult:
+    # The id as typed first (a whole id costs nothing more); a prefix is completed only when
+    # no conversation has it as its id (bot/service/conversation_ids.py).
+    return await with_full_id(
+        command, lambda typed: service.ids.complete(typed), lambda c: _run(c, service, actor)
+    )
+
+
+async def _run(command: Command, service: ConversationService, actor: Actor) -> CommandResult:
     match command:
         case HelpCommand(subcommand=subcommand):
             return CommandResult(kind="help", headline="convbot help", text=help_text(subcommand))

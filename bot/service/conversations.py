@@ -32,8 +32,10 @@ from bot.models import (
     require_tag_name,
     utcnow,
 )
+from bot.service.conversation_ids import ConversationIds
 from bot.service.permissions import PermissionPolicy
 from bot.state.audit import AuditLog, changed_fields
+from bot.state.known_ids import KnownConversationIds
 from bot.state.snoozes import SnoozeStore
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,8 @@ class ConversationService:
         self._clock = clock
         self._closed_hooks: builtins.list[Callable[[Actor, str], Awaitable[object]]] = []
         self._refusals = _Refusals()
+        # Typed id prefixes, completed from the backend and the bot's own records.
+        self.ids = ConversationIds(backend, KnownConversationIds(audit.engine))
 
     # --- reads --------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from bot.commands.spec import (
 )
 from bot.errors import InvalidInput
 from bot.models import Actor
+from bot.service.conversation_ids import with_full_id
 from bot.slack.blocks import ids
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.messages import result_blocks
@@ -79,7 +80,9 @@ async def answer(
                 fallback, blocks = await schedules_reply(deps)
                 shared = False
             elif isinstance(command, EscalateCommand):
-                fallback, blocks, shared = await escalate_reply(deps, actor, command)
+                fallback, blocks, shared = await with_full_id(
+                    command, deps.service.ids.complete, lambda c: escalate_reply(deps, actor, c)
+                )
             elif isinstance(command, OncallCommand):
                 fallback, blocks = await oncall_reply(deps, user_id, command)
                 shared = False
