@@ -111,7 +111,7 @@ async def test_every_id_command_takes_a_unique_prefix(prefixes: Prefixes) -> Non
     assert await prefixes.shown(short) == PRINTER
     steps = [
         (f"update {short} priority:high", lambda c: c.priority.value == "HIGH"),
-        (f"assign {short} agent-ben", lambda c: c.agentId == "agent-ben"),
+        (f"assign {short} ben", lambda c: c.agentId == "agent-ben"),
         (f"unassign {short}", lambda c: c.agentId is None),
         (f"take {short}", lambda c: c.agentId == "agent-ana"),
         (f"route {short}", lambda c: c.id == PRINTER),
@@ -280,8 +280,9 @@ def test_the_cli_takes_a_prefix(tmp_path: Path) -> None:
     shown = cli("conv", "show", cid[:8])
     assert shown.returncode == 0, shown.stderr
     assert cid in shown.stdout and "Printer on fire" in shown.stdout
-    assigned = cli("conv", "assign", cid[:8], "agent-ben")
+    assigned = cli("conv", "assign", cid[:8], "Ben")
     assert assigned.returncode == 0, assigned.stderr
+    assert "Assigned to Ben Kovac." in assigned.stdout
     short = cli("conv", "close", cid[:6])
     assert short.returncode == 1
     assert "at least its first 8 characters" in short.stderr

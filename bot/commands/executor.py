@@ -34,6 +34,7 @@ from bot.errors import InvalidInput
 from bot.models import (
     ACTIVE_STATUSES,
     Actor,
+    Agent,
     Conversation,
     ConversationCreate,
     ConversationFilter,
@@ -58,6 +59,7 @@ class CommandResult(BaseModel):
     query: ConversationFilter | None = None
     changed: bool = False
     text: str | None = None
+    agent: Agent | None = None  # whom `assign` gave it to, for a surface to mention
 
 
 async def execute(command: Command, service: ConversationService, actor: Actor) -> CommandResult:
@@ -89,10 +91,7 @@ async def _run(command: Command, service: ConversationService, actor: Actor) -> 
             patch = await _patch(command, service)
             return _changed(await service.update(actor, command.id, patch), "Updated.")
         case AssignCommand(id=conversation_id, agent=agent):
-            agent_id = await service.resolve_agent(actor, agent)
-            return _changed(
-                await service.assign(actor, conversation_id, agent_id), f"Assigned to {agent_id}."
-            )
+            return await _assign(service, actor, conversation_id, agent)
         case TakeCommand(id=conversation_id):
             agent_id = await service.resolve_agent(actor, "me")
             return _changed(
@@ -122,6 +121,24 @@ async def _run(command: Command, service: ConversationService, actor: Actor) -> 
                 " shell to post a digest."
             )
     raise InvalidInput(f"Unsupported command {command.kind}.")  # pragma: no cover - exhaustive
+
+
+async def _assign(
+    service: ConversationService, actor: Actor, conversation_id: str, agent: str
+) -> CommandResult:
+    """Named as a person would say it: "Assigned to Ben Kovac.", or "to you"."""
+    found: Agent | None = None
+    if agent.strip().lower() == "me":
+        agent_id, who = await service.resolve_agent(actor, "me"), "you"
+    else:
+        found = await service.find_agent(agent)
+        agent_id, who = found.id, found.displayName
+    result = _changed(await service.assign(actor, conversation_id, agent_id), assigned_to(who))
+    return result.model_copy(update={"agent": found})
+
+
+def assigned_to(who: str) -> str:
+    return f"Assigned to {who}."
 
 
 async def list_filter(
