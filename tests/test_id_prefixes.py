@@ -298,6 +298,8 @@ async def test_the_bot_knows_ids_from_its_records_exactly(
     for cid in ["ab_cd-000001", "abXcd-000002", "AB_CD-000003", "ab_cd-000004", "ab_cd-000001"]:
         await audit.record(ANA, "create", cid, None, None)
     await SnoozeStore(engine).snooze("ab_cd-000009", utcnow() + timedelta(hours=1), "U1")
+    # A refusal names the id as typed, looked up by nobody: not a conversation the bot knows.
+    await audit.record(ANA, "denied", "ab_cd-0000", None, {"action": "close"})
     known = KnownConversationIds(engine)
     # `_` is no wildcard, case counts, each id once, sorted.
     assert await known.starting_with("ab_cd", 5) == ["ab_cd-000001", "ab_cd-000004", "ab_cd-000009"]
