@@ -218,6 +218,20 @@ async def test_on_infobip_the_ids_the_bot_knows_reach_past_the_recent_page(
     assert await prefixes.shown(OLDEST) == OLDEST  # the whole id always works
 
 
+@pytest.mark.parametrize("prefixes", ["infobip-emulator"], indirect=True)
+async def test_on_infobip_candidates_known_only_to_the_bot_are_named_with_their_topics(
+    prefixes: Prefixes,
+) -> None:
+    await prefixes.make("Refund twice", REFUND)
+    await prefixes.make("Login broken", LOGIN)
+    for n in range(RECENT_PAGE):
+        await prefixes.store.create(ConversationCreate(topic=f"Newer {n}"))
+    with pytest.raises(InvalidInput) as info:
+        await prefixes.run("show 8f3a2c4e")
+    message = info.value.message
+    assert f"`{REFUND}` Refund twice" in message and f"`{LOGIN}` Login broken" in message
+
+
 # --- in Slack and the CLI ------------------------------------------------------------------------
 
 

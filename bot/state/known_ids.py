@@ -34,7 +34,7 @@ class KnownConversationIds:
         found = union(*parts).subquery()
         stmt = select(found.c.conversation_id).order_by(found.c.conversation_id).limit(limit)
         async with self._engine.connect() as conn:
-            return [str(found) for found in (await conn.execute(stmt)).scalars()]
+            return [str(known) for known in (await conn.execute(stmt)).scalars()]
 
 
 def _matching(
