@@ -174,6 +174,12 @@ async def test_fewer_than_eight_characters_ask_for_eight(prefixes: Prefixes) -> 
     )
 
 
+async def test_a_long_prefix_is_quoted_short(prefixes: Prefixes) -> None:
+    with pytest.raises(NotFound) as info:
+        await prefixes.run(f"close {'f' * 255}")
+    assert f"'{'f' * 59}…'" in info.value.message and len(info.value.message) < 300
+
+
 async def test_a_whole_id_of_any_length_works_as_before(prefixes: Prefixes) -> None:
     await prefixes.make("Short id", "c1")
     await prefixes.make("Refund twice", REFUND)

@@ -25,6 +25,7 @@ from bot.state.known_ids import KnownConversationIds
 MIN_PREFIX = 8  # the first 8 of a UUID: one in four billion, unique in any real backlog
 SHOWN = 3  # candidates an ambiguous prefix names
 TOPIC_SHOWN = 60
+TYPED_SHOWN = 60  # an id may be 255 characters; an answer quotes the start of what was typed
 
 _C = TypeVar("_C", bound=BaseModel)
 _T = TypeVar("_T")
@@ -40,9 +41,10 @@ class ConversationIds:
     async def complete(self, typed: str) -> str:
         """The id of the one conversation whose id starts with `typed`; else a readable error
         (nothing starts so, or several do, named with their topics)."""
+        said = _clipped(typed, TYPED_SHOWN)
         if len(typed) < MIN_PREFIX:
             raise NotFound(
-                f"No conversation has the id '{typed}'. Give the whole id, or at least its first"
+                f"No conversation has the id '{said}'. Give the whole id, or at least its first"
                 f" {MIN_PREFIX} characters."
             )
         # One more than shown, to know whether there are more than the answer names.
@@ -54,7 +56,7 @@ class ConversationIds:
                 topics.setdefault(known, None)
         ids = sorted(topics)
         if not ids:
-            raise NotFound(_nothing_starts(typed, complete=found.complete))
+            raise NotFound(_nothing_starts(said, complete=found.complete))
         if len(ids) == 1:
             return ids[0]
         shown = ids[:SHOWN]
@@ -64,7 +66,7 @@ class ConversationIds:
         raise InvalidInput(
             "\n".join(
                 [
-                    f"'{typed}' starts the ids of several conversations:",
+                    f"'{said}' starts the ids of several conversations:",
                     *lines,
                     *more,
                     "Type more of the id to pick one.",
@@ -114,6 +116,8 @@ def _nothing_starts(typed: str, *, complete: bool) -> str:
 
 
 def _topic(topic: str | None) -> str:
-    if not topic:
-        return "(no topic)"
-    return topic if len(topic) <= TOPIC_SHOWN else topic[: TOPIC_SHOWN - 1] + "…"
+    return _clipped(topic, TOPIC_SHOWN) if topic else "(no topic)"
+
+
+def _clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
