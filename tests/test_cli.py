@@ -96,7 +96,7 @@ def test_user_errors_exit_1_with_one_readable_message(cli: Cli) -> None:
     for args, expected in [
         (("conv", "frobnicate"), "Unknown command 'frobnicate'"),
         (("conv", "show"), "needs a conversation id"),
-        (("conv", "show", "missing-id"), "Conversation missing-id was not found."),
+        (("conv", "show", "missing-id"), "No conversation has the id 'missing-id'"),
         (("conv", "create", "x", "priority:hgih"), "URGENT, HIGH, NORMAL, LOW"),
         (("conv", "list", "queue:Nowhere"), "Unknown queue 'Nowhere'"),
         (("conv", "take", "abc"), "not linked to an agent"),

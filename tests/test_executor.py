@@ -53,7 +53,7 @@ async def test_create_list_take_and_close(stack: Stack) -> None:
 
 
 async def test_an_unknown_agent_is_refused_before_anything_is_created(stack: Stack) -> None:
-    with pytest.raises(InvalidInput, match="Unknown agent 'nobody'"):
+    with pytest.raises(InvalidInput, match="No agent called 'nobody'"):
         await run(stack, "create Printer agent:nobody #brandnew")
     assert "brandnew" not in {tag.name for tag in await stack.backend.list_tags()}
     assert total(await run(stack, "list")) == 0

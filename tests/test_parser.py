@@ -558,15 +558,20 @@ def test_assign_needs_an_agent() -> None:
     assert "agent" in fails("assign abc").message
 
 
-def test_assign_extra_word() -> None:
-    assert "'me'" in fails("assign abc U1 me").message
+def test_assign_takes_a_name_of_several_words_without_quotes() -> None:
+    assert ok("assign abc Ben  Kovac") == AssignCommand(id="abc", agent="Ben Kovac")
+    assert ok('assign abc "Ben Kovac"') == AssignCommand(id="abc", agent="Ben Kovac")
 
 
 def test_assign_agent_with_space_from_the_cli() -> None:
-    with pytest.raises(InvalidInput) as info:
-        parse_tokens(["assign", "abc", "John Smith"])
-    assert_readable(info.value)
-    assert info.value.usage == USAGE["assign"]
+    command = parse_tokens(["assign", "abc", "John Smith"])
+    assert command == AssignCommand(id="abc", agent="John Smith")
+
+
+def test_assign_takes_mentions_and_emails_as_typed() -> None:
+    assert ok("assign abc @ben").agent == "@ben"  # type: ignore[union-attr]
+    assert ok("assign abc <@U123|ben>").agent == "<@U123|ben>"  # type: ignore[union-attr]
+    assert ok("assign abc ben@example.com").agent == "ben@example.com"  # type: ignore[union-attr]
 
 
 # --- tag / untag -------------------------------------------------------------------------------

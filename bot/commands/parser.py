@@ -80,7 +80,7 @@ USAGE: dict[str, str] = {
     " [channel:C] [since:2h|3d|2026-11-01] [sort:FIELD[:asc|desc]] [limit:N] [page:N]",
     "show": "show <id>",
     "update": 'update <id> [topic:"…"] [summary:"…"] [status:S] [priority:P] [queue:Q]',
-    "assign": "assign <id> <agent-id|me>",
+    "assign": "assign <id> <name|@name|e-mail|agent-id|me>",
     "take": "take <id>",
     "unassign": "unassign <id>",
     "route": "route <id>",
@@ -231,12 +231,12 @@ _TAKES = {
     "unassign": "only a conversation id",
     "route": "only a conversation id",
     "close": "only a conversation id",
-    "assign": "only a conversation id and an agent",
 }
 
 # --- values ------------------------------------------------------------------------------------
 
-_AGENT = re.compile(rf"[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]{{1,{NAME_MAX}}}")
+# Spaces allowed: a name ("Ben Kovac") may come as several words or in quotes.
+_AGENT = re.compile(rf"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{{1,{NAME_MAX}}}")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
 
@@ -290,12 +290,14 @@ def tag_name(value: str) -> str:
 
 
 def agent_ref(value: str) -> str:
+    """`me`, or an agent's name, `@name`, e-mail, id or Slack mention (resolved by the service)."""
+    value = " ".join(value.split())
     if value.lower() == "me":
         return "me"
     if not _AGENT.fullmatch(value):
         raise InvalidInput(
-            f"'{_show(value)}' is not an agent: give `me`, an agent id or a mention"
-            f" (one word, up to {NAME_MAX} characters)."
+            f"'{_show(value)}' is not an agent: give `me`, a name, `@name`, an e-mail or an"
+            f" agent id (up to {NAME_MAX} characters)."
         )
     return value
 
@@ -604,10 +606,12 @@ def _update(words: list[str], now: datetime) -> UpdateCommand:
 def _assign(words: list[str], now: datetime) -> AssignCommand:
     conversation, extra = _take_id("assign", words)
     if not extra:
-        raise InvalidInput("`assign` needs an agent id or `me` after the conversation id.")
-    if len(extra) > 1:
-        raise _unexpected("assign", extra[1], _NO_OPTIONS)
-    return AssignCommand(id=conversation, agent=agent_ref(extra[0]))
+        raise InvalidInput(
+            "`assign` needs an agent after the conversation id: a name, `@name`, an e-mail,"
+            " an agent id or `me`."
+        )
+    # The rest is the agent: `assign 8f3a2c4e Ben Kovac` needs no quotes.
+    return AssignCommand(id=conversation, agent=agent_ref(" ".join(extra)))
 
 
 def _id_only(name: str, model: type[_M]) -> Callable[[list[str], datetime], _M]:
@@ -751,8 +755,10 @@ _HELP: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "assign": (
         "Give a conversation to an agent.",
-        "Assigns a conversation to an agent: an agent id, a mention, or `me` for yourself.",
-        ("assign 8f3a2c me", "assign 8f3a2c agent-42"),
+        "Assigns a conversation to an agent, named the way you would: their name or first name"
+        " (case does not matter), `@name` or a Slack mention, their e-mail, their agent id, or"
+        " `me` for yourself. An unknown name suggests the closest agents.",
+        ("assign 8f3a2c1d me", "assign 8f3a2c1d @ben", "assign 8f3a2c1d Ben Kovac"),
     ),
     "take": (
         "Take a conversation yourself.",
