@@ -52,7 +52,7 @@ def test_a_named_config_file_that_does_not_exist_is_one_error_line(
         " it (or fix the path), or unset CONVBOT_CONFIG to run on the defaults: anyone may run"
         " every command, no digests, no on-call."
     )
-    assert "the backend answers" not in result.stdout  # nothing is checked against a wrong file
+    assert result.stdout == ""  # no "ok" beside it, and nothing asked with a wrong file
 
 
 def test_serve_refuses_a_missing_config_file_with_the_same_sentence(
@@ -125,8 +125,17 @@ def test_half_an_infobip_setting_is_one_error_and_no_ok_for_the_backend(
     result = cli("check-config", env={**NO_SLACK, **env})
     assert result.returncode == 1
     assert errors(result) == [expected]
-    assert "backend" not in result.stdout  # neither "backend: embedded" nor "answers"
+    assert result.stdout == ""  # neither "ok backend: embedded" nor "ok convbot.yml"
     assert "pw@" not in result.stderr and "key-secret" not in result.stdout + result.stderr
+
+
+def test_a_file_and_an_environment_mistake_are_one_line_each(cli: Cli) -> None:
+    env = {**NO_SLACK, "CONVBOT_CONFIG": "ops.yml", "INFOBIP_API_KEY": "key-secret"}
+    result = cli("check-config", env=env)
+    assert result.returncode == 1 and result.stdout == ""
+    first, second = errors(result)
+    assert "ops.yml (in " in first and "does not exist" in first
+    assert second.startswith("error INFOBIP_API_KEY is set but INFOBIP_BASE_URL is not")
 
 
 # --- the Slack token ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ install from working, and the digest channels are only asked of a Slack that too
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import DEFAULTS, OpsConfig, load_settings_config
@@ -28,57 +29,69 @@ MISTAKE, UNREACHABLE = 1, 2
 async def check_config(settings: Settings) -> int:
     """Print one line per check; exit 1 for a config error (a token Slack refuses and a digest
     channel the bot cannot post in included), 2 when the backend or Slack does not answer."""
-    # The file and the environment first: a mistake there ends the check in its one line, since
-    # Slack and the backend would only be asked with the wrong settings.
-    config = _check_file(settings)
-    if config is None or not _check_backend_settings(settings):
+    # The file and the environment first. A mistake there is all that is printed, one line
+    # each: an "ok" beside it would read as if things were fine, and Slack and the backend
+    # would only be asked with the wrong settings.
+    config, file_line = _check_file(settings)
+    backend_line = _check_backend_settings(settings)
+    mistakes = [line for line in (file_line, backend_line) if not line.ok]
+    if config is None or mistakes:
+        for line in mistakes:
+            _fail(line.text)
         return MISTAKE
+    _ok(file_line.text)
+    _ok(backend_line.text)
     slack = await _check_slack_token(settings)
     backend = await _check_backend(settings, config)
     digests = await _check_digest_channels(settings, config) if slack == 0 else 0
     return max(backend, slack, digests)
 
 
-def _check_file(settings: Settings) -> OpsConfig | None:
-    """convbot.yml, or None after saying why it cannot be used."""
+@dataclass(frozen=True)
+class _Line:
+    ok: bool
+    text: str
+
+
+def _check_file(settings: Settings) -> tuple[OpsConfig | None, _Line]:
+    """convbot.yml, or None and why it cannot be used."""
     try:
         config = load_settings_config(settings)
     except ConvbotError as error:
-        _fail(str(error))
-        return None
+        return None, _Line(False, str(error))
     file = Path(settings.convbot_config)
     if not file.is_file():  # only the default file may be absent (load_settings_config)
-        _ok(
+        return config, _Line(
+            True,
             f"{file}: not in {Path.cwd()}, and CONVBOT_CONFIG is not set: running on the"
-            f" defaults ({DEFAULTS})"
+            f" defaults ({DEFAULTS})",
         )
-        return config
-    _ok(
+    return config, _Line(
+        True,
         f"{file}: valid ({len(config.local.agents)} local agents, {len(config.local.queues)}"
-        f" queues, {len(config.local.routing)} routing rules, {len(config.digests)} digests)"
+        f" queues, {len(config.local.routing)} routing rules, {len(config.digests)} digests)",
     )
-    return config
 
 
-def _check_backend_settings(settings: Settings) -> bool:
-    """Which backend the environment picks; False (after one error line) if it is half-set."""
+def _check_backend_settings(settings: Settings) -> _Line:
+    """Which backend the environment picks, or what is missing when it is half-set."""
     url = hide_url_password(str(settings.infobip_base_url)) if settings.infobip_base_url else None
     if url and not settings.infobip_api_key:
-        _fail(
+        return _Line(
+            False,
             f"INFOBIP_BASE_URL is set ({url}) but INFOBIP_API_KEY is not: set INFOBIP_API_KEY"
-            " to use Infobip, or unset INFOBIP_BASE_URL to use the embedded backend."
+            " to use Infobip, or unset INFOBIP_BASE_URL to use the embedded backend.",
         )
-        return False
     if settings.infobip_api_key and not url:
-        _fail(
+        return _Line(
+            False,
             "INFOBIP_API_KEY is set but INFOBIP_BASE_URL is not: set INFOBIP_BASE_URL to your"
             " account's base URL (e.g. https://xxxxx.api.infobip.com) to use Infobip, or unset"
-            " INFOBIP_API_KEY to use the embedded backend."
+            " INFOBIP_API_KEY to use the embedded backend.",
         )
-        return False
     backend_name = f"Infobip at {url}" if settings.uses_infobip else "embedded"
-    _ok(f"backend: {backend_name}; state database: {hide_url_password(settings.database_url)}")
-    return True
+    database = hide_url_password(settings.database_url)
+    return _Line(True, f"backend: {backend_name}; state database: {database}")
 
 
 async def _check_backend(settings: Settings, config: OpsConfig) -> int:
