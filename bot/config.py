@@ -353,8 +353,17 @@ def load_settings_config(settings: Settings) -> OpsConfig:
     """The operations file the settings point at. A file named explicitly (CONVBOT_CONFIG, in
     the environment, .env or code) must exist: a typo in its path would otherwise start the bot
     with no permissions at all. Only the default `convbot.yml` may be absent (no config)."""
-    named = "convbot_config" in settings.model_fields_set
-    return load_config(settings.convbot_config, required=named)
+    path, named = config_path(settings)
+    return load_config(path, required=named)
+
+
+def config_path(settings: Settings) -> tuple[Path, bool]:
+    """Where convbot.yml is, and whether CONVBOT_CONFIG named it. `CONVBOT_CONFIG=` (empty) is
+    taken as unset, as people write it to unset it, not as the working directory."""
+    named = settings.convbot_config.strip()
+    if "convbot_config" in settings.model_fields_set and named:
+        return Path(named), True
+    return Path(Settings.model_fields["convbot_config"].default), False
 
 
 def load_config(path: str | Path, *, required: bool = False) -> OpsConfig:

@@ -222,3 +222,30 @@ async def test_an_api_url_that_is_not_slacks_says_so() -> None:
         verdict = await ask_slack(settings, 5)
     assert not verdict.ok and verdict.unreachable
     assert verdict.sentence.startswith(f"{wrong} answered auth.test with HTTP 404")
+
+
+def test_an_empty_convbot_config_is_taken_as_unset(tmp_path: Path, cli: Cli) -> None:
+    # `export CONVBOT_CONFIG=` is how many people unset it; it is not the working directory.
+    result = cli("check-config", env={**NO_SLACK, "CONVBOT_CONFIG": ""})
+    assert result.returncode == 0, result.stderr
+    assert f"ok    convbot.yml: not in {tmp_path}, and CONVBOT_CONFIG is not set" in result.stdout
+    (tmp_path / "convbot.yml").write_text("permissions: {close: {users: [U1]}}\n")
+    result = cli("check-config", env={**NO_SLACK, "CONVBOT_CONFIG": " "})
+    assert result.returncode == 0, result.stderr
+    assert "ok    convbot.yml: valid" in result.stdout
+
+
+async def test_a_token_that_is_not_a_bots_is_refused() -> None:
+    # Slack's auth.test answers a person's (xoxp-) token without bot_id; the bot would act as
+    # that person.
+    fake = FakeSlack(accepted_tokens=["xoxp-person"], bot_id="")
+    async with serve_fake_slack(fake):
+        settings = Settings(
+            _env_file=None, slack_bot_token="xoxp-person", slack_api_url=fake.api_url
+        )
+        verdict = await ask_slack(settings, 5)
+    assert not verdict.ok and not verdict.unreachable
+    assert verdict.sentence.startswith(
+        f"SLACK_BOT_TOKEN works but belongs to the person @{fake.bot_name} ({fake.bot_user_id}),"
+        " not to a bot; use the Bot User OAuth Token (xoxb-…)"
+    )

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import DEFAULTS, OpsConfig, load_settings_config
+from bot.config import DEFAULTS, OpsConfig, config_path, load_settings_config
 from bot.errors import ConvbotError
 from bot.redact import hide_url_password
 from bot.settings import Settings
@@ -59,8 +59,8 @@ def _check_file(settings: Settings) -> tuple[OpsConfig | None, _Line]:
         config = load_settings_config(settings)
     except ConvbotError as error:
         return None, _Line(False, str(error))
-    file = Path(settings.convbot_config)
-    if not file.is_file():  # only the default file may be absent (load_settings_config)
+    file, named = config_path(settings)
+    if not named and not file.is_file():  # only the default file may be absent
         return config, _Line(
             True,
             f"{file}: not in {Path.cwd()}, and CONVBOT_CONFIG is not set: running on the"
