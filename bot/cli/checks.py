@@ -11,6 +11,7 @@ install from working, and the digest channels are only asked of a Slack that too
 from __future__ import annotations
 
 import sys
+from collections.abc import Sized
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +69,9 @@ def _check_file(settings: Settings) -> tuple[OpsConfig | None, _Line]:
         )
     return config, _Line(
         True,
-        f"{file}: valid ({len(config.local.agents)} local agents, {len(config.local.queues)}"
-        f" queues, {len(config.local.routing)} routing rules, {len(config.digests)} digests)",
+        f"{file}: valid ({_count(config.local.agents, 'local agent')},"
+        f" {_count(config.local.queues, 'queue')}, {_count(config.local.routing, 'routing rule')},"
+        f" {_count(config.digests, 'digest')})",
     )
 
 
@@ -169,6 +171,10 @@ async def _check_digest_channels(settings: Settings, config: OpsConfig) -> int:
         if client.session is not None and not client.session.closed:
             await client.session.close()
     return code
+
+
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 # Flushed: stdout and stderr often go to one terminal or file, where the lines must stay in order.
