@@ -41,3 +41,24 @@ class Settings(BaseSettings):
     def uses_infobip(self) -> bool:
         """Infobip when both its variables are set; otherwise the embedded backend."""
         return bool(self.infobip_base_url and self.infobip_api_key)
+
+    def half_set_infobip(self) -> str | None:
+        """The sentence for one of Infobip's two variables set without the other, else None.
+
+        Half a setting is a mistake, never a choice of the embedded backend: a bot that
+        quietly ran on an empty local store would look like Infobip had lost everything."""
+        from bot.redact import hide_url_password
+
+        if self.infobip_base_url and not self.infobip_api_key:
+            url = hide_url_password(str(self.infobip_base_url))
+            return (
+                f"INFOBIP_BASE_URL is set ({url}) but INFOBIP_API_KEY is not: set INFOBIP_API_KEY"
+                " to use Infobip, or unset INFOBIP_BASE_URL to use the embedded backend."
+            )
+        if self.infobip_api_key and not self.infobip_base_url:
+            return (
+                "INFOBIP_API_KEY is set but INFOBIP_BASE_URL is not: set INFOBIP_BASE_URL to your"
+                " account's base URL (e.g. https://xxxxx.api.infobip.com) to use Infobip, or"
+                " unset INFOBIP_API_KEY to use the embedded backend."
+            )
+        return None

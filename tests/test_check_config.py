@@ -129,6 +129,20 @@ def test_half_an_infobip_setting_is_one_error_and_no_ok_for_the_backend(
     assert "pw@" not in result.stderr and "key-secret" not in result.stdout + result.stderr
 
 
+def test_serve_refuses_half_an_infobip_setting_instead_of_running_on_an_empty_store(
+    cli: Cli,
+) -> None:
+    env = {
+        "INFOBIP_BASE_URL": "https://x.api.infobip.com",
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": "secret",
+        "PORT": str(free_port()),
+    }
+    served = cli("serve", env=env)
+    assert served.returncode == 1
+    assert errors(served) == errors(cli("check-config", env={**NO_SLACK, **env}))
+
+
 def test_a_file_and_an_environment_mistake_are_one_line_each(cli: Cli) -> None:
     env = {**NO_SLACK, "CONVBOT_CONFIG": "ops.yml", "INFOBIP_API_KEY": "key-secret"}
     result = cli("check-config", env=env)

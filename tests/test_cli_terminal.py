@@ -5,7 +5,9 @@ tests run a real `python -m bot` process on the embedded store."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -256,3 +258,22 @@ def test_a_dry_run_digest_points_to_the_shell_command_for_the_rest(
     command = more.split("more: convbot conv ")[1].split()
     listed = cli("conv", *command)
     assert listed.returncode == 0 and "2 conversations" in listed.stdout, listed.stderr
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    """`convbot conv list | head -1`: the pipe closes before the CLI has written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "conv", "help"],
+            cwd=tmp_path,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0
+    assert "unexpected error" not in result.stderr and "BrokenPipe" not in result.stderr

@@ -77,20 +77,10 @@ def _check_file(settings: Settings) -> tuple[OpsConfig | None, _Line]:
 
 def _check_backend_settings(settings: Settings) -> _Line:
     """Which backend the environment picks, or what is missing when it is half-set."""
+    problem = settings.half_set_infobip()
+    if problem:
+        return _Line(False, problem)
     url = hide_url_password(str(settings.infobip_base_url)) if settings.infobip_base_url else None
-    if url and not settings.infobip_api_key:
-        return _Line(
-            False,
-            f"INFOBIP_BASE_URL is set ({url}) but INFOBIP_API_KEY is not: set INFOBIP_API_KEY"
-            " to use Infobip, or unset INFOBIP_BASE_URL to use the embedded backend.",
-        )
-    if settings.infobip_api_key and not url:
-        return _Line(
-            False,
-            "INFOBIP_API_KEY is set but INFOBIP_BASE_URL is not: set INFOBIP_BASE_URL to your"
-            " account's base URL (e.g. https://xxxxx.api.infobip.com) to use Infobip, or unset"
-            " INFOBIP_API_KEY to use the embedded backend.",
-        )
     backend_name = f"Infobip at {url}" if settings.uses_infobip else "embedded"
     database = hide_url_password(settings.database_url)
     return _Line(True, f"backend: {backend_name}; state database: {database}")

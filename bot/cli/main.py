@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -190,6 +191,12 @@ async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
             print(render_json(result))
         else:
             print(render_text(result, await _queue_names(runtime)))
+        sys.stdout.flush()
+        return 0
+    except BrokenPipeError:
+        # `convbot conv list | head` closed the pipe: the reader has what it wanted. Python
+        # would report the pipe again when it flushes stdout at exit, so point it at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except ConvbotError as error:
         print(plain(str(error)), file=sys.stderr)

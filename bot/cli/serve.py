@@ -35,6 +35,10 @@ def serve(settings: Settings) -> int:
         verb = "is" if len(missing) == 1 else "are"
         print(MISSING.format(missing=" and ".join(missing), verb=verb), file=sys.stderr)
         return 2
+    problem = settings.half_set_infobip()
+    if problem:
+        print(f"error {problem}", file=sys.stderr)
+        return 1
     from bot.config import load_settings_config
     from bot.errors import ConvbotError
     from bot.http_limits import server_options
