@@ -129,7 +129,7 @@ WELCOME_STEPS = (
     "• `/conv create Wifi down in the lobby priority:high`: a new conversation and its card\n"
     "• press *Take* on a card to make the conversation yours\n"
     "• open the *App Home* (under Apps, on the left): what is assigned to you\n"
-    "• `/conv help`: every command, with examples"
+    "• `/conv help`: every command in a line; `/conv help list` explains one, with examples"
 )
 WELCOME_NOTE = (
     "Pick who you are at the top. The digest of URGENT and HIGH conversations in this channel"

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import secrets
 import socket
 import sys
@@ -295,6 +296,13 @@ def serve_dev(folder: Path, host: str, port: int, *, unsafe_expose: bool = False
 
     def ready() -> None:
         print(f"convbot dev: open {base_url}/dev   (files in {folder}; Ctrl-C stops)", flush=True)
+        if os.environ.get("CONVBOT_CONFIG"):
+            # The demo writes and runs on its own convbot.yml; say so rather than seem to obey.
+            print(
+                f"convbot dev: CONVBOT_CONFIG is ignored here; the demo runs on its own"
+                f" {folder / 'convbot.yml'}",
+                flush=True,
+            )
 
     app = create_dev_app(folder, base_url, ready=ready, listening_everywhere=everywhere)
     local: LocalSlack = app.state.local_slack
