@@ -134,3 +134,7 @@ async def test_each_page_costs_a_few_bounded_requests_at_infobip(stack: Stack) -
         assert len(rows(result)) == (5 if number < 10 else 3 if number == 10 else 0)
         assert len(seen) <= 8 + 2 * 2, number
         assert all(int(q["limit"][0]) <= 5 * number for q in seen), number
+    # One priority and one status: Infobip pages it, one request for any page.
+    with listing_requests() as seen:
+        result = await run(stack, "list priority:high status:open limit:5 page:3")
+    assert len(seen) == 1 and seen[0]["page"] == ["2"] and len(rows(result)) == 5

@@ -9,7 +9,8 @@ priority's run starts in the whole list, so they tell which runs a page overlaps
 answered by that round alone. A later page also needs the page-aligned slices that round did not
 read: only the first run the page overlaps can start past its own page 0 (the runs after it start
 inside the page), and a window of `limit` rows spans at most two pages of size `limit` of it.
-So any page costs one list per priority plus at most two, and never reads all the matches.
+So any page costs one list per priority plus at most two, and never reads all the matches; with
+one priority, it is that priority's list, paged by the backend.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ async def triage_page(
             }
         )
 
+    if len(priorities) == 1:  # one run: the backend pages it itself, any page in one list
+        page = await service.list(run_page(0, query.page))
+        return page.model_copy(update={"orderBy": TRIAGE_ORDER})
     firsts = await all_of(service.list(run_page(i, 0)) for i in range(len(priorities)))
     totals = [page.totalItems for page in firsts]
     slices = _overlaps(totals, query.page * limit, limit)
