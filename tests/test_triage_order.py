@@ -15,6 +15,8 @@ from bot.emulator.observe import Exchange, observing
 from bot.models import Actor, Conversation, ConversationCreate, Priority, Status
 from bot.service.triage import TRIAGE_ORDER
 from tests.conftest import Stack
+from tests.slack_harness import ANA as SLACK_ANA
+from tests.slack_harness import NEXT_PAGE, OPEN, SlackHarness, texts
 
 ANA = Actor(id="U_ANA", surface="slack", agent_id="agent-ana")
 U, H, N, L = Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW
@@ -138,3 +140,19 @@ async def test_each_page_costs_a_few_bounded_requests_at_infobip(stack: Stack) -
     with listing_requests() as seen:
         result = await run(stack, "list priority:high status:open limit:5 page:3")
     assert len(seen) == 1 and seen[0]["page"] == ["2"] and len(rows(result)) == 5
+
+
+async def test_slack_lists_the_urgent_one_first_and_pages_on_in_triage_order(
+    slack: SlackHarness,
+) -> None:
+    for topic, priority in [("Oldest urgent", "urgent"), ("Low", "low"), ("High", "high")]:
+        await slack.create(f"{topic} priority:{priority}")
+        await asyncio.sleep(0.003)
+    await (await slack.command("list limit:2")).answer()
+    [listing] = slack.ephemeral_for(SLACK_ANA)
+    rows = [b for b in listing.blocks if b.get("accessory", {}).get("action_id") == OPEN]
+    assert [texts([row]).split("*")[1] for row in rows] == ["Oldest urgent", "High"]
+    assert {row["accessory"]["text"]["text"] for row in rows} == {"View"}
+    assert "1-2 of 3 conversations (page 1 of 2), most urgent first" in texts(listing.blocks)
+    await (await slack.press_ephemeral(listing, NEXT_PAGE)).answer()
+    assert "*Low*" in texts(listing.blocks) and "*High*" not in texts(listing.blocks)
