@@ -2,15 +2,16 @@
 each priority, paged like any other list.
 
 No backend can be asked for that order in one query: Infobip's `orderBy` takes one field, and
-the order it gives `priority` is not one to rely on (the contract does not say it ranks
-URGENT above HIGH). So each priority is its own list, `createdAt:asc`, and the lists are laid
-end to end. The first round reads page 0 of every priority at once; their totals say where each
-priority's run starts in the whole list, so they tell which runs a page overlaps. Page 1 is
-answered by that round alone. A later page also needs the page-aligned slices that round did not
-read: only the first run the page overlaps can start past its own page 0 (the runs after it start
-inside the page), and a window of `limit` rows spans at most two pages of size `limit` of it.
-So any page costs one list per priority plus at most two, and never reads all the matches; with
-one priority, it is that priority's list, paged by the backend.
+the order it gives `priority` is not one to rely on (the contract says only that properties
+may be ordered by; a string enum may well sort HIGH, LOW, NORMAL, URGENT). So each priority is
+its own list, `createdAt:asc`, and the lists are laid end to end. The first round reads page 0
+of every priority at once; their totals say where each priority's run starts in the whole list,
+so they tell which runs a page overlaps. Page 1 is answered by that round alone. A later page
+also needs the page-aligned slices that round did not read: only the first run the page
+overlaps can start past its own page 0 (the runs after it start inside the page), and a window
+of `limit` rows spans at most two pages of size `limit` of it. So any page costs one list per
+priority plus at most two, and never reads all the matches; with one priority, it is that
+priority's list, paged by the backend.
 """
 
 from __future__ import annotations
