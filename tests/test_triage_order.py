@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
 
+from bot.bounded import CALLS_PER_COMMAND
 from bot.commands.executor import CommandResult, execute
 from bot.commands.parser import parse
 from bot.emulator.observe import Exchange, observing
 from bot.models import Actor, Conversation, ConversationCreate, Priority, Status
 from bot.service.triage import TRIAGE_ORDER
 from tests.conftest import Stack
+from tests.reliability.test_hostile_bounds import bot_on_slow_infobip
 from tests.slack_harness import ANA as SLACK_ANA
 from tests.slack_harness import NEXT_PAGE, OPEN, SlackHarness, texts
 
@@ -156,3 +159,34 @@ async def test_slack_lists_the_urgent_one_first_and_pages_on_in_triage_order(
     assert "1-2 of 3 conversations (page 1 of 2), most urgent first" in texts(listing.blocks)
     await (await slack.press_ephemeral(listing, NEXT_PAGE)).answer()
     assert "*Low*" in texts(listing.blocks) and "*High*" not in texts(listing.blocks)
+
+
+async def test_unassigned_lists_page_in_triage_order_too(stack: Stack) -> None:
+    """Infobip cannot filter on "unassigned": each priority's list is read whole and filtered
+    here, nested inside the triage's own concurrent lists, all within one budget."""
+    made = await create(stack, WALK_MIX)
+    await create(stack, [U, H, L], agentId="agent-ben")
+    walked = []
+    for number in range(1, 7):
+        result = await run(stack, f"list agent:none limit:5 page:{number}")
+        assert result.page is not None and result.page.totalItems == len(made)
+        walked.extend(c.id for c in rows(result))
+    assert walked == triaged(made)
+
+
+async def test_the_lists_per_priority_share_one_budget_of_requests(tmp_path: Path) -> None:
+    """Each priority's list is throttled on its own; run at once for one command or one Home
+    tab, they still have at most CALLS_PER_COMMAND requests in flight at Infobip in all, and
+    the nested reads of "unassigned" (a throttled read inside a throttled list) do not lock."""
+    async with bot_on_slow_infobip(tmp_path) as (slack, counted):
+        for priority in ("urgent", "high", "normal", "low"):
+            await slack.create(f"Nobody's {priority} priority:{priority}")
+        for text in ("list status:open,waiting,solved", "list agent:none limit:2 page:2"):
+            counted.most = 0
+            answer = await (await slack.command(text)).answer()
+            assert "conversations" in answer.text, answer.text
+            assert 1 < counted.most <= CALLS_PER_COMMAND, (text, counted.most)
+        counted.most = 0
+        home = await slack.open_home(SLACK_ANA)
+        assert "Nobody's urgent" in texts(home.blocks)
+        assert 1 < counted.most <= CALLS_PER_COMMAND, counted.most

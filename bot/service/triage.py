@@ -16,7 +16,7 @@ priority's list, paged by the backend.
 
 from __future__ import annotations
 
-from bot.bounded import all_of
+from bot.bounded import all_of, one_budget
 from bot.models import Conversation, ConversationFilter, OrderBy, Page, Priority
 from bot.service.conversations import ConversationService
 
@@ -47,11 +47,14 @@ async def triage_page(
     if len(priorities) == 1:  # one run: the backend pages it itself, any page in one list
         page = await service.list(run_page(0, query.page))
         return page.model_copy(update={"orderBy": TRIAGE_ORDER})
-    firsts = await all_of(service.list(run_page(i, 0)) for i in range(len(priorities)))
-    totals = [page.totalItems for page in firsts]
-    slices = _overlaps(totals, query.page * limit, limit)
-    wanted = [(i, n) for i, first, end in slices for n in _pages(first, end, limit) if n > 0]
-    more = await all_of(service.list(run_page(i, n)) for i, n in wanted)
+    # The lists run at once, yet share one command's budget of requests (on Infobip each is
+    # one request per status, throttled on its own).
+    with one_budget():
+        firsts = await all_of(service.list(run_page(i, 0)) for i in range(len(priorities)))
+        totals = [page.totalItems for page in firsts]
+        slices = _overlaps(totals, query.page * limit, limit)
+        wanted = [(i, n) for i, first, end in slices for n in _pages(first, end, limit) if n > 0]
+        more = await all_of(service.list(run_page(i, n)) for i, n in wanted)
     rows = {(i, 0): page.items for i, page in enumerate(firsts)}
     rows.update({key: page.items for key, page in zip(wanted, more, strict=True)})
     items: list[Conversation] = []

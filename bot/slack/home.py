@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.bounded import one_budget
 from bot.errors import ConvbotError
 from bot.models import (
     ACTIVE_STATUSES,
@@ -44,9 +45,11 @@ async def publish_home(
     assigned = unassigned = None
     problem: str | None = None
     try:
-        assigned, unassigned = await asyncio.gather(
-            _mine(deps, actor.agent_id), _urgent_and_unassigned(deps)
-        )
+        # Both lists at once, one list per priority each: one budget of backend calls for all.
+        with one_budget():
+            assigned, unassigned = await asyncio.gather(
+                _mine(deps, actor.agent_id), _urgent_and_unassigned(deps)
+            )
     except ConvbotError as error:  # the tab still draws, saying why the lists are missing
         problem = error_mrkdwn(error)
     context = await deps.card_context(actor.agent_id)
