@@ -10,7 +10,9 @@ at most CALLS_PER_COMMAND at a time, so that the rest of the pool stays free for
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -46,11 +48,44 @@ async def all_of(calls: Iterable[Awaitable[T]], limit: int = CALLS_PER_COMMAND) 
 def throttled(
     fetch: Callable[..., Awaitable[T]], limit: int = CALLS_PER_COMMAND
 ) -> Callable[..., Awaitable[T]]:
-    """`fetch` limited to `limit` calls in flight, however the caller nests its gathers."""
+    """`fetch` limited to `limit` calls in flight, however the caller nests its gathers; inside
+    `one_budget`, also to that budget's calls in flight."""
     slots = asyncio.Semaphore(limit)
 
     async def call(*args: Any, **kwargs: Any) -> T:
         async with slots:
-            return await fetch(*args, **kwargs)
+            shared = _BUDGET.get()
+            # A throttled fetch wrapped again takes the budget once, in the outer call: taking
+            # it again inside would let calls each hold one slot and wait for a second, forever.
+            if shared is None or _HOLDING.get():
+                return await fetch(*args, **kwargs)
+            async with shared:  # always taken after `slots`: one order, so no deadlock
+                holding = _HOLDING.set(True)
+                try:
+                    return await fetch(*args, **kwargs)
+                finally:
+                    _HOLDING.reset(holding)
 
     return call
+
+
+# A budget shared by every `throttled` call of one piece of work (contextvars reach the tasks it
+# starts), for work that runs several throttled operations at once; and whether the running
+# call holds a slot of it already.
+_BUDGET: ContextVar[asyncio.Semaphore | None] = ContextVar("convbot_call_budget", default=None)
+_HOLDING: ContextVar[bool] = ContextVar("convbot_call_budget_held", default=False)
+
+
+@contextmanager
+def one_budget(limit: int = CALLS_PER_COMMAND) -> Iterator[None]:
+    """Hold every throttled call made inside the block (and in the tasks it starts) to `limit`
+    in flight in all: a list per priority, each throttled on its own, would otherwise run
+    `limit` requests apiece. An enclosing budget already set stays the one."""
+    if _BUDGET.get() is not None:
+        yield
+        return
+    token = _BUDGET.set(asyncio.Semaphore(limit))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)

@@ -338,11 +338,12 @@ def test_empty_list_is_one_friendly_section() -> None:
     assert "No conversations match `list tag:&lt;!here&gt;`" in blocks[0]["text"]["text"]
 
 
-def test_rows_open_the_card() -> None:
+def test_rows_view_the_card() -> None:
     blocks = as_json(conversation_list(page_of(2), "list", CONTEXT, "2 conversations."))
     assert [b["type"] for b in blocks] == ["section", "section", "section"]
     row = blocks[1]
     assert row["accessory"]["action_id"] == ids.SHOW
+    assert row["accessory"]["text"]["text"] == "View"  # not "Open", the status beside it
     assert ids.CardRef.decode(row["accessory"]["value"]).id == "c-0"
     assert row["text"]["text"].startswith(":large_orange_circle: *Printer on fire*\nOpen · Billing")
 
@@ -639,7 +640,7 @@ def test_home_lists_both_groups_with_working_card_buttons() -> None:
     blocks = view["blocks"]
     assert blocks[1]["elements"][0]["action_id"] == ids.HOME_REFRESH
     texts = mrkdwn_texts(blocks)
-    assert "*Assigned to you*" in texts and "*Unassigned, high priority*" in texts
+    assert "*Assigned to you (1)*" in texts and "*Unassigned, high priority (1)*" in texts
     cards = [b for b in blocks if b.get("block_id", "").startswith("card|")]
     assert [card_ref_from_block_id(b["block_id"]).id for b in cards] == ["a-1", "u-1"]
     assert ids.TAKE not in action_ids(cards[:1])  # already mine

@@ -155,7 +155,7 @@ async def test_a_press_that_changes_nothing_leaves_the_card_usable(slack: SlackH
 # --- list rows and cards shown to one person ------------------------------------------------
 
 
-async def test_open_on_a_list_row_shows_the_card_to_the_presser(slack: SlackHarness) -> None:
+async def test_view_on_a_list_row_shows_the_card_to_the_presser(slack: SlackHarness) -> None:
     card = await slack.create("Find me in the list")
     await (await slack.command("list")).answer()
     [listing] = slack.ephemeral_for(ANA)

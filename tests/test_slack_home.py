@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,9 +27,11 @@ from tests.slack_harness import (
     CLOSE,
     DAVE,
     EDIT,
+    OPEN,
     REFRESH,
     TAKE,
     SlackHarness,
+    action_ids,
     running_bot,
     text_value,
     texts,
@@ -113,11 +116,11 @@ async def test_take_on_home_applies_and_republishes(slack: SlackHarness) -> None
 async def test_a_stale_home_card_republishes_with_the_reason(slack: SlackHarness) -> None:
     urgent = await conversation(slack, "Changing", Priority.URGENT)
     home = await slack.open_home(ANA)
-    await slack.service.update(SOMEONE, urgent.id, ConversationPatch(summary="moved on"))
+    await slack.service.update(SOMEONE, urgent.id, ConversationPatch(topic="Moved on"))
     await slack.press_in_view(home, CLOSE, card=urgent.id)
     home = await republished(slack, 2)
     assert "this card was out of date" in texts(home.blocks)
-    assert "moved on" in section(home, "Unassigned, high priority")  # the lists stay
+    assert "Moved on" in section(home, "Unassigned, high priority")  # the lists stay
     assert not (await slack.conversation(urgent.id)).is_closed
 
 
@@ -143,6 +146,32 @@ async def test_an_edit_from_home_republishes_home(slack: SlackHarness) -> None:
     await slack.settle("chat.postMessage")  # the card, DMed
     home = await republished(slack, 2)
     assert "Renamed" in section(home, "Unassigned, high priority")
+
+
+async def test_home_is_a_line_per_conversation_most_urgent_first_with_true_counts(
+    slack: SlackHarness,
+) -> None:
+    low, normal, high, urgent = Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT
+    mix = [low, normal, high, urgent, normal, high, low, urgent, normal, high, low, normal]
+    mine = []
+    for n, priority in enumerate(mix):  # 12: more than the tab draws
+        mine.append(await conversation(slack, f"Mine {n}", priority, agent="agent-ana"))
+        await asyncio.sleep(0.003)  # distinct createdAt: the order within a priority is defined
+    await conversation(slack, "Nobody's urgent", urgent)
+    home = await slack.open_home(ANA)
+    drawn = section(home, "Assigned to you (12)")  # everything assigned, not the rows drawn
+    triaged = sorted(mine, key=lambda c: (-c.priority.rank, c.createdAt))
+    places = [drawn.find(f"*{c.topic}*") for c in triaged]
+    assert -1 not in places[:10] and places[:10] == sorted(places[:10])
+    assert places[10:] == [-1, -1] and "…and 2 more" in drawn
+    assert "Unassigned, high priority (1)" in texts(home.blocks)
+    # Compact: a line and the card's buttons per conversation, no card headers or fields.
+    rows = [b for b in home.blocks if b["type"] == "section" and "opened" in texts([b])]
+    buttons = [b for b in home.blocks if b.get("block_id", "").startswith("card|")]
+    assert len(rows) == len(buttons) == 11
+    assert [b["type"] for b in home.blocks].count("header") == 1
+    assert not any("fields" in b for b in home.blocks)
+    assert OPEN not in action_ids(home.blocks)  # "View" answers beside a message: none here
 
 
 # --- the "On call" section ----------------------------------------------------------------------

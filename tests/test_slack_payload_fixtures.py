@@ -182,7 +182,7 @@ async def test_a_slash_command_with_enterprise_fields(slack: SlackHarness) -> No
 
 
 async def test_a_button_on_an_ephemeral_message(slack: SlackHarness) -> None:
-    """Slack sends no `message` for an ephemeral one, only its container: the row's Open."""
+    """Slack sends no `message` for an ephemeral one, only its container: the row's View."""
     card = await slack.create("Printer on fire")
     slack.fake.responses.clear()
     original = fixture("interactivity/block_actions_ephemeral.json")

@@ -39,12 +39,12 @@ from bot.models import (
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
-    OrderBy,
     Page,
     validated,
 )
 from bot.service.conversation_ids import with_full_id
 from bot.service.conversations import Change, ConversationService
+from bot.service.triage import OLDEST_FIRST, TRIAGE_ORDER, triage_page
 
 DEFAULT_LIST_LIMIT = 20
 
@@ -81,7 +81,8 @@ async def _run(command: Command, service: ConversationService, actor: Actor) -> 
             )
         case ListCommand():
             query = await list_filter(command, service, actor)
-            page = await service.list(query)
+            # Without `sort:`, the most urgent work first (bot/service/triage.py).
+            page = await (service.list(query) if command.sort else triage_page(service, query))
             return CommandResult(kind="page", headline=_page_headline(page), page=page, query=query)
         case CreateCommand():
             data = await _create_data(command, service, actor)
@@ -154,7 +155,9 @@ def assigned_to(who: str) -> str:
 async def list_filter(
     command: ListCommand, service: ConversationService, actor: Actor
 ) -> ConversationFilter:
-    """The backend filter a `list` command asks for; open and waiting unless a status is given."""
+    """The backend filter a `list` command asks for; open and waiting unless a status is given.
+
+    Without `sort:` the list is in the triage order, which reads each priority oldest first."""
     queue_ids = [queue.id for queue in await service.resolve_queues(list(command.queues))]
     agent = command.agent
     agent_id = None if agent in (None, "none") else await service.resolve_agent(actor, str(agent))
@@ -167,7 +170,7 @@ async def list_filter(
         unassigned=agent == "none",
         channel=command.channel,
         createdAfter=command.since,
-        orderBy=command.sort or OrderBy(),
+        orderBy=command.sort or OLDEST_FIRST,
         page=(command.page or 1) - 1,
         limit=command.limit or DEFAULT_LIST_LIMIT,
     )
@@ -224,5 +227,13 @@ def _page_headline(page: Page[Conversation]) -> str:
     if not page.items:
         return f"Page {page.page + 1} is past the end: {page.totalItems} conversations match."
     return (
-        f"{first}-{last} of {page.totalItems} conversations (page {page.page + 1} of {page.pages})."
+        f"{first}-{last} of {page.totalItems} conversations (page {page.page + 1} of"
+        f" {page.pages}){_order_words(page)}."
     )
+
+
+def _order_words(page: Page[Conversation]) -> str:
+    """The triage order in words; a `sort:` someone typed they know already."""
+    if page.orderBy != TRIAGE_ORDER:
+        return ""
+    return ", most urgent first, oldest first within a priority"

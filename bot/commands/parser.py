@@ -731,11 +731,13 @@ _HELP: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ),
     ),
     "list": (
-        "List open and waiting conversations, or those the filters pick.",
-        "Lists the conversations that match every filter given. Separate several values with"
-        " commas; `agent:me` is you and `agent:none` is unassigned. `since:` takes an age"
-        " (`30m`, `2h`, `3d`, `1w`) or a date; `sort:` takes created, updated, closed, priority,"
-        " status, topic, id, queue or agent, optionally followed by `:asc` or `:desc`."
+        "List open and waiting conversations, most urgent first.",
+        "Lists the conversations that match every filter given, the most urgent first (URGENT,"
+        " HIGH, NORMAL, LOW) and the oldest first within each priority. Separate several values"
+        " with commas; `agent:me` is you and `agent:none` is unassigned. `since:` takes an age"
+        " (`30m`, `2h`, `3d`, `1w`) or a date; `sort:` orders by created, updated, closed,"
+        " priority, status, topic, id, queue or agent instead, optionally followed by `:asc` or"
+        " `:desc`."
         f" `limit:` is 1-{LIST_LIMIT_MAX} and `page:` counts from 1.",
         (
             "list status:open,waiting priority:urgent agent:me",

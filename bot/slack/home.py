@@ -1,5 +1,5 @@
 """The App Home tab: whether you are on call, what is assigned to you, and what is urgent and
-nobody's."""
+nobody's, each list the most urgent first (bot/service/triage.py) with its true total."""
 
 from __future__ import annotations
 
@@ -10,25 +10,25 @@ from datetime import datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.bounded import one_budget
 from bot.errors import ConvbotError
 from bot.models import (
     ACTIVE_STATUSES,
     Conversation,
     ConversationFilter,
-    OrderBy,
     Page,
     Priority,
     utcnow,
 )
 from bot.oncall.config import OncallSchedule
 from bot.oncall.rota import HANDOFF_HORIZON, handoffs, on_call
+from bot.service.triage import triage_page
 from bot.slack.blocks.home import OnCallShift, OnCallStatus, home_view
 from bot.slack.blocks.messages import error_mrkdwn
 from bot.slack.deps import SlackDeps
 
 log = logging.getLogger(__name__)
 HOME_ROWS = 10
-_URGENT_FIRST = OrderBy(field="priority", direction="desc")
 NEXT_SHIFT_WITHIN = timedelta(days=60)  # a later shift is "not on call" on the Home tab
 _HANDOFF_BATCH = 20  # handoffs read at a time while looking for the viewer's next shift
 
@@ -45,9 +45,11 @@ async def publish_home(
     assigned = unassigned = None
     problem: str | None = None
     try:
-        assigned, unassigned = await asyncio.gather(
-            _mine(deps, actor.agent_id), _urgent_and_unassigned(deps)
-        )
+        # Both lists at once, one list per priority each: one budget of backend calls for all.
+        with one_budget():
+            assigned, unassigned = await asyncio.gather(
+                _mine(deps, actor.agent_id), _urgent_and_unassigned(deps)
+            )
     except ConvbotError as error:  # the tab still draws, saying why the lists are missing
         problem = error_mrkdwn(error)
     context = await deps.card_context(actor.agent_id)
@@ -65,24 +67,23 @@ async def publish_home(
 
 
 async def _urgent_and_unassigned(deps: SlackDeps) -> Page[Conversation]:
-    return await deps.service.list(
+    return await triage_page(
+        deps.service,
         ConversationFilter(
             statuses=list(ACTIVE_STATUSES),
             priorities=[Priority.URGENT, Priority.HIGH],
             unassigned=True,
-            orderBy=_URGENT_FIRST,
             limit=HOME_ROWS,
-        )
+        ),
     )
 
 
 async def _mine(deps: SlackDeps, agent_id: str | None) -> Page[Conversation] | None:
     if agent_id is None:
         return None
-    return await deps.service.list(
-        ConversationFilter(
-            statuses=list(ACTIVE_STATUSES), agentId=agent_id, orderBy=_URGENT_FIRST, limit=HOME_ROWS
-        )
+    return await triage_page(
+        deps.service,
+        ConversationFilter(statuses=list(ACTIVE_STATUSES), agentId=agent_id, limit=HOME_ROWS),
     )
 
 

@@ -1,7 +1,9 @@
 """The App Home tab: the viewer's on-call status, what is assigned to them and what urgently
 needs someone.
 
-Conversations are drawn as full cards, so the card buttons work here exactly as in messages.
+Each conversation is one line (a list row) with the card's buttons under it, so the tab can be
+taken in at a glance and the buttons work here exactly as in messages; each section's title
+counts everything that belongs in it, not only the rows drawn.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from slack_sdk.models.views import View
 
 from bot.models import Conversation, Page
 from bot.slack.blocks import ids, limits
-from bot.slack.blocks.card import CardContext, conversation_card
+from bot.slack.blocks.card import CardContext, card_actions
+from bot.slack.blocks.listing import conversation_row
 from bot.slack.blocks.mrkdwn import md, mention, plain, slack_date, user_text
 
 NOT_LINKED = (
@@ -94,13 +97,13 @@ def home_view(
     share = budget // 2 if unassigned is not None and unassigned.items else budget - 3
     seen: set[str] = set()  # a conversation drawn twice would repeat its block_id
     if linked:
-        mine = _group("*Assigned to you*", assigned, context, share, seen, "/conv list agent:me")
+        mine = _group("Assigned to you", assigned, context, share, seen, "/conv list agent:me")
     else:
         mine = [DividerBlock(), SectionBlock(text=md(f"*Assigned to you*\n{NOT_LINKED}"))]
     blocks.extend(mine)
     blocks.extend(
         _group(
-            "*Unassigned, high priority*",
+            "Unassigned, high priority",
             unassigned,
             context,
             budget - len(mine),
@@ -173,8 +176,10 @@ def _group(
     seen: set[str],
     more_command: str,
 ) -> list[Block]:
-    """A divider, the title, as many cards as fit in `budget` blocks, then "…and N more"."""
-    blocks: list[Block] = [DividerBlock(), SectionBlock(text=md(title))]
+    """A divider, the title with the page's total, as many rows as fit in `budget` blocks (a
+    row and its buttons are two), then "…and N more"."""
+    counted = title if page is None else f"{title} ({page.totalItems})"
+    blocks: list[Block] = [DividerBlock(), SectionBlock(text=md(f"*{counted}*"))]
     if page is None:
         return [*blocks, _note("Not loaded.")]
     if page.totalItems == 0:
@@ -184,16 +189,24 @@ def _group(
         if conversation.id in seen:
             skipped += 1
             continue
-        card = conversation_card(conversation, context)
-        if len(blocks) + len(card) + 1 > budget:  # + 1 keeps room for the "…and N more" line
+        row = _row(conversation, context)
+        if len(blocks) + len(row) + 1 > budget:  # + 1 keeps room for the "…and N more" line
             break
-        blocks.extend(card)
+        blocks.extend(row)
         seen.add(conversation.id)
         shown += 1
     hidden = page.totalItems - shown - skipped
     if hidden > 0:
         blocks.append(_note(f"…and {hidden} more — `{more_command}`"))
     return blocks
+
+
+def _row(conversation: Conversation, context: CardContext) -> list[Block]:
+    """The conversation's list row, without "View" (it answers beside a message, and the Home
+    tab is none), and the card's buttons (none once it is closed)."""
+    buttons = card_actions(conversation, context)
+    row = conversation_row(conversation, context, view_button=False)
+    return [row] if buttons is None else [row, buttons]
 
 
 def _note(text: str) -> ContextBlock:

@@ -23,7 +23,7 @@ ESCALATE = "conv.escalate"
 PRIORITY = "conv.priority"  # static_select; selected option value is a Priority
 EDIT = "conv.edit"
 # List rows, list paging and the Home tab.
-SHOW = "conv.show"  # a list row's "Open" button; its value is a CardRef
+SHOW = "conv.show"  # a list row's "View" button (once "Open": the id stays); value: a CardRef
 # Paging buttons: Slack refuses two elements with one action_id in a block (`invalid_blocks`),
 # so Previous and Next differ; lists drawn before carry the old shared id, still answered.
 PAGE_PREVIOUS = "conv.page.previous"

@@ -2,7 +2,8 @@
 
 Rows are compact sections (one block each) rather than full cards, so a 50-row page still fits
 Slack's 50-block message limit nearly whole (and its text budget, unless topics are long);
-"Open" draws the full card with its buttons.
+"View" draws the full card with its buttons. The Home tab draws its rows with `conversation_row`
+too.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def conversation_list(
     blocks: list[Block] = [SectionBlock(text=md(user_text(headline, limits.SECTION_TEXT)))]
     paging = _paging(page, command_text)
     room = limits.MESSAGE_BLOCKS - len(blocks) - len(paging)
-    rows = [_row(conversation, context) for conversation in page.items]
+    rows = [conversation_row(conversation, context) for conversation in page.items]
     fit = rows if len(rows) <= room else rows[: room - 1]
     text_left = limits.MESSAGE_TEXT_BUDGET - MORE_LINE_RESERVE
     text_left -= sum(limits.text_length(block) for block in [*blocks, *paging])
@@ -58,7 +59,12 @@ def _nothing_matches(command_text: str) -> str:
     return f":mag: No conversations match{shown}. Try fewer filters or another `status:`."
 
 
-def _row(conversation: Conversation, context: CardContext) -> SectionBlock:
+def conversation_row(
+    conversation: Conversation, context: CardContext, *, view_button: bool = True
+) -> SectionBlock:
+    """The priority and topic, then status, queue, agent, age and id on one line; with a "View"
+    button (it answers beside the message it was pressed in, so the Home tab, which has none,
+    leaves it out and draws the card's own buttons instead)."""
     topic = user_text(conversation.topic, ROW_TOPIC_MAX, empty="(no topic)")
     facts = " · ".join(
         [
@@ -72,9 +78,10 @@ def _row(conversation: Conversation, context: CardContext) -> SectionBlock:
     text = f"{PRIORITY_EMOJI[conversation.priority]} *{topic}*\n{facts}"
     value = card_value(conversation)
     accessory = None
-    if value is not None:
+    if value is not None and view_button:
+        # Not "Open": that is also a status, and the row says it right beside the button.
         accessory = ButtonElement(
-            text=plain("Open", limits.BUTTON_TEXT), action_id=ids.SHOW, value=value
+            text=plain("View", limits.BUTTON_TEXT), action_id=ids.SHOW, value=value
         )
     return SectionBlock(text=md(text), accessory=accessory)
 
