@@ -143,7 +143,7 @@ def test_the_table_keeps_its_columns_with_emoji_and_cjk(cli: Cli) -> None:
     listed = cli("conv", "list")
     assert listed.returncode == 0, listed.stderr
     header, *rows, footer = listed.stdout.splitlines()
-    assert footer == "1-3 of 3 conversations (page 1 of 1)."
+    assert footer == "1-3 of 3 conversations (page 1 of 1), most urgent and oldest first."
     assert len(rows) == 3
     updated = header.index("UPDATED")
     for row in rows:

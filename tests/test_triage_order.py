@@ -63,7 +63,7 @@ async def test_the_one_urgent_conversation_comes_first(stack: Stack) -> None:
     assert rows(first)[0].id == made[0].id and rows(first)[0].priority is U
     assert [c.id for c in rows(first)] == triaged(made)[:20]
     assert first.headline == (
-        "1-20 of 25 conversations (page 1 of 2), most urgent first, oldest first within a priority."
+        "1-20 of 25 conversations (page 1 of 2), most urgent and oldest first."
     )
     assert first.page is not None and first.page.orderBy == TRIAGE_ORDER
     second = await run(stack, "list page:2")
@@ -156,7 +156,9 @@ async def test_slack_lists_the_urgent_one_first_and_pages_on_in_triage_order(
     rows = [b for b in listing.blocks if b.get("accessory", {}).get("action_id") == OPEN]
     assert [texts([row]).split("*")[1] for row in rows] == ["Oldest urgent", "High"]
     assert {row["accessory"]["text"]["text"] for row in rows} == {"View"}
-    assert "1-2 of 3 conversations (page 1 of 2), most urgent first" in texts(listing.blocks)
+    assert "1-2 of 3 conversations (page 1 of 2), most urgent and oldest first" in texts(
+        listing.blocks
+    )
     await (await slack.press_ephemeral(listing, NEXT_PAGE)).answer()
     assert "*Low*" in texts(listing.blocks) and "*High*" not in texts(listing.blocks)
 

@@ -236,4 +236,4 @@ def _order_words(page: Page[Conversation]) -> str:
     """The triage order in words; a `sort:` someone typed they know already."""
     if page.orderBy != TRIAGE_ORDER:
         return ""
-    return ", most urgent first, oldest first within a priority"
+    return ", most urgent and oldest first"
