@@ -146,7 +146,7 @@ async def test_escalate_says_it_is_not_configured_and_keeps_the_card(slack: Slac
 async def test_a_press_that_changes_nothing_leaves_the_card_usable(slack: SlackHarness) -> None:
     card = await slack.create("Stay normal")
     shown = await press_and_redraw(slack, card, PRIORITY, selected_option=selected("NORMAL"))
-    assert "It already had those values." in shown
+    assert "It is already NORMAL." in shown
     shown = await press_and_redraw(slack, card, TAKE)
     assert f"<@{ANA}>" in shown and "another press" not in shown
     assert await slack.actions(card.id) == ["create", "assign"]
