@@ -37,7 +37,7 @@ from bot.slack.blocks.ids import BROKEN_PAGE_BUTTON, CardRef, EditRef, PageRef
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import edit_modal, loading_modal, problem_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, user_text
-from bot.slack.blocks.oncall import recipients_text
+from bot.slack.blocks.oncall import paging_text
 from bot.slack.deps import SlackDeps
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
@@ -150,12 +150,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
 
 def escalation_note(started: Started) -> Mrkdwn:
-    """ "Escalated under policy default: paging @ana." — or who is paged already."""
-    paged = recipients_text(started.paged) or "nobody yet (no one is on call)"
+    """ "Escalated under policy default. Paging @ana now (step 1 of 2)." — or what the running
+    escalation is doing."""
     policy = escape(started.escalation.policy)
     if started.already:
-        return Mrkdwn(f"Already being escalated (policy {policy}): paging {paged}.")
-    return Mrkdwn(f"Escalated under policy {policy}: paging {paged}.")
+        return Mrkdwn(f"Already being escalated (policy {policy}). {paging_text(started)}")
+    return Mrkdwn(f"Escalated under policy {policy}. {paging_text(started)}")
 
 
 def _card_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:

@@ -79,7 +79,10 @@ async def answer(
                 fallback, blocks = await schedules_reply(deps)
                 shared = False
             elif isinstance(command, EscalateCommand):
-                fallback, blocks, shared = await escalate_reply(deps, actor, command)
+                reply = await escalate_reply(deps, actor, command, channel_id)
+                if reply is None:
+                    return  # posted in the channel, to be redrawn when the escalation ends
+                fallback, blocks, shared = reply
             elif isinstance(command, OncallCommand):
                 fallback, blocks = await oncall_reply(deps, user_id, command)
                 shared = False
