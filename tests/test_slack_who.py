@@ -71,7 +71,7 @@ async def test_take_on_a_card_drawn_before_someone_took_it_asks_instead_of_takin
     late = await (await slack.press(as_ben_still_sees_it, TAKE, BEN)).answer()
 
     assert late.response_type == "ephemeral" and not late.replace_original
-    assert late.text.startswith(f"<@{ANA}> took it just now after this card was drawn")
+    assert late.text.startswith(f"<@{ANA}> took it just now, after this card was drawn")
     assert "press Take below" in late.text
     fresh = element(late.body["blocks"], TAKE)  # a fresh card whose Take asks first
     assert fresh["confirm"]["text"]["text"] == "Ana Horvat has it. Take it from them?"

@@ -43,6 +43,7 @@ from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.home import publish_home
 from bot.slack.listeners.outcome import error_mrkdwn, observed, tell
+from bot.state.audit import AuditEntry
 
 Apply = Callable[[Actor, Conversation], Awaitable[Change]]
 EDIT_TITLE = "Edit conversation"
@@ -236,11 +237,12 @@ async def _offer_fresh_card(
     """
     context = await deps.card_context(actor.agent_id, [current.id])
     who = agent_label(current.agentId, context)
-    when = await _changed_words(deps, current)
-    sentence = Mrkdwn(
-        f"{who} took it{when} after this card was drawn, so nothing was done. "
-        "To take it from them, press Take below."
-    )
+    entry = await deps.service.last_change(current.id)
+    if entry is not None and entry.action == "assign" and _made(entry, current):
+        what = f"{who} took it {ago_words(entry.at, utcnow())}, after this card was drawn"
+    else:  # who gave it to them is not known here (a change made in Infobip itself)
+        what = f"{who} has it now and this card was out of date"
+    sentence = Mrkdwn(f"{what}, so nothing was done. To take it from them, press Take below.")
     blocks = [SectionBlock(text=md(sentence)), *conversation_card(current, context)]
     await respond(
         text=sentence,
@@ -380,11 +382,18 @@ async def _changed_words(deps: SlackDeps, current: Conversation, *, by: bool = F
     if not by:
         return words
     entry = await deps.service.last_change(current.id)
-    # Only an entry from the moment of the change names who made it: a change made in
-    # Infobip itself is in no log of ours, and the last entry would name the wrong person.
-    if entry is not None and abs(entry.at - current.updatedAt) <= AUDIT_MATCH:
+    if entry is not None and _made(entry, current):
         words += f" by {actor_label(entry.actor)}"
     return words
+
+
+def _made(entry: AuditEntry, current: Conversation) -> bool:
+    """Whether the audit entry is the change that gave `current` its version. Only an entry
+    from that moment names who made it: a change made in Infobip itself is in no log of ours,
+    and the last entry would name the wrong person."""
+    if current.updatedAt is None:
+        return False
+    return abs(entry.at - current.updatedAt) <= AUDIT_MATCH
 
 
 AUDIT_MATCH = timedelta(seconds=30)
