@@ -204,6 +204,7 @@ async def test_submitting_the_edit_applies_it_dms_the_card_and_redraws(slack: Sl
     assert "Edited topic" in texts(dm.args["blocks"])
     await eventually(lambda: card.message.edited)
     assert "Edited topic" in texts(card.blocks) and "VIP" in texts(card.blocks)
+    assert f"Edited by <@{ANA}> just now" in texts(card.blocks)
     current = await slack.conversation(card.id)
     assert (current.topic, current.priority, current.queueId) == ("Edited topic", "HIGH", "q-vip")
 

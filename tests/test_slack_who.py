@@ -123,3 +123,12 @@ async def test_no_op_commands_answer_in_a_persons_words(slack: SlackHarness) -> 
     assert closed.text.startswith("It is already closed.")
     for answer in (mine, theirs, closed):
         assert "Nothing to change" not in answer.text and "agent-" not in answer.text
+
+
+async def test_take_by_command_says_whose_it_was(slack: SlackHarness) -> None:
+    card = await slack.create("Printer on fire")
+    await (await slack.command(f"take {card.id}")).answer()
+
+    taken = await (await slack.command(f"take {card.id}", user=BEN)).answer()
+
+    assert taken.text.startswith("It is yours now (it was with Ana Horvat).")
