@@ -125,10 +125,19 @@ async def test_no_op_commands_answer_in_a_persons_words(slack: SlackHarness) -> 
         assert "Nothing to change" not in answer.text and "agent-" not in answer.text
 
 
-async def test_take_by_command_says_whose_it_was(slack: SlackHarness) -> None:
+async def test_take_and_assign_by_command_say_whose_it_was_and_tell_them(
+    slack: SlackHarness,
+) -> None:
     card = await slack.create("Printer on fire")
     await (await slack.command(f"take {card.id}")).answer()
 
     taken = await (await slack.command(f"take {card.id}", user=BEN)).answer()
 
     assert taken.text.startswith("It is yours now (it was with Ana Horvat).")
+    [dm] = await eventually(lambda: slack.dms_to(ANA))
+    assert f"<@{BEN}> took *Printer on fire* (`{card.id}`) from you" in texts(dm.blocks)
+
+    await (await slack.command(f"assign {card.id} agent-cleo", user=ANA)).answer()
+    [reassigned] = await eventually(lambda: slack.dms_to(BEN))
+    told = texts(reassigned.blocks)
+    assert f"<@{ANA}> reassigned *Printer on fire* (`{card.id}`) from you to Cleo Marin." in told

@@ -57,6 +57,7 @@ class CommandResult(BaseModel):
     query: ConversationFilter | None = None
     changed: bool = False
     text: str | None = None
+    before: Conversation | None = None  # the conversation before a change, when it changed
 
 
 async def execute(command: Command, service: ConversationService, actor: Actor) -> CommandResult:
@@ -174,6 +175,7 @@ def _changed(change: Change, headline: str) -> CommandResult:
         headline=headline,
         conversation=change.conversation,
         changed=change.changed,
+        before=change.before,
     )
 
 

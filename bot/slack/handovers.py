@@ -33,19 +33,25 @@ async def tell_previous_agent(
     channel: str | None = None,
     message_ts: str | None = None,
 ) -> None:
-    """DM the agent who had `conversation` that `actor` took it (not when they took it
-    themselves); `channel`/`message_ts`: the message it was taken on, for a link."""
-    if previous_agent_id == actor.agent_id:
+    """DM the agent who had `conversation` that `actor` took it (or gave it to someone else);
+    not when it was their own doing. `channel`/`message_ts`: the message it was taken on, for a
+    link."""
+    if previous_agent_id in (actor.agent_id, conversation.agentId):
         return
     user = deps.identity.slack_users().get(previous_agent_id)
     if user is None:
         log.info("agent %s lost %s but is linked to no Slack user", previous_agent_id, actor.id)
         return
     topic = user_text(conversation.topic, 150, empty="a conversation")
-    text = (
-        f"{actor_label(actor.id)} took *{topic}* (`{user_text(conversation.id, ID_MAX)}`) "
-        "from you: it is assigned to them now."
-    )
+    ref = f"*{topic}* (`{user_text(conversation.id, ID_MAX)}`)"
+    now_with = conversation.agentId
+    if now_with is not None and now_with == actor.agent_id:
+        text = f"{actor_label(actor.id)} took {ref} from you: it is assigned to them now."
+    elif now_with is not None:
+        name = user_text(await deps.service.agent_name(now_with), 100)
+        text = f"{actor_label(actor.id)} reassigned {ref} from you to {name}."
+    else:
+        text = f"{actor_label(actor.id)} unassigned {ref} from you."
     link = await _permalink(client, channel, message_ts)
     if link:
         text += f" <{link}|See the card>"

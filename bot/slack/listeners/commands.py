@@ -32,6 +32,7 @@ from bot.slack.blocks.mrkdwn import escape, md
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.forms import fill_in
+from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.outcome import observed, tell
 from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
@@ -103,6 +104,10 @@ async def _executed(
 ) -> tuple[str, list[Block], bool]:
     """A grammar command run by the executor: `(text, blocks, for the whole channel?)`."""
     result = await execute(command, deps.service, actor)
+    before, after = result.before, result.conversation
+    if result.changed and before is not None and before.agentId is not None and after:
+        # Taken or reassigned from someone by `take`/`assign`/`unassign`: they are told.
+        await tell_previous_agent(deps, deps.client, before.agentId, actor, after)
     shared = _for_channel(result, command.kind)
     # A card the whole channel sees is drawn for no one in particular: Take must stay for
     # everyone, even when it is already the presser's.
