@@ -124,6 +124,7 @@ async def test_escalate_command_then_the_next_step_then_acknowledge_ends_every_p
         await slack.settle("chat.postMessage", 3)  # the notice, then a page each step
         [second] = slack.dms_to(CLEO)
         assert "step 2 of 2" in texts(second.blocks)
+        await eventually(lambda: f"Paging <@{CLEO}> now (step 2 of 2)." in notice.text)
 
         async def on_step_two() -> bool:  # the page is out before its step is committed
             [active] = await EscalationStore(slack.serving.runtime.engine).active()
@@ -135,7 +136,7 @@ async def test_escalate_command_then_the_next_step_then_acknowledge_ends_every_p
 
         await slack.press(second, ids.PAGE_ACK, user=CLEO)
 
-        await slack.settle("chat.update", 3)  # both pages and the channel's notice
+        await slack.settle("chat.update", 4)  # the notice at step 2; both pages and it again
         for page in (first, second):
             shown = slack.fake.message(page.channel, page.ts)
             assert shown is not None and f"Acknowledged by <@{CLEO}>" in texts(shown.blocks)

@@ -119,7 +119,7 @@ def paging_text(started: Started) -> str:
     of = f" (step {started.step} of {started.steps})" if started.step and started.steps else ""
     if started.paged:
         if record.is_active:
-            return f"Paging {recipients_text(started.paged)} now{of}."
+            return paging_now(started.paged, started.step, started.steps, record.round)
         return f"Paged {recipients_text(started.paged)}{of}."
     if started.failed:
         then = "the next step follows at once" if record.is_active else "no step is left"
@@ -129,6 +129,14 @@ def paging_text(started: Started) -> str:
     if record.status is EscalationStatus.EXHAUSTED:
         return "Nobody was paged: no one is on call for any step of the policy."
     return ""
+
+
+def paging_now(paged: Sequence[Recipient], step: int, steps: int, round_: int = 0) -> str:
+    """ "Paging @ben now (step 1 of 3)." — ", repeat 1" once the policy goes round again."""
+    of = f"step {step} of {steps}" if step and steps else ""
+    if of and round_:
+        of += f", repeat {round_}"
+    return f"Paging {recipients_text(paged)} now" + (f" ({of})." if of else ".")
 
 
 def settled_notice(
