@@ -53,11 +53,11 @@ class CommandResult(BaseModel):
     kind: Literal["conversation", "page", "help"]
     headline: str
     conversation: Conversation | None = None
+    before: Conversation | None = None  # the conversation before a change, when it changed
     page: Page[Conversation] | None = None
     query: ConversationFilter | None = None
     changed: bool = False
     text: str | None = None
-    before: Conversation | None = None  # the conversation before a change, when it changed
 
 
 async def execute(command: Command, service: ConversationService, actor: Actor) -> CommandResult:

@@ -33,7 +33,7 @@ from bot.models import (
     utcnow,
 )
 from bot.service.permissions import PermissionPolicy
-from bot.state.audit import AuditEntry, AuditLog, changed_fields
+from bot.state.audit import AuditLog, changed_fields
 from bot.state.snoozes import SnoozeStore
 
 log = logging.getLogger(__name__)
@@ -95,15 +95,6 @@ class ConversationService:
         except ConvbotError:
             return agent_id
         return next((a.displayName for a in agents if a.id == agent_id), agent_id)
-
-    async def last_change(self, conversation_id: str) -> AuditEntry | None:
-        """The newest audit entry of a change to the conversation (not a refusal); None when
-        the log has none or cannot be read (it only adds a name to a sentence)."""
-        try:
-            return await self._audit.last_change(conversation_id)
-        except (SQLAlchemyError, OSError):
-            log.warning("audit log unreadable for %s", conversation_id, exc_info=True)
-            return None
 
     async def agent_by_email(self, email: str) -> Agent | None:
         """The one agent with this e-mail, in one backend request; None when there is none, or

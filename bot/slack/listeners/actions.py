@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -13,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens, tokenize
@@ -45,6 +47,7 @@ from bot.slack.home import publish_home
 from bot.slack.listeners.outcome import error_mrkdwn, observed, tell
 from bot.state.audit import AuditEntry
 
+log = logging.getLogger(__name__)
 Apply = Callable[[Actor, Conversation], Awaitable[Change]]
 EDIT_TITLE = "Edit conversation"
 
@@ -237,7 +240,7 @@ async def _offer_fresh_card(
     """
     context = await deps.card_context(actor.agent_id, [current.id])
     who = agent_label(current.agentId, context)
-    entry = await deps.service.last_change(current.id)
+    entry = await _last_change(deps, current.id)
     if entry is not None and entry.action == "assign" and _made(entry, current):
         what = f"{who} took it {ago_words(entry.at, utcnow())}, after this card was drawn"
     else:  # who gave it to them is not known here (a change made in Infobip itself)
@@ -381,10 +384,20 @@ async def _changed_words(deps: SlackDeps, current: Conversation, *, by: bool = F
     words = " " + ago_words(current.updatedAt, utcnow())
     if not by:
         return words
-    entry = await deps.service.last_change(current.id)
+    entry = await _last_change(deps, current.id)
     if entry is not None and _made(entry, current):
         words += f" by {actor_label(entry.actor)}"
     return words
+
+
+async def _last_change(deps: SlackDeps, conversation_id: str) -> AuditEntry | None:
+    """The audit log's newest change to the conversation; None when it has none or cannot be
+    read (it only adds a name to a sentence)."""
+    try:
+        return await deps.runtime.audit.last_change(conversation_id)
+    except (SQLAlchemyError, OSError):
+        log.warning("audit log unreadable for %s", conversation_id, exc_info=True)
+        return None
 
 
 def _made(entry: AuditEntry, current: Conversation) -> bool:

@@ -104,15 +104,15 @@ async def _executed(
 ) -> tuple[str, list[Block], bool]:
     """A grammar command run by the executor: `(text, blocks, for the whole channel?)`."""
     result = await execute(command, deps.service, actor)
-    before, after = result.before, result.conversation
-    if result.changed and before is not None and before.agentId is not None and after:
-        # Taken or reassigned from someone by `take`/`assign`/`unassign`: they are told.
-        await tell_previous_agent(deps, deps.client, before.agentId, actor, after)
     shared = _for_channel(result, command.kind)
     # A card the whole channel sees is drawn for no one in particular: Take must stay for
     # everyone, even when it is already the presser's.
     context = await deps.card_context(None if shared else actor.agent_id, _shown(result, command))
     fallback, blocks = result_blocks(result, context, command_text=text)
+    before, after = result.before, result.conversation
+    if result.changed and before is not None and before.agentId is not None and after:
+        # Taken or reassigned from someone by `take`/`assign`/`unassign`: they are told.
+        await tell_previous_agent(deps, deps.client, before.agentId, actor, after)
     return fallback, blocks, shared
 
 
