@@ -4,10 +4,13 @@ presses and no-op changes answer in a person's words."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
+from bot.slack.blocks import ids
 from tests.slack_harness import (
     ANA,
     BEN,
+    CHANNEL,
     CLOSE,
     PRIORITY,
     ROUTE,
@@ -15,6 +18,7 @@ from tests.slack_harness import (
     SlackHarness,
     element,
     eventually,
+    running_bot,
     selected,
     texts,
     walk,
@@ -141,3 +145,21 @@ async def test_take_and_assign_by_command_say_whose_it_was_and_tell_them(
     [reassigned] = await eventually(lambda: slack.dms_to(BEN))
     told = texts(reassigned.blocks)
     assert f"<@{ANA}> reassigned *Printer on fire* (`{card.id}`) from you to Cleo Marin." in told
+
+
+async def test_take_on_a_digest_item_asks_first_and_tells_whoever_had_it(tmp_path: Path) -> None:
+    config = {"digests": [{"name": "support", "channel": CHANNEL, "cron": "0 0 1 1 *"}]}
+    async with running_bot(tmp_path, config=config) as slack:
+        card = await slack.create("Printer on fire priority:high")
+        await (await slack.command(f"take {card.id}")).answer()
+        await (await slack.command("digest support")).answer()
+        digest = slack.channel_messages()[-1]
+        take = element(digest.blocks, ids.DIGEST_TAKE)
+        assert take["confirm"]["text"]["text"] == "Ana Horvat has it. Take it from them?"
+
+        await slack.press(digest, ids.DIGEST_TAKE, BEN, card=card.id)
+
+        [dm] = await eventually(lambda: slack.dms_to(ANA))
+        told = texts(dm.blocks)
+        assert f"<@{BEN}> took *Printer on fire*" in told and "/archives/" in told
+        assert (await slack.conversation(card.id)).agentId == "agent-ben"
