@@ -280,7 +280,10 @@ async def test_two_presses_on_one_card_version_act_once(slack: SlackHarness) -> 
     [won] = [a for a in answers if a.replace_original]
     [lost] = [a for a in answers if not a.replace_original]
     assert lost.response_type == "ephemeral"
-    assert "another press on this card got there first" in lost.text
+    # While the winner's press runs, or once it is done (then it says who took it).
+    assert "another press on this card got there first" in lost.text or (
+        "took it just now, after this card was drawn, so nothing was done" in lost.text
+    )
     winner = (await slack.conversation(card.id)).agentId
     mentioned = {"agent-ana": ANA, "agent-ben": BEN}[str(winner)]
     assert f"<@{mentioned}>" in texts(card.blocks)  # the card shows the winner's change
