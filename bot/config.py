@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config_errors import describe_errors as describe_errors  # used by the CLI too
 from bot.config_values import PriorityValue, StatusValue, TimeZoneName, listed, queue_names
 from bot.durations import Duration, RetentionPeriod, format_duration
 from bot.errors import InvalidInput
@@ -344,12 +345,25 @@ CONFIG_MAX_DEPTH = 50
 CONFIG_MAX_VALUES = 100_000
 
 
+# What running without a convbot.yml means, for the sentences that mention it.
+DEFAULTS = "anyone may run every command, no digests, no on-call"
+
+
 def load_settings_config(settings: Settings) -> OpsConfig:
     """The operations file the settings point at. A file named explicitly (CONVBOT_CONFIG, in
     the environment, .env or code) must exist: a typo in its path would otherwise start the bot
     with no permissions at all. Only the default `convbot.yml` may be absent (no config)."""
-    named = "convbot_config" in settings.model_fields_set
-    return load_config(settings.convbot_config, required=named)
+    path, named = config_path(settings)
+    return load_config(path, required=named)
+
+
+def config_path(settings: Settings) -> tuple[Path, bool]:
+    """Where convbot.yml is, and whether CONVBOT_CONFIG named it. `CONVBOT_CONFIG=` (empty) is
+    taken as unset, as people write it to unset it, not as the working directory."""
+    named = settings.convbot_config.strip()
+    if "convbot_config" in settings.model_fields_set and named:
+        return Path(named), True
+    return Path(Settings.model_fields["convbot_config"].default), False
 
 
 def load_config(path: str | Path, *, required: bool = False) -> OpsConfig:
@@ -366,7 +380,9 @@ def load_config(path: str | Path, *, required: bool = False) -> OpsConfig:
     try:
         return OpsConfig.model_validate(raw)
     except ValidationError as error:
-        raise InvalidInput(f"{file} has errors:\n" + describe_errors(error)) from error
+        raise InvalidInput(
+            f"{file} has errors:\n" + describe_errors(error, model=OpsConfig)
+        ) from error
 
 
 def _read_text(file: Path, required: bool) -> str | None:
@@ -376,9 +392,10 @@ def _read_text(file: Path, required: bool) -> str | None:
     except FileNotFoundError:
         if not required:
             return None
+        shown = file if file.is_absolute() else f"{file} (in {Path.cwd()})"
         raise InvalidInput(
-            f"{file} does not exist, and CONVBOT_CONFIG names it; fix the path, create the file,"
-            " or unset CONVBOT_CONFIG to run without one."
+            f"{shown} does not exist, and CONVBOT_CONFIG names it; create it (or fix the path),"
+            f" or unset CONVBOT_CONFIG to run on the defaults: {DEFAULTS}."
         ) from None
     except OSError as error:
         raise InvalidInput(f"{file} cannot be read ({error.strerror}); check the path.") from None
@@ -508,38 +525,3 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
         what = "; ".join(part for part in (error.context, error.problem) if part)
         return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
     return " ".join(str(error).split())
-
-
-def describe_errors(error: ValidationError, *, environment: bool = False) -> str:
-    """One line per problem: its YAML path (or, for the `environment`, its variable), what is
-    wrong, and what to write instead."""
-    lines = []
-    for problem in error.errors():
-        path = _yaml_path(problem["loc"])
-        if environment:
-            path = path.upper()
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key; remove it or check its spelling"
-        elif problem["type"] == "missing":
-            message = "required; add it"
-        elif problem["type"] in _BOUNDS:
-            limit = next(iter(problem.get("ctx", {}).values()), "?")
-            message = f"{problem['input']!r} is {_BOUNDS[problem['type']].format(limit=limit)}"
-        lines.append(f"  {path or '(top level)'}: {message}")
-    return "\n".join(lines)
-
-
-_BOUNDS = {
-    "greater_than_equal": "too small; use {limit} or more",
-    "greater_than": "too small; use more than {limit}",
-    "less_than_equal": "too large; use {limit} or less",
-    "less_than": "too large; use less than {limit}",
-}
-
-
-def _yaml_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path

@@ -35,6 +35,15 @@ class NotFound(ConvbotError):
     pass
 
 
+class ConversationNotFound(NotFound):
+    """No conversation has exactly this id: what typed a prefix of one looks like at first, so
+    the command layer then looks for the conversations whose ids start with it."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"Conversation {conversation_id} was not found.")
+        self.conversation_id = conversation_id
+
+
 class ConversationClosed(ConvbotError):
     def __init__(self, conversation_id: str) -> None:
         super().__init__(

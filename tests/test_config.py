@@ -80,7 +80,65 @@ def test_mistakes_name_their_path_and_fix(tmp_path: Path, text: str, expected: s
 def test_a_named_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         load_config(tmp_path / "absent.yml", required=True)
-    assert "absent.yml does not exist, and CONVBOT_CONFIG names it" in str(caught.value)
+    [line] = str(caught.value).splitlines()
+    assert line.startswith(f"{tmp_path / 'absent.yml'} does not exist, and CONVBOT_CONFIG names it")
+    assert "create it" in line and "unset CONVBOT_CONFIG to run on the defaults" in line
+
+
+DIGEST_WITH = "digests:\n  - {name: d, channel: C0123456789, every: 1m, %s}\n"
+RESTRICT_WITH = (
+    "oncall:\n  schedules:\n    - name: p\n"
+    "      rotation: {users: [U0123456789], shift: 1d, start: '2026-01-05 09:00'}\n"
+    "      restrict: [{days: MON, %s: '09:00', to: '17:00'}]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "suggested"),
+    [
+        ("permisions: {}\n", "permisions", "permissions"),
+        ("Permissions: {}\n", "Permissions", "permissions"),
+        # The actions under permissions: are keys too, though a fixed set rather than fields.
+        ("permissions:\n  asign: {users: [U1]}\n", "permissions.asign", "assign"),
+        ("permissions:\n  close: {usr: [U1]}\n", "permissions.close.usr", "users"),
+        (DIGEST_WITH % "filtr: {}", "digests[0].filtr", "filter"),
+        (DIGEST_WITH % "filter: {priorty: HIGH}", "digests[0].filter.priorty", "priority"),
+        ("oncall: {polices: []}\n", "oncall.polices", "policies"),
+        ("retention: {audit: 30d}\n", "retention.audit", "audit_log"),
+        ("local:\n  queues: [{id: q, name: Q, agent: []}]\n", "local.queues[0].agent", "agents"),
+        # An alias is what the file says (`from:`), so it is what is suggested, not `from_`.
+        (RESTRICT_WITH % "form", "oncall.schedules[0].restrict[0].form", "from"),
+    ],
+)
+def test_a_misspelt_key_suggests_the_closest_one(
+    tmp_path: Path, text: str, path: str, suggested: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        load_config(write(tmp_path, text))
+    header, *problems = str(caught.value).splitlines()
+    assert header.endswith("has errors:")
+    given = path.rsplit(".", 1)[-1]
+    assert f"  {path}: unknown key '{given}' — did you mean '{suggested}'?" in problems, problems
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("zzz: 1\n", "zzz: unknown key 'zzz'; use one of agents, local, permissions, digests,"),
+        ("permissions:\n  all: {}\n", "permissions.all: unknown key 'all'; use one of create,"),
+        (
+            "local:\n  queues: [{id: q, name: Q, auto_assignment: round_robn}]\n",
+            "local.queues[0].auto_assignment: unknown value 'round_robn' — did you mean"
+            " 'ROUND_ROBIN'?",
+        ),
+    ],
+)
+def test_an_unknown_key_or_value_says_what_is_allowed(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        load_config(write(tmp_path, text))
+    assert f"\n  {expected}" in str(caught.value)
 
 
 @pytest.mark.parametrize(

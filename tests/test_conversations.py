@@ -157,7 +157,7 @@ async def test_an_agent_is_found_by_email(stack: Stack) -> None:
     assert await stack.service.agent_by_email("nobody@example.com") is None
     assert await stack.service.agent_by_email("  ") is None
     assert await stack.service.resolve_agent(ALICE, "Ana@Example.com") == "agent-ana"
-    with pytest.raises(InvalidInput, match=r"Unknown agent 'nobody@example\.com'"):
+    with pytest.raises(InvalidInput, match=r"No agent called 'nobody@example\.com'"):
         await stack.service.resolve_agent(ALICE, "nobody@example.com")
 
 

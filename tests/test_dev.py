@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from bot.config import OpsConfig
 from bot.dev import demo
 from bot.dev.server import create_dev_app
 from bot.emulator.loopback import serve_built
+from bot.fakeslack import FakeSlack
+from bot.fakeslack.blockkit import check_message_blocks
 from bot.oncall.rota import on_call
 from bot.slack.blocks import ids
 
@@ -109,15 +112,23 @@ def _create_form(state: Json) -> Json | None:
     return None
 
 
-@pytest.fixture
-async def dev(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def serving(folder: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """`convbot dev` with its files in `folder`, from start to stop."""
+
     def build(base_url: str) -> Any:
-        return create_dev_app(tmp_path / "convbot-dev", base_url)
+        return create_dev_app(folder, base_url)
 
     async with (
         serve_built(build, lifespan="on", start_timeout=60) as url,
         httpx.AsyncClient(base_url=url, timeout=10) as http,
     ):
+        yield http
+
+
+@pytest.fixture
+async def dev(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(tmp_path / "convbot-dev") as http:
         yield http
 
 
@@ -175,10 +186,11 @@ async def test_the_create_form_shows_an_inline_error_for_an_empty_topic(
     modal = await page.until(_create_form)
     topic = {ids.FIELD_TOPIC: {ids.FIELD_TOPIC: {"type": "plain_text_input", "value": ""}}}
     answer = await page.submit(modal["id"], topic)
-    assert ids.FIELD_TOPIC in answer["errors"]
+    assert ids.FIELD_TOPIC in answer["errors"]  # for the page to show beside the topic
     state = await page.state()
-    assert state["views"][-1]["id"] == modal["id"]  # still open, the error beside the topic
-    assert ids.FIELD_TOPIC in state["errors"][modal["id"]]
+    assert state["views"][-1]["id"] == modal["id"]  # still open
+    # Not in the state: a reloaded page, which has forgotten what was typed, shows no old error.
+    assert "errors" not in state
 
     filled = {ids.FIELD_TOPIC: {ids.FIELD_TOPIC: {"type": "plain_text_input", "value": "Fax"}}}
     assert (await page.submit(modal["id"], filled)).get("errors") is None
@@ -262,3 +274,77 @@ async def test_other_sites_cannot_use_the_api(dev: httpx.AsyncClient) -> None:
     assert rebound.status_code == 400
     elsewhere = {"host": "attacker.example"}
     assert (await dev.post("/slack/events", headers=elsewhere)).status_code == 400
+
+
+def _welcomes(state: Json) -> list[Json]:
+    return [m for m in state["messages"] if m["text"] == demo.WELCOME_TEXT]
+
+
+def test_the_welcome_is_posted_once_and_is_valid_block_kit() -> None:
+    fake = FakeSlack()
+    demo.workspace(fake)
+    assert demo.welcome(fake) is True
+    assert demo.welcome(fake) is False  # already there
+    [posted] = fake.messages_in(SUPPORT)
+    assert posted.user == fake.bot_user_id
+    check_message_blocks(posted.blocks)
+    said = json.dumps(posted.blocks)
+    for hint in ("/conv list", "/conv create", "Take", "App Home", "/conv help"):
+        assert hint in said
+
+
+async def test_support_opens_with_one_welcome_across_reloads_and_restarts(tmp_path: Path) -> None:
+    folder = tmp_path / "convbot-dev"
+    for _start in range(2):
+        async with serving(folder) as http:
+            page = Page(http)
+            for _reload in range(3):
+                state = await page.state()
+                assert len(_welcomes(state)) == 1
+            assert state["messages"][0]["text"] == demo.WELCOME_TEXT  # at the top
+
+
+def test_the_demo_digest_redraws_one_message_in_support() -> None:
+    [digest] = OpsConfig.model_validate(demo.operations()).digests
+    assert digest.channel == SUPPORT and digest.edit_in_place
+
+
+def _unread(state: Json, channel: str) -> int:
+    return int(next(c["unread"] for c in state["channels"] if c["id"] == channel))
+
+
+async def test_the_sidebar_counts_unread_messages_until_the_channel_is_opened(
+    dev: httpx.AsyncClient,
+) -> None:
+    ana, ben = Page(dev, ANA), Page(dev, BEN)
+    dm = next(c["id"] for c in (await ben.state())["channels"] if c["is_im"])
+    for _ in range(50):  # Ben looks at #support, then at his DM (the first digest may cross)
+        await ben.state()
+        in_dm = await ben.state(channel=dm)
+        if _unread(in_dm, SUPPORT) == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert _unread(in_dm, dm) == 0 and _unread(in_dm, SUPPORT) == 0
+    await ana.command("create Printer on fire priority:high")
+    noticed = await ben.until(lambda s: _unread(s, SUPPORT) and s, channel=dm)
+    assert _unread(noticed, dm) == 0  # the one on screen is read
+    # On the App Home nothing is on screen: it stays unread there.
+    params = {"user": BEN, "channel": SUPPORT, "tab": "home"}
+    home = (await dev.get("/dev/api/state", params=params)).json()
+    assert _unread(home, SUPPORT) >= 1
+    opened = await ben.state()
+    assert _unread(opened, SUPPORT) == 0
+    # The page opens the channel at the first message after the one he had read.
+    card = next(m for m in opened["messages"] if "Printer on fire" in _texts(m))
+    assert float(opened["read_up_to"]) < float(card["ts"])
+    assert float((await ben.state())["read_up_to"]) >= float(card["ts"])
+    # An edit is not news: Take redraws the card, and it does not count again for Ben (only
+    # what was posted since he looked does, such as the demo's first digest).
+    read_up_to = max(float(m["ts"]) for m in opened["messages"])
+    await ana.press(card, ids.TAKE)
+    await ana.until(
+        lambda s: any(m["edited"] and "Printer on fire" in _texts(m) for m in s["messages"])
+    )
+    unread = _unread(await ben.state(channel=dm), SUPPORT)
+    posted_since = [m for m in (await ben.state())["messages"] if float(m["ts"]) > read_up_to]
+    assert unread == len(posted_since)

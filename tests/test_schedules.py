@@ -266,8 +266,8 @@ DIGEST = "digests:\n  - {name: d, channel: C0123456789, %s}\n"
             "digests[0].name: 'support high' is not a usable name",
             "letters, digits, '-' or '_'",
         ),
-        (DIGEST % "every: 1m, cronn: x", "digests[0].cronn:", "unknown key; remove it"),
-        ("scheduler: {misfire: 1m}\n", "scheduler.misfire:", "unknown key; remove it"),
+        (DIGEST % "every: 1m, cronn: x", "digests[0].cronn:", "did you mean 'cron'?"),
+        ("scheduler: {misfire: 1m}\n", "scheduler.misfire:", "did you mean 'misfire_grace'?"),
     ],
 )
 def test_each_mistake_is_one_line_with_its_path_and_fix(

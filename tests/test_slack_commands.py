@@ -98,6 +98,11 @@ async def test_help_is_ephemeral_and_lists_the_subcommands(slack: SlackHarness) 
     assert answer.response_type == "ephemeral"
     for word in ("create", "list", "assign", "untag", "close"):
         assert word in texts(answer.blocks)
+    shown = texts(answer.blocks)
+    for heading in ("*Work on conversations*", "*On call* (Slack only)", "*Digests* (Slack only)"):
+        assert heading in shown
+    assert "`show &lt;id&gt;` — Show one conversation." in shown
+    assert len(answer.blocks) == 1  # one short section, not a wall of text
     update_help = await (await slack.command("help update")).answer()
     assert "update" in texts(update_help.blocks) and "priority" in texts(update_help.blocks)
 

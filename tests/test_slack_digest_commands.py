@@ -141,8 +141,11 @@ async def test_schedules_shows_the_last_tick_and_its_error(tmp_path: Path) -> No
 
 async def test_the_executor_sends_the_cli_to_slack_or_convbot_digest() -> None:
     actor = Actor(id="cli:x", surface="cli")
-    for text in ("digest support-high", "schedules"):
+    for text, elsewhere in (
+        ("digest support-high", "`convbot digest <name>`"),
+        ("schedules", "under `digests:` in convbot.yml"),
+    ):
         with pytest.raises(InvalidInput) as info:
             await execute(parse(text), cast(ConversationService, None), actor)
-        assert "work in Slack" in info.value.message
-        assert "convbot digest <name>" in info.value.message
+        assert "works in Slack: type" in info.value.message
+        assert elsewhere in info.value.message

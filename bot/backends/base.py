@@ -4,6 +4,7 @@ layer decides (closed conversations, defaults, permissions)."""
 from __future__ import annotations
 
 import builtins
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.models import (
@@ -17,6 +18,17 @@ from bot.models import (
     RoutingRule,
     Tag,
 )
+
+
+@dataclass(frozen=True)
+class IdPrefixMatches:
+    """Conversations whose ids start with a prefix, as far as a backend can tell in one bounded
+    look. `complete`: it looked at every conversation, so there are no others (the embedded
+    store); else it looked at some only (Infobip cannot search ids) and the caller adds what it
+    knows itself."""
+
+    conversations: builtins.list[Conversation]
+    complete: bool
 
 
 class ConversationBackend(Protocol):
@@ -39,6 +51,11 @@ class ConversationBackend(Protocol):
 
     async def list(self, query: ConversationFilter) -> Page[Conversation]:
         """One page of matching conversations in `query.orderBy` order, with the full total."""
+        ...
+
+    async def with_id_prefix(self, prefix: str, limit: int) -> IdPrefixMatches:
+        """At most `limit` conversations whose ids start with `prefix` (case-sensitive), in one
+        bounded request or query."""
         ...
 
     async def patch(self, conversation_id: str, patch: ConversationPatch) -> Conversation: ...

@@ -30,8 +30,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.backends.assignment import pick_agent
+from bot.backends.base import IdPrefixMatches
 from bot.config import AgentSeed, LocalSeed
-from bot.errors import BackendUnavailable, ConversationClosed, NotFound
+from bot.errors import BackendUnavailable, ConversationClosed, ConversationNotFound, NotFound
 from bot.models import (
     ACTIVE_STATUSES,
     Agent,
@@ -152,6 +153,22 @@ class LocalBackend:
             limit=query.limit,
             orderBy=str(query.orderBy),
         )
+
+    async def with_id_prefix(self, prefix: str, limit: int) -> IdPrefixMatches:
+        # LIKE finds the candidates (case-insensitively on SQLite); substr keeps the exact ones,
+        # ids being case-sensitive. The store holds every conversation, so the answer is whole.
+        stmt = (
+            select(local_conversations)
+            .where(
+                C.id.startswith(prefix, autoescape=True),
+                func.substr(C.id, 1, len(prefix)) == prefix,
+            )
+            .order_by(C.id)
+            .limit(limit)
+        )
+        async with self._connection() as conn:
+            rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+        return IdPrefixMatches([_to_conversation(r, []) for r in rows], complete=True)
 
     async def patch(self, conversation_id: str, patch: ConversationPatch) -> Conversation:
         changes = patch.model_dump(exclude_unset=True)
@@ -372,7 +389,7 @@ class LocalBackend:
             .first()
         )
         if row is None:
-            raise NotFound(f"Conversation {conversation_id} was not found.")
+            raise ConversationNotFound(conversation_id)
         return dict(row)
 
     async def _changeable(self, conn: AsyncConnection, conversation_id: str) -> dict[str, Any]:

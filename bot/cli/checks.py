@@ -1,46 +1,99 @@
-"""`convbot check-config`: is the environment sane, convbot.yml valid, the backend answering,
-and can the bot post in each digest's channel."""
+"""`convbot check-config`: is convbot.yml valid, the environment consistent, the Slack token
+accepted by Slack, the backend answering, and can the bot post in each digest's channel.
+
+One line per check, `ok` on stdout or `error` on stderr, each error saying what to do. A check
+that depends on a failed one is skipped rather than failing again for the same reason.
+
+Slack is asked before the backend: a refused or unreachable Slack is what usually keeps a new
+install from working, and the digest channels are only asked of a Slack that took the token.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sized
+from dataclasses import dataclass
+from pathlib import Path
 
-from bot.config import OpsConfig, load_settings_config
+from bot.config import DEFAULTS, OpsConfig, config_path, load_settings_config
 from bot.errors import ConvbotError
 from bot.redact import hide_url_password
 from bot.settings import Settings
 
+# How long asking Slack about the token may take in all, retries included: a person is waiting.
+SLACK_CHECK_SECONDS = 10.0
+
+# Exit codes: a configuration mistake, or something that does not answer.
+MISTAKE, UNREACHABLE = 1, 2
+
 
 async def check_config(settings: Settings) -> int:
-    """Print one line per check; exit 1 for a config error (a digest channel the bot cannot
-    post in included), 2 when the backend or Slack does not answer."""
-    problems = 0
-    if bool(settings.infobip_base_url) != bool(settings.infobip_api_key):
-        _fail(
-            "INFOBIP_BASE_URL and INFOBIP_API_KEY go together: set both to use Infobip, "
-            "or neither to use the embedded backend."
-        )
-        problems += 1
-    backend_name = (
-        "Infobip at " + hide_url_password(str(settings.infobip_base_url))
-        if settings.uses_infobip
-        else "embedded"
-    )
-    _ok(f"backend: {backend_name}; state database: {hide_url_password(settings.database_url)}")
+    """Print one line per check; exit 1 for a config error (a token Slack refuses and a digest
+    channel the bot cannot post in included), 2 when the backend or Slack does not answer."""
+    # The file and the environment first. A mistake there is all that is printed, one line
+    # each: an "ok" beside it would read as if things were fine, and Slack and the backend
+    # would only be asked with the wrong settings.
+    config, file_line = _check_file(settings)
+    backend_line = _check_backend_settings(settings)
+    mistakes = [line for line in (file_line, backend_line) if not line.ok]
+    if config is None or mistakes:
+        for line in mistakes:
+            _fail(line.text)
+        return MISTAKE
+    _ok(file_line.text)
+    _ok(backend_line.text)
+    slack = await _check_slack_token(settings)
+    backend = await _check_backend(settings, config)
+    digests = await _check_digest_channels(settings, config) if slack == 0 else 0
+    return max(backend, slack, digests)
+
+
+@dataclass(frozen=True)
+class _Line:
+    ok: bool
+    text: str
+
+
+def _check_file(settings: Settings) -> tuple[OpsConfig | None, _Line]:
+    """convbot.yml, or None and why it cannot be used."""
     try:
         config = load_settings_config(settings)
-        _ok(
-            f"{settings.convbot_config}: valid ({len(config.local.agents)} local agents, "
-            f"{len(config.local.queues)} queues, {len(config.local.routing)} routing rules)"
-        )
     except ConvbotError as error:
-        _fail(str(error))
-        return 1
-    if problems:
-        return 1
-    backend = await _check_backend(settings, config)
-    digests = await _check_digest_channels(settings, config)
-    return max(backend, digests)
+        return None, _Line(False, str(error))
+    file, named = config_path(settings)
+    if not named and not file.is_file():  # only the default file may be absent
+        return config, _Line(
+            True,
+            f"{file}: not in {Path.cwd()}, and CONVBOT_CONFIG is not set: running on the"
+            f" defaults ({DEFAULTS})",
+        )
+    return config, _Line(
+        True,
+        f"{file}: valid ({_count(config.local.agents, 'local agent')},"
+        f" {_count(config.local.queues, 'queue')}, {_count(config.local.routing, 'routing rule')},"
+        f" {_count(config.digests, 'digest')})",
+    )
+
+
+def _check_backend_settings(settings: Settings) -> _Line:
+    """Which backend the environment picks, or what is missing when it is half-set."""
+    url = hide_url_password(str(settings.infobip_base_url)) if settings.infobip_base_url else None
+    if url and not settings.infobip_api_key:
+        return _Line(
+            False,
+            f"INFOBIP_BASE_URL is set ({url}) but INFOBIP_API_KEY is not: set INFOBIP_API_KEY"
+            " to use Infobip, or unset INFOBIP_BASE_URL to use the embedded backend.",
+        )
+    if settings.infobip_api_key and not url:
+        return _Line(
+            False,
+            "INFOBIP_API_KEY is set but INFOBIP_BASE_URL is not: set INFOBIP_BASE_URL to your"
+            " account's base URL (e.g. https://xxxxx.api.infobip.com) to use Infobip, or unset"
+            " INFOBIP_API_KEY to use the embedded backend.",
+        )
+    backend_name = f"Infobip at {url}" if settings.uses_infobip else "embedded"
+    database = hide_url_password(settings.database_url)
+    return _Line(True, f"backend: {backend_name}; state database: {database}")
 
 
 async def _check_backend(settings: Settings, config: OpsConfig) -> int:
@@ -57,6 +110,22 @@ async def _check_backend(settings: Settings, config: OpsConfig) -> int:
         return error.exit_code
     _ok("the backend answers")
     return 0
+
+
+async def _check_slack_token(settings: Settings) -> int:
+    """Ask Slack (auth.test, through the bot's own client and SLACK_API_URL) whether
+    SLACK_BOT_TOKEN works; 0 when it does or is not set."""
+    if not settings.slack_bot_token:
+        _ok("Slack: not asked (SLACK_BOT_TOKEN is not set)")
+        return 0
+    from bot.cli.slack_token import ask_slack
+
+    verdict = await ask_slack(settings, SLACK_CHECK_SECONDS)
+    if verdict.ok:
+        _ok(f"Slack: {verdict.sentence}")
+        return 0
+    _fail(f"Slack: {verdict.sentence}")
+    return UNREACHABLE if verdict.unreachable else MISTAKE
 
 
 # Looking a DM up needs im:read, which the manifest does not ask for: the bot reads no DMs.
@@ -90,23 +159,28 @@ async def _check_digest_channels(settings: Settings, config: OpsConfig) -> int:
                 _ok(f"digest {digest.name}: can post in {digest.channel}")
             else:
                 _fail(f"digest {digest.name}: {problem}")
-                code = 1
+                code = MISTAKE
     except SLACK_FAILURES as error:
         slack = hide_url_password(settings.slack_api_url)
         _fail(
             f"digest channels: Slack at {slack} does not answer "
             f"({type(error).__name__}); check SLACK_API_URL and the network"
         )
-        return 2
+        return UNREACHABLE
     finally:
         if client.session is not None and not client.session.closed:
             await client.session.close()
     return code
 
 
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+# Flushed: stdout and stderr often go to one terminal or file, where the lines must stay in order.
 def _ok(message: str) -> None:
-    print(f"ok    {message}")
+    print(f"ok    {message}", flush=True)
 
 
 def _fail(message: str) -> None:
-    print(f"error {message}", file=sys.stderr)
+    print(f"error {message}", file=sys.stderr, flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bot.bootstrap import build_runtime
+from bot.cli.terminal_text import plain
 from bot.digests.model import Digest
 from bot.errors import ConvbotError, InvalidInput
 from bot.jobs.scheduler import digest_jobs
@@ -37,7 +38,7 @@ async def run_digest(settings: Settings, name: str, dry_run: bool) -> int:
             print(f"Posted digest {name} to {schedule.channel}: {digest.total} conversations.")
         return 0
     except ConvbotError as error:
-        print(str(error), file=sys.stderr)
+        print(plain(str(error)), file=sys.stderr)
         return error.exit_code
     finally:
         if runtime is not None:
@@ -55,5 +56,7 @@ def render(digest: Digest) -> str:
             f"  {c.priority.value:<7} {c.topic or c.id}  (open {age(c.createdAt, now)}, {where})"
         )
     if digest.hidden:
-        lines.append(f"  …and {digest.hidden} more: {digest.more_command}")
+        # The digest names the Slack command; in a shell the same words follow `convbot conv`.
+        more = digest.more_command.removeprefix("/conv ")
+        lines.append(f"  …and {digest.hidden} more: convbot conv {more}")
     return "\n".join(lines)

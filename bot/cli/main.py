@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +17,9 @@ from pydantic import ValidationError
 from bot.bootstrap import Runtime
 from bot.cli.checks import check_config
 from bot.cli.render import render_json, render_text
+from bot.cli.terminal_text import plain
 from bot.commands.executor import execute
-from bot.commands.parser import parse_tokens
+from bot.commands.parser import parse_tokens, split
 from bot.config import describe_errors
 from bot.dev import EXPOSE_FLAG
 from bot.errors import ConvbotError
@@ -92,10 +94,16 @@ def _parser() -> argparse.ArgumentParser:
     conv = commands.add_parser(
         "conv",
         help="run one /conv command, e.g. convbot conv list priority:high",
-        description="Run one command of the /conv grammar; `convbot conv help` lists them.",
+        description="Run one command of the /conv grammar, as words or as one quoted argument"
+        ' pasted from Slack (convbot conv "create Printer on fire priority:high");'
+        " convbot conv help lists the commands.",
     )
     conv.add_argument("--json", action="store_true", help="print the result as Infobip JSON")
-    conv.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. show <id>")
+    conv.add_argument(
+        "words",
+        nargs=argparse.REMAINDER,
+        help="the command, e.g. show <id>, or all of it in quotes",
+    )
     emulator = commands.add_parser("emulator", help="serve the Infobip API emulator")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=_port, default=8089, help="default 8089; 0: any free port")
@@ -168,13 +176,12 @@ def _seconds(value: str) -> float:
 
 
 async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
-    # `--json` may also come after the command words, which argparse leaves in REMAINDER.
-    as_json = as_json or "--json" in words
-    words = [word for word in words if word != "--json"]
     from bot.bootstrap import build_runtime
 
     runtime: Runtime | None = None
     try:
+        words, json_among_words = command_words(words)
+        as_json = as_json or json_among_words
         command = parse_tokens(words)
         runtime = await build_runtime(settings)
         actor = _cli_actor(runtime.config.agents)
@@ -185,7 +192,7 @@ async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
             print(render_text(result, await _queue_names(runtime)))
         return 0
     except ConvbotError as error:
-        print(str(error), file=sys.stderr)
+        print(plain(str(error)), file=sys.stderr)
         return error.exit_code
     except Exception as error:  # a bug: say so briefly, keep the trace for the log
         log.debug("unexpected error", exc_info=True)
@@ -198,6 +205,26 @@ async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
     finally:
         if runtime is not None:
             await runtime.aclose()
+
+
+_SLASH_COMMAND = re.compile(r"^\s*/conv(?:\s+|$)", re.IGNORECASE)
+
+
+def command_words(words: list[str]) -> tuple[list[str], bool]:
+    """The command's words, and whether `--json` was among them.
+
+    The command may be the shell's words or one argument holding all of it as pasted from Slack
+    (`"create Printer on fire priority:high"`, maybe after `/conv `), which the tokenizer Slack's
+    text goes through splits, quotes and all. `--json` may follow the command, where argparse
+    leaves it among the words.
+    """
+    shell = [word for word in words if word != "--json"]
+    if len(shell) == 1:
+        shell = split(_SLASH_COMMAND.sub("", shell[0], count=1))
+    elif shell and shell[0].lower() == "/conv":
+        shell = shell[1:]
+    as_json = "--json" in words or "--json" in shell
+    return [word for word in shell if word != "--json"], as_json
 
 
 async def _queue_names(runtime: Runtime) -> dict[str, str]:

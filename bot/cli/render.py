@@ -1,4 +1,8 @@
-"""Draws command results for a terminal: a card for one conversation, a table for a page."""
+"""Draws command results for a terminal: a card for one conversation, a table for a page.
+
+Every sentence from the shared layer goes through `plain` (it is written for Slack); data from
+the backend (topics, names) is printed as it is.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,25 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.cli.terminal_text import clip, pad, plain, width
 from bot.commands.executor import CommandResult
 from bot.models import Conversation, Page
 
 _TOPIC_WIDTH = 48
+SHORT_ID = 8  # the id prefix a table shows; the commands take a unique prefix this long
 
 
 def render_text(result: CommandResult, queue_names: Mapping[str, str]) -> str:
     if result.kind == "help":
-        return result.text or ""
+        return plain(result.text or "")
     if result.kind == "page" and result.page is not None:
-        return render_table(result.page, queue_names) + "\n" + result.headline
+        return render_table(result.page, queue_names) + "\n" + plain(result.headline)
     assert result.conversation is not None
-    return result.headline + "\n\n" + render_card(result.conversation, queue_names)
+    card = render_card(result.conversation, queue_names)
+    # `show` heads its answer with the topic, which the card's first line already is.
+    if result.headline in (result.conversation.topic, result.conversation.id):
+        return card
+    return plain(result.headline) + "\n\n" + card
 
 
 def render_card(conversation: Conversation, queue_names: Mapping[str, str]) -> str:
@@ -48,30 +58,46 @@ def render_card(conversation: Conversation, queue_names: Mapping[str, str]) -> s
 
 def render_table(page: Page[Conversation], queue_names: Mapping[str, str]) -> str:
     header = ("ID", "PRIORITY", "STATUS", "TOPIC", "QUEUE", "AGENT", "UPDATED")
+    ids = short_ids([c.id for c in page.items])
     rows = [
         (
-            c.id,
+            ids[c.id],
             c.priority.value,
             c.status.value,
-            _clip(c.topic or "", _TOPIC_WIDTH),
+            clip(c.topic or "", _TOPIC_WIDTH),
             _queue(c.queueId, queue_names),
             c.agentId or "-",
             _when(c.updatedAt),
         )
         for c in page.items
     ]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    widths = [max(width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        "  ".join(pad(cell, columns) for cell, columns in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     )
+
+
+def short_ids(ids: list[str]) -> dict[str, str]:
+    """Each id's first SHORT_ID characters, or more where another id in `ids` shares them."""
+    unique = set(ids)
+    shown: dict[str, str] = {}
+    for conversation_id in unique:
+        length = SHORT_ID
+        while length < len(conversation_id) and any(
+            other != conversation_id and other.startswith(conversation_id[:length])
+            for other in unique
+        ):
+            length += 1
+        shown[conversation_id] = conversation_id[:length]
+    return shown
 
 
 def render_json(result: CommandResult) -> str:
     """Infobip's own shapes: a conversation object, or `conversations` plus `pagination`."""
     payload: Any
     if result.kind == "help":
-        payload = {"help": result.text}
+        payload = {"help": plain(result.text or "")}
     elif result.kind == "page" and result.page is not None:
         page = result.page
         payload = {
@@ -97,8 +123,3 @@ def _queue(queue_id: str | None, names: Mapping[str, str]) -> str:
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
-
-
-def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"

@@ -34,6 +34,7 @@ from bot.errors import InvalidInput
 from bot.models import (
     ACTIVE_STATUSES,
     Actor,
+    Agent,
     Conversation,
     ConversationCreate,
     ConversationFilter,
@@ -42,6 +43,7 @@ from bot.models import (
     Page,
     validated,
 )
+from bot.service.conversation_ids import with_full_id
 from bot.service.conversations import Change, ConversationService
 
 DEFAULT_LIST_LIMIT = 20
@@ -58,9 +60,18 @@ class CommandResult(BaseModel):
     query: ConversationFilter | None = None
     changed: bool = False
     text: str | None = None
+    agent: Agent | None = None  # whom `assign` gave it to, for a surface to mention
 
 
 async def execute(command: Command, service: ConversationService, actor: Actor) -> CommandResult:
+    # The id as typed first (a whole id costs nothing more); a prefix is completed only when
+    # no conversation has it as its id (bot/service/conversation_ids.py).
+    return await with_full_id(
+        command, lambda typed: service.ids.complete(typed), lambda c: _run(c, service, actor)
+    )
+
+
+async def _run(command: Command, service: ConversationService, actor: Actor) -> CommandResult:
     match command:
         case HelpCommand(subcommand=subcommand):
             return CommandResult(kind="help", headline="convbot help", text=help_text(subcommand))
@@ -81,10 +92,7 @@ async def execute(command: Command, service: ConversationService, actor: Actor) 
             patch = await _patch(command, service)
             return _changed(await service.update(actor, command.id, patch), "Updated.")
         case AssignCommand(id=conversation_id, agent=agent):
-            agent_id = await service.resolve_agent(actor, agent)
-            return _changed(
-                await service.assign(actor, conversation_id, agent_id), f"Assigned to {agent_id}."
-            )
+            return await _assign(service, actor, conversation_id, agent)
         case TakeCommand(id=conversation_id):
             agent_id = await service.resolve_agent(actor, "me")
             change = await service.assign(actor, conversation_id, agent_id)
@@ -107,12 +115,40 @@ async def execute(command: Command, service: ConversationService, actor: Actor) 
             | EscalationsCommand()
         ):
             # They post to and read from Slack, which this surface-independent layer cannot.
-            raise InvalidInput(
-                "`digest`, `schedules`, `escalate`, `oncall` and `escalations` work in Slack:"
-                f" type `/conv {USAGE[command.kind]}` there, or use `convbot digest <name>` in a"
-                " shell to post a digest."
-            )
+            raise InvalidInput(slack_only(command.kind))
     raise InvalidInput(f"Unsupported command {command.kind}.")  # pragma: no cover - exhaustive
+
+
+# What a shell can do instead, where something truly exists (bot/cli/).
+_IN_A_SHELL = {
+    "digest": " In a shell, `convbot digest <name>` posts a configured digest now"
+    " (`--dry-run` prints it).",
+    "schedules": " The digests and when they run are under `digests:` in convbot.yml.",
+    "oncall": " The rota is under `oncall.schedules:` in convbot.yml.",
+}
+
+
+def slack_only(name: str) -> str:
+    """The refusal for a command that posts to or reads from Slack, from another surface."""
+    return f"`{name}` works in Slack: type `/conv {USAGE[name]}` there." + _IN_A_SHELL.get(name, "")
+
+
+async def _assign(
+    service: ConversationService, actor: Actor, conversation_id: str, agent: str
+) -> CommandResult:
+    """Named as a person would say it: "Assigned to Ben Kovac.", or "to you"."""
+    found: Agent | None = None
+    if agent.strip().lower() == "me":
+        agent_id, who = await service.resolve_agent(actor, "me"), "you"
+    else:
+        found = await service.find_agent(agent)
+        agent_id, who = found.id, found.displayName
+    result = _changed(await service.assign(actor, conversation_id, agent_id), assigned_to(who))
+    return result.model_copy(update={"agent": found})
+
+
+def assigned_to(who: str) -> str:
+    return f"Assigned to {who}."
 
 
 async def list_filter(

@@ -22,6 +22,7 @@ from bot.commands.spec import (
     ID_RE,
     LIST_LIMIT_MAX,
     REASON_MAX,
+    SLACK_ONLY,
     SUBCOMMANDS,
     AssignCommand,
     CloseCommand,
@@ -59,12 +60,15 @@ from bot.models import (
 )
 
 __all__ = [
+    "HELP_SECTIONS",
     "USAGE",
     "agent_ref",
     "conversation_id",
     "help_text",
     "parse",
     "parse_tokens",
+    "split",
+    "synopsis",
     "tag_name",
     "tokenize",
 ]
@@ -76,7 +80,7 @@ USAGE: dict[str, str] = {
     " [channel:C] [since:2h|3d|2026-11-01] [sort:FIELD[:asc|desc]] [limit:N] [page:N]",
     "show": "show <id>",
     "update": 'update <id> [topic:"…"] [summary:"…"] [status:S] [priority:P] [queue:Q]',
-    "assign": "assign <id> <agent-id|me>",
+    "assign": "assign <id> <name|@name|e-mail|agent-id|me>",
     "take": "take <id>",
     "unassign": "unassign <id>",
     "route": "route <id>",
@@ -149,13 +153,17 @@ def _read_token(text: str, start: int) -> tuple[str, int]:
 
 def parse(text: str, *, now: datetime | None = None) -> Command:
     """Parse what was typed after `/conv` (or a whole CLI line)."""
+    return parse_tokens(split(text), now=now)
+
+
+def split(text: str) -> list[str]:
+    """`tokenize`, whose complaint about an open quote carries the named command's usage."""
     try:
-        tokens = tokenize(text)
+        return tokenize(text)
     except InvalidInput as error:
         words = text.split(None, 1)
         usage = USAGE.get(words[0].lower()) if words else None
         raise InvalidInput(error.message, usage=usage) from None
-    return parse_tokens(tokens, now=now)
 
 
 def parse_tokens(tokens: Sequence[str], *, now: datetime | None = None) -> Command:
@@ -223,12 +231,12 @@ _TAKES = {
     "unassign": "only a conversation id",
     "route": "only a conversation id",
     "close": "only a conversation id",
-    "assign": "only a conversation id and an agent",
 }
 
 # --- values ------------------------------------------------------------------------------------
 
-_AGENT = re.compile(rf"[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]{{1,{NAME_MAX}}}")
+# Spaces allowed: a name ("Ben Kovac") may come as several words or in quotes.
+_AGENT = re.compile(rf"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{{1,{NAME_MAX}}}")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
 
@@ -282,12 +290,14 @@ def tag_name(value: str) -> str:
 
 
 def agent_ref(value: str) -> str:
+    """`me`, or an agent's name, `@name`, e-mail, id or Slack mention (resolved by the service)."""
+    value = " ".join(value.split())
     if value.lower() == "me":
         return "me"
     if not _AGENT.fullmatch(value):
         raise InvalidInput(
-            f"'{_show(value)}' is not an agent: give `me`, an agent id or a mention"
-            f" (one word, up to {NAME_MAX} characters)."
+            f"'{_show(value)}' is not an agent: give `me`, a name, `@name`, an e-mail or an"
+            f" agent id (up to {NAME_MAX} characters)."
         )
     return value
 
@@ -596,10 +606,12 @@ def _update(words: list[str], now: datetime) -> UpdateCommand:
 def _assign(words: list[str], now: datetime) -> AssignCommand:
     conversation, extra = _take_id("assign", words)
     if not extra:
-        raise InvalidInput("`assign` needs an agent id or `me` after the conversation id.")
-    if len(extra) > 1:
-        raise _unexpected("assign", extra[1], _NO_OPTIONS)
-    return AssignCommand(id=conversation, agent=agent_ref(extra[0]))
+        raise InvalidInput(
+            "`assign` needs an agent after the conversation id: a name, `@name`, an e-mail,"
+            " an agent id or `me`."
+        )
+    # The rest is the agent: `assign 8f3a2c4e Ben Kovac` needs no quotes.
+    return AssignCommand(id=conversation, agent=agent_ref(" ".join(extra)))
 
 
 def _id_only(name: str, model: type[_M]) -> Callable[[list[str], datetime], _M]:
@@ -705,8 +717,11 @@ _GRAMMAR: dict[str, Builder] = {
 
 # --- help --------------------------------------------------------------------------------------
 
-_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
+# Per command: the one line the overview shows, the explanation and the examples `help <command>`
+# shows (with the usage line).
+_HELP: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "create": (
+        "Open a new conversation.",
         "Opens a new conversation. The free words are its topic (up to 1000 characters);"
         " `key:value` words set options and `#words` add tags. Priority is URGENT, HIGH,"
         " NORMAL or LOW; status is OPEN, WAITING or SOLVED. Put values with spaces in quotes.",
@@ -716,6 +731,7 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "list": (
+        "List open and waiting conversations, or those the filters pick.",
         "Lists the conversations that match every filter given. Separate several values with"
         " commas; `agent:me` is you and `agent:none` is unassigned. `since:` takes an age"
         " (`30m`, `2h`, `3d`, `1w`) or a date; `sort:` takes created, updated, closed, priority,"
@@ -726,73 +742,154 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
             "list since:3d sort:updated limit:50",
         ),
     ),
-    "show": ("Shows one conversation with its details and tags.", ("show 8f3a2c",)),
+    "show": (
+        "Show one conversation.",
+        "Shows one conversation with its details and tags.",
+        ("show 8f3a2c1d",),
+    ),
     "update": (
+        "Change its topic, summary, status, priority or queue.",
         "Changes a conversation's topic, summary, status, priority or queue; give at least one."
         " Put values with spaces in quotes.",
-        ("update 8f3a2c priority:urgent status:waiting", 'update 8f3a2c topic:"Login fails"'),
+        ("update 8f3a2c1d priority:urgent status:waiting", 'update 8f3a2c1d topic:"Login fails"'),
     ),
     "assign": (
-        "Assigns a conversation to an agent: an agent id, a mention, or `me` for yourself.",
-        ("assign 8f3a2c me", "assign 8f3a2c agent-42"),
+        "Give a conversation to an agent.",
+        "Assigns a conversation to an agent, named the way you would: their name or first name"
+        " (case does not matter), `@name` or a Slack mention, their e-mail, their agent id, or"
+        " `me` for yourself. An unknown name suggests the closest agents.",
+        ("assign 8f3a2c1d me", "assign 8f3a2c1d @ben", "assign 8f3a2c1d Ben Kovac"),
     ),
-    "take": ("Assigns a conversation to you, the same as `assign <id> me`.", ("take 8f3a2c",)),
-    "unassign": ("Removes the agent from a conversation.", ("unassign 8f3a2c",)),
+    "take": (
+        "Take a conversation yourself.",
+        "Assigns a conversation to you, the same as `assign <id> me`.",
+        ("take 8f3a2c1d",),
+    ),
+    "unassign": (
+        "Remove its agent.",
+        "Removes the agent from a conversation.",
+        ("unassign 8f3a2c1d",),
+    ),
     "route": (
+        "Let the routing rules pick its queue.",
         "Runs the routing rules on a conversation, which picks its queue.",
-        ("route 8f3a2c",),
+        ("route 8f3a2c1d",),
     ),
     "tag": (
+        "Add tags.",
         f"Adds tags to a conversation. A tag is 1-{TAG_MAX} letters, digits, `.`, `_` or `-`;"
         f" a leading `#` is ignored; at most {TAGS_PER_COMMAND} tags per command.",
-        ("tag 8f3a2c billing vip",),
+        ("tag 8f3a2c1d billing vip",),
     ),
-    "untag": ("Removes tags from a conversation.", ("untag 8f3a2c vip",)),
+    "untag": (
+        "Remove tags.",
+        "Removes tags from a conversation.",
+        ("untag 8f3a2c1d vip",),
+    ),
     "close": (
+        "Close a conversation for good.",
         "Closes a conversation. A closed conversation can no longer be changed.",
-        ("close 8f3a2c",),
+        ("close 8f3a2c1d",),
     ),
     "digest": (
+        "Post a digest of urgent open work here, now.",
         "Posts a digest of open high-priority conversations in this channel now: the one named"
         " under `digests:` in convbot.yml, else the first configured one (or URGENT and HIGH,"
-        " open and waiting, when none is configured). Slack only.",
+        " open and waiting, when none is configured). In a shell, `convbot digest <name>` posts"
+        " a configured digest to its channel and `--dry-run` prints it instead.",
         ("digest", "digest support-high"),
     ),
     "schedules": (
+        "Each configured digest: when it runs, how it last went.",
         "Lists every configured digest: its channel, when it runs, its last and next run and"
-        " its last error. Slack only.",
+        " its last error.",
         ("schedules",),
     ),
     "escalate": (
+        "Page whoever is on call until someone acknowledges.",
         "Escalates a conversation: raises it to URGENT, tags it `escalated` and pages whoever"
         " is on call, step by step, until someone acknowledges. `policy:` picks one under"
         " `oncall.policies:` in convbot.yml (else the default one); the other words are the"
-        f" reason, up to {REASON_MAX} characters. Slack only.",
-        ("escalate 8f3a2c", 'escalate 8f3a2c policy:sev1 "Checkout down for everyone"'),
+        f" reason, up to {REASON_MAX} characters.",
+        ("escalate 8f3a2c1d", 'escalate 8f3a2c1d policy:sev1 "Checkout down for everyone"'),
     ),
     "oncall": (
+        "Who is on call, now or at a given time.",
         "Shows who is on call for a schedule under `oncall.schedules:` in convbot.yml, or for"
-        " every schedule: now, or at `at:`, a date and time in your time zone"
-        " (YYYY-MM-DD HH:MM, in quotes because of the space, or `now`). Slack only.",
+        " every schedule: now, or at the time `at:` gives, a date and time in your time zone"
+        " (YYYY-MM-DD HH:MM, in quotes because of the space, or `now`).",
         ("oncall", 'oncall primary at:"2026-12-25 03:00"'),
     ),
     "escalations": (
-        "Lists the escalations still running, that nobody has acknowledged yet. Slack only.",
+        "The pages nobody has acknowledged yet.",
+        "Lists the escalations still running, that nobody has acknowledged yet.",
         ("escalations",),
     ),
-    "help": ("Lists the commands, or explains one of them.", ("help list",)),
+    "help": (
+        "This list, or one command's options and examples.",
+        "Lists the commands, or explains one of them.",
+        ("help", "help list"),
+    ),
 }
+
+# The overview's sections, in the order a support team reaches for them.
+HELP_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Work on conversations",
+        (
+            "create",
+            "list",
+            "show",
+            "update",
+            "assign",
+            "take",
+            "unassign",
+            "route",
+            "tag",
+            "untag",
+            "close",
+        ),
+    ),
+    ("On call", ("escalate", "oncall", "escalations")),
+    ("Digests", ("digest", "schedules")),
+    ("Help", ("help",)),
+)
+SLACK_ONLY_MARK = "(Slack only)"
+
+# A `[key:…]` option group in a usage line, with at most one nested `[…]` inside.
+_OPTION_GROUP = re.compile(r" ?\[[a-z]+:(?:[^\[\]]|\[[^\[\]]*\])*\]")
+
+
+def synopsis(name: str) -> str:
+    """The usage line without its `key:value` options, which `help <command>` lists."""
+    usage = USAGE[name]
+    short = _OPTION_GROUP.sub("", usage)
+    return short if short == usage else short + " [options]"
 
 
 def help_text(subcommand: str | None = None) -> str:
-    """All usage lines, or one command's usage, explanation and examples."""
+    """The commands by section, one line each; or one command's usage, explanation, examples."""
     if subcommand is None:
-        lines = [f"  `{USAGE[name]}`" for name in SUBCOMMANDS]
-        return "\n".join(["Commands:", *lines, "Type `help <command>` for details and examples."])
+        return _overview()
     try:
         name = _subcommand(subcommand)
     except InvalidInput as error:
         raise InvalidInput(error.message, usage=USAGE["help"]) from None
-    explanation, examples = _HELP[name]
+    _, explanation, examples = _HELP[name]
+    usage = f"`{USAGE[name]}` {SLACK_ONLY_MARK}" if name in SLACK_ONLY else f"`{USAGE[name]}`"
     shown = [f"  `{example}`" for example in examples]
-    return "\n".join([f"`{USAGE[name]}`", explanation, "Examples:", *shown])
+    return "\n".join([usage, explanation, "Examples:", *shown])
+
+
+def _overview() -> str:
+    lines: list[str] = []
+    for heading, names in HELP_SECTIONS:
+        # A section that works only in Slack says so once, in its heading.
+        whole = all(name in SLACK_ONLY for name in names)
+        if lines:
+            lines.append("")
+        lines.append(f"*{heading}* {SLACK_ONLY_MARK}" if whole else f"*{heading}*")
+        for name in names:
+            mark = f" {SLACK_ONLY_MARK}" if name in SLACK_ONLY and not whole else ""
+            lines.append(f"  `{synopsis(name)}` — {_HELP[name][0]}{mark}")
+    return "\n".join(lines)

@@ -44,6 +44,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "escalations",
     "help",
 )
+# They post to or read from Slack (channels, people, pages), which the CLI cannot.
+SLACK_ONLY: frozenset[str] = frozenset({"digest", "schedules", "escalate", "oncall", "escalations"})
 
 ID_PATTERN = CONVERSATION_ID_PATTERN  # one rule for ids, wherever they enter (bot/models.py)
 ID_RE = CONVERSATION_ID

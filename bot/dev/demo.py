@@ -1,8 +1,9 @@
 """The demo that `convbot dev` starts with: a Slack workspace, an operations file, conversations.
 
 Four people (three of them agents), two channels, three queues with routing rules, an on-call
-rotation and an escalation policy, a digest of open URGENT and HIGH conversations every minute,
-and about 40 conversations across priorities, statuses and queues.
+rotation and an escalation policy, a digest of open URGENT and HIGH conversations every minute
+(one message in #support, edited in place), about 40 conversations across priorities, statuses
+and queues, and a welcome in #support saying what to try.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import random
 from typing import Any
+
+from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.commands.executor import execute
 from bot.commands.parser import parse
@@ -80,6 +83,9 @@ def operations() -> dict[str, Any]:
                 "filter": {"status": ["OPEN", "WAITING"], "priority": ["URGENT", "HIGH"]},
                 "max_items": 10,
                 "mention": ONCALL_GROUP,
+                # A new post every minute would push everything people do in #support out of
+                # sight within minutes; one message redrawn each tick stays where it was.
+                "edit_in_place": True,
             }
         ],
         "oncall": {
@@ -113,6 +119,46 @@ def operations() -> dict[str, Any]:
         },
         "scheduler": {"escalation_sweep": "10s"},
     }
+
+
+WELCOME_EVENT = "convbot_dev_welcome"  # the metadata that marks the welcome, to post it once
+WELCOME_TEXT = "Welcome to the convbot demo: try /conv list, /conv create, Take, the App Home."
+WELCOME_STEPS = (
+    "Things to try in this local Slack:\n"
+    "• `/conv list`: the open conversations, most urgent first\n"
+    "• `/conv create Wifi down in the lobby priority:high`: a new conversation and its card\n"
+    "• press *Take* on a card to make the conversation yours\n"
+    "• open the *App Home* (under Apps, on the left): what is assigned to you\n"
+    "• `/conv help`: every command, with examples"
+)
+WELCOME_NOTE = (
+    "Pick who you are at the top. The digest of URGENT and HIGH conversations in this channel"
+    " is redrawn in place every minute; a page for whoever is on call arrives in their DM."
+)
+
+
+def welcome(fake: FakeSlack) -> bool:
+    """Post the bot's welcome at the top of #support unless it is there; whether it was posted.
+
+    The local Slack keeps its messages in memory, so each start of `convbot dev` begins with an
+    empty #support: the welcome is posted once per start and never again by a reload."""
+    if any(
+        (message.metadata or {}).get("event_type") == WELCOME_EVENT
+        for message in fake.messages_in(SUPPORT)
+    ):
+        return False
+    blocks = [
+        HeaderBlock(text="Welcome to the convbot demo"),
+        SectionBlock(text=MarkdownTextObject(text=WELCOME_STEPS)),
+        ContextBlock(elements=[MarkdownTextObject(text=WELCOME_NOTE)]),
+    ]
+    fake.store_message(
+        SUPPORT,
+        text=WELCOME_TEXT,
+        blocks=[block.to_dict() for block in blocks],
+        metadata={"event_type": WELCOME_EVENT, "event_payload": {}},
+    )
+    return True
 
 
 TOPICS = [

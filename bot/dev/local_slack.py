@@ -40,9 +40,11 @@ class LocalSlack:
         self.signer = SlackSigner(signing_secret)
         self.bot_url = ""  # set when served: where /slack/events is
         self.http: httpx.AsyncClient | None = None
-        self.errors: dict[str, dict[str, str]] = {}  # view id → block id → inline error
         self._changes = 0  # changes made here, not through the bot's calls
         self._home_opened: set[str] = set()
+        # (user, channel) → the ts of the newest message the person has had on screen there:
+        # what the sidebar's unread counts start from. A person's view, not the workspace's.
+        self._read: dict[tuple[str, str], float] = {}
         self.stopping = False  # the server is shutting down: answer long-polls at once
 
     @property
@@ -59,9 +61,14 @@ class LocalSlack:
 
     # --- what a person sees ---------------------------------------------------------------------
 
-    async def state(self, user: str, channel: str, since: int | None = None) -> Json:
+    async def state(
+        self, user: str, channel: str, since: int | None = None, *, reading: bool = True
+    ) -> Json:
         """`user`'s view of `channel` (and their DM, modals and App Home); with `since`, waits
-        up to LONG_POLL seconds for the workspace to change from that version first."""
+        up to LONG_POLL seconds for the workspace to change from that version first.
+
+        `reading`: the channel is on screen (not the App Home), so its messages count as read.
+        """
         if user in self.fake.users and user not in self._home_opened:
             self._home_opened.add(user)
             await self.open_home(user)
@@ -70,6 +77,10 @@ class LocalSlack:
         fake = self.fake
         home = fake.home_view(user)
         modals = self.open_modals(user)
+        messages = self._messages(user, channel)
+        read_up_to = self._read.get((user, channel), 0.0)
+        if reading and messages:
+            self._mark_read(user, channel, float(messages[-1]["ts"]))
         return {
             "version": self.version,
             "bot_user": fake.bot_user_id,
@@ -79,10 +90,11 @@ class LocalSlack:
                 if not u.is_bot and not u.deleted
             ],
             "channels": self._channels(user),
-            "messages": self._messages(user, channel),
+            "messages": messages,
+            # Where the page opens the channel: at the first message not read before, as Slack.
+            "read_up_to": f"{read_up_to:.6f}",
             "views": [{"id": view.id, "view": view.view} for view in modals],
             "home": home.view if home is not None else None,
-            "errors": {view.id: self.errors[view.id] for view in modals if view.id in self.errors},
         }
 
     def open_modals(self, user: str) -> list[StoredView]:
@@ -97,11 +109,33 @@ class LocalSlack:
     def _channels(self, user: str) -> list[Json]:
         dm, _ = self.fake.dm_with(user)
         listed = [
-            {"id": c.id, "name": c.name, "is_im": False}
+            (c.id, c.name, False)
             for c in self.fake.channels.values()
             if not c.is_im and not c.is_archived
         ]
-        return [*listed, {"id": dm.id, "name": self.fake.bot_name, "is_im": True}]
+        listed.append((dm.id, self.fake.bot_name, True))
+        return [
+            {"id": id, "name": name, "is_im": is_im, "unread": self.unread(user, id)}
+            for id, name, is_im in listed
+        ]
+
+    def unread(self, user: str, channel: str) -> int:
+        """How many messages in `channel` arrived since `user` last had it on screen: new
+        top-level messages by others and ephemeral ones for them (an edit is not new, as in
+        Slack, so a card redrawn or a digest edited in place does not count again)."""
+        seen = self._read.get((user, channel), 0.0)
+        posted = sum(
+            1
+            for m in self.fake.messages_in(channel)
+            if (m.thread_ts is None or m.thread_ts == m.ts)
+            and m.user != user
+            and float(m.ts) > seen
+        )
+        return posted + sum(1 for m in self.fake.ephemeral_for(user, channel) if float(m.ts) > seen)
+
+    def _mark_read(self, user: str, channel: str, ts: float) -> None:
+        key = (user, channel)
+        self._read[key] = max(self._read.get(key, 0.0), ts)
 
     def _messages(self, user: str, channel: str) -> list[Json]:
         shown = [
@@ -209,18 +243,14 @@ class LocalSlack:
             # Slack keeps the form open and says it could not reach the app.
             raise BotRefused(f"The bot answered HTTP {ack.status_code}; the form stays open.")
         self._changed()
-        errors = apply_submission_ack(self.fake, stored, _json(ack))
-        if errors:
-            self.errors[view_id] = errors
-        else:
-            self.errors.pop(view_id, None)
-        return errors
+        # The errors go back to the page that submitted, and only there: they answer what was
+        # typed into that page, which a reload forgets, so they are not part of the state.
+        return apply_submission_ack(self.fake, stored, _json(ack))
 
     def close(self, user: str, view_id: str) -> None:
         stored = self.fake.views.get(view_id)
         if stored is not None and stored.user_id == user:
             self.fake.close_view(view_id)
-            self.errors.pop(view_id, None)
             self._changed()
 
     async def open_home(self, user: str) -> None:

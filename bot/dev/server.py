@@ -114,6 +114,7 @@ def create_dev_app(
             await runtime.aclose()
         if created:
             log.info("created %d demo conversations", created)
+        demo.welcome(fake)  # first in #support, before the bot's first digest
         async with (
             bot.router.lifespan_context(bot),
             httpx.AsyncClient(timeout=30.0) as http,
@@ -183,7 +184,8 @@ async def _state(dev: Dev, request: Request) -> Response:
     if found is None or (found.is_im and found.user != user):  # not someone else's DM
         channel = demo.SUPPORT
     version = int(since) if since and since.isdigit() else None
-    return JSONResponse(await dev.local.state(user, channel, version))
+    reading = request.query_params.get("tab") != "home"  # the App Home hides the channel
+    return JSONResponse(await dev.local.state(user, channel, version, reading=reading))
 
 
 async def _command(dev: Dev, request: Request) -> Response:

@@ -32,12 +32,17 @@ from bot.models import (
     require_tag_name,
     utcnow,
 )
+from bot.service import agent_refs
+from bot.service.conversation_ids import ConversationIds
 from bot.service.permissions import PermissionPolicy
 from bot.state.audit import AuditLog, changed_fields
+from bot.state.known_ids import KnownConversationIds
 from bot.state.snoozes import SnoozeStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A Slack user id → the agent linked to them (bot/slack/identity.py), or None.
+MentionLookup = Callable[[str], Awaitable[str | None]]
 # Reads of a conversation after a change failed, to see whether it took effect all the same.
 READ_BACK_TRIES = 3
 # What routing may change: the queue and priority of the rule that matched, and the agent.
@@ -73,6 +78,9 @@ class ConversationService:
         self._clock = clock
         self._closed_hooks: builtins.list[Callable[[Actor, str], Awaitable[object]]] = []
         self._refusals = _Refusals()
+        self._mentions: MentionLookup | None = None
+        # Typed id prefixes, completed from the backend and the bot's own records.
+        self.ids = ConversationIds(backend, KnownConversationIds(audit.engine))
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -315,27 +323,64 @@ class ConversationService:
         queues = await self.backend.list_queues()
         return [_find_queue(queues, text) for text in texts]
 
+    def link_mentions(self, lookup: MentionLookup) -> None:
+        """How a Slack mention (`<@U…>`) names an agent; without it mentions are refused."""
+        self._mentions = lookup
+
     async def resolve_agent(self, actor: Actor, text: str) -> str:
-        """An agent id from `me`, an id, a display name or an e-mail (case-insensitive)."""
-        if text == "me":
+        """An agent id from `me`, or anything `find_agent` takes."""
+        if text.strip().lower() == "me":
             if actor.agent_id is None:
                 raise InvalidInput(
                     f"You ({actor.id}) are not linked to an agent, so `me` means nobody. Ask an "
                     f"admin to add `{actor.id}: <agent id>` under `agents:` in convbot.yml."
                 )
             return actor.agent_id
+        return (await self.find_agent(text)).id
+
+    async def find_agent(self, text: str) -> Agent:
+        """The one agent `text` names: an id, a name or first name (case-insensitive, `@ben`
+        too), an e-mail, or a Slack mention of a linked person. A miss suggests the closest
+        names; several matches are listed. One listing of the agents, plus one request by
+        e-mail when nothing in the listing matched (Infobip's list items carry no e-mail)."""
+        mention = agent_refs.mention_in(text)
+        mentioned = await self._mentioned_agent(mention) if mention is not None else None
         agents = await self.backend.list_agents()
+        wanted = mentioned or text.strip()
         for agent in agents:
-            if text == agent.id or text.casefold() == agent.displayName.casefold():
-                return agent.id
-        # Not in the list by id or name: an e-mail is asked for apart, since Infobip's list
-        # items carry none (AgentResponse).
-        if "@" in text:
-            by_email = await self.agent_by_email(text)
+            if wanted == agent.id:
+                return agent
+        if mentioned is not None:
+            # Linked in convbot.yml to an id the backend does not list: assigning says so.
+            return Agent(id=mentioned, displayName=mentioned)
+        matches = agent_refs.by_name(agents, wanted) or [
+            a for a in agents if a.id.casefold() == wanted.casefold()
+        ]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise InvalidInput(agent_refs.ambiguous_agent(matches, wanted))
+        if "@" in wanted[1:]:
+            by_email = await self.agent_by_email(wanted)
             if by_email is not None:
-                return by_email.id
-        known = ", ".join(f"{a.displayName} ({a.id})" for a in agents[:10]) or "none exist"
-        raise InvalidInput(f"Unknown agent '{text[:80]}'. Agents: {known}.")
+                return by_email
+        raise InvalidInput(agent_refs.unknown_agent(agents, wanted))
+
+    async def _mentioned_agent(self, mention: agent_refs.Mention) -> str:
+        who = f"@{mention.label}" if mention.label else "That Slack user"
+        if self._mentions is None:
+            raise InvalidInput(
+                f"{who} is a Slack mention, which works in Slack only; here give the agent's"
+                " name, e-mail or id."
+            )
+        agent_id = await self._mentions(mention.user_id)
+        if agent_id is None:
+            raise InvalidInput(
+                f"{who} is not linked to an agent, so cannot be assigned. Ask an admin to add"
+                f" `{mention.user_id}: <agent id>` under `agents:` in convbot.yml, or give the"
+                " agent's name, e-mail or id."
+            )
+        return agent_id
 
     async def authorize(self, actor: Actor, action: Action, conversation_id: str | None) -> None:
         """Refuse before any backend call; a refusal is audited like a change, once a minute

@@ -148,6 +148,8 @@ class SlackDeps:
             groups=SlackUserGroups(self.client),
         )
         runtime.conversations.when_closed(self.escalations.resolve)
+        # `assign <id> @ben` as Slack sends it (<@U…>): the person's linked agent.
+        runtime.conversations.link_mentions(self.identity.agent_for)
 
     @property
     def service(self) -> ConversationService:

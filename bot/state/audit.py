@@ -45,6 +45,11 @@ class AuditLog:
         self._engine = engine
         self._clock = clock
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The state database it writes to, which other records of the bot share."""
+        return self._engine
+
     async def record(
         self,
         actor: Actor,

@@ -25,6 +25,7 @@ REQUIRE_BROWSER = os.environ.get("CONVBOT_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("CONVBOT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("CONVBOT_BROWSER_ARTIFACTS", "test-artifacts/browser"))
 START_TIMEOUT = 90.0
+CHECKOUT = Path(__file__).resolve().parents[2]
 _URL = re.compile(r"open (http://\S+)/dev")
 
 
@@ -47,21 +48,36 @@ def dev_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(problem + " (CONVBOT_REQUIRE_BROWSER=1)")
         pytest.skip(problem)
     folder = tmp_path_factory.mktemp("convbot-dev")
-    process = subprocess.Popen(
+    process = start_dev(folder)
+    try:
+        yield _announced_url(process)
+    finally:
+        stop_dev(process)
+
+
+def start_dev(folder: Path) -> subprocess.Popen[str]:
+    """`python -m bot dev` in `folder`, on any free port, keeping its files in `folder/demo`.
+
+    It runs in `folder`, away from this checkout: the checkout goes first on PYTHONPATH so that
+    the code under test is this one, not whichever copy of convbot `pip install -e` pointed at.
+    """
+    path = os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")]))
+    return subprocess.Popen(
         [sys.executable, "-m", "bot", "dev", "--port", "0", "--folder", str(folder / "demo")],
         cwd=folder,
+        env={**os.environ, "PYTHONPATH": path},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def stop_dev(process: subprocess.Popen[str]) -> None:
+    process.terminate()
     try:
-        yield _announced_url(process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def _announced_url(process: subprocess.Popen[str]) -> str:

@@ -2,8 +2,11 @@
 
 Create a conversation with `/conv create`, see its card, press Take and see the card redrawn;
 open the create form and get an inline error for an empty topic; escalate and acknowledge the
-page from the DM; see the scheduled digest (every minute in the demo) arrive. A screenshot of
-each step is kept (see conftest.py).
+page from the DM; see the scheduled digest (every minute in the demo) arrive, and be redrawn
+in place rather than posted again. Then what keeps the page calm: the welcome, unread counts in
+the sidebar, no old form error after a reload, long words wrapping, the bot's spaces kept, a
+narrow window. A screenshot of each step is kept (see conftest.py); the README shows a few of
+them, copied to docs/ by hand (local-slack-card, -form-error, -list, -home).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from bot.oncall.rota import on_call
 from tests.browser.conftest import shot
 
 ANA = demo.PEOPLE[0][0]
+CLEO = demo.PEOPLE[2][0]  # no other test acts as Cleo
 DIGEST_WAIT_MS = 100_000  # the demo's digest runs every minute from the start
 
 
@@ -110,6 +114,9 @@ def test_create_take_form_error_escalate_acknowledge_and_the_digest(
     expect(digest.first).to_be_visible(timeout=DIGEST_WAIT_MS)
     digest.first.scroll_into_view_if_needed()
     shot(page, "07-digest")
+    # The next tick redraws the same message instead of posting another below everyone's work.
+    expect(digest.first).to_contain_text("(edited)", timeout=DIGEST_WAIT_MS)
+    expect(digest).to_have_count(1)
 
 
 def test_the_app_home_shows_what_is_assigned_to_you(page: Any, dev_url: str) -> None:
@@ -118,4 +125,102 @@ def test_the_app_home_shows_what_is_assigned_to_you(page: Any, dev_url: str) -> 
     home = page.get_by_test_id("home")
     expect(home).to_be_visible()
     expect(home.get_by_role("button", name=re.compile("Refresh"))).to_be_visible()
-    shot(page, "08-app-home")
+    shot(page, "08-app-home")  # docs/local-slack-home.png
+
+
+def test_the_list_answer(page: Any, dev_url: str) -> None:
+    _open(page, dev_url)
+    _type(page, "/conv list")
+    listing = page.locator('[data-testid="message"][data-ephemeral="true"]').filter(
+        has_text=re.compile("conversations", re.IGNORECASE)
+    )
+    expect(listing.last).to_be_visible()
+    listing.last.evaluate("el => el.scrollIntoView({block: 'start'})")  # its first rows
+    shot(page, "09-list")  # docs/local-slack-list.png
+
+
+def _welcomes(page: Any) -> Any:
+    return page.get_by_test_id("message").filter(has_text="Welcome to the convbot demo")
+
+
+def test_support_opens_with_one_welcome_saying_what_to_try(page: Any, dev_url: str) -> None:
+    _open(page, dev_url, CLEO)  # her first look: #support opens at its first unread message
+    expect(_welcomes(page)).to_be_in_viewport()
+    shot(page, "00-welcome")
+    for _reload in range(2):
+        expect(_welcomes(page)).to_have_count(1)
+        for hint in ("/conv list", "/conv create", "Take", "App Home", "/conv help"):
+            expect(_welcomes(page)).to_contain_text(hint)
+        page.reload()
+        expect(page.get_by_test_id("composer")).to_be_visible()
+    expect(_welcomes(page)).to_have_count(1)
+
+
+def test_a_page_in_a_dm_is_marked_unread_until_it_is_opened(page: Any, dev_url: str) -> None:
+    page.on("dialog", lambda dialog: dialog.accept())
+    on_call_user = _on_call_now()
+    dm = f"D{on_call_user[1:]}"
+    _open(page, dev_url, on_call_user)
+    dm_link = page.locator(f'[data-testid="channel-link"][data-channel-id="{dm}"]')
+    dm_link.click()  # whatever was there before is read
+    expect(dm_link.get_by_test_id("unread-count")).to_have_count(0)
+    page.get_by_test_id("channel-link").filter(has_text="support").click()
+
+    _type(page, "/conv create Lift stuck on floor 3 priority:urgent")
+    _card(page, "Lift stuck on floor 3").get_by_role("button", name="Escalate").click()
+    # The page arrives in the DM while #support is on screen: bold, with a count.
+    expect(dm_link.get_by_test_id("unread-count")).to_have_text(re.compile(r"^[1-9]"))
+    expect(dm_link).to_have_class(re.compile(r"\bunread\b"))
+    shot(page, "10-unread-dm")
+    dm_link.click()
+    expect(page.get_by_test_id("message").filter(has_text="Lift stuck on floor 3")).to_be_visible()
+    expect(dm_link.get_by_test_id("unread-count")).to_have_count(0)
+    expect(dm_link).not_to_have_class(re.compile(r"\bunread\b"))
+
+
+def test_a_reload_after_a_form_error_shows_no_error(page: Any, dev_url: str) -> None:
+    _open(page, dev_url)
+    _type(page, "/conv create")
+    form = page.get_by_role("dialog", name="New conversation")
+    expect(form.get_by_label("Topic")).to_be_visible()
+    form.get_by_role("button", name="Create").click()
+    expect(form.get_by_test_id("input-error")).to_be_visible()
+    page.reload()
+    form = page.get_by_role("dialog", name="New conversation")
+    expect(form.get_by_label("Topic")).to_be_visible()  # still open, as nothing closed it
+    expect(page.get_by_test_id("input-error")).to_have_count(0)
+    shot(page, "11-form-after-reload")
+    form.get_by_role("button", name="Cancel").click()
+    expect(form).to_be_hidden()
+
+
+def test_long_words_wrap_and_the_bots_spaces_are_kept(page: Any, dev_url: str) -> None:
+    _open(page, dev_url)
+    word = "https://example.com/" + "a" * 280
+    _type(page, f"/conv create {word} priority:low")
+    expect(page.get_by_test_id("message").filter(has_text="example.com/aaaa").first).to_be_visible()
+    _type(page, '/conv create "Spaces   kept   here" priority:low')
+    card = page.get_by_test_id("message").filter(has_text=re.compile(r"Spaces\s+kept"))
+    expect(card.first).to_be_visible()
+    shot(page, "12-long-word-and-spaces")
+    messages = page.get_by_test_id("messages")
+    widths = messages.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert widths[0] <= widths[1], f"the channel scrolls sideways: {widths}"
+    assert "Spaces   kept   here" in card.first.inner_text()
+
+
+def test_a_narrow_window_still_shows_the_message_box_and_send(browser: Any, dev_url: str) -> None:
+    context = browser.new_context(viewport={"width": 400, "height": 700})
+    try:
+        page = context.new_page()
+        _open(page, dev_url)
+        for control in (page.get_by_test_id("composer"), page.get_by_role("button", name="Send")):
+            expect(control).to_be_in_viewport()
+            box = control.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400, box
+            assert box["y"] + box["height"] <= 700, box
+        widths = page.get_by_test_id("messages").evaluate("el => [el.scrollWidth, el.clientWidth]")
+        assert widths[0] <= widths[1], f"the channel scrolls sideways: {widths}"
+        shot(page, "13-narrow-window")
+    finally:
+        context.close()

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from bot import deadlines
+from bot.backends.base import IdPrefixMatches
 from bot.backends.infobip import listing, wire
 from bot.backends.infobip.errors import NOTHING, ErrorMapper, MaybeDone, Subject, unreadable
 from bot.backends.infobip.http import InfobipHttp, Params, RetryPolicy, checked_api_key
@@ -45,6 +46,9 @@ CREATE_UNSURE = (
 )
 CREATE_CLOCK_SKEW = timedelta(minutes=2)  # between this host's clock and Infobip's
 CREATE_LOOKS = 3  # looks for a create whose answer was lost, a second apart
+# Infobip cannot search conversations by id: a typed prefix is looked for in one page of the
+# most recently updated ones (plus the ids the bot's own records hold, bot/state/known_ids.py).
+RECENT_FOR_PREFIX = 200
 ROUTE_UNSURE = (
     "conversation {0} may or may not have been routed (each route moves a round-robin queue on); "
     "check it with `show {0}` before routing it again."
@@ -161,6 +165,16 @@ class InfobipBackend:
 
     async def list(self, query: ConversationFilter) -> Page[Conversation]:
         return await listing.list_conversations(self._get_json, query)
+
+    async def with_id_prefix(self, prefix: str, limit: int) -> IdPrefixMatches:
+        # No id search in the API: one page of recently updated conversations, never more.
+        recent = await self.list(
+            ConversationFilter(
+                orderBy=OrderBy(field="updatedAt", direction="desc"), limit=RECENT_FOR_PREFIX
+            )
+        )
+        found = [c for c in recent.items if c.id.startswith(prefix)][:limit]
+        return IdPrefixMatches(found, complete=False)
 
     async def patch(self, conversation_id: str, patch: ConversationPatch) -> Conversation:
         # PATCH, never PUT: PUT resets every omitted field to the create defaults.

@@ -26,6 +26,7 @@ from bot.errors import (
     BackendUnavailable,
     ConvbotError,
     ConversationClosed,
+    ConversationNotFound,
     InvalidInput,
     NotFound,
     RateLimited,
@@ -79,6 +80,8 @@ class Subject:
             # or says nothing useful (a bare 404): then it is the call's main subject.
             or named[-1]
         )
+        if kind == "conversation":
+            return ConversationNotFound(value)
         return NotFound(_NOT_FOUND[kind].format(value))
 
 

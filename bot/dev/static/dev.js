@@ -215,6 +215,7 @@
     while (gen === ui.pollGen) {
       const params = new URLSearchParams({ user: ui.user || "", channel: ui.channel || "" });
       if (ui.version != null) params.set("since", String(ui.version));
+      if (ui.home) params.set("tab", "home"); // the channel is not on screen: nothing read
       try {
         const response = await fetch(`/dev/api/state?${params}`, { signal, cache: "no-store" });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -298,18 +299,28 @@
 
     const link = (channel) => {
       const active = !ui.home && channel.id === ui.channel;
+      // Bold with a count, as in Slack, until the person opens it: a page in a DM or the
+      // answer to a form is noticed wherever they are looking.
+      const unread = active ? 0 : channel.unread || 0;
       return h("li", {},
         h("a", {
           href: `?user=${encodeURIComponent(ui.user)}&channel=${encodeURIComponent(channel.id)}`,
-          class: "sidebar-item" + (active ? " active" : ""),
+          class: "sidebar-item" + (active ? " active" : "") + (unread ? " unread" : ""),
           "aria-current": active ? "page" : null,
+          "aria-label": unread ? `${channel.name}, ${unread} unread` : null,
           "data-testid": "channel-link",
           "data-channel-id": channel.id,
           onclick: (event) => { event.preventDefault(); selectChannel(channel.id); },
         },
         h("span", { class: "sigil", "aria-hidden": "true" }, channel.is_im ? "●" : "#"),
-        channel.name));
+        h("span", { class: "channel-name" }, channel.name),
+        unread > 0 && h("span", { class: "unread-count", "data-testid": "unread-count", "aria-hidden": "true" },
+          unread > 99 ? "99+" : String(unread))));
     };
+    const unreadTotal = state.channels
+      .filter((c) => ui.home || c.id !== ui.channel)
+      .reduce((sum, c) => sum + (c.unread || 0), 0);
+    document.title = unreadTotal ? `(${unreadTotal}) convbot dev` : "convbot dev";
     $("channel-list").replaceChildren(...state.channels.filter((c) => !c.is_im).map(link));
     $("dm-list").replaceChildren(...state.channels.filter((c) => c.is_im).map(link));
 
@@ -332,8 +343,8 @@
       ui.channel = id;
       ui.drawn.messages = null;
       $("messages").replaceChildren();
-      restartPolling();
     }
+    restartPolling(); // also back from the App Home: the channel is read now
     saveUrl();
     if (ui.state) renderChrome();
   }
@@ -345,14 +356,22 @@
     const key = JSON.stringify([ui.channel, messages, ui.state.users]);
     if (key === ui.drawn.messages) return; // nothing new: leave focus, menus and scroll alone
     const list = $("messages");
-    const wasAtBottom = ui.drawn.messages === null ||
+    const opening = ui.drawn.messages === null;
+    const wasAtBottom = opening || ui.sent ||
       list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    ui.sent = false;
     const restore = rememberFocus(list);
     list.replaceChildren(...messages.map(renderMessage));
     if (!messages.length) list.append(h("div", { class: "empty" }, "No messages yet. Try /conv help."));
     ui.drawn.messages = key;
     restore();
-    if (wasAtBottom) list.scrollTop = list.scrollHeight;
+    // As Slack, a channel opens at its first unread message (a newcomer's #support at the
+    // welcome, not below the digest), else at the bottom.
+    const readUpTo = parseFloat(ui.state.read_up_to || "0");
+    const firstUnread = opening && messages.find((m) => parseFloat(m.ts) > readUpTo && m.user !== ui.user);
+    const unreadEl = firstUnread && list.querySelector(`[data-ts="${CSS.escape(firstUnread.ts)}"]`);
+    if (unreadEl && unreadEl !== list.lastElementChild) list.scrollTop = unreadEl.offsetTop;
+    else if (wasAtBottom) list.scrollTop = list.scrollHeight;
   }
 
   function renderMessage(message) {
@@ -364,7 +383,7 @@
     };
     const blocks = message.blocks && message.blocks.length
       ? renderBlocks(message.blocks, ctx)
-      : h("div", { class: "b-section", html: mrkdwn(message.text) });
+      : h("div", { class: "b-text plain", html: mrkdwn(message.text) });
     return h("article", {
       class: "message" + (message.ephemeral ? " ephemeral" : ""),
       "data-testid": "message",
@@ -435,7 +454,8 @@
       ui.submitErrors.delete(top.id); // the bot updated the view: old answers no longer apply
     }
     ui.modalJson.set(top.id, viewJson);
-    const errors = { ...(ui.state.errors?.[top.id] || {}), ...(ui.submitErrors.get(top.id) || {}) };
+    // Only this page's own answer: a reload forgets what was typed, and the error with it.
+    const errors = { ...(ui.submitErrors.get(top.id) || {}) };
     const key = JSON.stringify([top.id, viewJson, errors, ui.state.users]);
     if (key === ui.drawn.modal) return;
 
@@ -845,6 +865,7 @@
     }
     setHint("");
     composer.value = "";
+    ui.sent = true; // what the person just did is at the bottom: go there
     const answer = await post("/dev/api/command", { user: ui.user, channel: ui.channel, text: (command[1] || "").trim() });
     if (!answer.ok) {
       setHint(answer.error || "The bot did not accept that command.");
@@ -867,6 +888,7 @@
     event.preventDefault();
     ui.home = true;
     saveUrl();
+    restartPolling(); // the channel is off screen: what arrives there now is unread
     if (ui.state) renderChrome();
     // Slack sends app_home_opened each time the tab is opened; the bot redraws Home for it.
     post("/dev/api/home", { user: ui.user });

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.executor import CommandResult, execute
+from bot.commands.executor import CommandResult, assigned_to, execute
 from bot.commands.parser import parse
 from bot.commands.spec import (
     SUBCOMMANDS,
@@ -24,11 +24,12 @@ from bot.commands.spec import (
 )
 from bot.errors import InvalidInput
 from bot.models import Actor
+from bot.service.conversation_ids import with_full_id
 from bot.slack.blocks import ids
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import create_modal, loading_modal
-from bot.slack.blocks.mrkdwn import escape, md
+from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, mention
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.forms import fill_in
@@ -80,7 +81,11 @@ async def answer(
                 fallback, blocks = await schedules_reply(deps)
                 shared = False
             elif isinstance(command, EscalateCommand):
-                reply = await escalate_reply(deps, actor, command, channel_id)
+                reply = await with_full_id(
+                    command,
+                    deps.service.ids.complete,
+                    lambda c: escalate_reply(deps, actor, c, channel_id),
+                )
                 if reply is None:
                     return  # posted in the channel, to be redrawn when the escalation ends
                 fallback, blocks, shared = reply
@@ -103,7 +108,7 @@ async def _executed(
     deps: SlackDeps, command: Command, actor: Actor, text: str
 ) -> tuple[str, list[Block], bool]:
     """A grammar command run by the executor: `(text, blocks, for the whole channel?)`."""
-    result = await execute(command, deps.service, actor)
+    result = _mentioning(await execute(command, deps.service, actor), deps)
     shared = _for_channel(result, command.kind)
     # A card the whole channel sees is drawn for no one in particular: Take must stay for
     # everyone, even when it is already the presser's.
@@ -114,6 +119,17 @@ async def _executed(
         # Taken or reassigned from someone by `take`/`assign`/`unassign`: they are told.
         await tell_previous_agent(deps, deps.client, before.agentId, actor, after)
     return fallback, blocks, shared
+
+
+def _mentioning(result: CommandResult, deps: SlackDeps) -> CommandResult:
+    """ "Assigned to Ben Kovac (@ben).": the mention notifies them, when they are linked."""
+    agent = result.agent
+    user_id = deps.identity.slack_users().get(agent.id) if agent is not None else None
+    if agent is None or user_id is None or not result.changed:
+        return result
+    who = f"{escape(agent.displayName)} ({mention(user_id)})"
+    # model_copy keeps the Mrkdwn type, which validation would turn into escaped text.
+    return result.model_copy(update={"headline": Mrkdwn(assigned_to(who))})
 
 
 def _shown(result: CommandResult, command: Command) -> list[str]:
