@@ -93,11 +93,12 @@ async def test_a_closed_conversation_cannot_change(stack: Stack) -> None:
         stack.service.route(ALICE, conversation_id),
         stack.service.tag(ALICE, conversation_id, ["more"]),
         stack.service.untag(ALICE, conversation_id, ["keep"]),
-        stack.service.close(ALICE, conversation_id),
     )
     for attempt in attempts:
         with pytest.raises(ConversationClosed, match=conversation_id):
             await attempt
+    again = await stack.service.close(ALICE, conversation_id)  # a second press: no error
+    assert not again.changed and again.note == "It is already closed."
 
 
 async def test_the_backend_itself_refuses_changes_to_a_closed_conversation(stack: Stack) -> None:

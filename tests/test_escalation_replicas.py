@@ -140,8 +140,8 @@ async def test_a_bot_killed_while_a_step_waits_is_replaced_and_the_step_paged_on
             convbot_serve(tmp_path / "a", fake, url) as (process, first),
         ):
             card = await first.create("Printer on fire priority:urgent")
-            answer = await (await first.command(f"escalate {card.id}")).answer()
-            assert f"<@{BEN}>" in answer.text, answer.text
+            notice = await first.escalate(card.id)
+            assert f"<@{BEN}>" in notice.text, notice.text
             waiting = await escalation_of(engine, card.id)  # step 1 is sent and committed
             assert waiting.step == 1 and waiting.next_at is not None
             due = waiting.next_at.timestamp()

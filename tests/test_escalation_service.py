@@ -390,7 +390,7 @@ async def test_a_step_nobody_could_be_reached_in_moves_on_at_once(world: World) 
     conversation_id = await world.create()
     started = await world.service.escalate(ANA, conversation_id)
 
-    assert started.paged == []
+    assert started.paged == [] and [p.id for p in started.failed] == ["U01"]
     assert started.escalation.next_at == START  # not the step's 5 minutes
     await world.service.sweep()  # step 2 has nobody; step 3 is paged
     assert world.pager.to() == ["U09", "C0INCIDENT"]
@@ -455,3 +455,27 @@ async def test_a_slow_page_does_not_hold_up_other_writes(world: World) -> None:
     slack_answers.set()
     started = await escalating
     assert [p.id for p in started.paged] == ["U01"]
+
+
+async def test_a_page_on_its_way_counts_as_paging_not_as_nobody_on_call(world: World) -> None:
+    # Another replica's sweep claimed the first step and is still delivering its page when a
+    # second /conv escalate asks what is happening.
+    conversation_id = await world.create()
+    delivering, release = asyncio.Event(), asyncio.Event()
+    sent_to = world.pager.send
+
+    async def slow(page: Page) -> tuple[str, str]:
+        delivering.set()
+        await release.wait()
+        return await sent_to(page)
+
+    world.pager.send = slow  # type: ignore[method-assign]
+    first = asyncio.create_task(world.service.escalate(ANA, conversation_id))
+    await asyncio.wait_for(delivering.wait(), 5)
+
+    again = await world.service.escalate(ANA, conversation_id)
+
+    release.set()
+    await first
+    assert again.already and [p.id for p in again.paged] == ["U01"]
+    assert (again.step, again.steps) == (1, 3) and again.failed == []

@@ -171,7 +171,7 @@ async def test_a_change_that_changes_nothing_is_told_only_to_its_author(
     card = await slack.create("Already urgent priority:urgent")
     answer = await (await slack.command(f"update {card.id} priority:urgent")).answer()
     assert answer.response_type == "ephemeral"  # no news for the channel
-    assert "Nothing to change" in answer.text
+    assert answer.text.startswith("It is already URGENT.")
     assert await slack.actions(card.id) == ["create"]
 
 

@@ -17,7 +17,18 @@ from bot.state.db import create_engine, migrate
 from bot.state.escalations import EscalationStore
 from bot.state.tables import job_ticks
 from bot.state.ticks import TickClaims
-from tests.slack_harness import ANA, BEN, CHANNEL, CLEO, eventually, running_bot, texts, walk
+from tests.slack_harness import (
+    ANA,
+    BEN,
+    CHANNEL,
+    CLEO,
+    action_ids,
+    eventually,
+    fake_workspace,
+    running_bot,
+    texts,
+    walk,
+)
 
 ONCALL: dict[str, Any] = {
     "oncall": {
@@ -55,10 +66,10 @@ async def test_escalate_pages_the_on_call_user_and_acknowledge_settles_every_pag
         assert "Printer on fire" in shown and f"<@{ANA}>" in shown
         redrawn = await eventually(
             lambda: [
-                r for r in slack.fake.responses if "paging" in texts(r.body.get("blocks") or [])
+                r for r in slack.fake.responses if "Paging" in texts(r.body.get("blocks") or [])
             ]
         )
-        assert f"Escalated under policy default: paging <@{BEN}>." in texts(
+        assert f"Escalated under policy default. Paging <@{BEN}> now (step 1 of 2)." in texts(
             redrawn[-1].body["blocks"]
         )
         conversation = await slack.conversation(card.id)
@@ -102,19 +113,18 @@ async def test_escalate_command_then_the_next_step_then_acknowledge_ends_every_p
     async with running_bot(tmp_path, config=FAST) as slack:
         card = await slack.create("Printer on fire priority:urgent")
 
-        answer = await (
-            await slack.command(f'escalate {card.id} policy:default "customer is waiting"')
-        ).answer()
+        notice = await slack.escalate(f'{card.id} policy:default "customer is waiting"')
 
-        assert answer.response_type == "in_channel"
-        assert f"<@{ANA}> escalated *Printer on fire*" in answer.text and f"<@{BEN}>" in answer.text
+        assert f"<@{ANA}> escalated *Printer on fire*" in notice.text
+        assert f"Paging <@{BEN}> now (step 1 of 2)." in notice.text
         [first] = slack.dms_to(BEN)
         assert "customer is waiting" in texts(first.blocks)
 
         # The first step waits 1 s; the sweep (every 1 s) then pages step 2.
-        await slack.settle("chat.postMessage", 2)
+        await slack.settle("chat.postMessage", 3)  # the notice, then a page each step
         [second] = slack.dms_to(CLEO)
         assert "step 2 of 2" in texts(second.blocks)
+        await eventually(lambda: f"Paging <@{CLEO}> now (step 2 of 2)." in notice.text)
 
         async def on_step_two() -> bool:  # the page is out before its step is committed
             [active] = await EscalationStore(slack.serving.runtime.engine).active()
@@ -126,12 +136,15 @@ async def test_escalate_command_then_the_next_step_then_acknowledge_ends_every_p
 
         await slack.press(second, ids.PAGE_ACK, user=CLEO)
 
-        await slack.settle("chat.update", 2)
+        await slack.settle("chat.update", 4)  # the notice at step 2; both pages and it again
         for page in (first, second):
             shown = slack.fake.message(page.channel, page.ts)
             assert shown is not None and f"Acknowledged by <@{CLEO}>" in texts(shown.blocks)
+        told = texts(notice.blocks)
+        assert f"Paged <@{BEN}>, <@{CLEO}>." in told and "Paging" not in told
+        assert f"Acknowledged by <@{CLEO}> " in told and "after the page" in told
         await asyncio.sleep(2.5)  # two more sweeps: nothing else is sent
-        assert len(slack.fake.calls_to("chat.postMessage")) == 2
+        assert len(slack.fake.calls_to("chat.postMessage")) == 3
         listing = await (await slack.command("escalations")).answer()
         assert "No escalations are running" in listing.text
 
@@ -139,7 +152,7 @@ async def test_escalate_command_then_the_next_step_then_acknowledge_ends_every_p
 async def test_escalating_twice_tells_who_is_being_paged(tmp_path: Path) -> None:
     async with running_bot(tmp_path, config=ONCALL) as slack:
         card = await slack.create("Printer on fire priority:urgent")
-        await (await slack.command(f"escalate {card.id}")).answer()
+        await slack.escalate(card.id)
 
         again = await (await slack.command(f"escalate {card.id}", user=CLEO)).answer()
 
@@ -151,12 +164,14 @@ async def test_escalating_twice_tells_who_is_being_paged(tmp_path: Path) -> None
 async def test_take_on_a_page_acknowledges_and_assigns(tmp_path: Path) -> None:
     async with running_bot(tmp_path, config=ONCALL) as slack:
         card = await slack.create("Printer on fire priority:urgent")
-        await (await slack.command(f"escalate {card.id}")).answer()
+        await slack.escalate(card.id)
         [page] = slack.dms_to(BEN)
 
         await slack.press(page, ids.PAGE_TAKE, user=BEN)
 
-        await slack.settle("chat.update", 2)  # acknowledged, then redrawn with its new agent
+        await slack.settle(
+            "chat.update", 4
+        )  # acknowledged, then redrawn with its agent (page, notice)
         assert (await slack.conversation(card.id)).agentId == "agent-ben"
         assert f"Acknowledged by <@{BEN}>" in texts(page.blocks)
         assert "*Agent*\\n<@" + BEN in texts(page.blocks)
@@ -167,11 +182,11 @@ async def test_take_after_someone_acknowledged_leaves_the_conversation_to_them(
 ) -> None:
     async with running_bot(tmp_path, config=ONCALL) as slack:
         card = await slack.create("Printer on fire priority:urgent")
-        await (await slack.command(f"escalate {card.id}")).answer()
+        await slack.escalate(card.id)
         [page] = slack.dms_to(BEN)
         stale = copy.deepcopy(page)
         await slack.press(page, ids.PAGE_TAKE, user=BEN)
-        await slack.settle("chat.update", 2)
+        await slack.settle("chat.update", 4)  # the page and the notice, twice
 
         late = await (await slack.press(stale, ids.PAGE_TAKE, user=ANA)).answer()
 
@@ -183,7 +198,7 @@ async def test_acknowledge_needs_the_permission_when_it_is_restricted(tmp_path: 
     config = {**ONCALL, "permissions": {"acknowledge": {"users": [BEN]}}}
     async with running_bot(tmp_path, config=config) as slack:
         card = await slack.create("Printer on fire priority:urgent")
-        await (await slack.command(f"escalate {card.id}")).answer()
+        await slack.escalate(card.id)
         [page] = slack.dms_to(BEN)
 
         refused = await (await slack.press(page, ids.PAGE_ACK, user=CLEO)).answer()
@@ -196,7 +211,7 @@ async def test_acknowledge_needs_the_permission_when_it_is_restricted(tmp_path: 
 async def test_closing_the_conversation_resolves_its_pages(tmp_path: Path) -> None:
     async with running_bot(tmp_path, config=ONCALL) as slack:
         card = await slack.create("Printer on fire priority:urgent")
-        await (await slack.command(f"escalate {card.id}")).answer()
+        await slack.escalate(card.id)
         [page] = slack.dms_to(BEN)
 
         await (await slack.command(f"close {card.id}")).answer()
@@ -302,7 +317,7 @@ async def test_escalate_on_a_digest_item_pages_and_redraws_the_item(tmp_path: Pa
 
         note = await (await slack.press(digest, ids.DIGEST_ESCALATE, card=card.id)).answer()
 
-        assert note.response_type == "ephemeral" and f"paging <@{BEN}>" in note.text
+        assert note.response_type == "ephemeral" and f"Paging <@{BEN}> now" in note.text
         assert len(slack.dms_to(BEN)) == 1
         await slack.settle("chat.update", 1)
         shown = slack.fake.message(digest.channel, digest.ts)
@@ -314,9 +329,8 @@ async def test_escalating_needs_only_the_escalate_permission(tmp_path: Path) -> 
     async with running_bot(tmp_path, config=config) as slack:
         card = await slack.create("Printer on fire priority:high")
 
-        answer = await (await slack.command(f"escalate {card.id}", user=CLEO)).answer()
+        await slack.escalate(card.id, user=CLEO)
 
-        assert answer.response_type == "in_channel", answer.text
         conversation = await slack.conversation(card.id)
         assert conversation.priority.value == "URGENT" and "escalated" in (conversation.tags or [])
 
@@ -324,8 +338,68 @@ async def test_escalating_needs_only_the_escalate_permission(tmp_path: Path) -> 
 async def test_a_page_never_pings_through_its_topic(tmp_path: Path) -> None:
     async with running_bot(tmp_path, config=ONCALL) as slack:
         card = await slack.create('"<!channel> checkout down" priority:urgent')
-        await (await slack.command(f"escalate {card.id}")).answer()
+        await slack.escalate(card.id)
         [page] = slack.dms_to(BEN)
         assert "<!channel>" not in page.text and "&lt;!channel&gt;" in page.text
         mrkdwn = [n["text"] for n in walk(page.blocks) if n.get("type") == "mrkdwn"]
         assert mrkdwn and not [t for t in mrkdwn if "<!channel>" in t]  # plain_text never pings
+
+
+def buttons(blocks: list[dict[str, Any]]) -> list[str]:
+    return [action for action in action_ids(blocks) if action != "None"]
+
+
+async def test_an_acknowledged_page_keeps_take_while_nobody_has_the_conversation(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path, config=ONCALL) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+        notice = await slack.escalate(card.id)
+        [page] = slack.dms_to(BEN)
+
+        await slack.press(page, ids.PAGE_ACK, user=BEN)
+
+        await slack.settle("chat.update", 2)  # the page and the channel's notice
+        assert f"Acknowledged by <@{BEN}>" in texts(page.blocks)
+        assert buttons(page.blocks) == [ids.PAGE_TAKE]  # no second Acknowledge
+        told = texts(notice.blocks)
+        assert f"Paged <@{BEN}>." in told
+        assert f"Acknowledged by <@{BEN}> under a minute after the page" in told
+        assert "Paging" not in told
+
+        taken = await (await slack.press(page, ids.PAGE_TAKE, user=BEN)).answer()
+
+        assert taken.text.startswith("It is yours now")
+        assert (await slack.conversation(card.id)).agentId == "agent-ben"
+        await slack.settle("chat.update", 4)
+        assert buttons(page.blocks) == []  # someone has it now
+
+
+async def test_the_channels_escalation_notice_says_resolved_when_closed_even_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    fake = fake_workspace()
+    async with running_bot(tmp_path, config=ONCALL, fake=fake) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+        notice = await slack.escalate(card.id)
+        assert f"Paging <@{BEN}> now (step 1 of 2)." in notice.text
+
+    async with running_bot(tmp_path, config=ONCALL, fake=fake) as slack:  # another process
+        await (await slack.command(f"close {card.id}", user=CLEO)).answer()
+
+        await slack.settle("chat.update", 2)  # the page and the notice
+        told = texts(notice.blocks)
+        assert "Resolved: the conversation was closed" in told and f"<@{CLEO}>" in told
+        assert f"Paged <@{BEN}>." in told and "Paging" not in told
+
+
+async def test_escalate_where_the_bot_cannot_post_answers_by_response_url(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path, config=ONCALL) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+
+        answer = await (await slack.command(f"escalate {card.id}", channel="DANA00001")).answer()
+
+        assert answer.response_type == "in_channel"
+        assert f"Paging <@{BEN}> now (step 1 of 2)." in answer.text

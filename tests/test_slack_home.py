@@ -266,7 +266,7 @@ async def test_home_counts_running_escalations(tmp_path: Path) -> None:
 
         for topic in ("Printer on fire", "Server on fire"):
             card = await slack.create(f"{topic} priority:urgent")
-            await (await slack.command(f"escalate {card.id}")).answer()
+            await slack.escalate(card.id)
         await slack.press_in_view(home, REFRESH)
 
         home = await republished(slack, 2)
@@ -290,7 +290,7 @@ async def test_a_failing_escalation_read_leaves_the_count_out(
     config = _oncall(_schedule("primary", [BEN]), policies=POLICY)
     async with running_bot(tmp_path, config=config) as slack:
         card = await slack.create("Printer on fire priority:urgent")
-        await (await slack.command(f"escalate {card.id}")).answer()
+        await slack.escalate(card.id)
         monkeypatch.setattr(EscalationService, "active", failing)
 
         home = await slack.open_home(ANA)

@@ -55,6 +55,7 @@ class CommandResult(BaseModel):
     kind: Literal["conversation", "page", "help"]
     headline: str
     conversation: Conversation | None = None
+    before: Conversation | None = None  # the conversation before a change, when it changed
     page: Page[Conversation] | None = None
     query: ConversationFilter | None = None
     changed: bool = False
@@ -95,9 +96,8 @@ async def _run(command: Command, service: ConversationService, actor: Actor) -> 
             return await _assign(service, actor, conversation_id, agent)
         case TakeCommand(id=conversation_id):
             agent_id = await service.resolve_agent(actor, "me")
-            return _changed(
-                await service.assign(actor, conversation_id, agent_id), "It is yours now."
-            )
+            change = await service.assign(actor, conversation_id, agent_id)
+            return _changed(change, await _taken_headline(change, service))
         case UnassignCommand(id=conversation_id):
             return _changed(await service.unassign(actor, conversation_id), "Unassigned.")
         case RouteCommand(id=conversation_id):
@@ -207,14 +207,23 @@ async def _patch(command: UpdateCommand, service: ConversationService) -> Conver
 
 
 def _changed(change: Change, headline: str) -> CommandResult:
-    if not change.changed:
-        headline = f"Nothing to change: {change.note or 'it was already so.'}"
+    if not change.changed:  # a second press or a no-op: why, as a person would say it
+        headline = change.note or "It is already so: nothing changed."
     return CommandResult(
         kind="conversation",
         headline=headline,
         conversation=change.conversation,
         changed=change.changed,
+        before=change.before,
     )
+
+
+async def _taken_headline(change: Change, service: ConversationService) -> str:
+    """ "It is yours now." — and whose it was, when it was someone's."""
+    previous = change.before.agentId if change.before is not None else None
+    if previous is None:
+        return "It is yours now."
+    return f"It is yours now (it was with {await service.agent_name(previous)})."
 
 
 def _page_headline(page: Page[Conversation]) -> str:

@@ -57,7 +57,8 @@ class Change(BaseModel):
 
     conversation: Conversation
     changed: bool = True
-    note: str | None = None
+    note: str | None = None  # when nothing changed: why, in a person's words
+    before: Conversation | None = None  # as it was, for saying what changed ("taken from …")
 
 
 class ConversationService:
@@ -94,6 +95,14 @@ class ConversationService:
 
     async def agents(self) -> builtins.list[Agent]:
         return await self.backend.list_agents()
+
+    async def agent_name(self, agent_id: str) -> str:
+        """The agent's display name, for sentences; the id when the agents cannot be listed."""
+        try:
+            agents = await self.backend.list_agents()
+        except ConvbotError:
+            return agent_id
+        return next((a.displayName for a in agents if a.id == agent_id), agent_id)
 
     async def agent_by_email(self, email: str) -> Agent | None:
         """The one agent with this e-mail, in one backend request; None when there is none, or
@@ -148,10 +157,14 @@ class ConversationService:
         closing = patch.status is Status.CLOSED
         if not checked:
             await self.authorize(actor, "close" if closing else "update", conversation_id)
-        before = await self._changeable(conversation_id)
+        before = await self.backend.get(conversation_id)
+        if before.is_closed:
+            if closing:  # closing what is closed is a second press, not a mistake
+                return Change(conversation=before, changed=False, note="It is already closed.")
+            raise ConversationClosed(conversation_id)
         wanted = patch.changes()
         if all(_snapshot(before).get(field) == value for field, value in wanted.items()):
-            return Change(conversation=before, changed=False, note="It already had those values.")
+            return Change(conversation=before, changed=False, note=already_said(wanted))
         after = await self._settled(
             before,
             self.backend.patch(conversation_id, patch),
@@ -160,7 +173,7 @@ class ConversationService:
         after = await self._record_change(actor, "close" if closing else "update", before, after)
         if closing:
             await self._closed(actor, after.id)
-        return Change(conversation=after)
+        return Change(conversation=after, before=before)
 
     def when_closed(self, hook: Callable[[Actor, str], Awaitable[object]]) -> None:
         """Call `hook(actor, conversation id)` after each close (escalations end with it)."""
@@ -180,25 +193,28 @@ class ConversationService:
         await self.authorize(actor, "assign", conversation_id)
         before = await self._changeable(conversation_id)
         if before.agentId == agent_id:
-            return Change(
-                conversation=before, changed=False, note=f"It was already with {agent_id}."
-            )
+            note = "It is already yours." if agent_id == actor.agent_id else None
+            if note is None:
+                note = f"It is already assigned to {await self.agent_name(agent_id)}."
+            return Change(conversation=before, changed=False, note=note)
         after = await self._settled(
             before,
             self.backend.assign(conversation_id, agent_id),
             lambda now: now.agentId == agent_id,
         )
-        return Change(conversation=await self._record_change(actor, "assign", before, after))
+        after = await self._record_change(actor, "assign", before, after)
+        return Change(conversation=after, before=before)
 
     async def unassign(self, actor: Actor, conversation_id: str) -> Change:
         await self.authorize(actor, "assign", conversation_id)
         before = await self._changeable(conversation_id)
         if before.agentId is None:
-            return Change(conversation=before, changed=False, note="It had no agent.")
+            return Change(conversation=before, changed=False, note="It is already unassigned.")
         after = await self._settled(
             before, self.backend.unassign(conversation_id), lambda now: now.agentId is None
         )
-        return Change(conversation=await self._record_change(actor, "unassign", before, after))
+        after = await self._record_change(actor, "unassign", before, after)
+        return Change(conversation=after, before=before)
 
     async def route(self, actor: Actor, conversation_id: str) -> Change:
         await self.authorize(actor, "route", conversation_id)
@@ -206,7 +222,8 @@ class ConversationService:
         after = await self._settled(
             before, self.backend.route(conversation_id), lambda now: _routed(before, now)
         )
-        return Change(conversation=await self._record_change(actor, "route", before, after))
+        after = await self._record_change(actor, "route", before, after)
+        return Change(conversation=after, before=before)
 
     async def tag(
         self,
@@ -225,7 +242,10 @@ class ConversationService:
         current = before.tags or []
         missing = [name for name in dict.fromkeys(names) if name not in current]
         if not missing:
-            return Change(conversation=before, changed=False, note="It already had those tags.")
+            listed = " ".join(f"#{name}" for name in dict.fromkeys(names))
+            return Change(
+                conversation=before, changed=False, note=f"It is already tagged {listed}."
+            )
         # Infobip refuses to link a tag that does not exist yet: create first, then link.
         await all_of(self.backend.create_tag(name) for name in missing)
         linked, error = await self._retag(before, missing, linking=True)
@@ -515,6 +535,32 @@ class _Refusals:
         while len(self._last) > REFUSALS_REMEMBERED:
             self._last.popitem(last=False)
         return True
+
+
+# How a no-op change reads, field by field ("It is already URGENT.").
+_ALREADY_FIELD = {
+    "topic": "that topic",
+    "summary": "that summary",
+    "queueId": "that queue",
+    "channel": "that channel",
+}
+
+
+def already_said(wanted: dict[str, Any]) -> str:
+    """Why a change changed nothing, as a person says it: "It is already URGENT."."""
+    states = [
+        str(wanted[field]).lower() if field == "status" else str(wanted[field])
+        for field in ("priority", "status")
+        if wanted.get(field) is not None
+    ]
+    has = [_ALREADY_FIELD[field] for field in _ALREADY_FIELD if field in wanted]
+    parts = []
+    if states:
+        parts.append("is already " + " and ".join(states))
+    if has:
+        has_text = ", ".join(has[:-1]) + (" and " if len(has) > 1 else "") + has[-1]
+        parts.append(("has " if states else "already has ") + has_text)
+    return "It " + (", and ".join(parts) or "already is so") + "."
 
 
 def _find_queue(queues: Iterable[Queue], text: str) -> Queue:

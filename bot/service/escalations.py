@@ -121,13 +121,23 @@ class Pager(Protocol):
 class Started(BaseModel):
     escalation: EscalationRecord
     already: bool = False  # it was being escalated already: this is that escalation
-    paged: list[Recipient] = []  # who the first step paged (empty: see the audit log)
+    # Who the latest step paged, pages on their way included (empty: see `failed`, the audit
+    # log), which step that is (1-based; 0 before any) of how many.
+    paged: list[Recipient] = []
+    failed: list[Recipient] = []  # the latest step's pages Slack did not deliver
+    step: int = 0
+    steps: int = 0
 
 
 class Acknowledged(BaseModel):
     escalation: EscalationRecord
     first: bool  # False: someone acknowledged (or it ended) before; nothing was changed
     after: timedelta  # from the start of the escalation to the acknowledgement
+
+
+def _recipient(page: PageRecord) -> Recipient:
+    kind, _, ref = page.target.partition(":")
+    return Recipient(kind="channel" if kind == "channel" else "user", id=ref, target=page.target)
 
 
 class EscalationService:
@@ -180,7 +190,7 @@ class EscalationService:
             )
         existing = await self._store.active_for(conversation.id)
         if existing is not None:
-            return Started(escalation=existing, already=True, paged=await self._paged(existing))
+            return await self._started(existing, already=True)
         # Raised first: if that fails (the backend is down), nothing was started and trying
         # again works; raising twice in a race is harmless (it changes nothing the second time).
         await self._raise(actor, conversation)
@@ -190,7 +200,7 @@ class EscalationService:
         if started is None:  # another escalation of it started meanwhile
             existing = await self._store.active_for(conversation.id)
             if existing is not None:
-                return Started(escalation=existing, already=True, paged=await self._paged(existing))
+                return await self._started(existing, already=True)
             raise ConvbotError("The escalation could not be started; try again.")
         await self._record(
             actor,
@@ -200,7 +210,7 @@ class EscalationService:
         )
         await self.run_due(started.id)
         current = await self._store.get(started.id) or started
-        return Started(escalation=current, paged=await self._paged(current))
+        return await self._started(current)
 
     async def acknowledge(self, actor: Actor, escalation_id: str) -> Acknowledged:
         """Stop the chain; every page is redrawn. A second acknowledgement changes nothing."""
@@ -607,26 +617,28 @@ class EscalationService:
         if ESCALATED_TAG not in (conversation.tags or []):
             await self._conversations.tag(actor, conversation.id, [ESCALATED_TAG], checked=True)
 
-    async def _paged(self, record: EscalationRecord) -> list[Recipient]:
-        pages = await self._store.pages(record.id)
+    async def _started(self, record: EscalationRecord, *, already: bool = False) -> Started:
+        """What an escalation is doing now, for the answer to whoever escalated it: a page on
+        its way counts as paging (it is, a moment from now), one Slack refused does not."""
+        pages = await self._store.pages(record.id, status=None)
+        live = [p for p in pages if p.status in (PageStatus.SENDING, PageStatus.SENT)]
         last_step = max(((p.round, p.step) for p in pages), default=None)
-        paged: list[Recipient] = []
-        for page in pages:
-            kind, _, ref = page.target.partition(":")
-            if (page.round, page.step) == last_step and kind in ("user", "channel"):
-                paged.append(
-                    Recipient(
-                        kind="user" if kind == "user" else "channel", id=ref, target=page.target
-                    )
-                )
-        return paged
+        latest = [p for p in pages if (p.round, p.step) == last_step]
+        policy = self._config.policy(record.policy)
+        return Started(
+            escalation=record,
+            already=already,
+            paged=[_recipient(p) for p in latest if p in live],
+            failed=[_recipient(p) for p in latest if p.status is PageStatus.FAILED],
+            step=last_step[1] + 1 if last_step is not None else 0,
+            steps=len(policy.steps) if policy is not None else 0,
+        )
 
     async def _settle(self, record: EscalationRecord) -> None:
         """Redraw the pages of an ended escalation; a failure leaves them as they were."""
         try:
+            # Without pages there may still be a channel message announcing it (the pager's).
             pages = await self._store.pages(record.id)
-            if not pages:
-                return
             conversation = await self._conversations.get(record.conversation_id)
             await self._pager.settle(record, pages, conversation)
         except Exception:

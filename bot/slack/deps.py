@@ -35,6 +35,7 @@ from bot.slack.pager import SlackPager
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.claims import CardClaims
 from bot.state.digest_posts import DigestPosts
+from bot.state.escalation_notices import EscalationNotices
 from bot.state.escalations import EscalationStore
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ class SlackDeps:
     updates: MessageUpdates = field(init=False)  # debounced chat.update of digests
     digest_posts: DigestPosts = field(init=False)  # the digests posted: presses redraw only those
     escalations: EscalationService = field(init=False)
+    escalation_notices: EscalationNotices = field(init=False)  # "/conv escalate" posts
     _queues: TtlCache[str, list[Queue]] = field(default_factory=lambda: TtlCache(60.0))
     _agents: TtlCache[str, list[Agent]] = field(default_factory=lambda: TtlCache(60.0))
 
@@ -136,12 +138,13 @@ class SlackDeps:
         self.updates = MessageUpdates(self.client)
         self.digest_posts = DigestPosts(self.runtime.engine)
         runtime = self.runtime
+        self.escalation_notices = EscalationNotices(runtime.engine)
         self.escalations = EscalationService(
             runtime.conversations,
             EscalationStore(runtime.engine),
             runtime.audit,
             runtime.config.oncall,
-            SlackPager(self.client, lambda: self.card_context(None)),
+            SlackPager(self.client, lambda: self.card_context(None), self.escalation_notices),
             groups=SlackUserGroups(self.client),
         )
         runtime.conversations.when_closed(self.escalations.resolve)

@@ -9,23 +9,32 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackClientError
 from slack_sdk.models.blocks import Block, SectionBlock
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands.spec import EscalateCommand, OncallCommand
 from bot.errors import ConvbotError, InvalidInput
 from bot.models import Actor, Conversation, utcnow
 from bot.oncall.rota import handoffs, on_call
+from bot.service.escalations import Started
 from bot.slack.blocks.mrkdwn import md
 from bot.slack.blocks.oncall import OnCallNow, escalated_text, escalations_blocks, oncall_blocks
+from bot.slack.channels import post_joining
 from bot.slack.deps import SlackDeps
+from bot.slack.failures import SLACK_FAILURES
 
 log = logging.getLogger(__name__)
 NEXT_HANDOFFS = 3
 
 
 async def escalate_reply(
-    deps: SlackDeps, actor: Actor, command: EscalateCommand
-) -> tuple[str, list[Block], bool]:
-    """`(text, blocks, for the whole channel?)`: a new escalation is news, a repeat is not."""
+    deps: SlackDeps, actor: Actor, command: EscalateCommand, channel_id: str = ""
+) -> tuple[str, list[Block], bool] | None:
+    """`(text, blocks, for the whole channel?)`: a new escalation is news, a repeat is not.
+
+    None when a new escalation was announced in `channel_id` by the bot itself: a message the
+    bot posts has a ts it can redraw (with "Acknowledged by @ben …") when the escalation ends,
+    which an answer through response_url has not.
+    """
     started = await deps.escalations.escalate(
         actor, command.id, policy=command.policy, reason=command.reason
     )
@@ -34,7 +43,41 @@ async def escalate_reply(
     except ConvbotError:
         conversation = None
     text = escalated_text(started, conversation, actor.id)
-    return text, [SectionBlock(text=md(text))], not started.already
+    blocks: list[Block] = [SectionBlock(text=md(text))]
+    if started.already:
+        return text, blocks, False
+    first_line = escalated_text(started, conversation, actor.id, paging=False)
+    if channel_id and await _announce(deps, started, channel_id, text, blocks, first_line):
+        return None
+    return text, blocks, True
+
+
+async def _announce(
+    deps: SlackDeps,
+    started: Started,
+    channel_id: str,
+    text: str,
+    blocks: list[Block],
+    first_line: str,
+) -> bool:
+    """Post the escalation in the channel and remember where; False when Slack refused the post
+    (a DM, a private channel without the bot: the answer then goes by response_url)."""
+    try:
+        posted = await post_joining(deps.client, channel_id, text, blocks)
+    except SLACK_FAILURES:
+        log.info("escalation not announced in %s; answering by response_url", channel_id)
+        return False
+    record = started.escalation
+    channel, ts = str(posted["channel"]), str(posted["ts"])
+    try:
+        await deps.escalation_notices.remember(record.id, channel, ts, first_line)
+        current = await deps.escalations.get(record.id)
+    except (SQLAlchemyError, ConvbotError):
+        log.warning("escalation notice %s/%s not recorded", channel, ts, exc_info=True)
+        return True
+    if not current.is_active:  # it ended before the notice was recorded: redraw it now
+        await deps.escalations.redraw(current)
+    return True
 
 
 async def oncall_reply(

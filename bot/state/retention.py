@@ -6,7 +6,8 @@ What grows, and what is kept of it:
 - `job_ticks`: a row per digest or hand-off tick; older than `retention.job_ticks`, except each
   job's latest (what `/readyz` and `/conv schedules` show as its last run), and never younger
   than the misfire grace plus the lease (a tick pruned inside them could be claimed again).
-- `escalations` and `escalation_pages`: ended escalations (not `active`) and their pages, ended
+- `escalations`, `escalation_pages` and `escalation_notices`: ended escalations (not `active`)
+  and their pages and announcements, ended
   longer ago than `retention.escalations`.
 - `digest_posts`: posted digests older than `retention.digest_posts`; a press on one of them
   still acts, but no longer redraws the message (bot/slack/listeners/digest_items.py).
@@ -28,7 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import RetentionConfig
 from bot.models import utcnow
-from bot.state.tables import audit_log, digest_posts, escalation_pages, escalations, job_ticks
+from bot.state.tables import (
+    audit_log,
+    digest_posts,
+    escalation_notices,
+    escalation_pages,
+    escalations,
+    job_ticks,
+)
 
 log = logging.getLogger(__name__)
 BATCH = 5_000
@@ -94,9 +102,12 @@ class Retention:
                 batch = [row.id for row in found]
                 if not batch:
                     return total
-                # Pages first: they refer to their escalation.
+                # Pages and notices first: they refer to their escalation.
                 await conn.execute(
                     delete(escalation_pages).where(escalation_pages.c.escalation_id.in_(batch))
+                )
+                await conn.execute(
+                    delete(escalation_notices).where(escalation_notices.c.escalation_id.in_(batch))
                 )
                 await conn.execute(delete(escalations).where(escalations.c.id.in_(batch)))
             total += len(batch)

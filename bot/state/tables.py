@@ -196,6 +196,19 @@ escalation_pages = Table(
     Index(None, "status", "claimed_at"),
 )
 
+# The channel messages that announced an escalation ("@ana escalated … Paging @ben now"), so
+# they are redrawn with its outcome when it ends, from whichever replica ends it.
+escalation_notices = Table(
+    "escalation_notices",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("ts", String(32), primary_key=True),
+    Column("escalation_id", String(36), ForeignKey("escalations.id"), nullable=False),
+    Column("text", Text, nullable=False),  # the announcement's first line, kept when redrawn
+    Column("posted_at", UTCDateTime(), nullable=False),
+    Index(None, "escalation_id"),
+)
+
 # --- the embedded backend's store (LocalBackend) ----------------------------------------------
 
 local_conversations = Table(

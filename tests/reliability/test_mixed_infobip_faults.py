@@ -182,7 +182,7 @@ class Outcome:
             return False
         if self.kind.startswith("press-"):
             return ":information_source:" not in texts(self.answer.blocks)
-        return not self.answer.text.startswith("Nothing to change")
+        return self.answer.response_type == "in_channel"  # no-ops are told to their author only
 
     @property
     def audited_as(self) -> str:

@@ -119,8 +119,8 @@ async def test_three_replicas_post_each_of_20_ticks_once_and_send_every_page_onc
             topic = f"Incident {n} on fire"
             card = await bot.create(f"{topic} priority:high")
             topics[topic] = card.id
-            answer = await (await bot.command(f"escalate {card.id}")).answer()
-            assert "escalated" in answer.text, answer.text
+            notice = await bot.escalate(card.id)
+            assert "escalated" in notice.text, notice.text
 
         async def all_on_the_last_step() -> bool:
             records = await EscalationStore(engine).active()

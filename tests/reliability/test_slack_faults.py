@@ -253,14 +253,13 @@ async def test_every_page_is_delivered_once_through_429s_and_500s(tmp_path: Path
             fake.fail("chat.postMessage", status=500, match={"channel": cleo_dm}),
         ]
 
-        answer = await answered(await slack.command(f"escalate {card.id}"))
+        notice = await slack.escalate(card.id)  # announced in the channel once both are paged
 
-        assert answer.response_type == "in_channel", answer.text
-        assert f"<@{BEN}>" in answer.text and f"<@{CLEO}>" in answer.text
+        assert f"<@{BEN}>" in notice.text and f"<@{CLEO}>" in notice.text
         assert [rule.hits for rule in rules] == [1, 1, 1, 1]
         assert len(pages_to(slack, BEN)) == 1 and len(pages_to(slack, CLEO)) == 1
         posted = [c for c in fake.calls_to("chat.postMessage", faulted=False) if c.ok]
-        assert sorted(c.args["channel"] for c in posted) == [ben_dm, cleo_dm]
+        assert sorted(c.args["channel"] for c in posted) == [CHANNEL, ben_dm, cleo_dm]
         [escalation] = await EscalationStore(slack.serving.runtime.engine).active()
         pages = await EscalationStore(slack.serving.runtime.engine).pages(escalation.id)
         assert sorted(p.status for p in pages) == [PageStatus.SENT, PageStatus.SENT]
@@ -269,7 +268,7 @@ async def test_every_page_is_delivered_once_through_429s_and_500s(tmp_path: Path
 async def test_acknowledge_redraws_each_page_once_through_429s_and_500s(tmp_path: Path) -> None:
     async with running_bot(tmp_path, config=ONCALL) as slack:
         card = await slack.create("Printer on fire priority:high")
-        await answered(await slack.command(f"escalate {card.id}"))
+        notice = await slack.escalate(card.id)
         [ben_page], [cleo_page] = pages_to(slack, BEN), pages_to(slack, CLEO)
         fake = slack.fake
         rules = [
@@ -286,12 +285,17 @@ async def test_acknowledge_redraws_each_page_once_through_429s_and_500s(tmp_path
 
         await eventually(redrawn, seconds=8)
         assert [rule.hits for rule in rules] == [1, 1]
+        await eventually(lambda: "Acknowledged by" in texts(notice.blocks))
         done = Counter(
             (c.args["channel"], c.args["ts"])
             for c in fake.calls_to("chat.update", faulted=False)
             if c.ok
         )
-        assert done == {(ben_page.channel, ben_page.ts): 1, (cleo_page.channel, cleo_page.ts): 1}
+        assert done == {
+            (ben_page.channel, ben_page.ts): 1,
+            (cleo_page.channel, cleo_page.ts): 1,
+            (notice.channel, notice.ts): 1,
+        }
         assert len(slack.dms_to(BEN)) == 1 and len(slack.dms_to(CLEO)) == 1  # redrawn, not re-sent
         assert all(ids.PAGE_ACK not in texts(p.blocks) for p in (ben_page, cleo_page))
 

@@ -146,9 +146,12 @@ def conversation_card(
     note: str | None = None,
     snoozed_until: datetime | None = None,
     buttons: bool = True,
+    done: str | None = None,
 ) -> list[Block]:
     """Header, summary, facts, dates, optional note and snooze, then (unless `buttons` is
     False, for a message that brings buttons of its own) the card's buttons.
+
+    `done`: who did what to it, a mrkdwn line (`done_line`) drawn under the dates.
 
     The snooze shown is `snoozed_until`, else the context's snooze of this conversation.
     """
@@ -159,6 +162,8 @@ def conversation_card(
         blocks.append(SectionBlock(text=md(user_text(conversation.summary, limits.SECTION_TEXT))))
     blocks.append(SectionBlock(fields=_fields(conversation, context)))
     blocks.append(ContextBlock(elements=[md(_dates(conversation))]))
+    if done:
+        blocks.append(ContextBlock(elements=[md(clip(done, limits.FIELD_TEXT))]))
     if note:
         text = ":information_source: " + user_text(note, limits.FIELD_TEXT)
         blocks.append(ContextBlock(elements=[md(text)]))
@@ -208,7 +213,10 @@ def card_actions(conversation: Conversation, context: CardContext) -> ActionsBlo
     elements: list[InteractiveElement] = []
     # Unlinked viewers (None) still see Take: anyone in the channel may press it.
     if context.viewer_agent_id is None or conversation.agentId != context.viewer_agent_id:
-        elements.append(_button("Take", ids.TAKE, value, style="primary"))
+        take = _button("Take", ids.TAKE, value, style="primary")
+        if conversation.agentId is not None:
+            take.confirm = take_confirm(conversation.agentId, context)
+        elements.append(take)
     elements.append(_button("Route", ids.ROUTE, value))
     elements.append(close_button(conversation, value))
     if context.escalation_enabled:
@@ -224,6 +232,42 @@ def _button(text: str, action_id: str, value: str, *, style: str | None = None) 
     return ButtonElement(
         text=plain(text, limits.BUTTON_TEXT), action_id=action_id, value=value, style=style
     )
+
+
+def take_confirm(agent_id: str, context: CardContext) -> ConfirmObject:
+    """Taking a conversation someone has takes it from them: they are named and asked about.
+    (A dialog is plain text: the name, not a mention, which could not notify anyone there.)"""
+    name = context.agent_names.get(agent_id) or agent_id
+    question = " has it. Take it from them?"
+    return ConfirmObject(
+        title=plain("Take this conversation?", 100),
+        text=plain(clip(name, limits.CONFIRM_TEXT - len(question)) + question, limits.CONFIRM_TEXT),
+        confirm=plain("Take it", 30),
+        deny=plain("Leave it", 30),
+    )
+
+
+def actor_label(actor_id: str) -> str:
+    """Who did something, as mrkdwn: a mention for a Slack user, else the CLI user or bot."""
+    if actor_id.startswith("cli:"):
+        return escape(actor_id.removeprefix("cli:")[:80]) + " (CLI)"
+    return mention(actor_id[:80])
+
+
+def ago_words(then: datetime, now: datetime) -> str:
+    """ "just now", "2 minutes ago", "3 hours ago", "4 days ago": a moment as a person says it."""
+    seconds = max(0, int((now - then).total_seconds()))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
+
+
+def done_line(what: str, actor_id: str, at: datetime, now: datetime) -> str:
+    """ "Taken by @ana just now": who did what, in words for the moment the card is drawn, and
+    when in Slack's date token for whoever reads it later (a card stays in the channel)."""
+    return f"{what} by {actor_label(actor_id)} {ago_words(at, now)} · {slack_date(at)}"
 
 
 def close_button(

@@ -42,6 +42,7 @@ from bot.slack.blocks.card import (
     agent_label,
     close_button,
     label,
+    take_confirm,
 )
 from bot.slack.blocks.mrkdwn import clip, escape, md, plain, slack_date, subteam_mention, user_text
 
@@ -249,7 +250,10 @@ def _item_actions(item: DigestItem, context: CardContext, digest_name: str) -> A
         return None
     elements: list[InteractiveElement] = []
     if context.viewer_agent_id is None or conversation.agentId != context.viewer_agent_id:
-        elements.append(_button("Take", ids.DIGEST_TAKE, value, style="primary"))
+        take = _button("Take", ids.DIGEST_TAKE, value, style="primary")
+        if conversation.agentId is not None:  # taking it takes it from someone: ask first
+            take.confirm = take_confirm(conversation.agentId, context)
+        elements.append(take)
     elements.append(_button("Escalate", ids.DIGEST_ESCALATE, value))
     elements.append(close_button(conversation, value, action_id=ids.DIGEST_CLOSE))
     block_id = ids.DIGEST_ITEM_BLOCK_PREFIX + value

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
@@ -19,7 +19,7 @@ from bot.slack.blocks import limits
 from bot.slack.blocks.mrkdwn import escape, md, mention, slack_date, user_text
 from bot.slack.blocks.page import started_by
 from bot.slack.blocks.schedules import channel_link
-from bot.state.escalations import EscalationRecord
+from bot.state.escalations import EscalationRecord, EscalationStatus, PageRecord
 
 NO_SCHEDULES = (
     "No on-call schedules are configured. Add them under `oncall: schedules:` in convbot.yml"
@@ -97,17 +97,93 @@ def escalations_blocks(
     return f"{len(records)} active {noun}", blocks
 
 
-def escalated_text(started: Started, conversation: Conversation | None, actor_id: str) -> str:
-    """The answer to `/conv escalate`: what was started and who is being paged."""
+def escalated_text(
+    started: Started, conversation: Conversation | None, actor_id: str, *, paging: bool = True
+) -> str:
+    """The answer to `/conv escalate`: what was started and (unless not `paging`) what it is
+    doing now."""
     record = started.escalation
     topic = user_text(conversation.topic if conversation else None, TOPIC_MAX)
     ref = f"*{topic}* (`{user_text(record.conversation_id, 255)}`)"
-    paged = recipients_text(started.paged) or "nobody yet: no one is on call for its first steps"
+    policy = f"policy _{escape(record.policy)}_"
+    now = f" {paging_text(started)}" if paging else ""
     if started.already:
-        return (
-            f"{ref} is already being escalated (policy _{escape(record.policy)}_): paging {paged}."
+        return f"{ref} is already being escalated ({policy}).{now}"
+    return f"{mention(actor_id)} escalated {ref} under {policy}.{now}"
+
+
+def paging_text(started: Started) -> str:
+    """What the escalation is doing, as mrkdwn: "Paging @ben now (step 1 of 3)." A page on its
+    way is paging; "no one is on call" is said only when no step found anyone to page."""
+    record = started.escalation
+    of = f" (step {started.step} of {started.steps})" if started.step and started.steps else ""
+    if started.paged:
+        if record.is_active:
+            return paging_now(started.paged, started.step, started.steps, record.round)
+        return f"Paged {recipients_text(started.paged)}{of}."
+    if started.failed:
+        then = "the next step follows at once" if record.is_active else "no step is left"
+        return f"Slack did not deliver the page to {recipients_text(started.failed)}{of}; {then}."
+    if record.is_active:
+        return "The first page is on its way."
+    if record.status is EscalationStatus.EXHAUSTED:
+        return "Nobody was paged: no one is on call for any step of the policy."
+    return ""
+
+
+def paging_now(paged: Sequence[Recipient], step: int, steps: int, round_: int = 0) -> str:
+    """ "Paging @ben now (step 1 of 3)." — ", repeat 1" once the policy goes round again."""
+    of = f"step {step} of {steps}" if step and steps else ""
+    if of and round_:
+        of += f", repeat {round_}"
+    return f"Paging {recipients_text(paged)} now" + (f" ({of})." if of else ".")
+
+
+def settled_notice(
+    first_line: str, record: EscalationRecord, pages: Sequence[PageRecord], now: datetime
+) -> tuple[str, list[Block]]:
+    """The channel's "@ana escalated … Paging @ben now" once the escalation ended: who was
+    paged, then how it ended ("Acknowledged by @ben 3 minutes after the page")."""
+    paged: dict[str, Recipient] = {}
+    for page in pages:
+        kind, _, ref = page.target.partition(":")
+        paged.setdefault(
+            page.target,
+            Recipient(kind="channel" if kind == "channel" else "user", id=ref, target=page.target),
         )
-    return (
-        f"{mention(actor_id)} escalated {ref} under policy _{escape(record.policy)}_: "
-        f"paging {paged}."
-    )
+    head = first_line
+    if paged:
+        head += f" Paged {recipients_text(list(paged.values()))}."
+    outcome = notice_outcome(record, pages, now)
+    blocks: list[Block] = [
+        SectionBlock(text=md(head[: limits.SECTION_TEXT])),
+        ContextBlock(block_id="escalation-outcome", elements=[md(outcome)]),
+    ]
+    return f"{head} {outcome}", blocks
+
+
+def notice_outcome(record: EscalationRecord, pages: Sequence[PageRecord], now: datetime) -> str:
+    """How an escalation ended, in words, timed from its first page (from its start without)."""
+    ended = record.ended_at or now
+    sent = [page.sent_at for page in pages if page.sent_at is not None]
+    since, after = (min(sent), "the page") if sent else (record.started_at, "the escalation")
+    took = f"{duration_words(ended - since)} after {after}"
+    person = record.ended_by if record.ended_by and record.ended_by[:1] in "UW" else None
+    by = f" by {mention(person)}" if person else ""
+    if record.status is EscalationStatus.ACKNOWLEDGED:
+        return f":white_check_mark: Acknowledged{by} {took}"
+    if record.status is EscalationStatus.RESOLVED:
+        return f":heavy_check_mark: Resolved: the conversation was closed{by} {took}"
+    if record.status is EscalationStatus.EXHAUSTED:
+        return ":warning: Every step has paged and nobody acknowledged; the escalation stopped."
+    return ":rotating_light: Still escalating"
+
+
+def duration_words(span: timedelta) -> str:
+    """ "under a minute", "3 minutes", "2 hours", "1 day": a span as a person says it."""
+    seconds = max(0, int(span.total_seconds()))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return "under a minute"

@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from bot.models import Conversation
 from bot.service.escalations import Page
 from bot.slack.blocks import ids, limits
-from bot.slack.blocks.card import CardContext, conversation_card
+from bot.slack.blocks.card import CardContext, conversation_card, take_confirm
 from bot.slack.blocks.digest import age
 from bot.slack.blocks.mrkdwn import md, mention, plain, user_text
 from bot.state.escalations import EscalationRecord, EscalationStatus
@@ -50,26 +50,40 @@ def page_blocks(page: Page, context: CardContext) -> list[Block]:
         lines[0] = lines[0].replace("You are being paged", "Paging this channel")
     blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
     blocks.extend(conversation_card(page.conversation, context, buttons=False))
-    blocks.append(page_buttons(record))
+    blocks.append(page_buttons(record, conversation=page.conversation, context=context))
     return blocks
 
 
-def page_buttons(record: EscalationRecord) -> ActionsBlock:
+def page_buttons(
+    record: EscalationRecord,
+    *,
+    acknowledge: bool = True,
+    conversation: Conversation | None = None,
+    context: CardContext | None = None,
+) -> ActionsBlock:
+    """Acknowledge (unless `acknowledge` is False: it was) and Take; Take asks first when the
+    conversation is someone's (`conversation` and `context` given)."""
     value = ids.EscalationRef(e=record.id).encode()
-    return ActionsBlock(
-        block_id="page-actions",
-        elements=[
-            ButtonElement(
-                text=plain("Acknowledge", limits.BUTTON_TEXT),
-                action_id=ids.PAGE_ACK,
-                value=value,
-                style="primary",
-            ),
-            ButtonElement(
-                text=plain("Take", limits.BUTTON_TEXT), action_id=ids.PAGE_TAKE, value=value
-            ),
-        ],
+    take = ButtonElement(
+        text=plain("Take", limits.BUTTON_TEXT),
+        action_id=ids.PAGE_TAKE,
+        value=value,
+        style=None if acknowledge else "primary",
     )
+    if conversation is not None and context is not None and conversation.agentId is not None:
+        take.confirm = take_confirm(conversation.agentId, context)
+    elements = [take]
+    if acknowledge:
+        ack = ButtonElement(
+            text=plain("Acknowledge", limits.BUTTON_TEXT),
+            action_id=ids.PAGE_ACK,
+            value=value,
+            style="primary",
+        )
+        elements = [ack, take]
+    # Its own block_id once acknowledged: Slack keeps a redrawn block's old state by block_id.
+    block_id = "page-actions" if acknowledge else "page-take"
+    return ActionsBlock(block_id=block_id, elements=elements)
 
 
 def outcome_text(record: EscalationRecord, now: datetime) -> str:
@@ -96,4 +110,12 @@ def settled_blocks(
     blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
     blocks.extend(conversation_card(conversation, context, buttons=False))
     blocks.append(ContextBlock(block_id="page-outcome", elements=[md(outcome_text(record, now))]))
+    if record.status is EscalationStatus.ACKNOWLEDGED and _nobody_has(conversation):
+        # Acknowledging is "I've seen it", not "it's mine": until someone takes the
+        # conversation, whoever was paged can still take it from the page.
+        blocks.append(page_buttons(record, acknowledge=False))
     return blocks
+
+
+def _nobody_has(conversation: Conversation) -> bool:
+    return conversation.agentId is None and not conversation.is_closed

@@ -2,35 +2,52 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens, tokenize
 from bot.commands.spec import ListCommand
 from bot.config import Action
 from bot.errors import ConvbotError, InvalidInput
-from bot.models import Actor, Conversation, ConversationPatch, Priority, format_timestamp
+from bot.models import Actor, Conversation, ConversationPatch, Priority, utcnow
 from bot.service.conversations import Change, ConversationService
 from bot.service.escalations import EscalationService, Started
 from bot.slack.blocks import ids
-from bot.slack.blocks.card import card_ref_from_block_id, card_text, conversation_card
+from bot.slack.blocks.card import (
+    CardContext,
+    actor_label,
+    agent_label,
+    ago_words,
+    card_ref_from_block_id,
+    card_text,
+    conversation_card,
+    done_line,
+)
 from bot.slack.blocks.ids import BROKEN_PAGE_BUTTON, CardRef, EditRef, PageRef
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import edit_modal, loading_modal, problem_modal
-from bot.slack.blocks.mrkdwn import Mrkdwn, escape
-from bot.slack.blocks.oncall import recipients_text
+from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, user_text
+from bot.slack.blocks.oncall import paging_text
 from bot.slack.deps import SlackDeps
 from bot.slack.forms import fill_in
+from bot.slack.handovers import tell_previous_agent
 from bot.slack.home import publish_home
 from bot.slack.listeners.outcome import error_mrkdwn, observed, tell
+from bot.state.audit import AuditEntry
 
+log = logging.getLogger(__name__)
 Apply = Callable[[Actor, Conversation], Awaitable[Change]]
 EDIT_TITLE = "Edit conversation"
 
@@ -84,7 +101,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 raise InvalidInput("Pick one of URGENT, HIGH, NORMAL, LOW.") from None
             return await service.update(actor, current.id, ConversationPatch(priority=value))
 
-        await press_card(deps, body, respond, client, "priority", set_priority)
+        try:
+            wanted: Priority | None = Priority(str(selected.get("value", "")).upper())
+        except ValueError:
+            wanted = None
+        await press_card(deps, body, respond, client, "priority", set_priority, wanted=wanted)
 
     @app.action(ids.EDIT)
     async def edit(
@@ -133,12 +154,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
 
 def escalation_note(started: Started) -> Mrkdwn:
-    """ "Escalated under policy default: paging @ana." — or who is paged already."""
-    paged = recipients_text(started.paged) or "nobody yet (no one is on call)"
+    """ "Escalated under policy default. Paging @ana now (step 1 of 2)." — or what the running
+    escalation is doing."""
     policy = escape(started.escalation.policy)
     if started.already:
-        return Mrkdwn(f"Already being escalated (policy {policy}): paging {paged}.")
-    return Mrkdwn(f"Escalated under policy {policy}: paging {paged}.")
+        return Mrkdwn(f"Already being escalated (policy {policy}). {paging_text(started)}")
+    return Mrkdwn(f"Escalated under policy {policy}. {paging_text(started)}")
 
 
 def _card_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
@@ -159,14 +180,17 @@ async def press_card(
     client: AsyncWebClient,
     name: str,
     apply: Apply,
+    *,
+    wanted: Priority | None = None,
 ) -> None:
-    """Apply a card button once, on the version it was drawn from, and redraw that card."""
+    """Apply a card button once, on the version it was drawn from, and redraw that card
+    with who did what. `wanted`: the priority a priority press asks for."""
     user = user_of(body)
     on_home = _on_home(body)
     try:
         async with observed(deps.metrics, "action", name):
             actor = await deps.identity.actor(user)
-            note, shown = await apply_once(deps, actor, _card_ref(body), name, apply)
+            pressed = await press_once(deps, actor, _card_ref(body), name, apply, wanted=wanted)
     except Exception as error:
         if on_home:
             warning = Mrkdwn(":warning: " + error_mrkdwn(error))
@@ -174,22 +198,125 @@ async def press_card(
         else:
             await tell(respond, error)  # beside the card: the card may be someone else's redraw
         return
+    note, shown = pressed.note, pressed.conversation
+    previous = pressed.taken_from
+    where = (body.get("container") or {}) if not on_home else {}
+    if previous is not None:
+        await tell_previous_agent(
+            deps,
+            client,
+            previous,
+            actor,
+            shown,
+            channel=None if where.get("is_ephemeral") else where.get("channel_id"),
+            message_ts=None if where.get("is_ephemeral") else where.get("message_ts"),
+        )
     if on_home:
-        info = Mrkdwn(":information_source: " + escape(note)) if note else None
+        info = Mrkdwn(":information_source: " + user_text(note, 2900)) if note else None
         await publish_home(deps, client, user, notice=info)
         return
-    shared = not (body.get("container") or {}).get("is_ephemeral", False)
+    shared = not where.get("is_ephemeral", False)
+    if name == "take" and pressed.taken_meanwhile(actor):
+        await _offer_fresh_card(deps, respond, actor, shown)
+        return
     context = await deps.card_context(None if shared else actor.agent_id)
+    done = _done(name, actor, pressed, context) if pressed.changed else None
     await respond(
         text=card_text(shown),
-        blocks=conversation_card(shown, context, note=note),
+        blocks=conversation_card(shown, context, note=note, done=done),
         replace_original=True,
     )
+
+
+async def _offer_fresh_card(
+    deps: SlackDeps, respond: AsyncRespond, actor: Actor, current: Conversation
+) -> None:
+    """Take on a card drawn before someone else took the conversation: nothing is taken.
+
+    Taking it anyway would take it from someone the presser never saw had it, which is the
+    silent stealing the confirm dialog exists to prevent. The presser alone is told who has it,
+    with the card as it is now (its Take asks before taking it from them), and the shared card
+    is left as it is: nobody else asked for anything.
+    """
+    context = await deps.card_context(actor.agent_id, [current.id])
+    who = agent_label(current.agentId, context)
+    entry = await _last_change(deps, current.id)
+    if entry is not None and entry.action == "assign" and _made(entry, current):
+        what = f"{who} took it {ago_words(entry.at, utcnow())}, after this card was drawn"
+    else:  # who gave it to them is not known here (a change made in Infobip itself)
+        what = f"{who} has it now and this card was out of date"
+    sentence = Mrkdwn(f"{what}, so nothing was done. To take it from them, press Take below.")
+    blocks = [SectionBlock(text=md(sentence)), *conversation_card(current, context)]
+    await respond(
+        text=sentence,
+        blocks=blocks,
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+def _done(name: str, actor: Actor, pressed: Pressed, context: CardContext) -> str:
+    """The card's "Taken by @ana just now" line."""
+    shown, before = pressed.conversation, pressed.before
+    what = DONE_WORDS.get(name, "Changed")
+    if name == "take" and before is not None and before.agentId is not None:
+        what = f"Taken from {agent_label(before.agentId, context)}"
+    elif name == "priority":
+        what = f"Priority set to {shown.priority.value}"
+    now = utcnow()
+    return done_line(what, actor.id, now, now)
+
+
+DONE_WORDS = {
+    "take": "Taken",
+    "route": "Routed",
+    "close": "Closed",
+    "escalate": "Escalated",
+    "priority": "Priority changed",
+}
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """What a press did: the conversation to draw, a note for the presser, and the change."""
+
+    conversation: Conversation
+    note: str | None = None
+    changed: bool = False
+    stale: bool = False  # the card was out of date: nothing was applied
+    before: Conversation | None = None
+
+    @property
+    def taken_from(self) -> str | None:
+        """The agent a take took the conversation from (None: it was nobody's, or no take)."""
+        if not self.changed or self.before is None or self.before.agentId is None:
+            return None
+        if self.before.agentId == self.conversation.agentId:
+            return None
+        return self.before.agentId
+
+    def taken_meanwhile(self, actor: Actor) -> bool:
+        agent = self.conversation.agentId
+        return self.stale and self.note is not None and agent not in (None, actor.agent_id)
 
 
 async def apply_once(
     deps: SlackDeps, actor: Actor, ref: CardRef, name: str, apply: Apply
 ) -> tuple[str | None, Conversation]:
+    """`press_once`'s note and conversation (digest items draw no "done" line)."""
+    pressed = await press_once(deps, actor, ref, name, apply)
+    return pressed.note, pressed.conversation
+
+
+async def press_once(
+    deps: SlackDeps,
+    actor: Actor,
+    ref: CardRef,
+    name: str,
+    apply: Apply,
+    *,
+    wanted: Priority | None = None,
+) -> Pressed:
     """Claim the card's version before reading anything, so that of two presses on one card
     exactly one acts and the other is told so, however their requests interleave."""
     # Refused before anything is read or claimed: a refusal costs no backend call.
@@ -198,13 +325,17 @@ async def apply_once(
     if version is not None and not await deps.claims.claim(ref.id, version, name, actor.id):
         current = await deps.service.get(ref.id)
         if not ref.is_current(current.updatedAt):  # the winner is done: this copy is stale
-            return out_of_date(current), current
+            note = await _stale_note(deps, actor, name, current, wanted)
+            return Pressed(conversation=current, note=note, stale=True)
         raise AnotherPress()
+    stale = False
     try:
         async with _holding(deps, ref):
             current = await deps.service.get(ref.id)
             if not ref.is_current(current.updatedAt):
-                change = Change(conversation=current, changed=False, note=out_of_date(current))
+                note = await _stale_note(deps, actor, name, current, wanted)
+                change = Change(conversation=current, changed=False, note=note)
+                stale = True
             else:
                 change = await apply(actor, current)
     except BaseException:
@@ -213,7 +344,72 @@ async def apply_once(
     if not change.changed:
         # Nothing moved, so whoever presses this card next must be free to act.
         await _release(deps, ref)
-    return change.note, change.conversation
+    return Pressed(
+        conversation=change.conversation,
+        note=change.note,
+        changed=change.changed,
+        stale=stale,
+        before=change.before,
+    )
+
+
+async def _stale_note(
+    deps: SlackDeps, actor: Actor, name: str, current: Conversation, wanted: Priority | None
+) -> str:
+    """What a press on an out-of-date card says: that what it asked for is so already, in a
+    person's words ("It is already yours."), else when and by whom the conversation changed."""
+    already = already_so(name, actor, current, wanted)
+    if already is not None:
+        return already
+    return out_of_date(current, when=await _changed_words(deps, current, by=True))
+
+
+def already_so(
+    name: str, actor: Actor, current: Conversation, wanted: Priority | None = None
+) -> str | None:
+    """ "It is already yours." when what a press asks for is already the case; else None."""
+    if name == "take" and current.agentId is not None and current.agentId == actor.agent_id:
+        return "It is already yours."
+    if name == "close" and current.is_closed:
+        return "It is already closed."
+    if name == "priority" and wanted is not None and current.priority is wanted:
+        return f"It is already {wanted.value}."
+    return None
+
+
+async def _changed_words(deps: SlackDeps, current: Conversation, *, by: bool = False) -> str:
+    """ " 2 minutes ago" (and " by @ben" when `by` and the audit log says who), or ""."""
+    if current.updatedAt is None:
+        return ""
+    words = " " + ago_words(current.updatedAt, utcnow())
+    if not by:
+        return words
+    entry = await _last_change(deps, current.id)
+    if entry is not None and _made(entry, current):
+        words += f" by {actor_label(entry.actor)}"
+    return words
+
+
+async def _last_change(deps: SlackDeps, conversation_id: str) -> AuditEntry | None:
+    """The audit log's newest change to the conversation; None when it has none or cannot be
+    read (it only adds a name to a sentence)."""
+    try:
+        return await deps.runtime.audit.last_change(conversation_id)
+    except (SQLAlchemyError, OSError):
+        log.warning("audit log unreadable for %s", conversation_id, exc_info=True)
+        return None
+
+
+def _made(entry: AuditEntry, current: Conversation) -> bool:
+    """Whether the audit entry is the change that gave `current` its version. Only an entry
+    from that moment names who made it: a change made in Infobip itself is in no log of ours,
+    and the last entry would name the wrong person."""
+    if current.updatedAt is None:
+        return False
+    return abs(entry.at - current.updatedAt) <= AUDIT_MATCH
+
+
+AUDIT_MATCH = timedelta(seconds=30)
 
 
 def _holding(deps: SlackDeps, ref: CardRef) -> AbstractAsyncContextManager[None]:
@@ -249,10 +445,13 @@ class AnotherPress(ConvbotError):
         )
 
 
-def out_of_date(current: Conversation) -> str:
-    changed = format_timestamp(current.updatedAt) if current.updatedAt else "meanwhile"
-    return (
-        f"Nothing was done: this card was out of date (the conversation changed at {changed}). "
+def out_of_date(current: Conversation, *, when: str | None = None) -> str:
+    """The note on a card pressed after the conversation changed. `when`: " 2 minutes ago by
+    <@U…>" (mrkdwn); without it, how long ago from `updatedAt`, in words."""
+    if when is None:
+        when = " " + ago_words(current.updatedAt, utcnow()) if current.updatedAt else ""
+    return Mrkdwn(
+        f"Nothing was done: this card was out of date (the conversation changed{when}). "
         "This is how it is now."
     )
 

@@ -33,6 +33,7 @@ from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, mention
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.forms import fill_in
+from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.outcome import observed, tell
 from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
@@ -80,9 +81,14 @@ async def answer(
                 fallback, blocks = await schedules_reply(deps)
                 shared = False
             elif isinstance(command, EscalateCommand):
-                fallback, blocks, shared = await with_full_id(
-                    command, deps.service.ids.complete, lambda c: escalate_reply(deps, actor, c)
+                reply = await with_full_id(
+                    command,
+                    deps.service.ids.complete,
+                    lambda c: escalate_reply(deps, actor, c, channel_id),
                 )
+                if reply is None:
+                    return  # posted in the channel, to be redrawn when the escalation ends
+                fallback, blocks, shared = reply
             elif isinstance(command, OncallCommand):
                 fallback, blocks = await oncall_reply(deps, user_id, command)
                 shared = False
@@ -108,6 +114,10 @@ async def _executed(
     # everyone, even when it is already the presser's.
     context = await deps.card_context(None if shared else actor.agent_id, _shown(result, command))
     fallback, blocks = result_blocks(result, context, command_text=text)
+    before, after = result.before, result.conversation
+    if result.changed and before is not None and before.agentId is not None and after:
+        # Taken or reassigned from someone by `take`/`assign`/`unassign`: they are told.
+        await tell_previous_agent(deps, deps.client, before.agentId, actor, after)
     return fallback, blocks, shared
 
 

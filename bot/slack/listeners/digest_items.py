@@ -24,12 +24,13 @@ from bot.slack.blocks.ids import CardRef, DigestItemRef
 from bot.slack.blocks.mrkdwn import user_text
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import current_totals
+from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.actions import (
     Apply,
-    apply_once,
     card_actions,
     first_action,
     out_of_date,
+    press_once,
     user_of,
 )
 from bot.slack.listeners.outcome import observed, tell
@@ -81,12 +82,22 @@ def _item_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awai
             async with observed(deps.metrics, "action", f"digest-{name}"):
                 ref = DigestItemRef.decode(first_action(body).get("value"))
                 actor = await deps.identity.actor(user_of(body))
-                note, shown = await apply_once(
-                    deps, actor, CardRef(id=ref.id, v=ref.v), name, apply
-                )
+                pressed = await press_once(deps, actor, CardRef(id=ref.id, v=ref.v), name, apply)
         except Exception as error:
             await tell(respond, error)
             return
+        note, shown = pressed.note, pressed.conversation
+        if pressed.taken_from is not None:  # whoever had it hears who took it, with a link
+            where = _mapping(body.get("container"))
+            await tell_previous_agent(
+                deps,
+                deps.client,
+                pressed.taken_from,
+                actor,
+                shown,
+                channel=where.get("channel_id"),
+                message_ts=where.get("message_ts"),
+            )
         snoozed = await _snoozed_until(deps, shown)
         item = DigestItem(conversation=shown, snoozed_until=snoozed)
         await _redraw(deps, body, ref, item, respond, name)

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.slack.blocks import ids
 from bot.slack.blocks.mrkdwn import escape, mention
 from bot.slack.deps import SlackDeps
+from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.actions import first_action, user_of
 from bot.slack.listeners.outcome import observed, tell
 
@@ -39,11 +40,17 @@ async def _press(
             done = await deps.escalations.acknowledge(actor, ref.e)
             conversation_id = done.escalation.conversation_id
             took = False
-            if take and (done.first or await _unassigned(deps, conversation_id)):
+            holder: str | None = None
+            if take:
+                holder = (await deps.service.get(conversation_id)).agentId
+            if take and (done.first or holder is None):
                 # Only the one who stopped the chain (or anyone, while nobody has it) takes it.
                 agent_id = await deps.service.resolve_agent(actor, "me")
-                took = (await deps.service.assign(actor, conversation_id, agent_id)).changed
+                change = await deps.service.assign(actor, conversation_id, agent_id)
+                took = change.changed
                 await deps.escalations.redraw(done.escalation)  # the pages show who has it
+                if took and holder is not None:
+                    await tell_previous_agent(deps, deps.client, holder, actor, change.conversation)
     except Exception as error:
         await tell(respond, error)
         return
@@ -51,11 +58,15 @@ async def _press(
         record = done.escalation
         who = mention(record.ended_by) if record.ended_by else "someone"
         state = escape(record.status.value)
-        note = f"Nothing to do: this escalation is already {state} (by {who})."
         if took:
-            note += " Nobody had the conversation, so it is now assigned to you."
+            note = f"It is yours now (the page was already {state} by {who})."
+        else:
+            note = f"Nothing to do: this escalation is already {state} (by {who})."
+            if take and holder is not None:
+                whose = (
+                    "yours"
+                    if holder == actor.agent_id
+                    else f"assigned to {escape(await deps.service.agent_name(holder))}"
+                )
+                note += f" The conversation is already {whose}."
         await respond(text=note, response_type="ephemeral", replace_original=False)
-
-
-async def _unassigned(deps: SlackDeps, conversation_id: str) -> bool:
-    return (await deps.service.get(conversation_id)).agentId is None

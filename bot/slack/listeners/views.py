@@ -12,9 +12,9 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConvbotError
-from bot.models import Actor, ConversationCreate, ConversationPatch
+from bot.models import Actor, ConversationCreate, ConversationPatch, utcnow
 from bot.slack.blocks import ids
-from bot.slack.blocks.card import card_text, conversation_card
+from bot.slack.blocks.card import card_text, conversation_card, done_line
 from bot.slack.blocks.ids import EditRef
 from bot.slack.blocks.messages import error_reply
 from bot.slack.blocks.modals import field_errors, read_create, read_edit
@@ -25,6 +25,7 @@ from bot.slack.listeners.outcome import observed, sentence_for
 from bot.slack.respond import RetryingRespond
 
 log = logging.getLogger(__name__)
+DONE = {"create": "Created", "edit": "Edited"}  # the card's "Edited by @ana just now"
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -118,7 +119,14 @@ async def _deliver(
         await _tell_user(client, user, name, text, blocks)
         return
     conversation = change.conversation
-    blocks = conversation_card(conversation, context)
+    now = utcnow()
+    done = DONE.get(name) if change.changed else None
+    blocks = conversation_card(
+        conversation,
+        context,
+        note=None if change.changed else change.note,  # "It already has that topic."
+        done=done_line(done, actor.id, now, now) if done else None,
+    )
     await _tell_user(client, user, name, card_text(conversation), blocks)
     if response_url:
         redraw = RetryingRespond(response_url=response_url, session=client.session)
