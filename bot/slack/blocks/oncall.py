@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
@@ -17,7 +17,7 @@ from bot.oncall.rota import Handoff
 from bot.service.escalations import Recipient, Started
 from bot.slack.blocks import limits
 from bot.slack.blocks.mrkdwn import escape, md, mention, slack_date, user_text
-from bot.slack.blocks.page import started_by
+from bot.slack.blocks.page import outcome_text, started_by
 from bot.slack.blocks.schedules import channel_link
 from bot.state.escalations import EscalationRecord, EscalationStatus, PageRecord
 
@@ -154,36 +154,9 @@ def settled_notice(
     head = first_line
     if paged:
         head += f" Paged {recipients_text(list(paged.values()))}."
-    outcome = notice_outcome(record, pages, now)
+    outcome = outcome_text(record, now, pages)
     blocks: list[Block] = [
         SectionBlock(text=md(head[: limits.SECTION_TEXT])),
         ContextBlock(block_id="escalation-outcome", elements=[md(outcome)]),
     ]
     return f"{head} {outcome}", blocks
-
-
-def notice_outcome(record: EscalationRecord, pages: Sequence[PageRecord], now: datetime) -> str:
-    """How an escalation ended, in words, timed from its first page (from its start without)."""
-    ended = record.ended_at or now
-    sent = [page.sent_at for page in pages if page.sent_at is not None]
-    since, after = (min(sent), "the page") if sent else (record.started_at, "the escalation")
-    took = f"{duration_words(ended - since)} after {after}"
-    person = record.ended_by if record.ended_by and record.ended_by[:1] in "UW" else None
-    by = f" by {mention(person)}" if person else ""
-    if record.status is EscalationStatus.ACKNOWLEDGED:
-        return f":white_check_mark: Acknowledged{by} {took}"
-    if record.status is EscalationStatus.RESOLVED:
-        return f":heavy_check_mark: Resolved: the conversation was closed{by} {took}"
-    if record.status is EscalationStatus.EXHAUSTED:
-        return ":warning: Every step has paged and nobody acknowledged; the escalation stopped."
-    return ":rotating_light: Still escalating"
-
-
-def duration_words(span: timedelta) -> str:
-    """ "under a minute", "3 minutes", "2 hours", "1 day": a span as a person says it."""
-    seconds = max(0, int(span.total_seconds()))
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return "under a minute"

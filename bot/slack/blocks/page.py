@@ -7,7 +7,8 @@ of it is redrawn with the outcome in place of the buttons ("Acknowledged by @x a
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, SectionBlock
 
@@ -15,9 +16,8 @@ from bot.models import Conversation
 from bot.service.escalations import Page
 from bot.slack.blocks import ids, limits
 from bot.slack.blocks.card import CardContext, conversation_card, take_confirm
-from bot.slack.blocks.digest import age
 from bot.slack.blocks.mrkdwn import md, mention, plain, user_text
-from bot.state.escalations import EscalationRecord, EscalationStatus
+from bot.state.escalations import EscalationRecord, EscalationStatus, PageRecord
 
 REASON_MAX = 500
 
@@ -86,17 +86,31 @@ def page_buttons(
     return ActionsBlock(block_id=block_id, elements=elements)
 
 
-def outcome_text(record: EscalationRecord, now: datetime) -> str:
-    """How the escalation ended, in one mrkdwn line."""
+def outcome_text(record: EscalationRecord, now: datetime, pages: Sequence[PageRecord] = ()) -> str:
+    """How an escalation ended, in words, timed from its first page (from its start without)."""
     ended = record.ended_at or now
-    after = age(record.started_at, ended)
-    if record.status is EscalationStatus.ACKNOWLEDGED and record.ended_by:
-        return f":white_check_mark: Acknowledged by {mention(record.ended_by)} after {after}"
+    sent = [page.sent_at for page in pages if page.sent_at is not None]
+    since, after = (min(sent), "the page") if sent else (record.started_at, "the escalation")
+    took = f"{duration_words(ended - since)} after {after}"
+    person = record.ended_by if record.ended_by and record.ended_by[:1] in "UW" else None
+    by = f" by {mention(person)}" if person else ""
+    if record.status is EscalationStatus.ACKNOWLEDGED:
+        return f":white_check_mark: Acknowledged{by} {took}"
     if record.status is EscalationStatus.RESOLVED:
-        return f":heavy_check_mark: Resolved: the conversation was closed after {after}"
+        return f":heavy_check_mark: Resolved: the conversation was closed{by} {took}"
     if record.status is EscalationStatus.EXHAUSTED:
         return ":warning: Every step has paged and nobody acknowledged; the escalation stopped."
     return ":rotating_light: Still escalating"
+
+
+def duration_words(span: timedelta) -> str:
+    """ "under a minute", "3 minutes", "2 hours", "1 day": a span as a person says it."""
+    seconds = max(0, int(span.total_seconds()))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return "under a minute"
 
 
 def settled_blocks(
