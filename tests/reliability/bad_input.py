@@ -313,6 +313,7 @@ def _pieces(typed: str) -> set[str]:
     # As typed, as Slack escapes it, and as the tokenizer normalises it (no zero-width spaces).
     plain = typed.replace("\u200b", "").replace("\ufeff", "")
     variants = {typed, unescape(typed), slack_escaped(typed), plain, unescape(plain)}
+    variants.add(slack_escaped(plain))  # the bot escapes what it quotes, after normalising
     # Messages show invisible characters as escapes (`\\x1b`), as bot/commands/parser.py does.
     variants |= {"".join(c if c.isprintable() else ascii(c)[1:-1] for c in v) for v in variants}
     for variant in variants:
