@@ -29,7 +29,7 @@ from bot.state.snoozes import SnoozeStore
 from tests.conftest import EMULATOR_KEY, sqlite_engine
 from tests.contract import ContractCheckingTransport
 from tests.seed import SEED
-from tests.slack_harness import BEN, running_bot, texts, write_config
+from tests.slack_harness import BEN, eventually, running_bot, texts, write_config
 from tests.test_cli import run_in
 from tests.test_slack_buttons import backend_settings
 from tests.test_slack_escalation import ONCALL
@@ -280,10 +280,9 @@ async def test_slack_lists_the_candidates_of_an_ambiguous_prefix(tmp_path: Path)
 async def test_slack_escalate_takes_a_prefix(tmp_path: Path) -> None:
     async with running_bot(tmp_path, config=ONCALL) as slack:
         card = await slack.create("Printer on fire")
-        answer = await (await slack.command(f"escalate {card.id[:8]} Office is dark")).answer()
-        assert answer.body["response_type"] == "in_channel", answer.text
-        await slack.settle("chat.postMessage", 1)
-        [page] = slack.dms_to(BEN)
+        announced = await slack.escalate(f"{card.id[:8]} Office is dark")
+        assert card.id in texts(announced.blocks) or "Printer on fire" in texts(announced.blocks)
+        [page] = await eventually(lambda: slack.dms_to(BEN))
         assert "Printer on fire" in texts(page.blocks)
         assert (await slack.conversation(card.id)).priority.value == "URGENT"
 
