@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.cli.render import render_table, short_ids
+from bot.cli.render import render_table, shortest_ids
 from bot.cli.terminal_text import clip, pad, plain, width
 from bot.models import Conversation, Page, Priority, Status
 from tests.test_cli import Cli, run_in
@@ -220,7 +220,7 @@ def _conversation(conversation_id: str, topic: str) -> Conversation:
 
 def test_short_ids_grow_only_where_two_rows_share_a_prefix() -> None:
     ids = ["8f3a2c1d-aaaa", "8f3a2c1d-abbb", "12345678-zzzz", "abc"]
-    assert short_ids(ids) == {
+    assert shortest_ids(ids) == {
         "8f3a2c1d-aaaa": "8f3a2c1d-aa",
         "8f3a2c1d-abbb": "8f3a2c1d-ab",
         "12345678-zzzz": "12345678",

@@ -190,7 +190,9 @@ async def _conv(settings: Settings, words: list[str], as_json: bool) -> int:
         if as_json:
             print(render_json(result))
         else:
-            print(render_text(result, await _queue_names(runtime)))
+            # On Infobip a short id may not be found again (no id search): show whole ones.
+            names = await _queue_names(runtime)
+            print(render_text(result, names, short_ids=not settings.uses_infobip))
         sys.stdout.flush()
         return 0
     except BrokenPipeError:

@@ -19,11 +19,16 @@ _TOPIC_WIDTH = 48
 SHORT_ID = 8  # the id prefix a table shows; the commands take a unique prefix this long
 
 
-def render_text(result: CommandResult, queue_names: Mapping[str, str]) -> str:
+def render_text(
+    result: CommandResult, queue_names: Mapping[str, str], *, short_ids: bool = True
+) -> str:
+    """`short_ids`: the table may show ids by a prefix, which only a backend that can search
+    every id completes (not Infobip: see bot/service/conversation_ids.py)."""
     if result.kind == "help":
         return plain(result.text or "")
     if result.kind == "page" and result.page is not None:
-        return render_table(result.page, queue_names) + "\n" + plain(result.headline)
+        table = render_table(result.page, queue_names, short_ids=short_ids)
+        return table + "\n" + plain(result.headline)
     assert result.conversation is not None
     card = render_card(result.conversation, queue_names)
     # `show` heads its answer with the topic, which the card's first line already is.
@@ -56,9 +61,12 @@ def render_card(conversation: Conversation, queue_names: Mapping[str, str]) -> s
     return "\n".join(lines)
 
 
-def render_table(page: Page[Conversation], queue_names: Mapping[str, str]) -> str:
+def render_table(
+    page: Page[Conversation], queue_names: Mapping[str, str], *, short_ids: bool = True
+) -> str:
     header = ("ID", "PRIORITY", "STATUS", "TOPIC", "QUEUE", "AGENT", "UPDATED")
-    ids = short_ids([c.id for c in page.items])
+    every = [c.id for c in page.items]
+    ids = shortest_ids(every) if short_ids else dict(zip(every, every, strict=True))
     rows = [
         (
             ids[c.id],
@@ -78,7 +86,7 @@ def render_table(page: Page[Conversation], queue_names: Mapping[str, str]) -> st
     )
 
 
-def short_ids(ids: list[str]) -> dict[str, str]:
+def shortest_ids(ids: list[str]) -> dict[str, str]:
     """Each id's first SHORT_ID characters, or more where another id in `ids` shares them."""
     unique = set(ids)
     shown: dict[str, str] = {}
