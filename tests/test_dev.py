@@ -138,6 +138,7 @@ async def test_the_page_and_the_demo_are_served(dev: httpx.AsyncClient) -> None:
     assert (await dev.get("/healthz")).status_code == 200  # the bot, on the same port
     state = await Page(dev).state()
     assert {u["id"] for u in state["users"]} == {ANA, BEN, CLEO, DAVE}
+    assert state["usergroups"] == {demo.ONCALL_GROUP: "oncall"}  # drawn as @oncall
     names = [c["name"] for c in state["channels"]]
     assert names[:2] == ["support", "incidents"] and state["channels"][-1]["is_im"]
     # App Home: the bot publishes it when a person first looks.

@@ -38,7 +38,7 @@ def workspace(fake: FakeSlack) -> None:
         fake.add_user(user_id, handle, f"{handle}@example.com", real_name=real_name)
     fake.add_channel(SUPPORT, "support")
     fake.add_channel(INCIDENTS, "incidents")
-    fake.add_usergroup(ONCALL_GROUP, [PEOPLE[0][0], PEOPLE[1][0]])
+    fake.add_usergroup(ONCALL_GROUP, [PEOPLE[0][0], PEOPLE[1][0]], handle="oncall")
 
 
 def operations() -> dict[str, Any]:

@@ -89,6 +89,7 @@ class LocalSlack:
                 for u in fake.users.values()
                 if not u.is_bot and not u.deleted
             ],
+            "usergroups": dict(fake.usergroup_handles),
             "channels": self._channels(user),
             "messages": messages,
             # Where the page opens the channel: at the first message not read before, as Slack.

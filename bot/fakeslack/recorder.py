@@ -278,6 +278,7 @@ class FakeSlack:
         self.responses: list[ResponsePost] = []
         self.users: dict[str, SlackUser] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.usergroup_handles: dict[str, str] = {}  # Slack draws `<!subteam^S…>` as @handle
         self.channels: dict[str, SlackChannel] = {}
         self.messages: dict[tuple[str, str], StoredMessage] = {}
         self.ephemeral: list[EphemeralMessage] = []
@@ -320,8 +321,10 @@ class FakeSlack:
         self.users[id] = user
         return user
 
-    def add_usergroup(self, id: str, members: Iterable[str]) -> None:
+    def add_usergroup(self, id: str, members: Iterable[str], handle: str | None = None) -> None:
         self.usergroups[id] = list(members)
+        if handle:
+            self.usergroup_handles[id] = handle
 
     def add_channel(
         self,

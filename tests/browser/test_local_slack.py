@@ -113,6 +113,7 @@ def test_create_take_form_error_escalate_acknowledge_and_the_digest(
     )
     expect(digest.first).to_be_visible(timeout=DIGEST_WAIT_MS)
     digest.first.scroll_into_view_if_needed()
+    expect(digest.first).to_contain_text("@oncall")  # the user group by its handle, as Slack
     shot(page, "07-digest")
     # The next tick redraws the same message instead of posting another below everyone's work.
     expect(digest.first).to_contain_text("(edited)", timeout=DIGEST_WAIT_MS)

@@ -142,7 +142,10 @@
     if (target.startsWith("!")) {
       const parts = target.slice(1).split("^");
       if (["here", "channel", "everyone"].includes(parts[0])) return mention("@" + parts[0]);
-      if (parts[0] === "subteam") return mention(label ? unescapeSlack(label).replace(/^@?/, "@") : "@" + parts[1]);
+      if (parts[0] === "subteam") {
+        const handle = ui.state?.usergroups?.[parts[1]];
+        return mention(label ? unescapeSlack(label).replace(/^@?/, "@") : "@" + (handle || parts[1]));
+      }
       if (parts[0] === "date") return slackDate(parts, unescapeSlack(label));
       return escapeSlack(label || target);
     }
