@@ -39,6 +39,37 @@ _postgres_error: str | None = None
 _SERVED_CONTRACT = ContractValidator(gateway_statuses=True)
 
 
+# Test tiers. `pytest -m "not slow"` is the fast tier for local work (under a minute on 2 cores);
+# plain `pytest`, what CI runs, runs everything. A test is slow when it takes over ~0.5 s or
+# starts a process or a server: mark it `@pytest.mark.slow`, or its module with
+# `pytestmark = pytest.mark.slow` when nearly all of it is. The rule below marks the kinds that
+# are slow by construction, so a new test of those kinds lands in the right tier by itself.
+SLOW_DIRECTORIES = {"reliability", "browser"}  # fault suites, restarts, replicas; Playwright
+SLOW_FIXTURES = {
+    "slack",  # the bot and a fake Slack served on loopback
+    "postgres_url",  # several bot instances on one PostgreSQL schema
+    "emulator",  # the Infobip emulator served on loopback (tests/test_emulator_contract.py)
+    "cli",  # `python -m bot …` as a subprocess (tests/test_cli*.py, test_check_config.py)
+}
+SLOW_PARAMS = {"infobip-emulator"}  # the Infobip emulator served on loopback
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        folder = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else ""
+        callspec = getattr(item, "callspec", None)
+        params = set(map(str, callspec.params.values())) if callspec else set()
+        if (
+            folder in SLOW_DIRECTORIES
+            or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or SLOW_PARAMS & params
+            or item.get_closest_marker("postgres")  # a schema created and migrated per test
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def emulator_answers_follow_the_contract() -> Iterator[ServedAnswersCheck]:
     """Every answer of every emulator a test serves in this process is held to the contract,

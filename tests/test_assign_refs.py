@@ -167,6 +167,7 @@ def test_the_usage_and_help_of_assign_say_what_it_takes() -> None:
 # --- in Slack ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["embedded", "infobip-emulator"])
 @pytest.mark.parametrize("typed", [f"<@{BEN}|ben>", f"<@{BEN}>", "@ben", "Ben Kovac"])
 async def test_slack_assign_takes_a_mention_and_answers_with_one(
@@ -183,6 +184,7 @@ async def test_slack_assign_takes_a_mention_and_answers_with_one(
         assert (await slack.conversation(card.id)).agentId == "agent-ben"
 
 
+@pytest.mark.slow
 async def test_slack_assign_to_someone_unlinked_says_how_to_link_them(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as slack:
         card = await slack.create("Printer on fire")
@@ -194,6 +196,7 @@ async def test_slack_assign_to_someone_unlinked_says_how_to_link_them(tmp_path: 
         assert (await slack.conversation(card.id)).agentId is None
 
 
+@pytest.mark.slow
 async def test_slack_assign_miss_suggests_and_me_is_you(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as slack:
         card = await slack.create("Printer on fire")

@@ -17,6 +17,9 @@ from bot.fakeslack import FakeSlack, serve_fake_slack
 from bot.settings import Settings
 from tests.test_cli import Cli, free_port, run_in, write_digests
 
+# The slow tier (tests/conftest.py): `python -m bot check-config` runs, or a fake Slack is served.
+pytestmark = pytest.mark.slow
+
 NO_SLACK = {"SLACK_BOT_TOKEN": ""}
 TOKEN = "xoxb-check-config-secret"
 

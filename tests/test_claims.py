@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.state.claims import KEEP, LEASE, CardClaims
@@ -48,6 +49,7 @@ async def test_old_claims_are_forgotten(engine: AsyncEngine) -> None:
     assert await claims.forget_old() == 1
 
 
+@pytest.mark.slow
 async def test_a_press_slower_than_the_lease_keeps_its_claim_while_it_runs(
     engine: AsyncEngine,
 ) -> None:

@@ -18,6 +18,9 @@ import pytest
 
 from bot.fakeslack import FakeSlack, serve_fake_slack
 
+# The slow tier (tests/conftest.py): nearly every test runs `python -m bot` as a subprocess.
+pytestmark = pytest.mark.slow
+
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 

@@ -19,6 +19,9 @@ import pytest
 
 from tests.test_cli import Cli, run_in
 
+# The slow tier (tests/conftest.py): nearly every test runs `python -m bot` as a subprocess.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:

@@ -260,6 +260,7 @@ def test_a_dry_run_digest_points_to_the_shell_command_for_the_rest(
     assert listed.returncode == 0 and "2 conversations" in listed.stdout, listed.stderr
 
 
+@pytest.mark.slow
 def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     """`convbot conv list | head -1`: the pipe closes before the CLI has written."""
     read_end, write_end = os.pipe()

@@ -27,6 +27,9 @@ from bot.fakeslack.blockkit import check_message_blocks
 from bot.oncall.rota import on_call
 from bot.slack.blocks import ids
 
+# The slow tier (tests/conftest.py): `convbot dev` served on loopback.
+pytestmark = pytest.mark.slow
+
 Json = dict[str, Any]
 ANA, BEN, CLEO, DAVE = (person[0] for person in demo.PEOPLE)
 SUPPORT = demo.SUPPORT

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DigestSchedule
@@ -33,6 +34,9 @@ from tests.slack_harness import (
     selected,
     texts,
 )
+
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback, digests ticking.
+pytestmark = pytest.mark.slow
 
 QUIET_CRON = "0 0 1 1 *"  # the scheduler never posts on its own during a test
 SUPPORT_HIGH = {"name": "support-high", "channel": CHANNEL, "cron": QUIET_CRON}

@@ -44,6 +44,9 @@ from tests.slack_harness import (
     write_config,
 )
 
+# The slow tier (tests/conftest.py): bot replicas killed and replaced on a shared database.
+pytestmark = pytest.mark.slow
+
 Json = dict[str, Any]
 PAGES_CHANNEL = "CPAGES0001"  # a channel the last step pages, besides a person
 

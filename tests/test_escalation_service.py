@@ -339,6 +339,7 @@ async def claim_next_step(world: World, store: EscalationStore) -> list[PageReco
         return list(held.claimed)
 
 
+@pytest.mark.slow
 async def test_pages_a_dead_process_claimed_are_delivered_once_by_the_next_sweep(
     engine: AsyncEngine, world: World
 ) -> None:
@@ -396,6 +397,7 @@ async def test_a_step_nobody_could_be_reached_in_moves_on_at_once(world: World) 
     assert world.pager.to() == ["U09", "C0INCIDENT"]
 
 
+@pytest.mark.slow
 async def test_a_left_page_whose_conversation_is_gone_is_cancelled_not_retried(
     engine: AsyncEngine, world: World
 ) -> None:
@@ -414,6 +416,7 @@ async def test_a_left_page_whose_conversation_is_gone_is_cancelled_not_retried(
     assert world.pager.to() == ["U01"]
 
 
+@pytest.mark.slow
 async def test_conversations_a_rule_already_handled_do_not_starve_newer_ones(
     engine: AsyncEngine,
 ) -> None:

@@ -51,6 +51,9 @@ from bot.fakeslack.defaults import APP_ID, BOT_USER_ID, TEAM_ID
 from bot.fakeslack.scopes import MANIFEST_BOT_SCOPES
 from bot.slack.channels import join_channel, posting_problem
 
+# The slow tier (tests/conftest.py): nearly every test serves the fake Slack on loopback.
+pytestmark = pytest.mark.slow
+
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Printer on fire*"}}
 MODAL = {

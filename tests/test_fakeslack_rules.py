@@ -18,6 +18,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.fakeslack import FakeSlack, serve_fake_slack
 from bot.fakeslack.blockkit import MESSAGE_BLOCK_TEXT
 
+# The slow tier (tests/conftest.py): nearly every test serves the fake Slack on loopback.
+pytestmark = pytest.mark.slow
+
 Json = dict[str, Any]
 CHANNEL = "C0SUPPORT1"
 

@@ -241,6 +241,7 @@ async def test_on_infobip_candidates_known_only_to_the_bot_are_named_with_their_
 # --- in Slack and the CLI ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["embedded", "infobip-emulator"])
 async def test_slack_commands_take_a_prefix(tmp_path: Path, kind: str) -> None:
     async with (
@@ -260,6 +261,7 @@ async def test_slack_commands_take_a_prefix(tmp_path: Path, kind: str) -> None:
         assert "No conversation has the id 'deadbeef'" in texts(missing.body["blocks"])
 
 
+@pytest.mark.slow
 async def test_slack_lists_the_candidates_of_an_ambiguous_prefix(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as slack:
         # A second view of the bot's own embedded store, to choose the ids.
@@ -277,6 +279,7 @@ async def test_slack_lists_the_candidates_of_an_ambiguous_prefix(tmp_path: Path)
         assert "Routed." in routed.text
 
 
+@pytest.mark.slow
 async def test_slack_escalate_takes_a_prefix(tmp_path: Path) -> None:
     async with running_bot(tmp_path, config=ONCALL) as slack:
         card = await slack.create("Printer on fire")
@@ -287,6 +290,7 @@ async def test_slack_escalate_takes_a_prefix(tmp_path: Path) -> None:
         assert (await slack.conversation(card.id)).priority.value == "URGENT"
 
 
+@pytest.mark.slow
 def test_the_cli_takes_a_prefix(tmp_path: Path) -> None:
     write_config(tmp_path / "convbot.yml")
 

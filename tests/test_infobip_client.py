@@ -874,6 +874,7 @@ async def test_deep_pages_of_a_merged_list_are_capped(make: Any) -> None:
     assert len(server.requests) == 2  # each sub-query's first page, which tells its total
 
 
+@pytest.mark.slow
 async def test_deep_pages_up_to_the_cap_are_read(make: Any) -> None:
     backend, server, _ = make(Server(_deep_answer))
     query = ConversationFilter(

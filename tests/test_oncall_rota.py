@@ -340,6 +340,7 @@ def inside_by_wall_clock(schedule: OncallSchedule, at: datetime) -> bool:
 ALL_SHIFTS = ["1h", "2h", "3h", "5h", "8h", "12h", "24h", "36h", "1d", "2d", "7d", "14d"]
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(cases(shifts=ALL_SHIFTS))
 def test_on_call_is_the_rotation_user_of_the_shift_walked_to(
@@ -356,6 +357,7 @@ def test_on_call_is_the_rotation_user_of_the_shift_walked_to(
     assert on_call(schedule, at) == user
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(cases(shifts=["1d", "2d", "3d", "7d", "14d"], users=(2, 5), start_hours=(4, 22)))
 def test_day_shifts_hand_over_at_the_start_time_of_day(
@@ -370,6 +372,7 @@ def test_day_shifts_hand_over_at_the_start_time_of_day(
     assert all(b.date() - a.date() == rotation.shift for a, b in pairwise(local))
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(cases(shifts=[s for s in ALL_SHIFTS if s != "1h"], users=(2, 5)))
 def test_consecutive_shifts_go_to_consecutive_users(case: tuple[OncallSchedule, datetime]) -> None:
@@ -386,6 +389,7 @@ def test_consecutive_shifts_go_to_consecutive_users(case: tuple[OncallSchedule, 
     assert shift_bounds(schedule, end)[0] == end
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     cases(shifts=ALL_SHIFTS, restrict=True, overrides=True),
@@ -409,6 +413,7 @@ def test_handoffs_are_exactly_where_on_call_changes(
         assert on_call(schedule, handoff.at) == handoff.user != before
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(cases(shifts=ALL_SHIFTS, restrict=True))
 def test_with_windows_no_one_is_on_call_exactly_outside_them(

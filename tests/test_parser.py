@@ -935,6 +935,7 @@ def test_a_validation_error_becomes_invalid_input(monkeypatch: pytest.MonkeyPatc
         "cmd",
     ],
 )
+@pytest.mark.slow
 def test_huge_input_is_refused_or_parsed_quickly(text: str) -> None:
     try:
         parse(text, now=NOW)
@@ -1033,18 +1034,21 @@ def check_parse(text: str) -> None:
         assert command.kind in SUBCOMMANDS
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, derandomize=True)
 @given(st.text())
 def test_any_text_parses_or_is_invalid_input(text: str) -> None:
     check_parse(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, derandomize=True)
 @given(GRAMMARISH)
 def test_grammarish_text_parses_or_is_invalid_input(text: str) -> None:
     check_parse(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=500, derandomize=True)
 @given(st.lists(st.text(), max_size=6))
 def test_any_tokens_parse_or_are_invalid_input(tokens: list[str]) -> None:
@@ -1057,6 +1061,7 @@ def test_any_tokens_parse_or_are_invalid_input(tokens: list[str]) -> None:
 PLAIN_WORD = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9'.!?,-]{0,11}", fullmatch=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=500, derandomize=True)
 @given(st.lists(PLAIN_WORD, min_size=1, max_size=30))
 def test_create_topic_round_trips(words: list[str]) -> None:

@@ -10,11 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import text
 
 from bot.state.db import create_engine
 from bot.state.ticks import TickClaims
 from tests.slack_harness import CHANNEL, running_bot
+
+# The slow tier (tests/conftest.py): the bot served on loopback, probed over HTTP.
+pytestmark = pytest.mark.slow
 
 # Once a year: the bot's own scheduler has no tick to run (or catch up on) during the test.
 YEARLY = "0 0 1 1 *"

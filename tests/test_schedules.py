@@ -395,6 +395,7 @@ def test_every_2s_fires_every_two_seconds_on_the_same_ticks_in_every_replica() -
     assert next_runs(digest, runs[2], 1) == [runs[2]]
 
 
+@pytest.mark.slow
 async def test_every_2s_drives_a_real_scheduler_every_two_seconds() -> None:
     config = OpsConfig.model_validate(
         {"digests": [{"name": "tick", "channel": "C0123456789", "every": "2s"}]}
@@ -607,6 +608,7 @@ def test_the_clock_changes_used_below_are_real() -> None:
     ),
     second_of_day=st.integers(min_value=0, max_value=86_399),
 )
+@pytest.mark.slow
 @example(zone_name="America/New_York", hour=2, minute=30, start=date(2026, 3, 6), second_of_day=0)
 @example(zone_name="Australia/Sydney", hour=2, minute=0, start=date(2026, 10, 2), second_of_day=0)
 @example(zone_name="Australia/Sydney", hour=2, minute=45, start=date(2026, 4, 3), second_of_day=0)
@@ -662,6 +664,7 @@ ZONE_STARTS = [
 ] + [("Asia/Kolkata", date(2026, 3, 27)), ("Asia/Kolkata", date(2026, 10, 23))]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, derandomize=True, deadline=None)
 @given(
     zone_start=st.sampled_from(ZONE_STARTS),

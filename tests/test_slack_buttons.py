@@ -43,6 +43,9 @@ from tests.slack_harness import (
     texts,
 )
 
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
 
 async def press_and_redraw(
     slack: SlackHarness, card: Card, action_id: str, user: str = ANA, **chosen: object

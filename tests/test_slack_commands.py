@@ -6,6 +6,8 @@ channel for everyone. Every refusal is one ephemeral sentence.
 
 from __future__ import annotations
 
+import pytest
+
 from bot.models import Priority, Status
 from bot.slack.blocks import ids
 from tests.slack_harness import (
@@ -21,6 +23,9 @@ from tests.slack_harness import (
     action_ids,
     texts,
 )
+
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
 
 
 async def test_create_acks_then_posts_the_card_in_channel(slack: SlackHarness) -> None:

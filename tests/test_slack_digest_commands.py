@@ -19,6 +19,9 @@ from bot.service.conversations import ConversationService
 from bot.state.ticks import TickClaims
 from tests.slack_harness import ANA, BEN, CHANNEL, SlackHarness, running_bot, texts
 
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
 # Jan 1st at 00:00 only, so the scheduler's start-up catch-up never posts during a test.
 QUIET_CRON = "0 0 1 1 *"
 SUPPORT_HIGH = {

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import insert
 
 from bot.models import utcnow
@@ -29,6 +30,9 @@ from tests.slack_harness import (
     texts,
     walk,
 )
+
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
 
 ONCALL: dict[str, Any] = {
     "oncall": {

@@ -37,6 +37,9 @@ from tests.slack_harness import (
     texts,
 )
 
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
 SOMEONE = Actor(id="USOMEONE1", surface="slack")
 
 

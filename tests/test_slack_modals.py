@@ -23,6 +23,9 @@ from tests.slack_harness import (
 )
 from tests.test_slack_safety import wait_for_metric
 
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
 REQUESTS = "convbot_slack_requests_total"
 
 

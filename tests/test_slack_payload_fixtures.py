@@ -49,6 +49,9 @@ from tests.slack_harness import (
     texts,
 )
 
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
 FIXTURES = Path(__file__).parent / "fixtures" / "slack"
 TEAM = defaults.TEAM_ID
 Json = dict[str, Any]

@@ -31,6 +31,9 @@ from bot.state.slack_events import KEEP, SlackEvents
 from bot.state.tables import slack_events
 from tests.slack_harness import ANA, BEN, SlackHarness, fake_workspace, running_bot
 
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
 APP_TOKEN = "xapp-1-A0FAKE0001-1-test"  # Socket Mode: the fake takes any app-level token
 
 

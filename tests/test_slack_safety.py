@@ -36,6 +36,9 @@ from tests.slack_harness import (
     walk,
 )
 
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
 INJECTIONS = ("<!channel>", "<@UANA00001>", "<https://evil|click>")
 TOPIC = "Alert <!channel> <@UANA00001> <https://evil|click> & co"
 

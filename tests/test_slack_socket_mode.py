@@ -59,6 +59,9 @@ from tests.slack_harness import (
     texts,
 )
 
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
 if not any(importlib.util.find_spec(lib) for lib in ("websockets", "wsproto")):
     pytest.fail(
         "uvicorn serves the fake Slack's Socket Mode WebSocket only with the `websockets` (or "

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import pytest
+
 from bot.slack.blocks import ids
 from tests.slack_harness import (
     ANA,
@@ -23,6 +25,9 @@ from tests.slack_harness import (
     texts,
     walk,
 )
+
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
 
 
 async def test_a_pressed_card_says_who_took_it_closed_it_and_set_its_priority(

@@ -20,6 +20,9 @@ from bot.fakeslack import ResponsePost
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
 from tests.slack_harness import CHANNEL, Command, SlackHarness, eventually, running_bot, texts
 
+# The slow tier (tests/conftest.py): an emulator that answers 2 s late, and the bot served.
+pytestmark = pytest.mark.slow
+
 BACKEND_LATENCY = 2.0  # seconds, added by the emulator before every answer
 ACK_BUDGET = 0.300  # seconds: far inside Slack's 3 s, and far below one backend call
 ANSWER_TIMEOUT = 20.0  # a create costs a few sequential backend calls of 2 s each

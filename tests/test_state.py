@@ -34,6 +34,7 @@ async def test_migrating_twice_changes_nothing(engine: AsyncEngine) -> None:
     assert {"audit_log", "local_conversations", "alembic_version"} <= tables
 
 
+@pytest.mark.slow
 async def test_a_postgresql_server_that_never_answers_fails_the_connect_in_seconds() -> None:
     # A port that accepts TCP and then says nothing, as a hung or blackholed server does.
     silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -78,6 +78,7 @@ async def test_a_sort_still_overrides_the_triage_order(stack: Stack) -> None:
     assert "most urgent" not in newest.headline
 
 
+@pytest.mark.slow
 async def test_a_walk_over_every_page_gives_each_conversation_once_in_order(
     stack: Stack,
 ) -> None:
@@ -176,6 +177,7 @@ async def test_unassigned_lists_page_in_triage_order_too(stack: Stack) -> None:
     assert walked == triaged(made)
 
 
+@pytest.mark.slow
 async def test_the_lists_per_priority_share_one_budget_of_requests(tmp_path: Path) -> None:
     """Each priority's list is throttled on its own; run at once for one command or one Home
     tab, they still have at most CALLS_PER_COMMAND requests in flight at Infobip in all, and
