@@ -7,7 +7,7 @@ import stat
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config_errors import describe_errors as describe_errors  # used by the CLI too
+from bot.config_errors import describe_errors
 from bot.config_values import PriorityValue, StatusValue, TimeZoneName, listed, queue_names
 from bot.durations import Duration, RetentionPeriod, format_duration
 from bot.errors import InvalidInput
@@ -120,7 +120,6 @@ def _unique(what: str, values: list[str]) -> None:
 Action = Literal[
     "create", "update", "assign", "route", "tag", "close", "escalate", "acknowledge", "digest"
 ]
-ACTIONS: tuple[Action, ...] = get_args(Action)
 
 
 class Permission(_Section):

@@ -13,7 +13,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from bot.models import (
     CONVERSATION_ID,
-    CONVERSATION_ID_PATTERN,
     SUMMARY_MAX,
     TOPIC_MAX,
     VALUES_PER_FILTER,
@@ -47,7 +46,6 @@ SUBCOMMANDS: tuple[str, ...] = (
 # They post to or read from Slack (channels, people, pages), which the CLI cannot.
 SLACK_ONLY: frozenset[str] = frozenset({"digest", "schedules", "escalate", "oncall", "escalations"})
 
-ID_PATTERN = CONVERSATION_ID_PATTERN  # one rule for ids, wherever they enter (bot/models.py)
 ID_RE = CONVERSATION_ID
 LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
 
