@@ -7,7 +7,7 @@ import stat
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -21,10 +21,11 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config_errors import describe_errors as describe_errors  # used by the CLI too
+from bot.config_errors import describe_errors
 from bot.config_values import PriorityValue, StatusValue, TimeZoneName, listed, queue_names
 from bot.durations import Duration, RetentionPeriod, format_duration
 from bot.errors import InvalidInput
+from bot.identifiers import CONFIG_NAME, POSTABLE_CHANNEL_ID, USERGROUP_ID, UsergroupId, UserId
 from bot.jobs.triggers import check_cron
 from bot.models import (
     ACTIVE_STATUSES,
@@ -120,21 +121,17 @@ def _unique(what: str, values: list[str]) -> None:
 Action = Literal[
     "create", "update", "assign", "route", "tag", "close", "escalate", "acknowledge", "digest"
 ]
-ACTIONS: tuple[Action, ...] = get_args(Action)
 
 
 class Permission(_Section):
     """Who may do one action: these Slack users and the members of these user groups."""
 
-    users: list[str] = Field(default_factory=list)
-    usergroups: list[str] = Field(default_factory=list)
+    users: list[UserId] = Field(default_factory=list)
+    usergroups: list[UsergroupId] = Field(default_factory=list)
 
 
 # --- digests -----------------------------------------------------------------------------------
 
-_DIGEST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
-_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
 DIGEST_ITEMS_MAX = 40
 
 
@@ -185,7 +182,7 @@ class DigestSchedule(_Section):
     @field_validator("name")
     @classmethod
     def _name_shape(cls, value: str) -> str:
-        if not _DIGEST_NAME.match(value):
+        if not CONFIG_NAME.fullmatch(value):
             raise ValueError(
                 f"'{value[:40]}' is not a usable name; use 1-64 letters, digits, '-' or '_',"
                 " e.g. support-high"
@@ -195,7 +192,7 @@ class DigestSchedule(_Section):
     @field_validator("channel")
     @classmethod
     def _channel_id(cls, value: str) -> str:
-        if not _CHANNEL_ID.match(value):
+        if not POSTABLE_CHANNEL_ID.fullmatch(value):
             hint = " (that is a name)" if value.startswith("#") else ""
             raise ValueError(
                 f"'{value[:40]}' is not a Slack channel id{hint}; use the id that starts with C,"
@@ -206,7 +203,7 @@ class DigestSchedule(_Section):
     @field_validator("mention")
     @classmethod
     def _usergroup_id(cls, value: str | None) -> str | None:
-        if value is not None and not _USERGROUP_ID.match(value):
+        if value is not None and not USERGROUP_ID.fullmatch(value):
             raise ValueError(
                 f"'{value[:40]}' is not a Slack user group id; use the id that starts with S,"
                 " e.g. S0ONCALL, or remove mention"

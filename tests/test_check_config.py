@@ -87,7 +87,7 @@ def test_without_a_config_file_it_says_the_defaults_apply(tmp_path: Path, cli: C
 @pytest.mark.parametrize("command", ["check-config", "serve"])
 def test_a_misspelt_key_suggests_the_right_one(tmp_path: Path, cli: Cli, command: str) -> None:
     (tmp_path / "convbot.yml").write_text(
-        "permisions:\n  assign: {users: [U1]}\n"
+        "permisions:\n  assign: {users: [U01]}\n"
         "digests:\n  - {name: d, channel: C0123456789, every: 1h, filtr: {}}\n"
     )
     env = {"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "s", "PORT": str(free_port())}
@@ -246,7 +246,7 @@ def test_an_empty_convbot_config_is_taken_as_unset(tmp_path: Path, cli: Cli) -> 
     result = cli("check-config", env={**NO_SLACK, "CONVBOT_CONFIG": ""})
     assert result.returncode == 0, result.stderr
     assert f"ok    convbot.yml: not in {tmp_path}, and CONVBOT_CONFIG is not set" in result.stdout
-    (tmp_path / "convbot.yml").write_text("permissions: {close: {users: [U1]}}\n")
+    (tmp_path / "convbot.yml").write_text("permissions: {close: {users: [U01]}}\n")
     result = cli("check-config", env={**NO_SLACK, "CONVBOT_CONFIG": " "})
     assert result.returncode == 0, result.stderr
     assert "ok    convbot.yml: valid" in result.stdout

@@ -99,8 +99,8 @@ RESTRICT_WITH = (
         ("permisions: {}\n", "permisions", "permissions"),
         ("Permissions: {}\n", "Permissions", "permissions"),
         # The actions under permissions: are keys too, though a fixed set rather than fields.
-        ("permissions:\n  asign: {users: [U1]}\n", "permissions.asign", "assign"),
-        ("permissions:\n  close: {usr: [U1]}\n", "permissions.close.usr", "users"),
+        ("permissions:\n  asign: {users: [U01]}\n", "permissions.asign", "assign"),
+        ("permissions:\n  close: {usr: [U01]}\n", "permissions.close.usr", "users"),
         (DIGEST_WITH % "filtr: {}", "digests[0].filtr", "filter"),
         (DIGEST_WITH % "filter: {priorty: HIGH}", "digests[0].filter.priorty", "priority"),
         ("oncall: {polices: []}\n", "oncall.polices", "policies"),
@@ -168,3 +168,42 @@ def test_merge_keys_are_not_repeats(tmp_path: Path) -> None:
         )
     )
     assert [agent.name for agent in config.local.agents] == ["Ana", "Ana"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "permissions:\n  close: {users: [alice]}\n",
+            "permissions.close.users[0]: 'alice' is not a Slack user id; use the id that starts"
+            " with U or W (profile → ⋯ → Copy member ID), e.g. U0123456789",
+        ),
+        (
+            "permissions:\n  close: {usergroups: ['@leads']}\n",
+            "permissions.close.usergroups[0]: '@leads' is not a Slack user group id; use the id"
+            " that starts with S, e.g. S0LEADS",
+        ),
+        (
+            # A block scalar keeps its newline; Slack would refuse "C0123456789\n" at every tick.
+            "digests:\n  - name: d\n    channel: |\n      C0123456789\n    every: 1m\n",
+            "is not a Slack channel id; use the id that starts with C, G or D",
+        ),
+    ],
+)
+def test_slack_ids_are_checked_in_every_section(tmp_path: Path, text: str, expected: str) -> None:
+    # A name where an id belongs matches nobody: a permission no one has, silently.
+    with pytest.raises(InvalidInput) as caught:
+        load_config(write(tmp_path, text))
+    assert expected in str(caught.value)
+
+
+def test_a_digest_may_go_to_a_direct_message(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            "digests:\n  - {name: mine, channel: D0123456789, every: 1h}\n"
+            "permissions:\n  close: {users: [U0123ABCD, W0123ABCD], usergroups: [S0LEADS]}\n",
+        )
+    )
+    assert config.digests[0].channel == "D0123456789"
+    assert config.permissions["close"].users == ["U0123ABCD", "W0123ABCD"]

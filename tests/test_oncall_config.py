@@ -269,6 +269,11 @@ STEP = "oncall.policies[0].steps[0]"
             f"{STEP}.notify[0]: '#incidents' in 'channel:#incidents' is not a Slack channel id",
         ),
         (
+            policy('{notify: ["channel:D0123456789"], wait: 5m}'),
+            f"{STEP}.notify[0]: 'D0123456789' in 'channel:D0123456789' is a direct message, not a"
+            " channel; page one person by their member id, e.g. user:U0123456789",
+        ),
+        (
             policy('{notify: ["usergroup:@leads"], wait: 5m}'),
             f"{STEP}.notify[0]: '@leads' in 'usergroup:@leads' is not a Slack user group id",
         ),

@@ -21,7 +21,7 @@ from bot.cli.render import render_json, render_text
 from bot.cli.terminal_text import plain
 from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens, split
-from bot.config import describe_errors
+from bot.config_errors import describe_errors
 from bot.dev import EXPOSE_FLAG
 from bot.errors import ConvbotError
 from bot.faults.options import add_fault_options, fault_plan

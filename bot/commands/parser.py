@@ -18,7 +18,6 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bot.commands.spec import (
-    DIGEST_NAME_RE,
     ID_RE,
     LIST_LIMIT_MAX,
     REASON_MAX,
@@ -44,6 +43,7 @@ from bot.commands.spec import (
     UpdateCommand,
 )
 from bot.errors import InvalidInput
+from bot.identifiers import CONFIG_NAME
 from bot.models import (
     BAD_CHARACTERS,
     SUMMARY_MAX,
@@ -356,7 +356,7 @@ def _counted_tags(names: Iterable[str]) -> list[str]:
 
 
 def _oncall_name(label: str, section: str, value: str) -> str:
-    if not DIGEST_NAME_RE.fullmatch(value):
+    if not CONFIG_NAME.fullmatch(value):
         raise InvalidInput(
             f"'{_show(value)}' is not a {label} name: names are 1-64 letters, digits, '-' or"
             f" '_', as under `oncall.{section}:` in convbot.yml."
@@ -640,7 +640,7 @@ def _digest(words: list[str], now: datetime) -> DigestCommand:
         raise InvalidInput(f"Unexpected '{_show(words[1])}': `digest` takes one digest name.")
     if not words:
         return DigestCommand()
-    if not DIGEST_NAME_RE.fullmatch(words[0]):
+    if not CONFIG_NAME.fullmatch(words[0]):
         raise InvalidInput(
             f"'{_show(words[0])}' is not a digest name: names are 1-64 letters, digits, '-'"
             " or '_', as under `digests:` in convbot.yml."

@@ -6,14 +6,13 @@ other callers) cannot carry values the parser would have refused.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
+from bot.identifiers import CONFIG_NAME_PATTERN
 from bot.models import (
     CONVERSATION_ID,
-    CONVERSATION_ID_PATTERN,
     SUMMARY_MAX,
     TOPIC_MAX,
     VALUES_PER_FILTER,
@@ -47,19 +46,16 @@ SUBCOMMANDS: tuple[str, ...] = (
 # They post to or read from Slack (channels, people, pages), which the CLI cannot.
 SLACK_ONLY: frozenset[str] = frozenset({"digest", "schedules", "escalate", "oncall", "escalations"})
 
-ID_PATTERN = CONVERSATION_ID_PATTERN  # one rule for ids, wherever they enter (bot/models.py)
 ID_RE = CONVERSATION_ID
 LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
 
 Topic = Annotated[str, Field(min_length=1, max_length=TOPIC_MAX)]
 Summary = Annotated[str, Field(min_length=1, max_length=SUMMARY_MAX)]
 AgentRef = Annotated[str, Field(min_length=1, max_length=255)]
-DIGEST_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # as `digests[].name` in convbot.yml
-DIGEST_NAME_RE = re.compile(DIGEST_NAME_PATTERN)
-DigestName = Annotated[str, Field(pattern=DIGEST_NAME_PATTERN)]
-# Names under `oncall.policies` and `oncall.schedules` in convbot.yml follow the same rule.
-PolicyName = Annotated[str, Field(pattern=DIGEST_NAME_PATTERN)]
-ScheduleName = Annotated[str, Field(pattern=DIGEST_NAME_PATTERN)]
+# Named as in convbot.yml (`digests[].name`, `oncall.policies`, `oncall.schedules`).
+DigestName = Annotated[str, Field(pattern=CONFIG_NAME_PATTERN)]
+PolicyName = Annotated[str, Field(pattern=CONFIG_NAME_PATTERN)]
+ScheduleName = Annotated[str, Field(pattern=CONFIG_NAME_PATTERN)]
 REASON_MAX = 500
 Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX)]
 

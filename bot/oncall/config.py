@@ -26,6 +26,15 @@ from pydantic import (
 
 from bot.config_values import PriorityValue, TimeZoneName, listed, queue_names
 from bot.durations import DURATION_MAX, Duration, format_duration
+from bot.identifiers import (
+    CHANNEL_ID,
+    CONFIG_NAME,
+    POSTABLE_CHANNEL_ID,
+    USER_ID,
+    USER_ID_HINT,
+    USERGROUP_ID,
+    UserId,
+)
 from bot.models import Priority
 
 
@@ -36,16 +45,9 @@ class _Section(BaseModel):
 
 # --- values as people write them -----------------------------------------------------------------
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
-_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
-
-_USER_HINT = "use the id that starts with U or W (profile → ⋯ → Copy member ID)"
-
 
 def _name(value: str) -> str:
-    if not _NAME.match(value):
+    if not CONFIG_NAME.fullmatch(value):
         raise ValueError(
             f"'{value[:40]}' is not a usable name; use 1-64 letters, digits, '-' or '_',"
             " e.g. primary"
@@ -53,14 +55,7 @@ def _name(value: str) -> str:
     return value
 
 
-def _user_id(value: str) -> str:
-    if not _USER_ID.match(value):
-        raise ValueError(f"'{value[:40]}' is not a Slack user id; {_USER_HINT}, e.g. U0123456789")
-    return value
-
-
 Name = Annotated[str, AfterValidator(_name)]
-UserId = Annotated[str, AfterValidator(_user_id)]
 
 _SHIFT = re.compile(
     r"^\s*(?:([0-9]{1,6})\s*(?:d|day|days))?\s*(?:([0-9]{1,6})\s*(?:h|hr|hrs|hour|hours))?\s*$",
@@ -274,20 +269,25 @@ TARGET_KINDS: tuple[TargetKind, ...] = get_args(TargetKind)
 _TARGET_HINT = "write schedule:NAME, user:U…, channel:C… or usergroup:S…"
 _TARGET_REFS: dict[str, tuple[re.Pattern[str], str]] = {
     "schedule": (
-        _NAME,
+        CONFIG_NAME,
         "is not a schedule name; use the name of one under oncall.schedules, e.g. schedule:primary",
     ),
-    "user": (_USER_ID, f"is not a Slack user id; {_USER_HINT}, e.g. user:U0123456789"),
+    "user": (USER_ID, f"is not a Slack user id; {USER_ID_HINT}, e.g. user:U0123456789"),
     "channel": (
-        _CHANNEL_ID,
+        CHANNEL_ID,
         "is not a Slack channel id; use the id that starts with C or G (channel details →"
         " About, at the bottom), e.g. channel:C0123456789",
     ),
     "usergroup": (
-        _USERGROUP_ID,
+        USERGROUP_ID,
         "is not a Slack user group id; use the id that starts with S, e.g. usergroup:S0ONCALL",
     ),
 }
+
+_DM_TARGET = (
+    "is a direct message, not a channel; page one person by their member id, e.g."
+    " user:U0123456789, or a channel the team shares, e.g. channel:C0123456789"
+)
 
 
 class Target(_Section):
@@ -299,7 +299,9 @@ class Target(_Section):
     @model_validator(mode="after")
     def _ref_shape(self) -> Target:
         pattern, complaint = _TARGET_REFS[self.kind]
-        if not pattern.match(self.ref):
+        if self.kind == "channel" and POSTABLE_CHANNEL_ID.fullmatch(self.ref):
+            complaint = _DM_TARGET  # a DM's id: right shape, wrong kind of place for a page
+        if not pattern.fullmatch(self.ref):
             raise ValueError(f"'{self.ref[:40]}' in '{str(self)[:60]}' {complaint}")
         return self
 
@@ -330,9 +332,9 @@ def _split_target(value: object) -> object:
 
 def _guess_kind(text: str) -> str | None:
     for kind in ("user", "channel", "usergroup"):
-        if _TARGET_REFS[kind][0].match(text):
+        if _TARGET_REFS[kind][0].fullmatch(text):
             return kind
-    return "schedule" if _NAME.match(text) else None
+    return "schedule" if CONFIG_NAME.fullmatch(text) else None
 
 
 TargetValue = Annotated[

@@ -8,10 +8,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.identifiers import USER_ID_SHAPE
 from bot.models import Agent
 
 # `<@U123>` or `<@U123|ben>`, as Slack sends a mention (user ids start U, or W on Enterprise).
-MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|([^>]{0,80}))?>")
+MENTION = re.compile(rf"<@({USER_ID_SHAPE})(?:\|([^>]{{0,80}}))?>")
 SUGGESTED = 3
 LISTED = 10
 

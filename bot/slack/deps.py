@@ -8,14 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import aiohttp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +19,7 @@ from bot.models import Agent, Queue
 from bot.service.conversations import ConversationService
 from bot.service.escalations import EscalationService
 from bot.settings import Settings
+from bot.slack import client_policy
 from bot.slack.blocks.card import CardContext
 from bot.slack.cache import TtlCache
 from bot.slack.identity import SlackIdentity
@@ -44,77 +37,28 @@ log = logging.getLogger(__name__)
 NAMES_WAIT = 2.0
 
 
-# Retries of one Web API call. slack_sdk keeps one RetryState per call and each handler retries
-# only while the call's retries *of any kind* are fewer than its own max_retry_count: a call
-# makes at most 4 attempts (the largest count + 1), and a 500/503 or a dropped connection is not
-# retried once 2 retries (of any kind) were spent, even if they were 429s.
-# - 429: wait Retry-After + up to 1 s of jitter; at most 3 retries, and only when Slack asks for
-#   at most MAX_RETRY_AFTER seconds: a longer wait (Slack may ask for tens of seconds) fails at
-#   once with `ratelimited` rather than stall the caller for minutes.
-# - 500/503 (Slack's `internal_error`, its edge's 503 page): backoff 0.5 s * 2^n + up to 1 s
-#   (≤ 1.5 s, then ≤ 2 s), at most 2 retries. Slack says an `internal_error` may have done part
-#   of the work, so a retried post can rarely show twice: a duplicate beats a lost page/digest.
-# - dropped/refused connections: the same backoff, at most 2 retries. A timeout (10 s) is not
-#   retried (slack_sdk raises a plain TimeoutError): a slow Slack may have done it already.
-# Worst case, sleeping: 3 * (MAX_RETRY_AFTER + 1) = 18 s, plus the attempts themselves. That
-# bounds what waits on a call: a page holds its escalation (an Acknowledge waits for it), a
-# digest tick holds its schedule's next run (max_instances=1), a listener's answer is late.
-MAX_RETRY_AFTER = 5
-
-
-class _BoundedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler, declining when Slack asks to wait more than `max_wait` s."""
-
-    def __init__(self, max_retry_count: int, max_wait: int) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait = max_wait
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
-        wait = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
-        try:
-            return int(wait[0]) <= self.max_wait
-        except (IndexError, ValueError):
-            return False  # slack_sdk could not sleep on it either
-
-
-TIMEOUT = 10
-
-
 def slack_session() -> aiohttp.ClientSession:
     """One pool of keep-alive connections to Slack for the Web API client and response_url
     posts. Without it slack_sdk opens (TCP + TLS) and closes a connection for every call: 12 %
     of convbot's CPU per `/conv create` in benchmarks/throughput.py. Build it inside the event
     loop that uses it and close it on shutdown. slack_sdk sets no timeout on a session it is
     given, so the session carries it."""
-    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT))
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client_policy.TIMEOUT))
 
 
 def slack_client(
     settings: Settings, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
     """The Web API client: SLACK_API_URL honoured, Slack's 429, 5xx and connection retries on
-    (bounded as the comment above says). `session`: see slack_session; without one (a one-shot
-    CLI command) each call has a connection of its own."""
+    (bounded as bot/slack/client_policy.py says). `session`: see slack_session; without one
+    (a one-shot CLI command) each call has a connection of its own."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=TIMEOUT,
+        timeout=client_policy.TIMEOUT,
         session=session,
-        retry_handlers=[
-            _BoundedRateLimitRetryHandler(max_retry_count=3, max_wait=MAX_RETRY_AFTER),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=client_policy.retry_handlers(),
     )
 
 

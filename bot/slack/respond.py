@@ -1,8 +1,9 @@
 """`respond()` over a response_url with the Web API client's retries.
 
 Bolt's own `respond` posts once: a 429 from Slack or a dropped connection loses the answer (a
-card that never redraws) without a word. This one retries those, honouring `Retry-After`, and
-logs a post Slack still refuses. A middleware puts it in every listener's `respond`.
+card that never redraws) without a word. This one retries those as the Web API client does
+(bot/slack/client_policy.py: a short `Retry-After` is waited out, a long one is not), and logs a
+post Slack still refuses. A middleware puts it in every listener's `respond`.
 """
 
 from __future__ import annotations
@@ -15,36 +16,28 @@ import aiohttp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.context.respond.internals import _build_message
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.models.attachments import Attachment
 from slack_sdk.models.blocks import Block
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from slack_sdk.webhook.webhook_response import WebhookResponse
 
+from bot.slack import client_policy
+
 log = logging.getLogger(__name__)
-TIMEOUT = 10
 
 
 def webhook_client(
     response_url: str, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebhookClient:
-    """A response_url client that retries 429s, 5xx and connection failures, as the Web API one
-    does (a 5xx lost the answer to a command otherwise; see bot/slack/deps.py on the risk).
+    """A response_url client that retries 429s, 5xx and connection failures by the Web API
+    client's policy (bot/slack/client_policy.py: a 5xx lost the answer to a command otherwise).
     `session`: the Web API client's pooled one (deps.slack_session); without it every post
     opens and closes a connection of its own."""
     return AsyncWebhookClient(
         url=response_url,
-        timeout=TIMEOUT,
+        timeout=client_policy.TIMEOUT,
         session=session,
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=client_policy.retry_handlers(),
     )
 
 

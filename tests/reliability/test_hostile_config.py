@@ -46,7 +46,8 @@ CASES: dict[str, tuple[bytes | None, str]] = {
     # name: (file contents, or None for a path that is not a file we write; expected words)
     "named but missing": (None, "does not exist, and CONVBOT_CONFIG names it"),
     "permissions twice": (
-        b"permissions:\n  close: {users: [U1]}\nagents: {}\npermissions:\n  route: {users: [U2]}\n",
+        b"permissions:\n  close: {users: [U01]}\nagents: {}\n"
+        b"permissions:\n  route: {users: [U02]}\n",
         "line 4: permissions is given twice (first on line 1)",
     ),
     "a key twice deep inside": (

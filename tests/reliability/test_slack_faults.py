@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import async_handler, builtin_async_handlers
 from sqlalchemy import select
 
+from bot import deadlines
 from bot.config import DigestSchedule
 from bot.fakeslack import FakeSlack, ResponsePost, StoredMessage, serve_fake_slack
 from bot.jobs.digests import DigestJobs
@@ -31,7 +32,9 @@ from bot.metrics import Metrics
 from bot.slack.app import build_slack_deps
 from bot.slack.blocks import ids
 from bot.slack.blocks.digest import HEAD_BLOCK, ITEM_BLOCK_PREFIX
-from bot.slack.deps import MAX_RETRY_AFTER, slack_client
+from bot.slack.client_policy import MAX_RETRY_AFTER
+from bot.slack.deps import slack_client
+from bot.slack.respond import post
 from bot.state.escalations import EscalationStore, PageStatus
 from bot.state.tables import job_ticks
 from tests.slack_harness import (
@@ -444,3 +447,46 @@ async def test_slack_client_does_not_wait_out_a_long_retry_after(
     assert refused.value.response["error"] == "ratelimited"
     assert len(no_sleep) == 1 and MAX_RETRY_AFTER <= no_sleep[0] < MAX_RETRY_AFTER + 1
     assert [m.text for m in fake.messages_in("C0BILLING")] == ["short wait"]
+
+
+async def test_a_response_url_does_not_wait_out_a_long_retry_after(no_sleep: list[float]) -> None:
+    # The same bound as the Web API client: Bolt's respond used to wait out any Retry-After.
+    fake = FakeSlack()
+    fake.add_channel("C0BILLING", "billing")
+    async with serve_fake_slack(fake):
+        fake.fail("response_url", status=429, retry_after=MAX_RETRY_AFTER)
+        short = await post(fake.new_response_url("C0BILLING", ANA), {"text": "short wait"})
+        fake.fail("response_url", status=429, retry_after=MAX_RETRY_AFTER + 25)
+        long = await post(fake.new_response_url("C0BILLING", ANA), {"text": "long wait"})
+
+    assert (short.status_code, long.status_code) == (200, 429)
+    assert len(no_sleep) == 1 and MAX_RETRY_AFTER <= no_sleep[0] < MAX_RETRY_AFTER + 1
+    assert [p.body["text"] for p in fake.responses] == ["short wait"]
+
+
+async def test_no_retry_outlasts_the_commands_deadline(
+    tmp_path: Path, no_sleep: list[float]
+) -> None:
+    fake = FakeSlack()
+    fake.add_channel("C0BILLING", "billing")
+    async with serve_fake_slack(fake):
+        client = slack_client(bot_settings(tmp_path, fake.api_url))
+        url = fake.new_response_url("C0BILLING", ANA)
+        with deadlines.within(2.5):  # room for a 0.5-1.5 s backoff, not for a 3 s Retry-After
+            fake.fail("chat.postMessage", status=429, retry_after=3)
+            with pytest.raises(SlackApiError):
+                await client.chat_postMessage(channel="C0BILLING", text="after the deadline")
+            fake.fail("response_url", status=429, retry_after=3)
+            assert (await post(url, {"text": "after the deadline"})).status_code == 429
+            fake.fail("chat.postMessage", status=500)
+            assert (await client.chat_postMessage(channel="C0BILLING", text="a 500"))["ok"]
+        with deadlines.within(1.0):
+            fake.fail("response_url", status=503)
+            assert (await post(url, {"text": "no room for a backoff"})).status_code == 503
+        # Outside a command (a digest tick, an escalation sweep) the same wait is taken.
+        fake.fail("chat.postMessage", status=429, retry_after=3)
+        assert (await client.chat_postMessage(channel="C0BILLING", text="a tick"))["ok"]
+
+    assert [m.text for m in fake.messages_in("C0BILLING")] == ["a 500", "a tick"]
+    assert fake.responses == []
+    assert len(no_sleep) == 2 and no_sleep[0] < 1.5 and 3 <= no_sleep[1] < 4

@@ -115,7 +115,6 @@ DIGEST_ESCALATE = "digest.escalate"
 DIGEST_CLOSE = "digest.close"
 DIGEST_SNOOZE = "digest.snooze"  # static_select; option values are DIGEST_SNOOZE_CHOICES keys
 
-DIGEST_ACTIONS = (DIGEST_TAKE, DIGEST_ESCALATE, DIGEST_CLOSE, DIGEST_SNOOZE)
 DIGEST_ITEM_BLOCK_PREFIX = "ditem|"
 DIGEST_SNOOZE_CHOICES: Mapping[str, timedelta] = {
     "1h": timedelta(hours=1),

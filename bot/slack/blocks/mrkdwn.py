@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import MarkdownTextObject, PlainTextObject
 
+from bot.identifiers import USER_ID, USERGROUP_ID
+
 ELLIPSIS = "…"
 NOTHING = "—"  # shown where a value is absent, so an empty field never looks like a bug
 
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
 _ENTITY_MAX = len("&amp;")
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
-_GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
 
 
 def escape(text: str) -> str:
@@ -80,14 +80,14 @@ def slack_date(moment: datetime | None, fallback: str | None = None) -> str:
 
 def mention(user_id: str) -> str:
     """`<@U…>`; anything that is not a Slack user id is shown as escaped text, never parsed."""
-    if _USER_ID.fullmatch(user_id):
+    if USER_ID.fullmatch(user_id):
         return f"<@{user_id}>"
     return escape(user_id)
 
 
 def subteam_mention(group_id: str) -> str:
     """`<!subteam^S…>` for a user group; anything else is shown as escaped text."""
-    if _GROUP_ID.fullmatch(group_id):
+    if USERGROUP_ID.fullmatch(group_id):
         return f"<!subteam^{group_id}>"
     return escape(group_id)
 
