@@ -300,14 +300,6 @@ class Pressed:
         return self.stale and self.note is not None and agent not in (None, actor.agent_id)
 
 
-async def apply_once(
-    deps: SlackDeps, actor: Actor, ref: CardRef, name: str, apply: Apply
-) -> tuple[str | None, Conversation]:
-    """`press_once`'s note and conversation (digest items draw no "done" line)."""
-    pressed = await press_once(deps, actor, ref, name, apply)
-    return pressed.note, pressed.conversation
-
-
 async def press_once(
     deps: SlackDeps,
     actor: Actor,
