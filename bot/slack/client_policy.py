@@ -81,8 +81,9 @@ class _BoundedRateLimit(AsyncRateLimitErrorRetryHandler):
         return wait is not None and wait <= MAX_RETRY_AFTER and _fits_deadline(wait)
 
 
-class _BoundedServerError(AsyncServerErrorRetryHandler):
-    """slack_sdk's 500/503 handler, declining a backoff the command's deadline has no room for."""
+class _WithinDeadline(AsyncRetryHandler):
+    """A slack_sdk handler's own rule, declining a backoff the command's deadline has no room for.
+    Mixed in before the handler it bounds (server errors, connection errors)."""
 
     async def _can_retry_async(
         self,
@@ -98,21 +99,12 @@ class _BoundedServerError(AsyncServerErrorRetryHandler):
         return retry and _fits_deadline(BACKOFF_FACTOR * 2**state.current_attempt)
 
 
-class _BoundedConnectionError(AsyncConnectionErrorRetryHandler):
-    """slack_sdk's connection-error handler, with the same deadline check."""
+class _BoundedServerError(_WithinDeadline, AsyncServerErrorRetryHandler):
+    """slack_sdk's 500/503 handler, within the deadline."""
 
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        retry = await super()._can_retry_async(
-            state=state, request=request, response=response, error=error
-        )
-        return retry and _fits_deadline(BACKOFF_FACTOR * 2**state.current_attempt)
+
+class _BoundedConnectionError(_WithinDeadline, AsyncConnectionErrorRetryHandler):
+    """slack_sdk's connection-error handler, within the deadline."""
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
