@@ -16,7 +16,8 @@ see what sharing a process with them costs convbot).
 
 The emulator's store holds the seed's agents and queues and one conversation (its id is
 `conversation` in the ready line). --timeout-rate makes that share of its requests stall for
---stall seconds (a "timeout" fault of `bot.faults`, cut short when the client hangs up); 1 stalls
+--stall seconds (a "timeout" fault of `bot.devtools.faults`, cut short when the client hangs up);
+1 stalls
 every request. --deadline gives convbot's commands that deadline instead of the production one
 (`bot.deadlines.COMMAND_SECONDS`), as tests/reliability/test_hostile_deadlines.py does.
 
@@ -60,10 +61,10 @@ from starlette.routing import Route
 from bot import deadlines
 from bot.backends.local import LocalBackend
 from bot.config import LocalSeed
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
-from bot.fakeslack import FakeSlack, ResponsePost, serve_fake_slack
-from bot.faults import FaultPlan
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.fakeslack import FakeSlack, ResponsePost, serve_fake_slack
+from bot.devtools.faults import FaultPlan
+from bot.devtools.loopback import serve_in_background
 from bot.models import ConversationCreate
 from bot.server import create_http_app
 from bot.settings import Settings

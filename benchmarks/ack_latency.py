@@ -48,7 +48,7 @@ import aiohttp
 
 from benchmarks import figures
 from benchmarks._serve import CHANNEL, SECRET, USERS
-from bot.fakeslack import SlackSigner, slash_command
+from bot.devtools.fakeslack import SlackSigner, slash_command
 
 TARGET_P99_MS = 100.0  # at TARGET_RATE
 TARGET_RATE = 50

@@ -44,7 +44,7 @@ from benchmarks import figures as shared_figures
 from benchmarks._serve import CHANNEL, SECRET, USERS
 from benchmarks.ack_latency import Server, fetch_json, responses, server, session
 from bot.deadlines import COMMAND_SECONDS
-from bot.fakeslack import SlackSigner, slash_command
+from bot.devtools.fakeslack import SlackSigner, slash_command
 
 TARGET_MARGIN_S = 1.0  # p99 answered <= deadline + this
 TARGET_HELP_P99_MS = 100.0

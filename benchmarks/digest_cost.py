@@ -22,9 +22,9 @@ from benchmarks.local_list import build
 from bot.backends.base import ConversationBackend
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.loopback import serve_in_background
 from bot.digests.service import DigestService
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
 from bot.metrics import Metrics, metered
 from bot.models import ConversationFilter, Priority, Status
 from bot.service.conversations import ConversationService

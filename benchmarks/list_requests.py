@@ -22,8 +22,8 @@ from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
 from bot.commands.executor import execute
 from bot.commands.parser import parse
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.loopback import serve_in_background
 from bot.models import Actor
 from bot.service.conversations import ConversationService
 from bot.state.audit import AuditLog

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.backends.base import ConversationBackend
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
-from bot.emulator.observe import observing
-from bot.fakeslack import recorder as fakeslack_recorder
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.emulator.observe import observing
+from bot.devtools.fakeslack import recorder as fakeslack_recorder
+from bot.devtools.loopback import serve_in_background
 from bot.service.conversations import ConversationService
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate

@@ -46,7 +46,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from bot.emulator.observe import Exchange
+from bot.devtools.emulator.observe import Exchange
 
 CONTRACT = Path(__file__).parents[1] / "contracts" / "infobip-conversations-openapi.json"
 _URI = "urn:convbot:infobip-contract"
@@ -428,9 +428,9 @@ class ContractCheckingTransport(httpx.AsyncBaseTransport):
 
 
 class ServedAnswersCheck:
-    """An observer for `bot.emulator.observe`: checks every answer an emulator sends against the
-    contract (closed), whoever the client is, and collects what departs in `violations`. Only
-    answers are checked: tests send requests outside the contract on purpose."""
+    """An observer for `bot.devtools.emulator.observe`: checks every answer an emulator sends
+    against the contract (closed), whoever the client is, and collects what departs in
+    `violations`. Only answers are checked: tests send requests outside the contract on purpose."""
 
     def __init__(self, validator: ContractValidator | None = None) -> None:
         # Faults injected into the emulator answer 429 and 503 as Infobip's gateway does.

@@ -28,7 +28,7 @@ import uvicorn
 import yaml
 from starlette.types import ASGIApp
 
-from bot.fakeslack import (
+from bot.devtools.fakeslack import (
     EphemeralMessage,
     FakeSlack,
     ResponsePost,
@@ -42,7 +42,7 @@ from bot.fakeslack import (
     slash_command,
     view_submission,
 )
-from bot.fakeslack.methods import apply_submission_ack
+from bot.devtools.fakeslack.methods import apply_submission_ack
 from bot.http_limits import server_options
 from bot.models import Conversation
 from bot.server import Serving, create_http_app
@@ -455,7 +455,7 @@ async def running_bot(
 async def _serving(
     servers: list[tuple[ASGIApp, socket.socket, Lifespan]], bot_options: Json
 ) -> AsyncIterator[None]:
-    """Serve each app on its socket (as `bot.emulator.loopback` does) and stop them together:
+    """Serve each app on its socket (as `bot.devtools.loopback` does) and stop them together:
     uvicorn needs ~0.15 s to notice a stop and finish, which would add up test after test.
     `bot_options`: uvicorn options for the app whose lifespan is on (the bot)."""
     running = [

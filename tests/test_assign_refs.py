@@ -14,8 +14,8 @@ from bot.backends.local import LocalBackend
 from bot.commands.executor import CommandResult, execute
 from bot.commands.parser import USAGE, help_text, parse
 from bot.config import LocalSeed
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.loopback import serve_in_background
 from bot.errors import InvalidInput
 from bot.models import Actor
 from bot.service.conversations import ConversationService

@@ -11,8 +11,8 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.commands.executor import CommandResult
+from bot.devtools.fakeslack.blockkit import check_message_blocks, check_message_text_budget
 from bot.errors import InvalidInput
-from bot.fakeslack.blockkit import check_message_blocks, check_message_text_budget
 from bot.models import (
     Channel,
     Conversation,

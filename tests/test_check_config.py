@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.slack_token import ask_slack
-from bot.fakeslack import FakeSlack, serve_fake_slack
+from bot.devtools.fakeslack import FakeSlack, serve_fake_slack
 from bot.settings import Settings
 from tests.test_cli import Cli, free_port, run_in, write_digests
 

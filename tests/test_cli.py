@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.fakeslack import FakeSlack, serve_fake_slack
+from bot.devtools.fakeslack import FakeSlack, serve_fake_slack
 
 # The slow tier (tests/conftest.py): nearly every test runs `python -m bot` as a subprocess.
 pytestmark = pytest.mark.slow

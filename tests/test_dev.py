@@ -1,6 +1,6 @@
 """`convbot dev`: the bot and its local Slack in one server, driven through the page's JSON API.
 
-The same API the browser page uses (bot/dev/static/dev.js); tests/browser/ drives the page
+The same API the browser page uses (bot/devtools/dev/static/dev.js); tests/browser/ drives the page
 itself. Each test starts the whole thing on a free port with the demo data, as `convbot dev`
 does, in a folder of its own.
 """
@@ -19,11 +19,11 @@ import httpx
 import pytest
 
 from bot.config import OpsConfig
-from bot.dev import demo
-from bot.dev.server import create_dev_app
-from bot.emulator.loopback import serve_built
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.blockkit import check_message_blocks
+from bot.devtools.dev import demo
+from bot.devtools.dev.server import create_dev_app
+from bot.devtools.fakeslack import FakeSlack
+from bot.devtools.fakeslack.blockkit import check_message_blocks
+from bot.devtools.loopback import serve_built
 from bot.oncall.rota import on_call
 from bot.slack.blocks import ids
 

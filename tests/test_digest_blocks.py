@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.devtools.fakeslack.blockkit import check_message_blocks, check_message_text_budget
 from bot.digests.model import Digest, DigestItem
 from bot.errors import InvalidInput
-from bot.fakeslack.blockkit import check_message_blocks, check_message_text_budget
 from bot.models import Conversation, Priority, Status
 from bot.slack.blocks import ids
 from bot.slack.blocks.card import CardContext

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.fakeslack import FakeSlack
+from bot.devtools.fakeslack import FakeSlack
 from bot.state.tables import job_ticks
 from tests.slack_harness import CHANNEL, fake_workspace, running_bot
 

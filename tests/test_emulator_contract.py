@@ -24,9 +24,9 @@ from starlette.routing import Route
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
 from bot.config import LocalSeed
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
-from bot.emulator.observe import Observed
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.emulator.observe import Observed
+from bot.devtools.loopback import serve_in_background
 from bot.errors import ConversationClosed, InvalidInput, NotFound
 from bot.models import (
     Channel,

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.fakeslack import FakeSlack, SlackCall, serve_fake_slack
+from bot.devtools.fakeslack import FakeSlack, SlackCall, serve_fake_slack
 from bot.models import Actor, Conversation, ConversationCreate
 from bot.oncall.config import WEEKDAYS, OncallConfig
 from bot.service.conversations import ConversationService

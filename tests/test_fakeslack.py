@@ -36,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.fakeslack import (
+from bot.devtools.fakeslack import (
     FakeSlack,
     SlackSigner,
     app_home_opened,
@@ -47,8 +47,8 @@ from bot.fakeslack import (
     slash_command,
     view_submission,
 )
-from bot.fakeslack.defaults import APP_ID, BOT_USER_ID, TEAM_ID
-from bot.fakeslack.scopes import MANIFEST_BOT_SCOPES
+from bot.devtools.fakeslack.defaults import APP_ID, BOT_USER_ID, TEAM_ID
+from bot.devtools.fakeslack.scopes import MANIFEST_BOT_SCOPES
 from bot.slack.channels import join_channel, posting_problem
 
 # The slow tier (tests/conftest.py): nearly every test serves the fake Slack on loopback.

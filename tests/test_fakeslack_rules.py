@@ -1,5 +1,6 @@
 """The fake Slack refuses what Slack refuses, as Slack words it (each rule's source is in the
-module that enforces it: bot/fakeslack/blockkit.py, scopes.py, rate_limits.py, recorder.py).
+module that enforces it: bot/devtools/fakeslack/blockkit.py, scopes.py, rate_limits.py,
+recorder.py).
 
 These tests call the fake directly and break rules on purpose, so each clears the fake's record
 of violations after checking it (a test that drives the bot fails on any, see tests/conftest.py).
@@ -15,8 +16,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.fakeslack import FakeSlack, serve_fake_slack
-from bot.fakeslack.blockkit import MESSAGE_BLOCK_TEXT
+from bot.devtools.fakeslack import FakeSlack, serve_fake_slack
+from bot.devtools.fakeslack.blockkit import MESSAGE_BLOCK_TEXT
 
 # The slow tier (tests/conftest.py): nearly every test serves the fake Slack on loopback.
 pytestmark = pytest.mark.slow

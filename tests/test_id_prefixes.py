@@ -18,8 +18,8 @@ from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
 from bot.commands.executor import CommandResult, execute
 from bot.commands.parser import parse
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.loopback import serve_in_background
 from bot.errors import InvalidInput, NotFound
 from bot.models import Actor, ConversationCreate, utcnow
 from bot.service.conversations import ConversationService

@@ -19,8 +19,8 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.fakeslack import FakeSlack, slash_command
-from bot.fakeslack.scopes import MANIFEST_BOT_SCOPES
+from bot.devtools.fakeslack import FakeSlack, slash_command
+from bot.devtools.fakeslack.scopes import MANIFEST_BOT_SCOPES
 from bot.slack.app import UNHANDLED
 from bot.slack.listeners import BOT_EVENTS, SLASH_COMMANDS
 from bot.slack.listeners.unknown import OTHER_COMMAND

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator.observe import Exchange, observing
+from bot.devtools.emulator.observe import Exchange, observing
 from bot.errors import BackendUnavailable
 from bot.models import Actor, ConversationPatch, Priority, Status
 from tests.conftest import EMULATOR_KEY, emulated_infobip

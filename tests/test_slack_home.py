@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.fakeslack import StoredView, app_home_opened
+from bot.devtools.fakeslack import StoredView, app_home_opened
 from bot.models import Actor, Conversation, ConversationCreate, ConversationPatch, Priority
 from bot.oncall.config import OncallConfig
 from bot.service.escalations import EscalationService

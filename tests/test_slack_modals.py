@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.fakeslack import StoredView
+from bot.devtools.fakeslack import StoredView
 from bot.models import Channel, ConversationFilter, Priority
 from tests.slack_harness import (
     ANA,

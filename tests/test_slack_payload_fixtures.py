@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import pytest
 
-from bot.fakeslack import defaults
+from bot.devtools.fakeslack import defaults
 from bot.models import ConversationFilter
 from bot.slack.blocks import ids
 from tests.slack_harness import (

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.fakeslack import app_home_opened, event_callback, event_callback_payload
+from bot.devtools.fakeslack import app_home_opened, event_callback, event_callback_payload
 from bot.models import utcnow
 from bot.state.slack_events import KEEP, SlackEvents
 from bot.state.tables import slack_events

@@ -15,7 +15,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.fakeslack import app_home_opened, slash_command
+from bot.devtools.fakeslack import app_home_opened, slash_command
 from bot.models import ConversationFilter, Status
 from tests.slack_harness import (
     ANA,

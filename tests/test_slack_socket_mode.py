@@ -27,7 +27,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.fakeslack import (
+from bot.devtools.fakeslack import (
     FakeSlack,
     StoredMessage,
     app_home_opened,
@@ -42,7 +42,7 @@ from bot.fakeslack import (
     view_submission,
     view_submission_payload,
 )
-from bot.fakeslack.defaults import APP_ID
+from bot.devtools.fakeslack.defaults import APP_ID
 from bot.models import ConversationFilter
 from tests.slack_harness import (
     ANA,

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
-from bot.fakeslack import ResponsePost
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.fakeslack import ResponsePost
+from bot.devtools.loopback import serve_in_background
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
 from tests.slack_harness import CHANNEL, Command, SlackHarness, eventually, running_bot, texts
 

@@ -13,7 +13,7 @@ import pytest
 from bot.bounded import CALLS_PER_COMMAND
 from bot.commands.executor import CommandResult, execute
 from bot.commands.parser import parse
-from bot.emulator.observe import Exchange, observing
+from bot.devtools.emulator.observe import Exchange, observing
 from bot.models import Actor, Conversation, ConversationCreate, Priority, Status
 from bot.service.triage import TRIAGE_ORDER
 from tests.conftest import Stack

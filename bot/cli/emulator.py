@@ -1,6 +1,7 @@
 """`convbot emulator`: the Infobip API served over the embedded store, for tests and demos.
 
-With `--faults`, a share of the requests fail (`bot.faults`): 429/500/503/timeout answered by
+With `--faults`, a share of the requests fail (`bot.devtools.faults`): 429/500/503/timeout
+answered by
 the emulator itself, dropped connections by a TCP proxy that then listens on the port in front
 of the emulator (which moves to a free loopback port behind it).
 """
@@ -17,9 +18,9 @@ import uvicorn
 
 from bot.backends.local import LocalBackend
 from bot.config import LocalSeed, load_settings_config
-from bot.emulator.app import create_emulator_app
+from bot.devtools.emulator.app import create_emulator_app
+from bot.devtools.faults import FaultDice, FaultPlan, fault_proxy
 from bot.errors import ConvbotError
-from bot.faults import FaultDice, FaultPlan, fault_proxy
 from bot.listening import bind_or_say
 from bot.settings import Settings
 from bot.state.db import create_engine, migrate

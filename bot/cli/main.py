@@ -22,9 +22,9 @@ from bot.cli.terminal_text import plain
 from bot.commands.executor import execute
 from bot.commands.parser import parse_tokens, split
 from bot.config_errors import describe_errors
-from bot.dev import EXPOSE_FLAG
+from bot.devtools.dev import EXPOSE_FLAG
+from bot.devtools.faults.options import add_fault_options, fault_plan
 from bot.errors import ConvbotError
-from bot.faults.options import add_fault_options, fault_plan
 from bot.logs import configure_logging
 from bot.models import Actor
 from bot.settings import Settings
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve(settings)
     if args.command == "dev":
-        from bot.dev.server import serve_dev
+        from bot.devtools.dev.server import serve_dev
 
         return serve_dev(Path(args.folder), args.host, args.port, unsafe_expose=args.unsafe_expose)
     _parser().print_help()

@@ -18,7 +18,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from bot.config import OpsConfig
-from bot.dev import demo
+from bot.devtools.dev import demo
 from bot.oncall.rota import on_call
 from tests.browser.conftest import shot
 

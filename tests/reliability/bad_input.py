@@ -33,7 +33,7 @@ import httpx
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from bot.fakeslack import ResponsePost
+from bot.devtools.fakeslack import ResponsePost
 from tests.slack_harness import (
     BEN,
     CHANNEL,

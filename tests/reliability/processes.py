@@ -18,7 +18,7 @@ from typing import cast
 
 import httpx
 
-from bot.fakeslack import FakeSlack, SlackSigner
+from bot.devtools.fakeslack import FakeSlack, SlackSigner
 from bot.server import Serving
 from tests.slack_harness import SECRET, TOKEN, SlackHarness
 

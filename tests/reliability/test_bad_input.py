@@ -25,7 +25,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.commands.spec import SUBCOMMANDS
-from bot.fakeslack import ResponsePost, slash_command
+from bot.devtools.fakeslack import ResponsePost, slash_command
 from bot.models import TOPIC_MAX
 from bot.slack.blocks import limits
 from bot.slack.blocks.mrkdwn import clip

@@ -22,14 +22,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.fakeslack import (
+from bot.devtools.fakeslack import (
     EphemeralMessage,
     StoredMessage,
     StoredView,
     block_actions,
     view_submission,
 )
-from bot.fakeslack.payloads import socket_payload
+from bot.devtools.fakeslack.payloads import socket_payload
 from bot.models import (
     BAD_CHARACTERS,
     TOPIC_MAX,

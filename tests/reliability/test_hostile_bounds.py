@@ -2,8 +2,8 @@
 
 Driven as Slack drives the bot (signed HTTP into a running bot, the fake Slack Web API on
 loopback), with Infobip as the emulator over real HTTP where the cost is Infobip's. Every
-request the emulator serves is observed (bot/emulator/observe.py), so "how many requests did
-that cost" and "which paths did the bot ask for" are counted where Infobip would see them, not
+request the emulator serves is observed (bot/devtools/emulator/observe.py), so "how many requests
+did that cost" and "which paths did the bot ask for" are counted where Infobip would see them, not
 inferred from the bot's own accounting.
 """
 
@@ -22,11 +22,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.backends.infobip import InfobipBackend
 from bot.bounded import CALLS_PER_COMMAND
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
-from bot.emulator.observe import Exchange, observing
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.emulator.observe import Exchange, observing
+from bot.devtools.fakeslack import StoredMessage
+from bot.devtools.loopback import serve_in_background
 from bot.errors import NotFound
-from bot.fakeslack import StoredMessage
 from bot.models import TAGS_PER_COMMAND, VALUES_PER_FILTER, ConversationCreate
 from bot.slack.blocks import ids
 from bot.slack.blocks.digest import HEAD_BLOCK

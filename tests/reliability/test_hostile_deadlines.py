@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot import deadlines
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.loopback import serve_in_background
 from bot.models import ConversationCreate
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
 from tests.slack_harness import SlackHarness, eventually, running_bot, texts

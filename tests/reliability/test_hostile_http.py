@@ -36,14 +36,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from bot.fakeslack import (
+from bot.devtools.fakeslack import (
     app_home_opened,
     block_actions,
     event_callback,
     slash_command,
     view_submission,
 )
-from bot.fakeslack.payloads import socket_payload
+from bot.devtools.fakeslack.payloads import socket_payload
 from bot.http_limits import MAX_BODY_BYTES
 from bot.slack.blocks import ids
 from bot.slack.intake import MAX_NESTING

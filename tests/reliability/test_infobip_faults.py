@@ -34,11 +34,11 @@ from starlette.types import Receive, Scope, Send
 
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.faults import FaultDice, FaultKind, FaultPlan, fault_proxy, parse_kinds
+from bot.devtools.faults.options import add_fault_options, fault_plan
+from bot.devtools.loopback import serve_in_background
 from bot.errors import BackendUnavailable, RateLimited
-from bot.faults import FaultDice, FaultKind, FaultPlan, fault_proxy, parse_kinds
-from bot.faults.options import add_fault_options, fault_plan
 from bot.models import Conversation, ConversationCreate, ConversationFilter
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
 

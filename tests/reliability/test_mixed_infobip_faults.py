@@ -42,10 +42,10 @@ import pytest
 import bot.backends.infobip
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
-from bot.fakeslack import ResponsePost, StoredMessage
-from bot.faults import FAULT_KINDS, FaultDice, FaultPlan, fault_proxy
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.fakeslack import ResponsePost, StoredMessage
+from bot.devtools.faults import FAULT_KINDS, FaultDice, FaultPlan, fault_proxy
+from bot.devtools.loopback import serve_in_background
 from bot.models import LIMIT_MAX, Conversation, ConversationFilter
 from bot.slack.blocks import ids
 from bot.slack.blocks.messages import UNEXPECTED

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.backends.local import LocalBackend
-from bot.fakeslack import SlackCall, serve_fake_slack
+from bot.devtools.fakeslack import SlackCall, serve_fake_slack
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate
 from bot.state.escalations import EscalationStore

@@ -36,9 +36,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.emulator import create_emulator_app
-from bot.emulator.loopback import serve_in_background
-from bot.fakeslack import FakeSlack, SlackCall, serve_fake_slack
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.fakeslack import FakeSlack, SlackCall, serve_fake_slack
+from bot.devtools.loopback import serve_in_background
 from bot.state.db import create_engine
 from bot.state.tables import job_ticks
 from bot.state.ticks import ABANDONED, TickRecord

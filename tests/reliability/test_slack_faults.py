@@ -1,8 +1,8 @@
 """Digests and pages reach Slack exactly once while Slack answers 429s and 5xx in bursts.
 
 The bot runs for real against the fake Slack (tests/slack_harness.py) with fault rules set on
-the fake (bot/fakeslack/faults.py): a refused call is not applied, so a message that shows up
-once was posted once, and `fake.faulted` / `calls_to(..., faulted=...)` tell attempts from
+the fake (bot/devtools/fakeslack/faults.py): a refused call is not applied, so a message that shows
+up once was posted once, and `fake.faulted` / `calls_to(..., faulted=...)` tell attempts from
 successes. The bot's own Web API client (`bot.slack.deps.slack_client`) does the retrying.
 """
 
@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from bot import deadlines
 from bot.config import DigestSchedule
-from bot.fakeslack import FakeSlack, ResponsePost, StoredMessage, serve_fake_slack
+from bot.devtools.fakeslack import FakeSlack, ResponsePost, StoredMessage, serve_fake_slack
 from bot.jobs.digests import DigestJobs
 from bot.jobs.scheduler import digest_jobs
 from bot.jobs.triggers import job_id

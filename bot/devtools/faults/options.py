@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.faults.plan import FAULT_KINDS, FaultPlan, parse_kinds, plan_from_options
+from bot.devtools.faults.plan import FAULT_KINDS, FaultPlan, parse_kinds, plan_from_options
 
 
 def add_fault_options(parser: argparse.ArgumentParser) -> None:

@@ -8,8 +8,8 @@
 - `options`: the `convbot emulator` options that build a plan.
 """
 
-from bot.faults.asgi import FaultMiddleware, fault_response
-from bot.faults.plan import (
+from bot.devtools.faults.asgi import FaultMiddleware, fault_response
+from bot.devtools.faults.plan import (
     CONNECTION_KINDS,
     FAULT_KINDS,
     HTTP_KINDS,
@@ -19,7 +19,7 @@ from bot.faults.plan import (
     parse_kinds,
     plan_from_options,
 )
-from bot.faults.proxy import fault_proxy
+from bot.devtools.faults.proxy import fault_proxy
 
 __all__ = [
     "CONNECTION_KINDS",

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
-from bot.emulator.answers import BAD_BODY, bad
+from bot.devtools.emulator.answers import BAD_BODY, bad
 from bot.models import (
     LIMIT_MAX,
     SUMMARY_MAX,

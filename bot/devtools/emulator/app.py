@@ -25,10 +25,19 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.backends.base import ConversationBackend
-from bot.emulator import answers, params
-from bot.emulator.answers import CLOSED, GENERAL_ERROR, TAG_EXISTS, Json, Refusal, error_response
-from bot.emulator.observe import Observed
-from bot.emulator.params import NewConversation
+from bot.devtools.emulator import answers, params
+from bot.devtools.emulator.answers import (
+    CLOSED,
+    GENERAL_ERROR,
+    TAG_EXISTS,
+    Json,
+    Refusal,
+    error_response,
+)
+from bot.devtools.emulator.observe import Observed
+from bot.devtools.emulator.params import NewConversation
+from bot.devtools.faults.asgi import FaultMiddleware
+from bot.devtools.faults.plan import FaultDice, FaultPlan
 from bot.errors import (
     BackendUnavailable,
     ConversationClosed,
@@ -37,8 +46,6 @@ from bot.errors import (
     NotFound,
     RateLimited,
 )
-from bot.faults.asgi import FaultMiddleware
-from bot.faults.plan import FaultDice, FaultPlan
 from bot.models import (
     LIMIT_MAX,
     Agent,
@@ -84,9 +91,9 @@ def create_emulator_app(
     `latency` does the same when `latency` is not given.
 
     `faults` makes a share of the requests answer 429, 500, 503 or time out instead of being
-    handled (`bot.faults.asgi`); the drop kinds need `bot.faults.proxy` in front and pass here
-    without a fault. Pass a `FaultDice` to read what was injected (`dice.injected`); the app's
-    dice is also at `app.state.fault_dice`.
+    handled (`bot.devtools.faults.asgi`); the drop kinds need `bot.devtools.faults.proxy` in
+    front and pass here without a fault. Pass a `FaultDice` to read what was injected
+    (`dice.injected`); the app's dice is also at `app.state.fault_dice`.
     """
     if latency < 0:
         raise ValueError(f"latency must be >= 0 seconds, not {latency}")
@@ -128,7 +135,7 @@ def create_emulator_app(
         ],
         middleware=[
             Middleware(_Latency, seconds=latency),
-            # Sees every answer a client gets, faults and 401s too (bot.emulator.observe).
+            # Sees every answer a client gets, faults and 401s too (bot.devtools.emulator.observe).
             Middleware(Observed),
             # Faults come before the key is checked: they stand for the network and the
             # gateways in front of the API, which throttle and fail whoever is asking.

@@ -8,7 +8,7 @@ before the app sees them.
 In each case the request is read and dropped: the app never handles it, so nothing changed.
 Other kinds ("drop-before", "drop-after") pass without a fault: closing a connection is not
 something an ASGI app can do (uvicorn answers 500 for an app that sends nothing); see
-`bot.faults.proxy`.
+`bot.devtools.faults.proxy`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.faults.plan import HTTP_KINDS, FaultDice, FaultKind, FaultPlan
+from bot.devtools.faults.plan import HTTP_KINDS, FaultDice, FaultKind, FaultPlan
 
 log = logging.getLogger(__name__)
 
-# Infobip's error envelope, as bot/emulator/answers.py builds it (not imported from there: the
-# emulator imports this module, and the middleware can stand in front of any app).
+# Infobip's error envelope, as bot/devtools/emulator/answers.py builds it (not imported from
+# there: the emulator imports this module, and the middleware can stand in front of any app).
 _ANSWERS: dict[FaultKind, tuple[int, str, str]] = {
     "429": (429, "TOO_MANY_REQUESTS", "Too many requests."),
     "500": (500, "GENERAL_ERROR", "Something went wrong. Please contact support."),

@@ -1,6 +1,6 @@
 """What a person sees and does in the local Slack of `convbot dev`, on top of the fake Slack.
 
-The fake Slack (bot/fakeslack) is the workspace: it records what the bot posts, opens and
+The fake Slack (bot/devtools/fakeslack) is the workspace: it records what the bot posts, opens and
 publishes through the Web API and its response_urls. This adds the person's side: the state of
 one user's view of one channel, and their slash commands, clicks and form submissions, sent to
 the bot's /slack/events as Slack sends them — signed with the app's signing secret, with fresh
@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bot.fakeslack import (
+from bot.devtools.fakeslack import (
     FakeSlack,
     SlackSigner,
     StoredView,
@@ -24,7 +24,7 @@ from bot.fakeslack import (
     slash_command,
     view_submission,
 )
-from bot.fakeslack.methods import apply_submission_ack
+from bot.devtools.fakeslack.methods import apply_submission_ack
 
 Json = dict[str, Any]
 LONG_POLL = 25.0  # seconds a state request with `since` waits for a change

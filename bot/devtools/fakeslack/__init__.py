@@ -15,8 +15,8 @@
         client = AsyncWebClient(token="xoxb-test", base_url=f"{base_url}/api/")
 """
 
-from bot.fakeslack.errors import SlackRefusal
-from bot.fakeslack.payloads import (
+from bot.devtools.fakeslack.errors import SlackRefusal
+from bot.devtools.fakeslack.payloads import (
     app_home_opened,
     block_actions,
     block_actions_payload,
@@ -29,7 +29,7 @@ from bot.fakeslack.payloads import (
     view_submission,
     view_submission_payload,
 )
-from bot.fakeslack.recorder import (
+from bot.devtools.fakeslack.recorder import (
     EphemeralMessage,
     FakeSlack,
     ResponsePost,
@@ -39,9 +39,14 @@ from bot.fakeslack.recorder import (
     StoredMessage,
     StoredView,
 )
-from bot.fakeslack.server import create_fake_slack_app, serve_fake_slack
-from bot.fakeslack.signing import SlackSigner
-from bot.fakeslack.socket_mode import SocketAck, SocketConnection, SocketEnvelope, SocketMode
+from bot.devtools.fakeslack.server import create_fake_slack_app, serve_fake_slack
+from bot.devtools.fakeslack.signing import SlackSigner
+from bot.devtools.fakeslack.socket_mode import (
+    SocketAck,
+    SocketConnection,
+    SocketEnvelope,
+    SocketMode,
+)
 
 __all__ = [
     "EphemeralMessage",

@@ -14,15 +14,15 @@ from datetime import datetime
 from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.fakeslack.blockkit import (
+from bot.devtools.fakeslack.blockkit import (
     BlockKitError,
     BlocksTooLong,
     check_message_blocks,
     check_message_text_budget,
     check_view,
 )
-from bot.fakeslack.errors import SlackRefusal
-from bot.fakeslack.recorder import (
+from bot.devtools.fakeslack.errors import SlackRefusal
+from bot.devtools.fakeslack.recorder import (
     FakeSlack,
     JsonDict,
     SlackChannel,
@@ -31,7 +31,7 @@ from bot.fakeslack.recorder import (
     StoredView,
     truthy,
 )
-from bot.fakeslack.scopes import check_scope
+from bot.devtools.fakeslack.scopes import check_scope
 
 Method = Callable[[FakeSlack, JsonDict], JsonDict]
 AppLevelMethod = Callable[[FakeSlack, JsonDict, str], JsonDict]

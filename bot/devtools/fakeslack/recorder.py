@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.fakeslack import defaults
-from bot.fakeslack.faults import RESPONSE_URL as RESPONSE_URL  # where it always was
-from bot.fakeslack.faults import (
+from bot.devtools.fakeslack import defaults
+from bot.devtools.fakeslack.faults import RESPONSE_URL as RESPONSE_URL  # where it always was
+from bot.devtools.fakeslack.faults import (
     CountedFault,
     Fault,
     FaultPlan,
@@ -31,9 +31,9 @@ from bot.fakeslack.faults import (
     make_fault,
     method_set,
 )
-from bot.fakeslack.rate_limits import RateLimits
-from bot.fakeslack.scopes import MANIFEST_BOT_SCOPES
-from bot.fakeslack.socket_mode import SocketAck, SocketMode
+from bot.devtools.fakeslack.rate_limits import RateLimits
+from bot.devtools.fakeslack.scopes import MANIFEST_BOT_SCOPES
+from bot.devtools.fakeslack.socket_mode import SocketAck, SocketMode
 
 JsonDict = dict[str, Any]
 

@@ -1,13 +1,14 @@
 """`convbot dev`: the bot and a local Slack in one process, on one port, with no account anywhere.
 
-    /dev                 the local Slack page (bot/dev/static)
+    /dev                 the local Slack page (bot/devtools/dev/static)
     /dev/api/…           its JSON API: state (long-polled), command, action, submit, close, home
-                         (bot/dev/local_slack.py does the work)
+                         (bot/devtools/dev/local_slack.py does the work)
     /local-slack/api/…   the fake Slack Web API the bot is pointed at (SLACK_API_URL)
     /local-slack/response/…  its response_urls
     /slack/events, /healthz, /readyz, /metrics   the bot itself, exactly as `convbot serve`
 
-The bot runs on the embedded backend with the demo of bot/dev/demo.py, its files in one folder.
+The bot runs on the embedded backend with the demo of bot/devtools/dev/demo.py, its files in one
+folder.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.bootstrap import build_runtime
-from bot.dev import EXPOSE_FLAG, demo
-from bot.dev.local_slack import BotRefused, LocalSlack
-from bot.fakeslack import FakeSlack, create_fake_slack_app
+from bot.devtools.dev import EXPOSE_FLAG, demo
+from bot.devtools.dev.local_slack import BotRefused, LocalSlack
+from bot.devtools.fakeslack import FakeSlack, create_fake_slack_app
 from bot.listening import bind_or_say
 from bot.server import create_http_app
 from bot.settings import Settings

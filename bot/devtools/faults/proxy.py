@@ -11,8 +11,8 @@ Bytes pass both ways unchanged, except when the dice say:
   handled the request), the client's connection is closed and the answer is not passed on. The
   change happened, the client cannot know it: the classic ambiguous failure.
 
-Other kinds pass without a fault (`bot.faults.asgi` injects those). When either side closes, the
-proxy closes the other side too.
+Other kinds pass without a fault (`bot.devtools.faults.asgi` injects those). When either side
+closes, the proxy closes the other side too.
 
 Granularity: one roll per request/response exchange. The proxy does not parse HTTP; it counts
 an exchange as beginning with the first bytes the client sends on a new connection or after the
@@ -31,7 +31,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.faults.plan import CONNECTION_KINDS, FaultDice
+from bot.devtools.faults.plan import CONNECTION_KINDS, FaultDice
 
 log = logging.getLogger(__name__)
 

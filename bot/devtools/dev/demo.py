@@ -16,8 +16,8 @@ from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObjec
 
 from bot.commands.executor import execute
 from bot.commands.parser import parse
+from bot.devtools.fakeslack import FakeSlack
 from bot.errors import ConvbotError
-from bot.fakeslack import FakeSlack
 from bot.models import Actor, ConversationFilter
 from bot.service.conversations import ConversationService
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
-from bot.fakeslack.errors import SlackRefusal
+from bot.devtools.fakeslack.errors import SlackRefusal
 
 if TYPE_CHECKING:
-    from bot.fakeslack.recorder import FakeSlack, JsonDict, SlackChannel
+    from bot.devtools.fakeslack.recorder import FakeSlack, JsonDict, SlackChannel
 
 # The bot scopes of convbot's manifest.yml (oauth_config.scopes.bot).
 MANIFEST_BOT_SCOPES = (

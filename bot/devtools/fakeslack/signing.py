@@ -6,7 +6,8 @@ Receivers (Bolt, slack_sdk's SignatureVerifier) reject timestamps more than five
 from their clock, so an overridable timestamp lets a test replay an old request.
 
 The payload builders (`slash_command`, `block_actions`, `view_submission`, `event_callback`, …)
-live in `bot.fakeslack.payloads` and are re-exported here, next to the signer that signs them.
+live in `bot.devtools.fakeslack.payloads` and are re-exported here, next to the signer that signs
+them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import hmac
 import time
 from collections.abc import Callable
 
-from bot.fakeslack.payloads import (
+from bot.devtools.fakeslack.payloads import (
     FORM,
     JSON,
     app_home_opened,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.fakeslack.blockkit import BlockKitError, check_message_blocks
-from bot.fakeslack.recorder import (
+from bot.devtools.fakeslack.blockkit import BlockKitError, check_message_blocks
+from bot.devtools.fakeslack.recorder import (
     RESPONSE_URL,
     FakeSlack,
     JsonDict,

@@ -27,11 +27,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from bot.emulator.loopback import serve_in_background
-from bot.fakeslack import methods
-from bot.fakeslack.faults import RESPONSE_URL, Fault
-from bot.fakeslack.recorder import FakeSlack, JsonDict, SlackCall
-from bot.fakeslack.response_urls import post_to_response_url
+from bot.devtools.fakeslack import methods
+from bot.devtools.fakeslack.faults import RESPONSE_URL, Fault
+from bot.devtools.fakeslack.recorder import FakeSlack, JsonDict, SlackCall
+from bot.devtools.fakeslack.response_urls import post_to_response_url
+from bot.devtools.loopback import serve_in_background
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"

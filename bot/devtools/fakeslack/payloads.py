@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Any, ParamSpec
 from urllib.parse import parse_qsl, urlencode
 
-from bot.fakeslack import defaults
-from bot.fakeslack.recorder import JsonDict, StoredMessage, StoredView
+from bot.devtools.fakeslack import defaults
+from bot.devtools.fakeslack.recorder import JsonDict, StoredMessage, StoredView
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

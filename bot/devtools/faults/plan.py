@@ -2,9 +2,10 @@
 
 Two layers carry faults out, each the kinds it can:
 
-- the HTTP layer (`bot.faults.asgi.FaultMiddleware`, inside the emulator): "429", "500", "503",
-  "timeout" — answers given instead of the app's, the request never handled;
-- the connection layer (`bot.faults.proxy.fault_proxy`, a TCP proxy in front of the server):
+- the HTTP layer (`bot.devtools.faults.asgi.FaultMiddleware`, inside the emulator): "429", "500",
+  "503", "timeout" — answers given instead of the app's, the request never handled;
+- the connection layer (`bot.devtools.faults.proxy.fault_proxy`, a TCP proxy in front of the
+  server):
   "drop-before" and "drop-after" — connections closed, which an ASGI app cannot do.
 
 `rate` is the chance that a request meets a fault; the fault's kind is then drawn evenly from

@@ -1,6 +1,0 @@
-"""The Infobip Conversations emulator: any ConversationBackend served over HTTP under /ccaas/1/,
-optionally slow (`latency=`) or failing (`faults=`, see `bot.faults`)."""
-
-from bot.emulator.app import create_emulator_app
-
-__all__ = ["create_emulator_app"]
