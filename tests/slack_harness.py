@@ -48,7 +48,7 @@ from bot.models import Conversation
 from bot.server import Serving, create_http_app
 from bot.service.conversations import ConversationService
 from bot.settings import Settings
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons
 from bot.state.audit import AuditEntry
 from tests.seed import SEED
 
@@ -56,9 +56,19 @@ SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
 ANA, BEN, CLEO, DAVE = "UANA00001", "UBEN00002", "UCLEO0003", "UDAVE0004"  # Dave: no agent
 CHANNEL = "CSUPPORT01"
-TAKE, ROUTE, CLOSE, ESCALATE = ids.TAKE, ids.ROUTE, ids.CLOSE, ids.ESCALATE
-PRIORITY, EDIT, OPEN, REFRESH = ids.PRIORITY, ids.EDIT, ids.SHOW, ids.HOME_REFRESH
-NEXT_PAGE, PREVIOUS_PAGE = ids.PAGE_NEXT, ids.PAGE_PREVIOUS
+TAKE, ROUTE, CLOSE, ESCALATE = (
+    buttons.TAKE.id,
+    buttons.ROUTE.id,
+    buttons.CLOSE.id,
+    buttons.ESCALATE.id,
+)
+PRIORITY, EDIT, OPEN, REFRESH = (
+    buttons.PRIORITY.id,
+    buttons.EDIT.id,
+    buttons.SHOW.id,
+    buttons.HOME_REFRESH.id,
+)
+NEXT_PAGE, PREVIOUS_PAGE = buttons.PAGE_NEXT.id, buttons.PAGE_PREVIOUS.id
 CARD_BUTTONS = (TAKE, ROUTE, CLOSE, ESCALATE, PRIORITY, EDIT)
 Json = dict[str, Any]
 T = TypeVar("T")

@@ -23,10 +23,9 @@ from bot.models import (
     Queue,
     Status,
 )
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons, modals, refs
 from bot.slack.blocks.card import (
     CardContext,
-    card_ref_from_block_id,
     card_text,
     conversation_card,
 )
@@ -43,6 +42,9 @@ from bot.slack.blocks.modals import (
     split_tags,
 )
 from bot.slack.blocks.mrkdwn import clip, escape, mention, slack_date
+from bot.slack.blocks.refs import card_ref_from_block_id
+
+PAGING = (buttons.PAGE_PREVIOUS.id, buttons.PAGE_NEXT.id, buttons.PAGE.id)
 
 WHEN = datetime(2026, 11, 25, 10, 3, tzinfo=UTC)
 CONTEXT = CardContext(
@@ -214,25 +216,36 @@ def test_card_field_fallbacks(changes: dict[str, Any], queue: str, agent: str, t
 def test_take_is_offered_to_others_and_hidden_when_mine() -> None:
     others = as_json(conversation_card(conversation(agentId="agent-ben"), CONTEXT))
     mine = as_json(conversation_card(conversation(agentId="agent-ana"), CONTEXT))
-    assert action_ids(others) == [ids.TAKE, ids.ROUTE, ids.CLOSE, ids.PRIORITY, ids.EDIT]
-    assert action_ids(mine) == [ids.ROUTE, ids.CLOSE, ids.PRIORITY, ids.EDIT]
+    assert action_ids(others) == [
+        buttons.TAKE.id,
+        buttons.ROUTE.id,
+        buttons.CLOSE.id,
+        buttons.PRIORITY.id,
+        buttons.EDIT.id,
+    ]
+    assert action_ids(mine) == [
+        buttons.ROUTE.id,
+        buttons.CLOSE.id,
+        buttons.PRIORITY.id,
+        buttons.EDIT.id,
+    ]
 
 
 def test_take_stays_for_an_unlinked_viewer_of_an_unassigned_card() -> None:
     blocks = as_json(conversation_card(conversation(agentId=None), CardContext()))
-    assert ids.TAKE in action_ids(blocks)
+    assert buttons.TAKE.id in action_ids(blocks)
 
 
 def test_escalate_only_when_escalation_is_enabled() -> None:
     enabled = CardContext(escalation_enabled=True)
     blocks = as_json(conversation_card(conversation(), enabled))
     assert action_ids(blocks) == [
-        ids.TAKE,
-        ids.ROUTE,
-        ids.CLOSE,
-        ids.ESCALATE,
-        ids.PRIORITY,
-        ids.EDIT,
+        buttons.TAKE.id,
+        buttons.ROUTE.id,
+        buttons.CLOSE.id,
+        buttons.ESCALATE.id,
+        buttons.PRIORITY.id,
+        buttons.EDIT.id,
     ]
 
 
@@ -248,10 +261,10 @@ def test_every_button_carries_the_card_version(status: Status) -> None:
     shown = conversation(status=status)
     blocks = as_json(conversation_card(shown, CONTEXT))
     (actions,) = [b for b in blocks if b["type"] == "actions"]
-    expected = ids.CardRef(id="c-1", v=shown.updatedAt)
+    expected = refs.CardRef(id="c-1", v=shown.updatedAt)
     buttons = [e for e in actions["elements"] if e["type"] == "button"]
     assert len(buttons) == 4
-    assert {ids.CardRef.decode(b["value"]) for b in buttons} == {expected}
+    assert {refs.CardRef.decode(b["value"]) for b in buttons} == {expected}
     assert card_ref_from_block_id(actions["block_id"]) == expected
     assert expected.is_current(shown.updatedAt)
 
@@ -265,7 +278,7 @@ def test_priority_select_starts_at_the_current_priority() -> None:
 
 def test_close_asks_for_confirmation() -> None:
     blocks = as_json(conversation_card(conversation(topic="x" * 1000), CONTEXT))
-    (close,) = [e for e in elements(blocks) if e["action_id"] == ids.CLOSE]
+    (close,) = [e for e in elements(blocks) if e["action_id"] == buttons.CLOSE.id]
     assert close["style"] == "danger"
     assert close["confirm"]["style"] == "danger"
     assert len(close["confirm"]["text"]["text"]) <= 300
@@ -279,7 +292,12 @@ def test_card_ref_from_a_foreign_block_id_is_invalid_input(block_id: str | None)
 
 def test_an_id_too_long_for_a_block_id_drops_only_the_select() -> None:
     blocks = as_json(conversation_card(conversation(id="x" * 240), CONTEXT))
-    assert action_ids(blocks) == [ids.TAKE, ids.ROUTE, ids.CLOSE, ids.EDIT]
+    assert action_ids(blocks) == [
+        buttons.TAKE.id,
+        buttons.ROUTE.id,
+        buttons.CLOSE.id,
+        buttons.EDIT.id,
+    ]
     assert_within_limits(blocks, 50)
 
 
@@ -342,9 +360,9 @@ def test_rows_view_the_card() -> None:
     blocks = as_json(conversation_list(page_of(2), "list", CONTEXT, "2 conversations."))
     assert [b["type"] for b in blocks] == ["section", "section", "section"]
     row = blocks[1]
-    assert row["accessory"]["action_id"] == ids.SHOW
+    assert row["accessory"]["action_id"] == buttons.SHOW.id
     assert row["accessory"]["text"]["text"] == "View"  # not "Open", the status beside it
-    assert ids.CardRef.decode(row["accessory"]["value"]).id == "c-0"
+    assert refs.CardRef.decode(row["accessory"]["value"]).id == "c-0"
     assert row["text"]["text"].startswith(":large_orange_circle: *Printer on fire*\nOpen · Billing")
 
 
@@ -362,9 +380,9 @@ def test_paging_buttons(page: int, total: int, buttons: list[tuple[str, int]]) -
     count = max(0, min(20, total - page * 20))
     listed = page_of(count, page=page, limit=20, total=total)
     blocks = as_json(conversation_list(listed, "list priority:high", CONTEXT, "Some."))
-    paging = [e for e in elements(blocks) if e["action_id"] in ids.PAGING]
-    decoded = [(e["text"]["text"], ids.PageRef.decode(e["value"])) for e in paging]
-    assert decoded == [(t, ids.PageRef(q="list priority:high", p=p)) for t, p in buttons]
+    paging = [e for e in elements(blocks) if e["action_id"] in PAGING]
+    decoded = [(e["text"]["text"], refs.PageRef.decode(e["value"])) for e in paging]
+    assert decoded == [(t, refs.PageRef(q="list priority:high", p=p)) for t, p in buttons]
 
 
 def test_a_hundred_rows_fit_in_one_message() -> None:
@@ -387,13 +405,13 @@ def test_a_page_of_long_topics_stays_within_slacks_text_budget() -> None:
     rows = sum(1 for b in blocks if b.get("accessory"))
     assert 0 < rows < 50
     assert blocks[-2]["elements"][0]["text"].startswith(f"…and {50 - rows} more on this page")
-    assert {e["action_id"] for e in blocks[-1]["elements"]} == {ids.PAGE_NEXT}
+    assert {e["action_id"] for e in blocks[-1]["elements"]} == {buttons.PAGE_NEXT.id}
 
 
 def test_a_command_too_long_for_a_button_says_how_to_page() -> None:
     listed = page_of(20, total=45)
     blocks = as_json(conversation_list(listed, "list " + "x" * 2000, CONTEXT, "Some."))
-    assert not set(ids.PAGING) & set(action_ids(blocks))
+    assert not set(PAGING) & set(action_ids(blocks))
     assert "page:N" in blocks[-1]["elements"][0]["text"]
 
 
@@ -411,7 +429,7 @@ QUEUES = [Queue(id="q-vip", name="VIP"), Queue(id="q-billing", name="Billing")]
 
 def test_create_modal_fields_and_defaults() -> None:
     view = create_modal(QUEUES, private_metadata="C123").to_dict()
-    assert view["callback_id"] == ids.CREATE_MODAL
+    assert view["callback_id"] == modals.CREATE_MODAL
     assert view["private_metadata"] == "C123"
     assert (view["title"]["text"], view["submit"]["text"], view["close"]["text"]) == (
         "New conversation",
@@ -420,41 +438,43 @@ def test_create_modal_fields_and_defaults() -> None:
     )
     fields = inputs(view)
     assert list(fields) == [
-        ids.FIELD_TOPIC,
-        ids.FIELD_SUMMARY,
-        ids.FIELD_PRIORITY,
-        ids.FIELD_CHANNEL,
-        ids.FIELD_QUEUE,
-        ids.FIELD_TAGS,
+        modals.FIELD_TOPIC,
+        modals.FIELD_SUMMARY,
+        modals.FIELD_PRIORITY,
+        modals.FIELD_CHANNEL,
+        modals.FIELD_QUEUE,
+        modals.FIELD_TAGS,
     ]
-    assert fields[ids.FIELD_TOPIC]["element"]["max_length"] == 1000
-    assert fields[ids.FIELD_TOPIC]["optional"] is False
-    assert fields[ids.FIELD_SUMMARY]["element"]["multiline"] is True
-    assert fields[ids.FIELD_SUMMARY]["element"]["max_length"] == 3000  # Slack's most
-    assert fields[ids.FIELD_PRIORITY]["element"]["initial_option"]["value"] == "NORMAL"
-    channel = fields[ids.FIELD_CHANNEL]["element"]
+    assert fields[modals.FIELD_TOPIC]["element"]["max_length"] == 1000
+    assert fields[modals.FIELD_TOPIC]["optional"] is False
+    assert fields[modals.FIELD_SUMMARY]["element"]["multiline"] is True
+    assert fields[modals.FIELD_SUMMARY]["element"]["max_length"] == 3000  # Slack's most
+    assert fields[modals.FIELD_PRIORITY]["element"]["initial_option"]["value"] == "NORMAL"
+    channel = fields[modals.FIELD_CHANNEL]["element"]
     assert channel["initial_option"]["value"] == "NO_CHANNEL"
     assert len(channel["options"]) == len(Channel)
-    queue = fields[ids.FIELD_QUEUE]
+    queue = fields[modals.FIELD_QUEUE]
     assert queue["optional"] is True
     assert [o["text"]["text"] for o in queue["element"]["options"]] == ["Billing", "VIP"]
     assert "initial_option" not in queue["element"]
-    assert fields[ids.FIELD_TAGS]["hint"]["text"] == "space- or comma-separated, e.g. billing vip"
+    assert (
+        fields[modals.FIELD_TAGS]["hint"]["text"] == "space- or comma-separated, e.g. billing vip"
+    )
 
 
 def test_create_modal_while_queues_load_and_when_there_are_none() -> None:
     loading = create_modal(None).to_dict()
-    assert ids.FIELD_QUEUE not in inputs(loading)
+    assert modals.FIELD_QUEUE not in inputs(loading)
     assert any("Loading queues…" in t for t in mrkdwn_texts(loading["blocks"]))
     empty = create_modal([]).to_dict()
-    assert ids.FIELD_QUEUE not in inputs(empty)
+    assert modals.FIELD_QUEUE not in inputs(empty)
     assert any("No queues are configured" in t for t in mrkdwn_texts(empty["blocks"]))
 
 
 def test_create_modal_with_many_long_named_queues_stays_within_limits() -> None:
     queues = [Queue(id=f"q-{i:03}", name=f"{i:03} " + "n" * 200) for i in range(150)]
     view = create_modal([*queues, Queue(id="x" * 151, name="unsendable")]).to_dict()
-    queue = inputs(view)[ids.FIELD_QUEUE]
+    queue = inputs(view)[modals.FIELD_QUEUE]
     assert len(queue["element"]["options"]) == 100
     assert all(len(o["text"]["text"]) <= 75 for o in queue["element"]["options"])
     assert queue["hint"]["text"].startswith("Showing 100 of 150")
@@ -463,33 +483,33 @@ def test_create_modal_with_many_long_named_queues_stays_within_limits() -> None:
 def test_edit_modal_is_prefilled() -> None:
     shown = conversation(status=Status.WAITING, priority=Priority.URGENT)
     view = edit_modal(shown, QUEUES, private_metadata='{"card":{"id":"c-1"}}').to_dict()
-    assert view["callback_id"] == ids.EDIT_MODAL
+    assert view["callback_id"] == modals.EDIT_MODAL
     assert view["private_metadata"] == '{"card":{"id":"c-1"}}'
     fields = inputs(view)
     assert list(fields) == [
-        ids.FIELD_TOPIC,
-        ids.FIELD_SUMMARY,
-        ids.FIELD_STATUS,
-        ids.FIELD_PRIORITY,
-        ids.FIELD_QUEUE,
+        modals.FIELD_TOPIC,
+        modals.FIELD_SUMMARY,
+        modals.FIELD_STATUS,
+        modals.FIELD_PRIORITY,
+        modals.FIELD_QUEUE,
     ]
-    assert fields[ids.FIELD_TOPIC]["element"]["initial_value"] == "Printer on fire"
-    assert fields[ids.FIELD_SUMMARY]["element"]["initial_value"] == "Smoke from tray 2"
-    assert fields[ids.FIELD_STATUS]["element"]["initial_option"]["value"] == "WAITING"
-    assert fields[ids.FIELD_PRIORITY]["element"]["initial_option"]["value"] == "URGENT"
-    assert fields[ids.FIELD_QUEUE]["element"]["initial_option"]["value"] == "q-billing"
+    assert fields[modals.FIELD_TOPIC]["element"]["initial_value"] == "Printer on fire"
+    assert fields[modals.FIELD_SUMMARY]["element"]["initial_value"] == "Smoke from tray 2"
+    assert fields[modals.FIELD_STATUS]["element"]["initial_option"]["value"] == "WAITING"
+    assert fields[modals.FIELD_PRIORITY]["element"]["initial_option"]["value"] == "URGENT"
+    assert fields[modals.FIELD_QUEUE]["element"]["initial_option"]["value"] == "q-billing"
 
 
 def test_edit_modal_with_an_unknown_queue_selects_none() -> None:
     shown = conversation(queueId="q-gone", summary=None)
     fields = inputs(edit_modal(shown, QUEUES, private_metadata="").to_dict())
-    assert "initial_option" not in fields[ids.FIELD_QUEUE]["element"]
-    assert "initial_value" not in fields[ids.FIELD_SUMMARY]["element"]
+    assert "initial_option" not in fields[modals.FIELD_QUEUE]["element"]
+    assert "initial_value" not in fields[modals.FIELD_SUMMARY]["element"]
 
 
 def test_loading_modal_opens_instantly_with_a_short_title() -> None:
-    view = loading_modal("A title far longer than Slack allows", ids.EDIT_MODAL).to_dict()
-    assert view["callback_id"] == ids.EDIT_MODAL
+    view = loading_modal("A title far longer than Slack allows", modals.EDIT_MODAL).to_dict()
+    assert view["callback_id"] == modals.EDIT_MODAL
     assert len(view["title"]["text"]) <= 24
     assert "submit" not in view
 
@@ -548,7 +568,7 @@ def test_truncated_submissions_read_as_missing_fields(values: Any) -> None:
     assert read_create(values) == {}
     assert "topic" not in read_edit(values) or read_edit(values)["topic"] == ""
     _, errors = field_errors(ConversationCreate, read_create(values))
-    assert errors == {ids.FIELD_TOPIC: "Give the conversation a topic."}
+    assert errors == {modals.FIELD_TOPIC: "Give the conversation a topic."}
 
 
 @pytest.mark.parametrize(
@@ -599,23 +619,23 @@ def test_field_errors_name_the_input_and_the_limit() -> None:
     }
     model, errors = field_errors(ConversationCreate, fields)
     assert model is None
-    assert errors[ids.FIELD_TOPIC] == "The topic is 1203 characters; the limit is 1000."
-    assert errors[ids.FIELD_SUMMARY] == "The summary is 4001 characters; the limit is 4000."
-    assert errors[ids.FIELD_TAGS].startswith("Tag 'not ok' is not valid")
-    assert errors[ids.FIELD_PRIORITY].startswith("Choose one of")
+    assert errors[modals.FIELD_TOPIC] == "The topic is 1203 characters; the limit is 1000."
+    assert errors[modals.FIELD_SUMMARY] == "The summary is 4001 characters; the limit is 4000."
+    assert errors[modals.FIELD_TAGS].startswith("Tag 'not ok' is not valid")
+    assert errors[modals.FIELD_PRIORITY].startswith("Choose one of")
     assert all(len(sentence) <= 300 for sentence in errors.values())
 
 
 def test_field_errors_for_an_edit() -> None:
     _, errors = field_errors(ConversationPatch, {"topic": "", "status": "DONE", "queueId": 5})
-    assert errors[ids.FIELD_TOPIC] == "Give the conversation a topic."
-    assert errors[ids.FIELD_STATUS].startswith("Choose one of")
-    assert ids.FIELD_QUEUE in errors
+    assert errors[modals.FIELD_TOPIC] == "Give the conversation a topic."
+    assert errors[modals.FIELD_STATUS].startswith("Choose one of")
+    assert modals.FIELD_QUEUE in errors
 
 
 def test_field_errors_for_fields_without_an_input_land_on_the_topic() -> None:
     _, errors = field_errors(ConversationCreate, {"topic": "x", "colour": "red"})
-    assert list(errors) == [ids.FIELD_TOPIC]
+    assert list(errors) == [modals.FIELD_TOPIC]
 
 
 def test_split_tags() -> None:
@@ -638,13 +658,13 @@ def test_home_lists_both_groups_with_working_card_buttons() -> None:
     unassigned = Page[Conversation](items=[conversation(id="u-1")], totalItems=1)
     view = home_json(assigned, unassigned, CONTEXT, linked=True)
     blocks = view["blocks"]
-    assert blocks[1]["elements"][0]["action_id"] == ids.HOME_REFRESH
+    assert blocks[1]["elements"][0]["action_id"] == buttons.HOME_REFRESH.id
     texts = mrkdwn_texts(blocks)
     assert "*Assigned to you (1)*" in texts and "*Unassigned, high priority (1)*" in texts
     cards = [b for b in blocks if b.get("block_id", "").startswith("card|")]
     assert [card_ref_from_block_id(b["block_id"]).id for b in cards] == ["a-1", "u-1"]
-    assert ids.TAKE not in action_ids(cards[:1])  # already mine
-    assert ids.TAKE in action_ids(cards[1:])
+    assert buttons.TAKE.id not in action_ids(cards[:1])  # already mine
+    assert buttons.TAKE.id in action_ids(cards[1:])
 
 
 def test_home_without_a_link_explains_how_to_link() -> None:
@@ -713,7 +733,7 @@ def test_result_blocks_for_a_conversation() -> None:
     assert text == "Created &lt;conversation&gt; c-1. HIGH · Printer on fire (OPEN)"
     assert drawn[0]["elements"][0]["text"] == "Created &lt;conversation&gt; c-1."
     assert drawn[1]["type"] == "header"
-    assert ids.TAKE in action_ids(drawn)
+    assert buttons.TAKE.id in action_ids(drawn)
 
 
 def test_result_blocks_for_a_page() -> None:
@@ -723,8 +743,8 @@ def test_result_blocks_for_a_page() -> None:
     drawn = as_json(blocks)
     assert text == "1-20 of 45 conversations."
     assert drawn[0]["text"]["text"] == "1-20 of 45 conversations."
-    (next_page,) = [e for e in elements(drawn) if e["action_id"] == ids.PAGE_NEXT]
-    assert ids.PageRef.decode(next_page["value"]) == ids.PageRef(q="list status:open", p=2)
+    (next_page,) = [e for e in elements(drawn) if e["action_id"] == buttons.PAGE_NEXT.id]
+    assert refs.PageRef.decode(next_page["value"]) == refs.PageRef(q="list status:open", p=2)
 
 
 def test_result_blocks_without_a_payload_show_the_headline() -> None:

@@ -25,7 +25,7 @@ from bot.devtools.fakeslack import FakeSlack
 from bot.devtools.fakeslack.blockkit import check_message_blocks
 from bot.devtools.loopback import serve_built
 from bot.oncall.rota import on_call
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons, modals
 
 # The slow tier (tests/conftest.py): `convbot dev` served on loopback.
 pytestmark = pytest.mark.slow
@@ -110,7 +110,7 @@ def _create_form(state: Json) -> Json | None:
     """The create form once its inputs are drawn (it opens as "Loading…" first)."""
     for view in state["views"]:
         blocks = view["view"]["blocks"]
-        if view["view"]["callback_id"] == ids.CREATE_MODAL and blocks[0].get("type") == "input":
+        if view["view"]["callback_id"] == modals.CREATE_MODAL and blocks[0].get("type") == "input":
             return dict(view)
     return None
 
@@ -177,7 +177,7 @@ async def test_create_shows_a_card_and_take_redraws_it(dev: httpx.AsyncClient) -
 
     drawn = await page.until(card)
     assert not drawn["edited"]
-    await page.press(drawn, ids.TAKE)
+    await page.press(drawn, buttons.TAKE.id)
     taken = await page.until(lambda s: (c := card(s)) and c["edited"] and c)
     assert "Ana Horvat" in _texts(taken) or "<@UANA00001>" in _texts(taken)
 
@@ -188,15 +188,17 @@ async def test_the_create_form_shows_an_inline_error_for_an_empty_topic(
     page = Page(dev)
     await page.command("create")
     modal = await page.until(_create_form)
-    topic = {ids.FIELD_TOPIC: {ids.FIELD_TOPIC: {"type": "plain_text_input", "value": ""}}}
+    topic = {modals.FIELD_TOPIC: {modals.FIELD_TOPIC: {"type": "plain_text_input", "value": ""}}}
     answer = await page.submit(modal["id"], topic)
-    assert ids.FIELD_TOPIC in answer["errors"]  # for the page to show beside the topic
+    assert modals.FIELD_TOPIC in answer["errors"]  # for the page to show beside the topic
     state = await page.state()
     assert state["views"][-1]["id"] == modal["id"]  # still open
     # Not in the state: a reloaded page, which has forgotten what was typed, shows no old error.
     assert "errors" not in state
 
-    filled = {ids.FIELD_TOPIC: {ids.FIELD_TOPIC: {"type": "plain_text_input", "value": "Fax"}}}
+    filled = {
+        modals.FIELD_TOPIC: {modals.FIELD_TOPIC: {"type": "plain_text_input", "value": "Fax"}}
+    }
     assert (await page.submit(modal["id"], filled)).get("errors") is None
     assert (await page.state())["views"] == []  # accepted: Slack closes the form
 
@@ -222,7 +224,7 @@ async def test_escalate_pages_the_on_call_and_acknowledge_stops_it(
             (m for m in s["messages"] if "Site down" in _texts(m) and not m["ephemeral"]), None
         )
     )
-    await page.press(card, ids.ESCALATE)
+    await page.press(card, buttons.ESCALATE.id)
     # Whoever the demo's primary rotation has on call (Ana and Ben, a day each) gets the page.
     schedule = OpsConfig.model_validate(demo.operations()).oncall.schedules[0]
     person = Page(dev, on_call(schedule, datetime.now(UTC)) or "")
@@ -230,7 +232,7 @@ async def test_escalate_pages_the_on_call_and_acknowledge_stops_it(
     paged = await person.until(
         lambda s: next((m for m in s["messages"] if "Site down" in _texts(m)), None), channel=dm
     )
-    await person.press(paged, ids.PAGE_ACK, channel=dm)
+    await person.press(paged, buttons.PAGE_ACK.id, channel=dm)
     acknowledged = await person.until(
         lambda s: next(
             (m for m in s["messages"] if "Acknowledged" in _texts(m) and m["edited"]), None
@@ -345,7 +347,7 @@ async def test_the_sidebar_counts_unread_messages_until_the_channel_is_opened(
     # An edit is not news: Take redraws the card, and it does not count again for Ben (only
     # what was posted since he looked does, such as the demo's first digest).
     read_up_to = max(float(m["ts"]) for m in opened["messages"])
-    await ana.press(card, ids.TAKE)
+    await ana.press(card, buttons.TAKE.id)
     await ana.until(
         lambda s: any(m["edited"] and "Printer on fire" in _texts(m) for m in s["messages"])
     )

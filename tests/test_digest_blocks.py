@@ -14,7 +14,8 @@ from bot.devtools.fakeslack.blockkit import check_message_blocks, check_message_
 from bot.digests.model import Digest, DigestItem
 from bot.errors import InvalidInput
 from bot.models import Conversation, Priority, Status
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons as button_table
+from bot.slack.blocks import refs
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.digest import (
     EMPTY,
@@ -212,7 +213,7 @@ def test_items_keep_the_given_order() -> None:
     items = [item(id=i, priority=Priority.URGENT if i[0] == "u" else Priority.HIGH) for i in order]
     _, blocks = drawn(digest(items))
     assert [s["block_id"].removeprefix("dsec|") for s in item_sections(blocks)] == order
-    assert [ids.digest_ref_from_block_id(a["block_id"]).id for a in actions(blocks)] == order
+    assert [refs.digest_ref_from_block_id(a["block_id"]).id for a in actions(blocks)] == order
 
 
 def test_an_item_says_what_why_and_who() -> None:
@@ -267,71 +268,71 @@ def test_age_of_a_naive_or_missing_moment() -> None:
 def test_buttons_and_select_carry_the_item_ref() -> None:
     shown = item(agentId="agent-ben")
     (_, block) = item_json(shown)
-    expected = ids.DigestItemRef(d=NAME, id="c-1", v=shown.conversation.updatedAt)
+    expected = refs.DigestItemRef(d=NAME, id="c-1", v=shown.conversation.updatedAt)
     assert action_ids(block) == [
-        ids.DIGEST_TAKE,
-        ids.DIGEST_ESCALATE,
-        ids.DIGEST_CLOSE,
-        ids.DIGEST_SNOOZE,
+        button_table.DIGEST_TAKE.id,
+        button_table.DIGEST_ESCALATE.id,
+        button_table.DIGEST_CLOSE.id,
+        button_table.DIGEST_SNOOZE.id,
     ]
     buttons = [e for e in block["elements"] if e["type"] == "button"]
     assert [b["text"]["text"] for b in buttons] == ["Take", "Escalate", "Close"]
-    assert {ids.DigestItemRef.decode(b["value"]) for b in buttons} == {expected}
+    assert {refs.DigestItemRef.decode(b["value"]) for b in buttons} == {expected}
     assert block["block_id"].startswith("ditem|")
-    assert ids.digest_ref_from_block_id(block["block_id"]) == expected
+    assert refs.digest_ref_from_block_id(block["block_id"]) == expected
     assert expected.is_current(shown.conversation.updatedAt)
     assert not expected.is_current(NOW)
     (select,) = [e for e in block["elements"] if e["type"] == "static_select"]
     assert [o["value"] for o in select["options"]] == ["1h", "4h", "24h"]
     assert [o["text"]["text"] for o in select["options"]] == ["1 hour", "4 hours", "24 hours"]
     assert "initial_option" not in select
-    (close,) = [b for b in buttons if b["action_id"] == ids.DIGEST_CLOSE]
+    (close,) = [b for b in buttons if b["action_id"] == button_table.DIGEST_CLOSE.id]
     assert close["style"] == "danger" and close["confirm"]["style"] == "danger"
 
 
 def test_ref_round_trips_without_a_version() -> None:
-    ref = ids.DigestItemRef(d="d", id="c-1")
+    ref = refs.DigestItemRef(d="d", id="c-1")
     assert ref.encode() == '{"d":"d","id":"c-1"}'
-    assert ids.DigestItemRef.decode(ref.encode()) == ref
-    assert ids.digest_ref_from_block_id("ditem|" + ref.encode()) == ref
+    assert refs.DigestItemRef.decode(ref.encode()) == ref
+    assert refs.digest_ref_from_block_id("ditem|" + ref.encode()) == ref
 
 
 @pytest.mark.parametrize("value", [None, "", "{", "[]", '{"id":"c-1"}', '{"d":"x"}', "card|{}"])
 def test_garbage_refs_are_invalid_input(value: str | None) -> None:
     with pytest.raises(InvalidInput):
-        ids.DigestItemRef.decode(value)
+        refs.DigestItemRef.decode(value)
     with pytest.raises(InvalidInput):
-        ids.digest_ref_from_block_id(value)
+        refs.digest_ref_from_block_id(value)
 
 
 @pytest.mark.parametrize("value", ["card|" + '{"id":"c-1"}', "dsec|c-1", "ditem|"])
 def test_foreign_block_ids_are_invalid_input(value: str) -> None:
     with pytest.raises(InvalidInput):
-        ids.digest_ref_from_block_id(value)
+        refs.digest_ref_from_block_id(value)
 
 
 def test_snooze_values_read_as_durations() -> None:
-    assert ids.snooze_duration("1h") == timedelta(hours=1)
-    assert ids.snooze_duration("4h") == timedelta(hours=4)
-    assert ids.snooze_duration("24h") == timedelta(hours=24)
+    assert refs.snooze_duration("1h") == timedelta(hours=1)
+    assert refs.snooze_duration("4h") == timedelta(hours=4)
+    assert refs.snooze_duration("24h") == timedelta(hours=24)
     for value in (None, "", "2h", "1H"):
         with pytest.raises(InvalidInput):
-            ids.snooze_duration(value)
+            refs.snooze_duration(value)
 
 
 def test_take_is_hidden_when_the_item_is_the_viewers() -> None:
     mine = actions(item_json(item(agentId="agent-ana")))[0]
     others = actions(item_json(item(agentId="agent-ben")))[0]
-    assert ids.DIGEST_TAKE not in action_ids(mine)
-    assert ids.DIGEST_TAKE in action_ids(others)
+    assert button_table.DIGEST_TAKE.id not in action_ids(mine)
+    assert button_table.DIGEST_TAKE.id in action_ids(others)
 
 
 def test_take_stays_when_the_viewer_is_unknown() -> None:
     for agent in (None, "agent-ana"):
         block = actions(item_json(item(agentId=agent), CardContext()))[0]
-        assert ids.DIGEST_TAKE in action_ids(block)
+        assert button_table.DIGEST_TAKE.id in action_ids(block)
     unassigned = actions(item_json(item(agentId=None)))[0]
-    assert ids.DIGEST_TAKE in action_ids(unassigned)
+    assert button_table.DIGEST_TAKE.id in action_ids(unassigned)
 
 
 def test_closed_items_have_no_actions() -> None:
@@ -347,7 +348,11 @@ def test_snoozed_items_say_until_when_and_offer_no_snooze() -> None:
     blocks = item_json(item(snoozed_until=until))
     text = blocks[0]["text"]["text"]
     assert f"\n:zzz: snoozed until <!date^{int(until.timestamp())}^" in text
-    assert action_ids(blocks[1]) == [ids.DIGEST_TAKE, ids.DIGEST_ESCALATE, ids.DIGEST_CLOSE]
+    assert action_ids(blocks[1]) == [
+        button_table.DIGEST_TAKE.id,
+        button_table.DIGEST_ESCALATE.id,
+        button_table.DIGEST_CLOSE.id,
+    ]
 
 
 def test_an_id_too_long_for_a_block_id_keeps_the_buttons_and_drops_the_select() -> None:
@@ -357,8 +362,12 @@ def test_an_id_too_long_for_a_block_id_keeps_the_buttons_and_drops_the_select() 
     assert blocks[0]["block_id"] == item_block_id(long_id)
     assert len(blocks[0]["block_id"]) <= 255
     assert "block_id" not in blocks[1]
-    assert action_ids(blocks[1]) == [ids.DIGEST_TAKE, ids.DIGEST_ESCALATE, ids.DIGEST_CLOSE]
-    assert ids.DigestItemRef.decode(blocks[1]["elements"][0]["value"]).id == long_id
+    assert action_ids(blocks[1]) == [
+        button_table.DIGEST_TAKE.id,
+        button_table.DIGEST_ESCALATE.id,
+        button_table.DIGEST_CLOSE.id,
+    ]
+    assert refs.DigestItemRef.decode(blocks[1]["elements"][0]["value"]).id == long_id
 
 
 def test_an_item_listed_twice_is_drawn_once() -> None:
@@ -490,8 +499,8 @@ def test_replace_item_redraws_only_that_item_and_the_head() -> None:
     h1 = next(i for i, b in enumerate(before) if b["block_id"] == "dsec|h-1")
     assert changed == [h1, h1 + 1]  # the head's text is the same: the totals did not change
     assert "<@U0123ABCD>" in after[h1]["text"]["text"]
-    assert ids.DIGEST_TAKE not in action_ids(after[h1 + 1])  # it is mine now
-    assert ids.digest_ref_from_block_id(after[h1 + 1]["block_id"]) == ids.DigestItemRef(
+    assert button_table.DIGEST_TAKE.id not in action_ids(after[h1 + 1])  # it is mine now
+    assert refs.digest_ref_from_block_id(after[h1 + 1]["block_id"]) == refs.DigestItemRef(
         d=NAME, id="h-1", v=NOW
     )
 
@@ -520,8 +529,8 @@ def test_replace_item_keeps_the_mention_while_something_is_urgent() -> None:
     assert after[0] == before[0]
     h2 = next(i for i, b in enumerate(after) if b["block_id"] == "dsec|h-2")
     assert ":zzz: snoozed until" in after[h2]["text"]["text"]
-    assert ids.DIGEST_SNOOZE not in action_ids(after[h2 + 1])
-    assert ids.digest_ref_from_block_id(after[h2 + 1]["block_id"]).d == NAME
+    assert button_table.DIGEST_SNOOZE.id not in action_ids(after[h2 + 1])
+    assert refs.digest_ref_from_block_id(after[h2 + 1]["block_id"]).d == NAME
 
 
 def test_replace_item_not_drawn_redraws_only_the_head() -> None:

@@ -21,7 +21,7 @@ from bot.jobs.scheduler import digest_jobs
 from bot.metrics import Metrics
 from bot.models import Actor, ConversationPatch, Status, utcnow
 from bot.slack.app import build_slack_deps
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK
 from tests.slack_harness import (
     ANA,
@@ -84,7 +84,7 @@ async def test_take_redraws_the_item_and_totals_in_place(tmp_path: Path) -> None
         digest = await post_digest(slack)
         assert head_text(digest).startswith("2 open high-priority conversations")
 
-        await slack.press(digest, ids.DIGEST_TAKE, card=fire.id)
+        await slack.press(digest, buttons.DIGEST_TAKE.id, card=fire.id)
 
         shown = await redrawn(slack, digest, 1)
         assert "<@" + ANA + ">" in item_text(shown, fire.id)
@@ -103,7 +103,7 @@ async def test_close_draws_the_item_closed_and_lowers_the_totals(tmp_path: Path)
         await slack.create("Refund twice priority:high")
         digest = await post_digest(slack)
 
-        await slack.press(digest, ids.DIGEST_CLOSE, card=fire.id)
+        await slack.press(digest, buttons.DIGEST_CLOSE.id, card=fire.id)
 
         shown = await redrawn(slack, digest, 1)
         assert "closed" in item_text(shown, fire.id)
@@ -120,7 +120,9 @@ async def test_snooze_hides_the_item_from_digests_shows_on_cards_and_is_audited(
         await slack.create("Refund twice priority:high")
         digest = await post_digest(slack)
 
-        await slack.press(digest, ids.DIGEST_SNOOZE, card=fire.id, selected_option=selected("4h"))
+        await slack.press(
+            digest, buttons.DIGEST_SNOOZE.id, card=fire.id, selected_option=selected("4h")
+        )
 
         shown = await redrawn(slack, digest, 1)
         assert ":zzz: snoozed until <!date^" in item_text(shown, fire.id)
@@ -145,7 +147,7 @@ async def test_a_press_on_a_changed_item_does_nothing_and_says_so(tmp_path: Path
         digest = await post_digest(slack)
         await slack.service.update(ADMIN, fire.id, ConversationPatch(topic="Toner"))
 
-        sent = await slack.press(digest, ids.DIGEST_CLOSE, card=fire.id, user=BEN)
+        sent = await slack.press(digest, buttons.DIGEST_CLOSE.id, card=fire.id, user=BEN)
 
         note = await sent.answer()
         assert note.response_type == "ephemeral" and "out of date" in note.text
@@ -160,8 +162,8 @@ async def test_two_presses_on_one_item_version_act_once(tmp_path: Path) -> None:
         digest = await post_digest(slack)
 
         await asyncio.gather(
-            slack.press(digest, ids.DIGEST_TAKE, card=fire.id, user=ANA),
-            slack.press(digest, ids.DIGEST_TAKE, card=fire.id, user=BEN),
+            slack.press(digest, buttons.DIGEST_TAKE.id, card=fire.id, user=ANA),
+            slack.press(digest, buttons.DIGEST_TAKE.id, card=fire.id, user=BEN),
         )
 
         await redrawn(slack, digest, 1)
@@ -181,7 +183,7 @@ async def test_a_burst_of_presses_makes_one_update_per_second_and_keeps_every_ch
         started = time.monotonic()
 
         for card in cards:
-            await slack.press(digest, ids.DIGEST_CLOSE, card=card.id)
+            await slack.press(digest, buttons.DIGEST_CLOSE.id, card=card.id)
 
         async def all_closed() -> bool:
             await asyncio.sleep(0)
@@ -204,7 +206,7 @@ async def test_escalate_on_a_digest_says_it_is_not_configured(tmp_path: Path) ->
     async with running_bot(tmp_path, config=CONFIG) as slack:
         fire = await slack.create("Printer on fire priority:urgent")
         digest = await post_digest(slack)
-        note = await (await slack.press(digest, ids.DIGEST_ESCALATE, card=fire.id)).answer()
+        note = await (await slack.press(digest, buttons.DIGEST_ESCALATE.id, card=fire.id)).answer()
         assert note.response_type == "ephemeral" and "Escalation is not configured" in note.text
 
 
@@ -213,7 +215,7 @@ async def test_a_broken_digest_button_gets_a_readable_answer(tmp_path: Path) -> 
         fire = await slack.create("Printer on fire priority:urgent")
         digest = await post_digest(slack)
         note = await (
-            await slack.press(digest, ids.DIGEST_TAKE, card=fire.id, value="{oops")
+            await slack.press(digest, buttons.DIGEST_TAKE.id, card=fire.id, value="{oops")
         ).answer()
         assert note.response_type == "ephemeral" and "broken" in note.text
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.models import Priority, Status
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons
 from tests.slack_harness import (
     ANA,
     BEN,
@@ -84,8 +84,8 @@ async def test_lists_drawn_before_paging_buttons_had_their_own_ids_still_page(
     for block in listing.blocks:  # as an older convbot drew it: one id for both buttons
         for element in block.get("elements") or []:
             if element.get("action_id") == NEXT_PAGE:
-                element["action_id"] = ids.PAGE
-    await (await slack.press_ephemeral(listing, ids.PAGE)).answer()
+                element["action_id"] = buttons.PAGE.id
+    await (await slack.press_ephemeral(listing, buttons.PAGE.id)).answer()
     assert "3-3 of 3" in texts(listing.blocks)
 
 

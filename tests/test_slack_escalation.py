@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert
 
 from bot.models import utcnow
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons as button_table
 from bot.state.db import create_engine, migrate
 from bot.state.escalations import EscalationStore
 from bot.state.tables import job_ticks
@@ -61,7 +61,7 @@ async def test_escalate_pages_the_on_call_user_and_acknowledge_settles_every_pag
     async with running_bot(tmp_path, config=ONCALL) as slack:
         card = await slack.create("Printer on fire priority:high")
 
-        await slack.press(card.message, ids.ESCALATE)
+        await slack.press(card.message, button_table.ESCALATE.id)
 
         await slack.settle("chat.postMessage", 1)  # the page (the card came by response_url)
         [page] = slack.dms_to(BEN)
@@ -80,16 +80,16 @@ async def test_escalate_pages_the_on_call_user_and_acknowledge_settles_every_pag
         assert conversation.priority.value == "URGENT" and "escalated" in (conversation.tags or [])
 
         stale = copy.deepcopy(page)  # as another device still shows it
-        await slack.press(page, ids.PAGE_ACK, user=BEN)
+        await slack.press(page, button_table.PAGE_ACK.id, user=BEN)
 
         await slack.settle("chat.update", 1)  # the page
         settled = slack.fake.message(page.channel, page.ts)
         assert settled is not None
         assert f"Acknowledged by <@{BEN}>" in texts(settled.blocks)
-        assert ids.PAGE_ACK not in texts(settled.blocks)
+        assert button_table.PAGE_ACK.id not in texts(settled.blocks)
         assert "acknowledge" in await slack.actions(card.id)
 
-        again = await (await slack.press(stale, ids.PAGE_ACK, user=CLEO)).answer()
+        again = await (await slack.press(stale, button_table.PAGE_ACK.id, user=CLEO)).answer()
         assert again.response_type == "ephemeral" and "already acknowledged" in again.text
         assert slack.dms_to(CLEO) == []  # step 2 never came
 
@@ -138,7 +138,7 @@ async def test_escalate_command_then_the_next_step_then_acknowledge_ends_every_p
         listing = await (await slack.command("escalations")).answer()
         assert "step 2 of 2" in texts(listing.blocks) and "Printer on fire" in texts(listing.blocks)
 
-        await slack.press(second, ids.PAGE_ACK, user=CLEO)
+        await slack.press(second, button_table.PAGE_ACK.id, user=CLEO)
 
         await slack.settle("chat.update", 4)  # the notice at step 2; both pages and it again
         for page in (first, second):
@@ -171,7 +171,7 @@ async def test_take_on_a_page_acknowledges_and_assigns(tmp_path: Path) -> None:
         await slack.escalate(card.id)
         [page] = slack.dms_to(BEN)
 
-        await slack.press(page, ids.PAGE_TAKE, user=BEN)
+        await slack.press(page, button_table.PAGE_TAKE.id, user=BEN)
 
         await slack.settle(
             "chat.update", 4
@@ -189,10 +189,10 @@ async def test_take_after_someone_acknowledged_leaves_the_conversation_to_them(
         await slack.escalate(card.id)
         [page] = slack.dms_to(BEN)
         stale = copy.deepcopy(page)
-        await slack.press(page, ids.PAGE_TAKE, user=BEN)
+        await slack.press(page, button_table.PAGE_TAKE.id, user=BEN)
         await slack.settle("chat.update", 4)  # the page and the notice, twice
 
-        late = await (await slack.press(stale, ids.PAGE_TAKE, user=ANA)).answer()
+        late = await (await slack.press(stale, button_table.PAGE_TAKE.id, user=ANA)).answer()
 
         assert "already acknowledged" in late.text and "assigned to you" not in late.text
         assert (await slack.conversation(card.id)).agentId == "agent-ben"
@@ -205,7 +205,7 @@ async def test_acknowledge_needs_the_permission_when_it_is_restricted(tmp_path: 
         await slack.escalate(card.id)
         [page] = slack.dms_to(BEN)
 
-        refused = await (await slack.press(page, ids.PAGE_ACK, user=CLEO)).answer()
+        refused = await (await slack.press(page, button_table.PAGE_ACK.id, user=CLEO)).answer()
 
         assert refused.response_type == "ephemeral" and "acknowledge escalations" in refused.text
         [active] = await EscalationStore(slack.serving.runtime.engine).active()
@@ -319,7 +319,9 @@ async def test_escalate_on_a_digest_item_pages_and_redraws_the_item(tmp_path: Pa
         await (await slack.command("digest support")).answer()
         digest = slack.channel_messages()[-1]
 
-        note = await (await slack.press(digest, ids.DIGEST_ESCALATE, card=card.id)).answer()
+        note = await (
+            await slack.press(digest, button_table.DIGEST_ESCALATE.id, card=card.id)
+        ).answer()
 
         assert note.response_type == "ephemeral" and f"Paging <@{BEN}> now" in note.text
         assert len(slack.dms_to(BEN)) == 1
@@ -361,17 +363,17 @@ async def test_an_acknowledged_page_keeps_take_while_nobody_has_the_conversation
         notice = await slack.escalate(card.id)
         [page] = slack.dms_to(BEN)
 
-        await slack.press(page, ids.PAGE_ACK, user=BEN)
+        await slack.press(page, button_table.PAGE_ACK.id, user=BEN)
 
         await slack.settle("chat.update", 2)  # the page and the channel's notice
         assert f"Acknowledged by <@{BEN}>" in texts(page.blocks)
-        assert buttons(page.blocks) == [ids.PAGE_TAKE]  # no second Acknowledge
+        assert buttons(page.blocks) == [button_table.PAGE_TAKE.id]  # no second Acknowledge
         told = texts(notice.blocks)
         assert f"Paged <@{BEN}>." in told
         assert f"Acknowledged by <@{BEN}> under a minute after the page" in told
         assert "Paging" not in told
 
-        taken = await (await slack.press(page, ids.PAGE_TAKE, user=BEN)).answer()
+        taken = await (await slack.press(page, button_table.PAGE_TAKE.id, user=BEN)).answer()
 
         assert taken.text.startswith("It is yours now")
         assert (await slack.conversation(card.id)).agentId == "agent-ben"

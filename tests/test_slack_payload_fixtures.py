@@ -35,7 +35,7 @@ import pytest
 
 from bot.devtools.fakeslack import defaults
 from bot.models import ConversationFilter
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons, modals
 from tests.slack_harness import (
     ANA,
     CHANNEL,
@@ -192,7 +192,7 @@ async def test_a_button_on_an_ephemeral_message(slack: SlackHarness) -> None:
     payload = adapt(
         original,
         {"W111": ANA, "C111": CHANNEL, "T111": TEAM},
-        actions__0__action_id=ids.SHOW,
+        actions__0__action_id=buttons.SHOW.id,
         actions__0__value=card_ref(card),
         response_url=slack.fake.new_response_url(CHANNEL, ANA, message_ts="111.222"),
         trigger_id=slack.fake.new_trigger_id(ANA),
@@ -232,7 +232,7 @@ async def test_a_button_on_the_home_tab(slack: SlackHarness) -> None:
     payload = adapt(
         original,
         {"U123": ANA, "T123": TEAM},
-        actions__0__action_id=ids.HOME_REFRESH,
+        actions__0__action_id=buttons.HOME_REFRESH.id,
         trigger_id=slack.fake.new_trigger_id(ANA),
     )
     await send(slack, interaction_body(payload))
@@ -278,8 +278,8 @@ async def test_a_select_in_a_modal_convbot_does_not_know(slack: SlackHarness) ->
 
 def create_form(topic: str) -> Json:
     return {
-        ids.FIELD_TOPIC: {ids.FIELD_TOPIC: text_value(topic)},
-        ids.FIELD_PRIORITY: {ids.FIELD_PRIORITY: select_value("HIGH")},
+        modals.FIELD_TOPIC: {modals.FIELD_TOPIC: text_value(topic)},
+        modals.FIELD_PRIORITY: {modals.FIELD_PRIORITY: select_value("HIGH")},
     }
 
 
@@ -301,7 +301,7 @@ async def test_a_form_submitted(slack: SlackHarness, name: str, user: str, team:
         original,
         {user: ANA, team: TEAM},
         redrawn=("view.state.values",),
-        view__callback_id=ids.CREATE_MODAL,
+        view__callback_id=modals.CREATE_MODAL,
         view__state__values=create_form(topic),
         trigger_id=slack.fake.new_trigger_id(ANA),
     )
@@ -316,8 +316,8 @@ async def test_a_form_submitted(slack: SlackHarness, name: str, user: str, team:
 @pytest.mark.parametrize(
     ("name", "user", "team", "callback_id"),
     [
-        ("interactivity/view_closed.json", "W111", "T111", ids.CREATE_MODAL),
-        ("interactivity/view_closed_cleared.json", "U123", "T123", ids.EDIT_MODAL),
+        ("interactivity/view_closed.json", "W111", "T111", modals.CREATE_MODAL),
+        ("interactivity/view_closed_cleared.json", "U123", "T123", modals.EDIT_MODAL),
     ],
 )
 async def test_a_form_closed(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons
 from tests.slack_harness import (
     ANA,
     BEN,
@@ -159,10 +159,10 @@ async def test_take_on_a_digest_item_asks_first_and_tells_whoever_had_it(tmp_pat
         await (await slack.command(f"take {card.id}")).answer()
         await (await slack.command("digest support")).answer()
         digest = slack.channel_messages()[-1]
-        take = element(digest.blocks, ids.DIGEST_TAKE)
+        take = element(digest.blocks, buttons.DIGEST_TAKE.id)
         assert take["confirm"]["text"]["text"] == "Ana Horvat has it. Take it from them?"
 
-        await slack.press(digest, ids.DIGEST_TAKE, BEN, card=card.id)
+        await slack.press(digest, buttons.DIGEST_TAKE.id, BEN, card=card.id)
 
         [dm] = await eventually(lambda: slack.dms_to(ANA))
         told = texts(dm.blocks)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Protocol
 
 from bot.config import Action, Permission
@@ -32,6 +34,22 @@ class GroupDirectory(Protocol):
 # rule (auto-escalation), which whoever wrote the file allowed.
 TRUSTED_SURFACES = ("cli", "rule")
 
+# (actor id, action) pairs already decided for the press or form being answered (`decided`).
+_DECIDED: ContextVar[frozenset[tuple[str, Action]]] = ContextVar("decided", default=frozenset())
+
+
+@contextmanager
+def decided(actor: Actor, action: Action) -> Iterator[None]:
+    """Within the block, `actor` may do `action` without the policy being asked again: a press
+    is allowed once, before its claim is taken, and the service calls it then makes are that
+    same decision (asked twice, a user group's members could change in between). Only for a
+    caller whose `ConversationService.authorize` for this actor and action just passed."""
+    token = _DECIDED.set(_DECIDED.get() | {(actor.id, action)})
+    try:
+        yield
+    finally:
+        _DECIDED.reset(token)
+
 
 class PermissionPolicy:
     def __init__(self, rules: dict[Action, Permission], groups: GroupDirectory | None) -> None:
@@ -41,6 +59,8 @@ class PermissionPolicy:
     async def check(self, actor: Actor, action: Action) -> None:
         """Raise Forbidden unless `actor` may do `action`. The shell is trusted: it already has
         the credentials the bot has."""
+        if (actor.id, action) in _DECIDED.get():
+            return
         rule = self._rules.get(action)
         if rule is None or actor.surface in TRUSTED_SURFACES or actor.id in rule.users:
             return
@@ -53,14 +73,19 @@ class PermissionPolicy:
 Mention = Callable[[str], str]
 
 
+def _plainly(user_or_group_id: str) -> str:
+    return "@" + user_or_group_id
+
+
 class NotAllowed(Forbidden):
-    """Forbidden, naming whom to ask, so a surface can draw them as it mentions people."""
+    """Forbidden, naming whom to ask: their ids, which each surface draws its own way (Slack
+    mentions them, bot/slack/blocks/messages.py). `str()` names them plainly (`@U123`)."""
 
     def __init__(self, action: Action, rule: Permission) -> None:
         self.action = action
         self.users = list(rule.users)
         self.usergroups = list(rule.usergroups)
-        super().__init__(self.sentence(lambda user: f"<@{user}>", lambda g: f"<!subteam^{g}>"))
+        super().__init__(self.sentence(_plainly, _plainly))
 
     def sentence(self, user: Mention, group: Mention) -> str:
         """The refusal with each user and user group written by `user` and `group`."""

@@ -38,9 +38,9 @@ from bot.models import (
     Status,
     format_timestamp,
 )
-from bot.slack.blocks import ids, limits
-from bot.slack.blocks.card import CARD_BLOCK_PREFIX
+from bot.slack.blocks import buttons, limits, modals, refs
 from bot.slack.blocks.mrkdwn import clip
+from bot.slack.blocks.refs import CARD_BLOCK_PREFIX
 from bot.slack.listeners.unknown import OLD_BUTTON
 from tests.reliability.bad_input import (
     CONFIG,
@@ -63,6 +63,8 @@ from tests.slack_harness import (
     select_value,
     text_value,
 )
+
+PAGING = (buttons.PAGE_PREVIOUS.id, buttons.PAGE_NEXT.id, buttons.PAGE.id)
 
 # --- the world the examples start from -----------------------------------------------------------
 
@@ -113,7 +115,7 @@ class World:
             container = {"type": "message", "message_ts": ts, "channel_id": channel}
             # The list (page 1 of 2) draws Next only: Previous and the id lists drawn by older
             # versions carry (`conv.page`) are pressed as that button with their own id.
-            drawn = ids.PAGE_NEXT if action_id in ids.PAGING else action_id
+            drawn = buttons.PAGE_NEXT.id if action_id in PAGING else action_id
             body = block_actions(
                 find_action(blocks, drawn) | {"action_id": action_id},
                 user_id=user,
@@ -181,39 +183,41 @@ def build_world(bot: LoopBot) -> World:
     bot.run(slack.command("digest"))
     bot.run(slack.command(f"escalate {a.id}"))
     bot.settle()
-    digest = next(m for m in slack.channel_messages() if ids.DIGEST_TAKE in json.dumps(m.blocks))
-    page = next(m for m in slack.dms_to(BEN) if ids.PAGE_ACK in json.dumps(m.blocks))
+    digest = next(
+        m for m in slack.channel_messages() if buttons.DIGEST_TAKE.id in json.dumps(m.blocks)
+    )
+    page = next(m for m in slack.dms_to(BEN) if buttons.PAGE_ACK.id in json.dumps(m.blocks))
     home = bot.run(slack.open_home(ANA))
     bot.run(slack.command("create"))
     bot.settle()
     create_form = slack.fake.views[slack.fake.calls_to("views.update")[-1].args["view_id"]]
-    bot.run(slack.press(b.message, ids.EDIT))
+    bot.run(slack.press(b.message, buttons.EDIT.id))
     bot.settle()
     edit_form = slack.fake.views[slack.fake.calls_to("views.update")[-1].args["view_id"]]
-    assert listing.blocks and create_form.view["callback_id"] == ids.CREATE_MODAL
-    assert edit_form.view["callback_id"] == ids.EDIT_MODAL
+    assert listing.blocks and create_form.view["callback_id"] == modals.CREATE_MODAL
+    assert edit_form.view["callback_id"] == modals.EDIT_MODAL
     return World(bot, a, b, ephemeral, digest, page, home, create_form, edit_form)
 
 
 PRESSES = [
-    ("card", ids.TAKE),
-    ("card", ids.ROUTE),
-    ("card", ids.CLOSE),
-    ("card", ids.ESCALATE),
-    ("card", ids.PRIORITY),
-    ("card", ids.EDIT),
-    ("list", ids.SHOW),
-    ("list", ids.PAGE_NEXT),
-    ("list", ids.PAGE_PREVIOUS),
-    ("list", ids.PAGE),
-    ("digest", ids.DIGEST_TAKE),
-    ("digest", ids.DIGEST_ESCALATE),
-    ("digest", ids.DIGEST_CLOSE),
-    ("digest", ids.DIGEST_SNOOZE),
-    ("page", ids.PAGE_ACK),
-    ("page", ids.PAGE_TAKE),
-    ("home", ids.HOME_REFRESH),
-    ("home", ids.TAKE),
+    ("card", buttons.TAKE.id),
+    ("card", buttons.ROUTE.id),
+    ("card", buttons.CLOSE.id),
+    ("card", buttons.ESCALATE.id),
+    ("card", buttons.PRIORITY.id),
+    ("card", buttons.EDIT.id),
+    ("list", buttons.SHOW.id),
+    ("list", buttons.PAGE_NEXT.id),
+    ("list", buttons.PAGE_PREVIOUS.id),
+    ("list", buttons.PAGE.id),
+    ("digest", buttons.DIGEST_TAKE.id),
+    ("digest", buttons.DIGEST_ESCALATE.id),
+    ("digest", buttons.DIGEST_CLOSE.id),
+    ("digest", buttons.DIGEST_SNOOZE.id),
+    ("page", buttons.PAGE_ACK.id),
+    ("page", buttons.PAGE_TAKE.id),
+    ("home", buttons.HOME_REFRESH.id),
+    ("home", buttons.TAKE.id),
 ]
 KNOWN_ACTIONS = {action_id for _, action_id in PRESSES}
 
@@ -222,13 +226,13 @@ def create_values() -> st.SearchStrategy[Json]:
     return st.fixed_dictionaries(
         {},
         optional={
-            ids.FIELD_TOPIC: field_value(ids.FIELD_TOPIC, text_input()),
-            ids.FIELD_SUMMARY: field_value(ids.FIELD_SUMMARY, text_input()),
-            ids.FIELD_PRIORITY: field_value(ids.FIELD_PRIORITY, select()),
-            ids.FIELD_CHANNEL: field_value(ids.FIELD_CHANNEL, select()),
-            ids.FIELD_QUEUE: field_value(ids.FIELD_QUEUE, select()),
-            ids.FIELD_TAGS: field_value(ids.FIELD_TAGS, text_input()),
-            ids.FIELD_STATUS: field_value(ids.FIELD_STATUS, select()),
+            modals.FIELD_TOPIC: field_value(modals.FIELD_TOPIC, text_input()),
+            modals.FIELD_SUMMARY: field_value(modals.FIELD_SUMMARY, text_input()),
+            modals.FIELD_PRIORITY: field_value(modals.FIELD_PRIORITY, select()),
+            modals.FIELD_CHANNEL: field_value(modals.FIELD_CHANNEL, select()),
+            modals.FIELD_QUEUE: field_value(modals.FIELD_QUEUE, select()),
+            modals.FIELD_TAGS: field_value(modals.FIELD_TAGS, text_input()),
+            modals.FIELD_STATUS: field_value(modals.FIELD_STATUS, select()),
         },
     )
 
@@ -275,7 +279,9 @@ def test_a_topic_typed_into_the_create_form_round_trips_or_is_refused_beside_it(
     world: World, topic: str
 ) -> None:
     stored = topic.strip()
-    payload = world.submission("create", {ids.FIELD_TOPIC: {ids.FIELD_TOPIC: text_value(topic)}})
+    payload = world.submission(
+        "create", {modals.FIELD_TOPIC: {modals.FIELD_TOPIC: text_value(topic)}}
+    )
     with world.bot.example() as said:
         ack = world.bot.post(form_body(payload))
         check_ack(ack)
@@ -391,8 +397,13 @@ def check_ack(response: Any) -> None:
     body = json.loads(response.text)
     assert body.get("response_action") in ("errors", "update", "clear"), body
     if body["response_action"] == "errors":
-        fields = {ids.FIELD_TOPIC, ids.FIELD_SUMMARY, ids.FIELD_PRIORITY, ids.FIELD_STATUS}
-        fields |= {ids.FIELD_CHANNEL, ids.FIELD_QUEUE, ids.FIELD_TAGS}
+        fields = {
+            modals.FIELD_TOPIC,
+            modals.FIELD_SUMMARY,
+            modals.FIELD_PRIORITY,
+            modals.FIELD_STATUS,
+        }
+        fields |= {modals.FIELD_CHANNEL, modals.FIELD_QUEUE, modals.FIELD_TAGS}
         assert set(body["errors"]) <= fields, body
         for sentence in body["errors"].values():
             assert_readable(sentence)
@@ -433,8 +444,13 @@ def test_random_and_truncated_payloads_are_acknowledged_and_answered_readably(
 def test_an_unknown_action_id_is_told_to_the_presser(
     world: World, where: str, action_id: str
 ) -> None:
-    source = {"card": ids.TAKE, "list": ids.SHOW, "digest": ids.DIGEST_TAKE, "page": ids.PAGE_ACK}
-    payload = world.press(where, source.get(where, ids.HOME_REFRESH))
+    source = {
+        "card": buttons.TAKE.id,
+        "list": buttons.SHOW.id,
+        "digest": buttons.DIGEST_TAKE.id,
+        "page": buttons.PAGE_ACK.id,
+    }
+    payload = world.press(where, source.get(where, buttons.HOME_REFRESH.id))
     payload["actions"][0]["action_id"] = action_id
     with world.bot.example() as said:
         check_ack(world.bot.post(form_body(payload)))
@@ -448,8 +464,15 @@ def test_an_unknown_action_id_is_told_to_the_presser(
 
 # --- forged button values ------------------------------------------------------------------------
 
-CARD_ACTIONS = [ids.TAKE, ids.ROUTE, ids.CLOSE, ids.ESCALATE, ids.EDIT, ids.SHOW]
-DIGEST_ACTIONS = [ids.DIGEST_TAKE, ids.DIGEST_ESCALATE, ids.DIGEST_CLOSE]
+CARD_ACTIONS = [
+    buttons.TAKE.id,
+    buttons.ROUTE.id,
+    buttons.CLOSE.id,
+    buttons.ESCALATE.id,
+    buttons.EDIT.id,
+    buttons.SHOW.id,
+]
+DIGEST_ACTIONS = [buttons.DIGEST_TAKE.id, buttons.DIGEST_ESCALATE.id, buttons.DIGEST_CLOSE.id]
 VERSION_SHIFTS = [
     timedelta(milliseconds=1),
     timedelta(milliseconds=-1),
@@ -527,16 +550,16 @@ def test_a_forged_button_value_changes_nothing_and_is_answered(
     )
     if group == "card":
         action_id = data.draw(st.sampled_from(CARD_ACTIONS))
-        payload = world.press("list" if action_id == ids.SHOW else "card", action_id)
+        payload = world.press("list" if action_id == buttons.SHOW.id else "card", action_id)
         payload["actions"][0]["value"] = as_value(forged_ref(world, data, current), data)
     elif group == "priority":
-        payload = world.press("card", ids.PRIORITY)
+        payload = world.press("card", buttons.PRIORITY.id)
         ref = forged_ref(world, data, current)
         payload["actions"][0]["block_id"] = CARD_BLOCK_PREFIX + as_value(ref, data, strings=True)
         option = data.draw(st.sampled_from(["LOW", "urgent", "nope", "", None]))
         payload["actions"][0]["selected_option"] = {"value": option}
     elif group == "page-list":
-        payload = world.press("list", ids.PAGE)
+        payload = world.press("list", buttons.PAGE.id)
         query = data.draw(
             st.sampled_from(
                 [
@@ -564,14 +587,16 @@ def test_a_forged_button_value_changes_nothing_and_is_answered(
             payload = world.press("digest", data.draw(st.sampled_from(DIGEST_ACTIONS)))
             payload["actions"][0]["value"] = as_value(item, data)
         else:
-            payload = world.press("digest", ids.DIGEST_SNOOZE)
+            payload = world.press("digest", buttons.DIGEST_SNOOZE.id)
             block = as_value(item, data, strings=True)
-            payload["actions"][0]["block_id"] = ids.DIGEST_ITEM_BLOCK_PREFIX + block
+            payload["actions"][0]["block_id"] = refs.DIGEST_ITEM_BLOCK_PREFIX + block
             payload["actions"][0]["selected_option"] = {
                 "value": data.draw(st.sampled_from(["1h", "1y", "", None]))
             }
     else:
-        payload = world.press("page", data.draw(st.sampled_from([ids.PAGE_ACK, ids.PAGE_TAKE])))
+        payload = world.press(
+            "page", data.draw(st.sampled_from([buttons.PAGE_ACK.id, buttons.PAGE_TAKE.id]))
+        )
         escalation = data.draw(st.sampled_from(["nosuch", "", "x" * 3000, 7]) | json_values(3))
         payload["actions"][0]["value"] = as_value({"e": escalation}, data)
 
@@ -586,7 +611,7 @@ def assert_answered(said: Said, payload: Json) -> None:
     """The presser heard back: a reply beside the message, the form with its problem, or the
     message redrawn."""
     action_id = payload["actions"][0]["action_id"]
-    if action_id == ids.EDIT:
+    if action_id == buttons.EDIT.id:
         shown = said.calls("views.update") or said.calls("views.open") or said.responses()
         assert shown, "no form and no reason"
         return

@@ -28,7 +28,7 @@ from bot.devtools.fakeslack import StoredMessage
 from bot.devtools.loopback import serve_in_background
 from bot.errors import NotFound
 from bot.models import TAGS_PER_COMMAND, VALUES_PER_FILTER, ConversationCreate
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK
 from bot.state.tables import digest_posts
 from tests.conftest import EMULATOR_KEY, emulated_infobip, seeded_local, sqlite_engine
@@ -290,7 +290,7 @@ async def test_a_press_naming_another_message_does_not_redraw_it(tmp_path: Path)
         fire = await slack.create("Printer on fire priority:urgent")
         digest, page = await _digest_and_a_page(slack)
         forged = replace(digest, channel=page.channel, ts=page.ts, text="PWNED")
-        press = await slack.press(forged, ids.DIGEST_TAKE, card=fire.id)
+        press = await slack.press(forged, buttons.DIGEST_TAKE.id, card=fire.id)
         note = await press.answer()
         assert "not updated" in note.text and fire.id in note.text, note.text
         await asyncio.sleep(1.2)  # past the debounce: an edit would have gone out by now
@@ -308,7 +308,7 @@ async def test_a_press_redraws_from_the_recorded_digest_not_the_payloads_blocks(
         digest, _page = await _digest_and_a_page(slack)
         planted = {"type": "section", "text": {"type": "mrkdwn", "text": "PWNED"}}
         forged = replace(digest, blocks=[planted, *digest.blocks], text="PWNED")
-        await slack.press(forged, ids.DIGEST_TAKE, card=fire.id)
+        await slack.press(forged, buttons.DIGEST_TAKE.id, card=fire.id)
         [update] = await slack.settle("chat.update")
         assert (update.args["channel"], update.args["ts"]) == (digest.channel, digest.ts)
         assert "PWNED" not in json.dumps(update.args)
@@ -326,7 +326,7 @@ async def test_a_digest_the_bot_has_no_record_of_answers_the_presser_only(
         digest, _page = await _digest_and_a_page(slack)
         async with slack.serving.runtime.engine.begin() as conn:
             await conn.execute(delete(digest_posts))
-        note = await (await slack.press(digest, ids.DIGEST_CLOSE, card=fire.id)).answer()
+        note = await (await slack.press(digest, buttons.DIGEST_CLOSE.id, card=fire.id)).answer()
         assert "not updated" in note.text and "CLOSED" in note.text, note.text
         await asyncio.sleep(1.2)
         assert slack.fake.calls_to("chat.update") == []

@@ -45,7 +45,7 @@ from bot.devtools.fakeslack import (
 )
 from bot.devtools.fakeslack.payloads import socket_payload
 from bot.http_limits import MAX_BODY_BYTES
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons, modals
 from bot.slack.intake import MAX_NESTING
 from tests.slack_harness import (
     ANA,
@@ -471,7 +471,7 @@ async def test_a_form_whose_state_is_not_an_object_is_not_one_slack_sends(
 ) -> None:
     """The create form's listener reads view.state.values (found by test_bad_input_payloads)."""
     async with bot(tmp_path) as slack:
-        view = {"id": "VFORM0001", "type": "modal", "callback_id": ids.CREATE_MODAL}
+        view = {"id": "VFORM0001", "type": "modal", "callback_id": modals.CREATE_MODAL}
         submitted = socket_payload(
             view_submission(view, user_id=ANA, trigger_id=slack.fake.new_trigger_id(ANA))
         )
@@ -492,10 +492,10 @@ async def test_an_edit_form_whose_card_url_is_unusable_is_refused_beside_it(
     listener posts to it after saving: garbage there is refused in the form, before any change."""
     async with bot(tmp_path) as slack:
         card = await slack.create("Edit me")
-        await slack.press(card.message, ids.EDIT, card=card.id)
+        await slack.press(card.message, buttons.EDIT.id, card=card.id)
         await slack.settle("views.update")
         [form] = [
-            v for v in slack.fake.views.values() if v.view.get("callback_id") == ids.EDIT_MODAL
+            v for v in slack.fake.views.values() if v.view.get("callback_id") == modals.EDIT_MODAL
         ]
         view = copy.deepcopy(form.view)
         metadata = json.loads(view["private_metadata"])

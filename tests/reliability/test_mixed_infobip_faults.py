@@ -47,7 +47,7 @@ from bot.devtools.fakeslack import ResponsePost, StoredMessage
 from bot.devtools.faults import FAULT_KINDS, FaultDice, FaultPlan, fault_proxy
 from bot.devtools.loopback import serve_in_background
 from bot.models import LIMIT_MAX, Conversation, ConversationFilter
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons
 from bot.slack.blocks.messages import UNEXPECTED
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
 from tests.slack_harness import (
@@ -319,11 +319,13 @@ class Workload:
     async def press(self, kind: str, conversation: str, value: str) -> Outcome | None:
         """Take or set the priority on the conversation's latest card in the channel; a show
         when it has no card with that button (a closed one has none)."""
-        action = ids.TAKE if kind == "press-take" else ids.PRIORITY
+        action = buttons.TAKE.id if kind == "press-take" else buttons.PRIORITY.id
         card = latest_card(self.slack, conversation, action)
         if card is None:
             return await self.command("show", f"show {conversation}", conversation=conversation)
-        chosen = {"selected_option": selected(value.upper())} if action == ids.PRIORITY else {}
+        chosen = (
+            {"selected_option": selected(value.upper())} if action == buttons.PRIORITY.id else {}
+        )
         async with self.gate:
             if not self._spend():
                 return None

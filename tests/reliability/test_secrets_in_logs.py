@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.logs import configure_logging
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons
 from tests.conftest import EMULATOR_KEY, emulated_infobip
 from tests.slack_harness import SECRET, TOKEN, running_bot
 
@@ -33,7 +33,7 @@ async def test_a_debug_log_holds_no_secret(
             await (await slack.command("list priority:urgent")).answer()
             await (await slack.command("show nosuchid")).answer()
             await (await slack.command("frobnicate")).answer()
-            await (await slack.press(card.message, ids.TAKE)).answer()
+            await (await slack.press(card.message, buttons.TAKE.id)).answer()
             forged = await slack.post("command=%2Fconv&text=list", timestamp=1)  # stale, unsigned
             assert forged.status_code == 401
 
@@ -73,8 +73,8 @@ async def test_a_debug_log_holds_no_response_url(tmp_path: Path, bot_log: io.Str
             card = await slack.create("Printer on fire priority:urgent")
             await (await slack.command("list priority:urgent")).answer()
             await (await slack.command("frobnicate")).answer()
-            await (await slack.press(card.message, ids.TAKE)).answer()
-            await (await slack.press(card.message, ids.ROUTE)).answer()
+            await (await slack.press(card.message, buttons.TAKE.id)).answer()
+            await (await slack.press(card.message, buttons.ROUTE.id)).answer()
             tokens = {post.token for post in slack.fake.responses}
         # And a password in a URL, as an operator might log one (or a library, in an error).
         logging.getLogger("bot").warning("Infobip at https://ops:pa55-w0rd@infobip.example/x")

@@ -30,7 +30,7 @@ from bot.jobs.scheduler import digest_jobs
 from bot.jobs.triggers import job_id
 from bot.metrics import Metrics
 from bot.slack.app import build_slack_deps
-from bot.slack.blocks import ids
+from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK, ITEM_BLOCK_PREFIX
 from bot.slack.client_policy import MAX_RETRY_AFTER
 from bot.slack.deps import slack_client
@@ -280,7 +280,7 @@ async def test_acknowledge_redraws_each_page_once_through_429s_and_500s(tmp_path
             fake.fail("chat.update", status=500, match={"ts": cleo_page.ts}),
         ]
 
-        await slack.press(cleo_page, ids.PAGE_ACK, user=CLEO)
+        await slack.press(cleo_page, buttons.PAGE_ACK.id, user=CLEO)
 
         def redrawn() -> bool:
             return all(
@@ -301,7 +301,7 @@ async def test_acknowledge_redraws_each_page_once_through_429s_and_500s(tmp_path
             (notice.channel, notice.ts): 1,
         }
         assert len(slack.dms_to(BEN)) == 1 and len(slack.dms_to(CLEO)) == 1  # redrawn, not re-sent
-        assert all(ids.PAGE_ACK not in texts(p.blocks) for p in (ben_page, cleo_page))
+        assert all(buttons.PAGE_ACK.id not in texts(p.blocks) for p in (ben_page, cleo_page))
 
 
 # --- a burst of commands at a 20 % fault rate ----------------------------------------------------
@@ -362,7 +362,7 @@ async def test_a_burst_of_commands_under_a_20_percent_fault_rate_is_answered_onc
             for b in last.blocks
             if str(b.get("block_id", "")).startswith(ITEM_BLOCK_PREFIX)
         )
-        await slack.press(last, ids.DIGEST_TAKE, card=item)
+        await slack.press(last, buttons.DIGEST_TAKE.id, card=item)
 
         def taken() -> bool:
             shown = {str(b.get("block_id")): texts([b]) for b in last.blocks}

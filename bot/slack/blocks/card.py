@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.models import CONVERSATION_ID, Conversation, Priority, Status
-from bot.slack.blocks import ids, limits
+from bot.slack.blocks import buttons, limits
 from bot.slack.blocks.mrkdwn import (
     NOTHING,
     clip,
@@ -36,6 +36,7 @@ from bot.slack.blocks.mrkdwn import (
     slack_date,
     user_text,
 )
+from bot.slack.blocks.refs import CARD_BLOCK_PREFIX, CardRef
 
 PRIORITY_EMOJI: Mapping[Priority, str] = {
     Priority.URGENT: ":rotating_light:",
@@ -43,9 +44,6 @@ PRIORITY_EMOJI: Mapping[Priority, str] = {
     Priority.NORMAL: ":large_blue_circle:",
     Priority.LOW: ":white_circle:",
 }
-# The priority select's options carry the priority, so the card it belongs to travels in the
-# actions block's block_id instead: `card|{"id":…,"v":…}`.
-CARD_BLOCK_PREFIX = "card|"
 NAME_MAX = 100  # queue and agent names inside a field or a list row
 ID_MAX = 255
 # A conversation whose channel the backend did not say (Infobip's conversations carry none).
@@ -86,7 +84,7 @@ def card_value(conversation: Conversation) -> str | None:
     id is not one a press may carry (bot/models.py CONVERSATION_ID: such a press is refused)."""
     if not CONVERSATION_ID.fullmatch(conversation.id):
         return None
-    value = ids.CardRef(id=conversation.id, v=conversation.updatedAt).encode()
+    value = CardRef(id=conversation.id, v=conversation.updatedAt).encode()
     return value if len(value) <= limits.BUTTON_VALUE else None
 
 
@@ -100,13 +98,6 @@ def card_block_id(conversation: Conversation) -> str | None:
     if value is None or len(CARD_BLOCK_PREFIX) + len(value) > limits.BLOCK_ID:
         return None
     return CARD_BLOCK_PREFIX + value
-
-
-def card_ref_from_block_id(block_id: str | None) -> ids.CardRef:
-    """The CardRef from a card's actions block_id; InvalidInput when it is not one."""
-    if block_id is None or not block_id.startswith(CARD_BLOCK_PREFIX):
-        return ids.CardRef.decode(None)  # raises the "broken button" InvalidInput
-    return ids.CardRef.decode(block_id.removeprefix(CARD_BLOCK_PREFIX))
 
 
 def queue_label(queue_id: str | None, context: CardContext) -> str:
@@ -213,25 +204,19 @@ def card_actions(conversation: Conversation, context: CardContext) -> ActionsBlo
     elements: list[InteractiveElement] = []
     # Unlinked viewers (None) still see Take: anyone in the channel may press it.
     if context.viewer_agent_id is None or conversation.agentId != context.viewer_agent_id:
-        take = _button("Take", ids.TAKE, value, style="primary")
+        confirm = None
         if conversation.agentId is not None:
-            take.confirm = take_confirm(conversation.agentId, context)
-        elements.append(take)
-    elements.append(_button("Route", ids.ROUTE, value))
+            confirm = take_confirm(conversation.agentId, context)
+        elements.append(buttons.TAKE.draw(value, confirm=confirm))
+    elements.append(buttons.ROUTE.draw(value))
     elements.append(close_button(conversation, value))
     if context.escalation_enabled:
-        elements.append(_button("Escalate", ids.ESCALATE, value))
+        elements.append(buttons.ESCALATE.draw(value))
     block_id = card_block_id(conversation)
     if block_id is not None:  # without the block_id the select could not say which card
         elements.append(priority_select(conversation.priority))
-    elements.append(_button("Edit", ids.EDIT, value))
+    elements.append(buttons.EDIT.draw(value))
     return ActionsBlock(block_id=block_id, elements=elements)
-
-
-def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
-    return ButtonElement(
-        text=plain(text, limits.BUTTON_TEXT), action_id=action_id, value=value, style=style
-    )
 
 
 def take_confirm(agent_id: str, context: CardContext) -> ConfirmObject:
@@ -271,7 +256,7 @@ def done_line(what: str, actor_id: str, at: datetime, now: datetime) -> str:
 
 
 def close_button(
-    conversation: Conversation, value: str, *, action_id: str = ids.CLOSE
+    conversation: Conversation, value: str, *, button: buttons.Button = buttons.CLOSE
 ) -> ButtonElement:
     # Closing cannot be undone (Infobip refuses every change afterwards), hence the dialog.
     warning = " will be closed. A closed conversation cannot be changed or reopened."
@@ -283,13 +268,7 @@ def close_button(
         deny=plain("Keep it open", 30),
         style="danger",
     )
-    return ButtonElement(
-        text=plain("Close", limits.BUTTON_TEXT),
-        action_id=action_id,
-        value=value,
-        style="danger",
-        confirm=confirm,
-    )
+    return button.draw(value, confirm=confirm)
 
 
 def priority_option(priority: Priority) -> Option:
@@ -299,7 +278,9 @@ def priority_option(priority: Priority) -> Option:
     )
 
 
-def priority_select(current: Priority, *, action_id: str = ids.PRIORITY) -> StaticSelectElement:
+def priority_select(
+    current: Priority, *, action_id: str = buttons.PRIORITY.id
+) -> StaticSelectElement:
     """URGENT…LOW, the current one selected; also used by the modals (with their action id)."""
     options = [priority_option(priority) for priority in Priority]
     return StaticSelectElement(

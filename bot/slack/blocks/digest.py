@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
     InteractiveElement,
     Option,
@@ -35,7 +34,7 @@ from slack_sdk.models.blocks import (
 from bot.digests.model import Digest, DigestItem
 from bot.errors import InvalidInput
 from bot.models import CONVERSATION_ID, Priority, Status
-from bot.slack.blocks import ids, limits
+from bot.slack.blocks import buttons, limits, refs
 from bot.slack.blocks.card import (
     PRIORITY_EMOJI,
     CardContext,
@@ -245,18 +244,18 @@ def _item_actions(item: DigestItem, context: CardContext, digest_name: str) -> A
     conversation = item.conversation
     if conversation.is_closed or not CONVERSATION_ID.fullmatch(conversation.id):
         return None  # an id a press may not carry would only make a broken button
-    value = ids.DigestItemRef(d=digest_name, id=conversation.id, v=conversation.updatedAt).encode()
+    value = refs.DigestItemRef(d=digest_name, id=conversation.id, v=conversation.updatedAt).encode()
     if len(value) > limits.BUTTON_VALUE:
         return None
     elements: list[InteractiveElement] = []
     if context.viewer_agent_id is None or conversation.agentId != context.viewer_agent_id:
-        take = _button("Take", ids.DIGEST_TAKE, value, style="primary")
+        confirm = None
         if conversation.agentId is not None:  # taking it takes it from someone: ask first
-            take.confirm = take_confirm(conversation.agentId, context)
-        elements.append(take)
-    elements.append(_button("Escalate", ids.DIGEST_ESCALATE, value))
-    elements.append(close_button(conversation, value, action_id=ids.DIGEST_CLOSE))
-    block_id = ids.DIGEST_ITEM_BLOCK_PREFIX + value
+            confirm = take_confirm(conversation.agentId, context)
+        elements.append(buttons.DIGEST_TAKE.draw(value, confirm=confirm))
+    elements.append(buttons.DIGEST_ESCALATE.draw(value))
+    elements.append(close_button(conversation, value, button=buttons.DIGEST_CLOSE))
+    block_id = refs.DIGEST_ITEM_BLOCK_PREFIX + value
     if len(block_id) > limits.BLOCK_ID:
         # JSON cannot be cut, and without the block_id the select could not say which item.
         return ActionsBlock(elements=elements)
@@ -265,26 +264,20 @@ def _item_actions(item: DigestItem, context: CardContext, digest_name: str) -> A
     return ActionsBlock(block_id=block_id, elements=elements)
 
 
-def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
-    return ButtonElement(
-        text=plain(text, limits.BUTTON_TEXT), action_id=action_id, value=value, style=style
-    )
-
-
 def _duration_label(duration: timedelta) -> str:
     hours = int(duration.total_seconds() // 3600)
     return f"{hours} hour" if hours == 1 else f"{hours} hours"
 
 
 def snooze_select() -> StaticSelectElement:
-    """Snooze for 1 h, 4 h or 24 h; option values are `ids.DIGEST_SNOOZE_CHOICES` keys."""
+    """Snooze for 1 h, 4 h or 24 h; option values are `refs.DIGEST_SNOOZE_CHOICES` keys."""
     options = [
         Option(value=value, text=plain(_duration_label(duration), limits.OPTION_TEXT))
-        for value, duration in ids.DIGEST_SNOOZE_CHOICES.items()
+        for value, duration in refs.DIGEST_SNOOZE_CHOICES.items()
     ]
     return StaticSelectElement(
-        action_id=ids.DIGEST_SNOOZE,
-        placeholder=plain(":zzz: Snooze", limits.OPTION_TEXT),
+        action_id=buttons.DIGEST_SNOOZE.id,
+        placeholder=plain(buttons.DIGEST_SNOOZE.label, limits.OPTION_TEXT),
         options=options,
     )
 
@@ -399,9 +392,9 @@ def _digest_name_from(blocks: Sequence[Mapping[str, Any]]) -> str | None:
     """The digest name any item's actions block_id carries (a head too long to carry it)."""
     for block in blocks:
         block_id = _block_id(block)
-        if block_id.startswith(ids.DIGEST_ITEM_BLOCK_PREFIX):
+        if block_id.startswith(refs.DIGEST_ITEM_BLOCK_PREFIX):
             try:
-                return ids.digest_ref_from_block_id(block_id).d
+                return refs.digest_ref_from_block_id(block_id).d
             except InvalidInput:
                 continue
     return None

@@ -15,7 +15,6 @@ from datetime import datetime
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -24,7 +23,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.models import Conversation, Page
-from bot.slack.blocks import ids, limits
+from bot.slack.blocks import buttons, limits
 from bot.slack.blocks.card import CardContext, card_actions
 from bot.slack.blocks.listing import conversation_row
 from bot.slack.blocks.mrkdwn import md, mention, plain, slack_date, user_text
@@ -75,11 +74,7 @@ def home_view(
     `problem` (the backend is down…) replaces both lists; `notice` (what became of a button
     pressed here) is drawn above them. A page of None draws as "not loaded".
     """
-    refresh = ButtonElement(
-        text=plain(":arrows_counterclockwise: Refresh", limits.BUTTON_TEXT),
-        action_id=ids.HOME_REFRESH,
-        value="refresh",
-    )
+    refresh = buttons.HOME_REFRESH.draw("refresh")
     blocks: list[Block] = [
         HeaderBlock(text=plain("Conversations", limits.HEADER_TEXT)),
         ActionsBlock(elements=[refresh]),

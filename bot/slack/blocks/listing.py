@@ -8,10 +8,10 @@ too.
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
 
 from bot.models import Conversation, Page
-from bot.slack.blocks import ids, limits
+from bot.slack.blocks import buttons, limits
 from bot.slack.blocks.card import (
     PRIORITY_EMOJI,
     CardContext,
@@ -20,7 +20,8 @@ from bot.slack.blocks.card import (
     label,
     queue_label,
 )
-from bot.slack.blocks.mrkdwn import md, plain, slack_date, user_text
+from bot.slack.blocks.mrkdwn import md, slack_date, user_text
+from bot.slack.blocks.refs import PageRef
 
 ROW_TOPIC_MAX = 200
 COMMAND_SHOWN_MAX = 500
@@ -80,27 +81,25 @@ def conversation_row(
     accessory = None
     if value is not None and view_button:
         # Not "Open": that is also a status, and the row says it right beside the button.
-        accessory = ButtonElement(
-            text=plain("View", limits.BUTTON_TEXT), action_id=ids.SHOW, value=value
-        )
+        accessory = buttons.SHOW.draw(value)
     return SectionBlock(text=md(text), accessory=accessory)
 
 
 def _paging(page: Page[Conversation], command_text: str) -> list[Block]:
     """Previous/Next buttons; each carries the command and the 1-based page it leads to."""
-    targets: list[tuple[str, str, int]] = []
+    targets: list[tuple[buttons.Button, int]] = []
     if page.page > 0:
         # Past the end (page 9 of 3), "Previous" leads to the last page that has rows.
-        targets.append(("Previous page", ids.PAGE_PREVIOUS, min(page.page, page.pages)))
+        targets.append((buttons.PAGE_PREVIOUS, min(page.page, page.pages)))
     if (page.page + 1) * page.limit < page.totalItems:
-        targets.append(("Next page", ids.PAGE_NEXT, page.page + 2))
-    buttons = [
-        ButtonElement(text=plain(text, limits.BUTTON_TEXT), action_id=action_id, value=value)
-        for text, action_id, target in targets
-        if len(value := ids.PageRef(q=command_text, p=target).encode()) <= limits.BUTTON_VALUE
+        targets.append((buttons.PAGE_NEXT, page.page + 2))
+    drawn = [
+        button.draw(value)
+        for button, target in targets
+        if len(value := PageRef(q=command_text, p=target).encode()) <= limits.BUTTON_VALUE
     ]
-    if buttons:
-        return [ActionsBlock(elements=buttons)]
+    if drawn:
+        return [ActionsBlock(elements=drawn)]
     if targets:  # a command too long to carry in a button: say how to page by hand
         return [ContextBlock(elements=[md("More pages: add `page:N` to the command.")])]
     return []

@@ -18,7 +18,10 @@ UNEXPECTED = (
 
 
 def sentence_for(error: BaseException) -> str:
-    """What the person sees: our own sentence for our errors, never a trace."""
+    """What the person sees: our own sentence for our errors, never a trace; whom a refusal
+    says to ask, as mentions (a person reading it in Slack can then reach them)."""
+    if isinstance(error, NotAllowed):
+        return error.sentence(mention, subteam_mention)
     return str(error) if isinstance(error, ConvbotError) else UNEXPECTED
 
 

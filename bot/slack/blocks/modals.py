@@ -1,6 +1,6 @@
 """The create and edit modals, the placeholder shown while they load, and reading them back.
 
-Every input's block_id and action_id are the same `ids.FIELD_*` name, so `view.state.values`
+Every input's block_id and action_id are the same `FIELD_*` name, so `view.state.values`
 reads as `values[field][field]` and an error for a field is keyed by that same name.
 """
 
@@ -26,7 +26,7 @@ from slack_sdk.models.views import View
 
 from bot.errors import InvalidInput
 from bot.models import SUMMARY_MAX, TOPIC_MAX, Channel, Conversation, Priority, Queue, Status
-from bot.slack.blocks import ids, limits
+from bot.slack.blocks import limits
 from bot.slack.blocks.card import label, priority_select
 from bot.slack.blocks.mrkdwn import clip, md, plain, user_text
 
@@ -39,6 +39,17 @@ LOADING = ":hourglass_flowing_sand: Loading…"
 SUMMARY_INPUT_MAX = min(SUMMARY_MAX, limits.TEXT_INPUT)
 ERROR_MAX = 300  # an inline error under an input: a sentence, not an essay
 _TAG_SEPARATORS = re.compile(r"[\s,]+")
+
+# The modals' callback_ids (what bot/slack/listeners/views.py answers) and their inputs.
+CREATE_MODAL = "conv.create_modal"
+EDIT_MODAL = "conv.edit_modal"
+FIELD_TOPIC = "topic"
+FIELD_SUMMARY = "summary"
+FIELD_PRIORITY = "priority"
+FIELD_STATUS = "status"
+FIELD_CHANNEL = "channel"
+FIELD_QUEUE = "queue"
+FIELD_TAGS = "tags"
 
 
 def loading_modal(title: str, callback_id: str) -> View:
@@ -66,16 +77,16 @@ def problem_modal(title: str, problem: str) -> View:
 def create_modal(queues: Sequence[Queue] | None, *, private_metadata: str = "") -> View:
     """Topic, summary, priority, channel, queue and tags; `queues=None` while still loading."""
     blocks: list[Block] = [
-        _text_input(ids.FIELD_TOPIC, "Topic", TOPIC_MAX, placeholder="What is it about?"),
-        _text_input(ids.FIELD_SUMMARY, "Summary", SUMMARY_INPUT_MAX, multiline=True, optional=True),
+        _text_input(FIELD_TOPIC, "Topic", TOPIC_MAX, placeholder="What is it about?"),
+        _text_input(FIELD_SUMMARY, "Summary", SUMMARY_INPUT_MAX, multiline=True, optional=True),
         _priority_input(Priority.NORMAL),
-        _enum_input(ids.FIELD_CHANNEL, "Channel", list(Channel), Channel.NO_CHANNEL),
+        _enum_input(FIELD_CHANNEL, "Channel", list(Channel), Channel.NO_CHANNEL),
         *_queue_blocks(queues, None),
-        _text_input(ids.FIELD_TAGS, "Tags", None, optional=True, hint=TAGS_HINT),
+        _text_input(FIELD_TAGS, "Tags", None, optional=True, hint=TAGS_HINT),
     ]
     return View(
         type="modal",
-        callback_id=ids.CREATE_MODAL,
+        callback_id=CREATE_MODAL,
         title=plain("New conversation", limits.VIEW_TITLE),
         submit=plain("Create", limits.VIEW_TITLE),
         close=plain("Cancel", limits.VIEW_TITLE),
@@ -90,15 +101,15 @@ def edit_modal(
     """The editable fields, prefilled; `private_metadata` is the listener's EditRef JSON."""
     blocks: list[Block] = [
         ContextBlock(elements=[md(f"`{user_text(conversation.id, 255)}`")]),
-        _text_input(ids.FIELD_TOPIC, "Topic", TOPIC_MAX, initial=conversation.topic),
+        _text_input(FIELD_TOPIC, "Topic", TOPIC_MAX, initial=conversation.topic),
         _summary_block(conversation),
-        _enum_input(ids.FIELD_STATUS, "Status", list(Status), conversation.status),
+        _enum_input(FIELD_STATUS, "Status", list(Status), conversation.status),
         _priority_input(conversation.priority),
         *_queue_blocks(queues, conversation.queueId),
     ]
     return View(
         type="modal",
-        callback_id=ids.EDIT_MODAL,
+        callback_id=EDIT_MODAL,
         title=plain("Edit conversation", limits.VIEW_TITLE),
         submit=plain("Save", limits.VIEW_TITLE),
         close=plain("Cancel", limits.VIEW_TITLE),
@@ -116,7 +127,7 @@ def _summary_block(conversation: Conversation) -> Block:
     summary = conversation.summary or ""
     if len(summary) <= SUMMARY_INPUT_MAX:
         return _text_input(
-            ids.FIELD_SUMMARY,
+            FIELD_SUMMARY,
             "Summary",
             SUMMARY_INPUT_MAX,
             multiline=True,
@@ -144,8 +155,8 @@ def _queue_blocks(queues: Sequence[Queue] | None, current: str | None) -> list[B
     if len(usable) > len(shown):
         hint = f"Showing {len(shown)} of {len(usable)}; /conv update <id> queue:NAME sets any."
     options = [_option(queue.id, queue.name) for queue in shown]
-    element = _select(ids.FIELD_QUEUE, options, current)
-    return [_input(ids.FIELD_QUEUE, "Queue", element, optional=True, hint=hint)]
+    element = _select(FIELD_QUEUE, options, current)
+    return [_input(FIELD_QUEUE, "Queue", element, optional=True, hint=hint)]
 
 
 def _by_name(queue: Queue) -> str:
@@ -166,9 +177,7 @@ def _select(action_id: str, options: list[Option], initial: str | None) -> Stati
 
 
 def _priority_input(current: Priority) -> InputBlock:
-    return _input(
-        ids.FIELD_PRIORITY, "Priority", priority_select(current, action_id=ids.FIELD_PRIORITY)
-    )
+    return _input(FIELD_PRIORITY, "Priority", priority_select(current, action_id=FIELD_PRIORITY))
 
 
 def _enum_input(field: str, text: str, members: list[E], current: E) -> InputBlock:
@@ -218,13 +227,13 @@ def _input(
 # --- reading a view_submission ------------------------------------------------------------------
 
 _FIELD_OF_NAME = {  # model field → the input block that shows its error
-    "topic": ids.FIELD_TOPIC,
-    "summary": ids.FIELD_SUMMARY,
-    "priority": ids.FIELD_PRIORITY,
-    "status": ids.FIELD_STATUS,
-    "channel": ids.FIELD_CHANNEL,
-    "queueId": ids.FIELD_QUEUE,
-    "tags": ids.FIELD_TAGS,
+    "topic": FIELD_TOPIC,
+    "summary": FIELD_SUMMARY,
+    "priority": FIELD_PRIORITY,
+    "status": FIELD_STATUS,
+    "channel": FIELD_CHANNEL,
+    "queueId": FIELD_QUEUE,
+    "tags": FIELD_TAGS,
 }
 
 
@@ -232,11 +241,11 @@ def read_create(values: Mapping[str, Mapping[str, Any]] | None) -> dict[str, obj
     """`view.state.values` of the create modal as ConversationCreate fields; empty ones left out."""
     state = _state(values)
     fields: dict[str, object] = {}
-    for field, name in ((ids.FIELD_TOPIC, "topic"), (ids.FIELD_SUMMARY, "summary")):
+    for field, name in ((FIELD_TOPIC, "topic"), (FIELD_SUMMARY, "summary")):
         if text := _text(state, field):
             fields[name] = text
-    _read_selects(state, fields, ids.FIELD_PRIORITY, ids.FIELD_CHANNEL, ids.FIELD_QUEUE)
-    if tags := _text(state, ids.FIELD_TAGS):
+    _read_selects(state, fields, FIELD_PRIORITY, FIELD_CHANNEL, FIELD_QUEUE)
+    if tags := _text(state, FIELD_TAGS):
         fields["tags"] = split_tags(tags)
     return fields
 
@@ -249,11 +258,11 @@ def read_edit(values: Mapping[str, Mapping[str, Any]] | None) -> dict[str, objec
     """
     state = _state(values)
     fields: dict[str, object] = {}
-    if _element(state, ids.FIELD_TOPIC) is not None:
-        fields["topic"] = _text(state, ids.FIELD_TOPIC) or ""
-    if _element(state, ids.FIELD_SUMMARY) is not None:
-        fields["summary"] = _text(state, ids.FIELD_SUMMARY)
-    _read_selects(state, fields, ids.FIELD_STATUS, ids.FIELD_PRIORITY, ids.FIELD_QUEUE)
+    if _element(state, FIELD_TOPIC) is not None:
+        fields["topic"] = _text(state, FIELD_TOPIC) or ""
+    if _element(state, FIELD_SUMMARY) is not None:
+        fields["summary"] = _text(state, FIELD_SUMMARY)
+    _read_selects(state, fields, FIELD_STATUS, FIELD_PRIORITY, FIELD_QUEUE)
     return fields
 
 
@@ -330,7 +339,7 @@ def field_errors(model: type[M], fields: dict[str, object]) -> tuple[M | None, d
         for problem in error.errors():
             loc = problem["loc"]
             name = str(loc[0]) if loc else ""
-            block = _FIELD_OF_NAME.get(name, ids.FIELD_TOPIC)
+            block = _FIELD_OF_NAME.get(name, FIELD_TOPIC)
             sentences.setdefault(block, []).append(_sentence(name, problem))
         errors = {
             block: clip(" ".join(dict.fromkeys(found)), ERROR_MAX)

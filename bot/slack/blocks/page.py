@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
 
 from bot.models import Conversation
 from bot.service.escalations import Page
-from bot.slack.blocks import ids, limits
+from bot.slack.blocks import buttons
 from bot.slack.blocks.card import CardContext, conversation_card, take_confirm
-from bot.slack.blocks.mrkdwn import md, mention, plain, user_text
+from bot.slack.blocks.mrkdwn import md, mention, user_text
+from bot.slack.blocks.refs import EscalationRef
 from bot.state.escalations import EscalationRecord, EscalationStatus, PageRecord
 
 REASON_MAX = 500
@@ -63,23 +64,13 @@ def page_buttons(
 ) -> ActionsBlock:
     """Acknowledge (unless `acknowledge` is False: it was) and Take; Take asks first when the
     conversation is someone's (`conversation` and `context` given)."""
-    value = ids.EscalationRef(e=record.id).encode()
-    take = ButtonElement(
-        text=plain("Take", limits.BUTTON_TEXT),
-        action_id=ids.PAGE_TAKE,
-        value=value,
-        style=None if acknowledge else "primary",
-    )
+    value = EscalationRef(e=record.id).encode()
+    take = buttons.PAGE_TAKE.draw(value, style=None if acknowledge else "primary")
     if conversation is not None and context is not None and conversation.agentId is not None:
         take.confirm = take_confirm(conversation.agentId, context)
     elements = [take]
     if acknowledge:
-        ack = ButtonElement(
-            text=plain("Acknowledge", limits.BUTTON_TEXT),
-            action_id=ids.PAGE_ACK,
-            value=value,
-            style="primary",
-        )
+        ack = buttons.PAGE_ACK.draw(value)
         elements = [ack, take]
     # Its own block_id once acknowledged: Slack keeps a redrawn block's old state by block_id.
     block_id = "page-actions" if acknowledge else "page-take"

@@ -25,16 +25,15 @@ from bot.commands.spec import (
 from bot.errors import InvalidInput
 from bot.models import Actor
 from bot.service.conversation_ids import with_full_id
-from bot.slack.blocks import ids
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.messages import result_blocks
-from bot.slack.blocks.modals import create_modal, loading_modal
+from bot.slack.blocks.modals import CREATE_MODAL, create_modal, loading_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, mention
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
-from bot.slack.listeners.outcome import observed, tell
+from bot.slack.listeners.answering import observed, tell
 from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
 
@@ -160,7 +159,7 @@ async def open_create_modal(
     try:
         async with observed(deps.metrics, "command", "create-modal"):
             opened = await client.views_open(
-                trigger_id=trigger_id, view=loading_modal("New conversation", ids.CREATE_MODAL)
+                trigger_id=trigger_id, view=loading_modal("New conversation", CREATE_MODAL)
             )
             view = opened["view"]
             try:

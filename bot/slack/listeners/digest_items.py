@@ -8,85 +8,50 @@ What the presser alone needs to know (a stale item, a refusal) is said ephemeral
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.digests.model import DigestItem
 from bot.errors import ConvbotError
 from bot.models import Conversation, utcnow
-from bot.slack.blocks import ids
+from bot.service.presses import Drawn, Presses
 from bot.slack.blocks.digest import replace_item, totals_text
-from bot.slack.blocks.ids import CardRef, DigestItemRef
 from bot.slack.blocks.mrkdwn import user_text
+from bot.slack.blocks.refs import DigestItemRef, snooze_duration
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import current_totals
 from bot.slack.handovers import tell_previous_agent
-from bot.slack.listeners.actions import (
-    Apply,
-    card_actions,
-    first_action,
-    out_of_date,
-    press_once,
-    user_of,
-)
-from bot.slack.listeners.outcome import observed, tell
+from bot.slack.listeners.answering import observed, tell
+from bot.slack.listeners.press_context import Listener, press_of
+from bot.slack.listeners.press_notes import out_of_date, press_note
 from bot.state.digest_posts import DigestPost
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    applies = card_actions(deps.service, deps.escalations)
-    for action_id, name in (
-        (ids.DIGEST_TAKE, "take"),
-        (ids.DIGEST_ESCALATE, "escalate"),
-        (ids.DIGEST_CLOSE, "close"),
-    ):
-        app.action(action_id)(_item_button(deps, name, applies[name]))
+def item_press(deps: SlackDeps, presses: Presses) -> Listener:
+    """Take, Escalate and Close on a digest item."""
 
-    @app.action(ids.DIGEST_SNOOZE)
-    async def snooze(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def pressed(
+        ack: AsyncAck, context: AsyncBoltContext, body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         await ack()
+        press = press_of(context)
+        effect = press.button.conversation_effect
         try:
-            async with observed(deps.metrics, "action", "digest-snooze"):
-                action = first_action(body)
-                ref = ids.digest_ref_from_block_id(action.get("block_id"))
-                duration = ids.snooze_duration((action.get("selected_option") or {}).get("value"))
-                actor = await deps.identity.actor(user_of(body))
-                await deps.service.authorize(actor, "update", ref.id)
-                current = await deps.service.get(ref.id)
-                until: datetime | None
-                if ref.is_current(current.updatedAt):
-                    current, until = await deps.service.snooze(actor, ref.id, duration)
-                    note = None
-                else:
-                    until = (await deps.service.snoozed([ref.id])).get(ref.id)
-                    note = out_of_date(current)
+            async with observed(deps.metrics, "action", press.button.metric):
+                ref = press.reference(DigestItemRef)
+                actor = await press.actor()
+                pressed = await presses.press(actor, Drawn(ref.id, ref.v), effect)
+                note = await press_note(deps, pressed)
         except Exception as error:
             await tell(respond, error)
             return
-        item = DigestItem(conversation=current, snoozed_until=until)
-        await _redraw(deps, body, ref, item, respond, "snooze")
-        if note:
-            await _note(respond, note)
-
-
-def _item_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
-    async def pressed(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        try:
-            async with observed(deps.metrics, "action", f"digest-{name}"):
-                ref = DigestItemRef.decode(first_action(body).get("value"))
-                actor = await deps.identity.actor(user_of(body))
-                pressed = await press_once(deps, actor, CardRef(id=ref.id, v=ref.v), name, apply)
-        except Exception as error:
-            await tell(respond, error)
-            return
-        note, shown = pressed.note, pressed.conversation
+        shown = pressed.conversation
         if pressed.taken_from is not None:  # whoever had it hears who took it, with a link
             where = _mapping(body.get("container"))
             await tell_previous_agent(
@@ -100,12 +65,37 @@ def _item_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awai
             )
         snoozed = await _snoozed_until(deps, shown)
         item = DigestItem(conversation=shown, snoozed_until=snoozed)
-        await _redraw(deps, body, ref, item, respond, name)
+        await _redraw(deps, body, ref, item, respond, effect.name)
         if note:
             await _note(respond, note)
 
-    pressed.__name__ = f"digest_{name}"
     return pressed
+
+
+def item_snooze(deps: SlackDeps, presses: Presses) -> Listener:
+    """The Snooze select on a digest item."""
+
+    async def snooze(
+        ack: AsyncAck, context: AsyncBoltContext, body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        press = press_of(context)
+        try:
+            async with observed(deps.metrics, "action", press.button.metric):
+                ref = press.reference(DigestItemRef)
+                duration = snooze_duration(press.choice)
+                actor = await press.actor()
+                snoozed = await presses.snooze(actor, Drawn(ref.id, ref.v), duration)
+                note = out_of_date(snoozed.conversation) if snoozed.stale else None
+        except Exception as error:
+            await tell(respond, error)
+            return
+        item = DigestItem(conversation=snoozed.conversation, snoozed_until=snoozed.until)
+        await _redraw(deps, body, ref, item, respond, "snooze")
+        if note:
+            await _note(respond, note)
+
+    return snooze
 
 
 async def _snoozed_until(deps: SlackDeps, conversation: Conversation) -> datetime | None:

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.deps import SlackDeps
 from bot.slack.home import publish_home
-from bot.slack.listeners.outcome import observed
+from bot.slack.listeners.answering import observed
 
 HOME_OPENED = "app_home_opened"
 

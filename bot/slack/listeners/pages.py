@@ -1,4 +1,5 @@
-"""Buttons on pages: Acknowledge stops the escalation; Take acknowledges and assigns to me.
+"""Buttons on pages: Acknowledge stops the escalation; Take acknowledges and assigns to me
+(who may take it is the service's rule: bot/service/page_answers.py).
 
 The service redraws every page of the escalation once it ends, so a press answers only the
 presser, and only when there is something to say (a second acknowledgement, a failure).
@@ -6,67 +7,62 @@ presser, and only when there is something to say (a second acknowledgement, a fa
 
 from __future__ import annotations
 
-from typing import Any
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-
-from bot.slack.blocks import ids
+from bot.service import effects
+from bot.service.page_answers import PageAnswer, PageAnswers
 from bot.slack.blocks.mrkdwn import escape, mention
+from bot.slack.blocks.refs import EscalationRef
 from bot.slack.deps import SlackDeps
 from bot.slack.handovers import tell_previous_agent
-from bot.slack.listeners.actions import first_action, user_of
-from bot.slack.listeners.outcome import observed, tell
+from bot.slack.listeners.answering import observed, tell
+from bot.slack.listeners.press_context import Listener, press_of
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    @app.action(ids.PAGE_ACK)
-    async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+def page_press(deps: SlackDeps, answers: PageAnswers) -> Listener:
+    async def pressed(ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         await ack()
-        await _press(deps, body, respond, take=False)
+        press = press_of(context)
+        take = press.button.effect is effects.TAKE_PAGE
+        try:
+            async with observed(deps.metrics, "action", press.button.metric):
+                ref = press.reference(EscalationRef)
+                actor = await press.actor()
+                if take:
+                    answer = await answers.take(actor, ref.e)
+                else:
+                    answer = await answers.acknowledge(actor, ref.e)
+                if answer.took and answer.holder is not None and answer.conversation:
+                    await tell_previous_agent(
+                        deps, deps.client, answer.holder, actor, answer.conversation
+                    )
+        except Exception as error:
+            await tell(respond, error)
+            return
+        if not answer.acknowledged.first:
+            note = await _already_answered(deps, answer, actor.agent_id, take=take)
+            await respond(text=note, response_type="ephemeral", replace_original=False)
 
-    @app.action(ids.PAGE_TAKE)
-    async def take(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await _press(deps, body, respond, take=True)
+    return pressed
 
 
-async def _press(
-    deps: SlackDeps, body: dict[str, Any], respond: AsyncRespond, *, take: bool
-) -> None:
-    try:
-        async with observed(deps.metrics, "action", "page-take" if take else "page-ack"):
-            ref = ids.EscalationRef.decode(first_action(body).get("value"))
-            actor = await deps.identity.actor(user_of(body))
-            done = await deps.escalations.acknowledge(actor, ref.e)
-            conversation_id = done.escalation.conversation_id
-            took = False
-            holder: str | None = None
-            if take:
-                holder = (await deps.service.get(conversation_id)).agentId
-            if take and (done.first or holder is None):
-                # Only the one who stopped the chain (or anyone, while nobody has it) takes it.
-                agent_id = await deps.service.resolve_agent(actor, "me")
-                change = await deps.service.assign(actor, conversation_id, agent_id)
-                took = change.changed
-                await deps.escalations.redraw(done.escalation)  # the pages show who has it
-                if took and holder is not None:
-                    await tell_previous_agent(deps, deps.client, holder, actor, change.conversation)
-    except Exception as error:
-        await tell(respond, error)
-        return
-    if not done.first:
-        record = done.escalation
-        who = mention(record.ended_by) if record.ended_by else "someone"
-        state = escape(record.status.value)
-        if took:
-            note = f"It is yours now (the page was already {state} by {who})."
-        else:
-            note = f"Nothing to do: this escalation is already {state} (by {who})."
-            if take and holder is not None:
-                whose = (
-                    "yours"
-                    if holder == actor.agent_id
-                    else f"assigned to {escape(await deps.service.agent_name(holder))}"
-                )
-                note += f" The conversation is already {whose}."
-        await respond(text=note, response_type="ephemeral", replace_original=False)
+async def _already_answered(
+    deps: SlackDeps, answer: PageAnswer, agent_id: str | None, *, take: bool
+) -> str:
+    """What a press on a page someone already answered says, and who has the conversation."""
+    record = answer.acknowledged.escalation
+    who = mention(record.ended_by) if record.ended_by else "someone"
+    state = escape(record.status.value)
+    if answer.took:
+        return f"It is yours now (the page was already {state} by {who})."
+    note = f"Nothing to do: this escalation is already {state} (by {who})."
+    holder = answer.holder
+    if take and holder is not None:
+        whose = (
+            "yours"
+            if holder == agent_id
+            else f"assigned to {escape(await deps.service.agent_name(holder))}"
+        )
+        note += f" The conversation is already {whose}."
+    return note

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,41 +11,55 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConvbotError
-from bot.models import Actor, ConversationCreate, ConversationPatch, utcnow
-from bot.slack.blocks import ids
+from bot.models import Actor, Conversation, ConversationCreate, ConversationPatch, utcnow
+from bot.service import effects
+from bot.service.effects import Applied
+from bot.service.permissions import decided
+from bot.service.presses import AnotherPress, Drawn, Pressed, Presses
 from bot.slack.blocks.card import card_text, conversation_card, done_line
-from bot.slack.blocks.ids import EditRef
-from bot.slack.blocks.messages import error_reply
-from bot.slack.blocks.modals import field_errors, read_create, read_edit
+from bot.slack.blocks.messages import error_reply, sentence_for
+from bot.slack.blocks.modals import (
+    CREATE_MODAL,
+    EDIT_MODAL,
+    FIELD_TOPIC,
+    field_errors,
+    read_create,
+    read_edit,
+)
+from bot.slack.blocks.refs import EditRef
 from bot.slack.deps import SlackDeps
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.home import publish_home
-from bot.slack.listeners.outcome import observed, sentence_for
+from bot.slack.listeners.answering import observed
 from bot.slack.respond import RetryingRespond
 
 log = logging.getLogger(__name__)
 DONE = {"create": "Created", "edit": "Edited"}  # the card's "Edited by @ana just now"
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    @app.view(ids.CREATE_MODAL)
+def register(app: AsyncApp, deps: SlackDeps, presses: Presses) -> None:
+    @app.view(CREATE_MODAL)
     async def create_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         values = _values(body)
+        asker = Actor(id=user, surface="slack")
         try:
             data, errors = field_errors(ConversationCreate, read_create(values))
             if not errors:
                 # Checked before closing the modal, so a refusal shows where the person looks.
-                await deps.service.authorize(Actor(id=user, surface="slack"), "create", None)
+                await deps.service.authorize(asker, effects.CREATE.permission, None)
         except ConvbotError as error:
-            errors = {ids.FIELD_TOPIC: str(error)[:150]}
+            errors = {FIELD_TOPIC: sentence_for(error)[:150]}
         if errors or not isinstance(data, ConversationCreate):
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        await _deliver(deps, client, user, "create", lambda actor: deps.service.create(actor, data))
+        with decided(asker, effects.CREATE.permission):  # allowed above: not asked again
+            await _deliver(
+                deps, client, user, "create", lambda actor: deps.service.create(actor, data)
+            )
 
-    @app.view(ids.EDIT_MODAL)
+    @app.view(EDIT_MODAL)
     async def edit_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         try:
@@ -55,36 +68,27 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             )
             patch, errors = field_errors(ConversationPatch, read_edit(_values(body)))
         except (ConvbotError, ValidationError) as error:
-            await ack(response_action="errors", errors={ids.FIELD_TOPIC: sentence_for(error)[:150]})
+            await ack(response_action="errors", errors={FIELD_TOPIC: sentence_for(error)[:150]})
             return
         if errors or not isinstance(patch, ConversationPatch):
             await ack(response_action="errors", errors=errors)
             return
         await ack()
 
-        async def apply(actor: Actor) -> Any:
-            await deps.service.authorize(actor, "update", ref.card.id)
-            version = ref.card.v
-            # The same claim as a card press: an edit and a press (or two edits) of one version
-            # cannot both apply, so nobody's change is silently overwritten.
-            if version is not None and not await deps.claims.claim(
-                ref.card.id, version, "edit", actor.id
-            ):
-                raise _Stale()
-            held = nullcontext() if version is None else deps.claims.holding(ref.card.id, version)
+        async def apply(actor: Actor) -> Pressed:
+            async def change(current: Conversation) -> Applied:
+                return Applied(await deps.service.update(actor, current.id, patch))
+
+            # The same claim as a card press: an edit and a press (or two edits) of one
+            # version cannot both apply, so nobody's change is silently overwritten.
+            drawn = Drawn(ref.card.id, ref.card.v)
             try:
-                async with held:
-                    current = await deps.service.get(ref.card.id)
-                    if not ref.card.is_current(current.updatedAt):
-                        raise _Stale()
-                    change = await deps.service.update(actor, ref.card.id, patch)
-            except BaseException:
-                if version is not None:
-                    await deps.claims.release(ref.card.id, version)
-                raise
-            if not change.changed and version is not None:
-                await deps.claims.release(ref.card.id, version)
-            return change
+                pressed = await presses.once(actor, drawn, effects.EDIT, change)
+            except AnotherPress:
+                raise _Stale() from None
+            if pressed.stale:
+                raise _Stale()
+            return pressed
 
         await _deliver(deps, client, user, "edit", apply, response_url=ref.response_url)
         if ref.home:

@@ -1,7 +1,9 @@
-"""The ids that connect what is drawn to the listener that handles it, and button values.
+"""What a button carries back to the bot: the reference it was drawn with, encoded in its
+value or its actions block's block_id, and decoded (and checked) when it is pressed.
 
-A button carries the conversation id and the version (`updatedAt`) of the card it was drawn
-on, so a press on a stale card can be recognised and refused.
+A card's button carries the conversation id and the version (`updatedAt`) of the card it was
+drawn on, so a press on a stale card can be recognised and refused. The action ids themselves,
+and what a press does, are in bot/slack/blocks/buttons.py.
 """
 
 from __future__ import annotations
@@ -14,35 +16,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from bot.errors import InvalidInput
 from bot.models import ConversationId, Timestamp
 from bot.slack.intake import usable_response_url
-
-# Card buttons (block_actions action_id).
-TAKE = "conv.take"
-ROUTE = "conv.route"
-CLOSE = "conv.close"
-ESCALATE = "conv.escalate"
-PRIORITY = "conv.priority"  # static_select; selected option value is a Priority
-EDIT = "conv.edit"
-# List rows, list paging and the Home tab.
-SHOW = "conv.show"  # a list row's "View" button (once "Open": the id stays); value: a CardRef
-# Paging buttons: Slack refuses two elements with one action_id in a block (`invalid_blocks`),
-# so Previous and Next differ; lists drawn before carry the old shared id, still answered.
-PAGE_PREVIOUS = "conv.page.previous"
-PAGE_NEXT = "conv.page.next"
-PAGE = "conv.page"
-PAGING = (PAGE_PREVIOUS, PAGE_NEXT, PAGE)
-HOME_REFRESH = "home.refresh"
-
-
-# Modals (view callback_id) and their inputs (block_id, action_id pairs share one name).
-CREATE_MODAL = "conv.create_modal"
-EDIT_MODAL = "conv.edit_modal"
-FIELD_TOPIC = "topic"
-FIELD_SUMMARY = "summary"
-FIELD_PRIORITY = "priority"
-FIELD_STATUS = "status"
-FIELD_CHANNEL = "channel"
-FIELD_QUEUE = "queue"
-FIELD_TAGS = "tags"
 
 
 class CardRef(BaseModel):
@@ -67,6 +40,18 @@ class CardRef(BaseModel):
 
     def is_current(self, updated_at: datetime | None) -> bool:
         return self.v == updated_at
+
+
+# The priority select's options carry the priority, so the card it belongs to travels in the
+# actions block's block_id instead: `card|{"id":…,"v":…}`.
+CARD_BLOCK_PREFIX = "card|"
+
+
+def card_ref_from_block_id(block_id: str | None) -> CardRef:
+    """The CardRef from a card's actions block_id; InvalidInput when it is not one."""
+    if block_id is None or not block_id.startswith(CARD_BLOCK_PREFIX):
+        return CardRef.decode(None)  # raises the "broken button" InvalidInput
+    return CardRef.decode(block_id.removeprefix(CARD_BLOCK_PREFIX))
 
 
 BROKEN_PAGE_BUTTON = "That button is broken; run `/conv list` again."
@@ -108,13 +93,9 @@ class EditRef(BaseModel):
         return value
 
 
-# Digest items (block_actions action_id). Buttons carry a DigestItemRef as their value; the
-# Snooze select carries it in its actions block's block_id, `ditem|{"d":…,"id":…,"v":…}`.
-DIGEST_TAKE = "digest.take"
-DIGEST_ESCALATE = "digest.escalate"
-DIGEST_CLOSE = "digest.close"
-DIGEST_SNOOZE = "digest.snooze"  # static_select; option values are DIGEST_SNOOZE_CHOICES keys
-
+# Digest items' buttons carry a DigestItemRef as their value; the Snooze select carries it in
+# its actions block's block_id, `ditem|{"d":…,"id":…,"v":…}`, and its option values are
+# DIGEST_SNOOZE_CHOICES keys.
 DIGEST_ITEM_BLOCK_PREFIX = "ditem|"
 DIGEST_SNOOZE_CHOICES: Mapping[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -162,12 +143,6 @@ def snooze_duration(value: str | None) -> timedelta:
         choices = ", ".join(DIGEST_SNOOZE_CHOICES)
         raise InvalidInput(f"Snooze for one of {choices}; pick one from the menu again.")
     return duration
-
-
-# Pages (escalation messages): Acknowledge, and Take (acknowledge and assign to me). Both carry
-# an EscalationRef as their value.
-PAGE_ACK = "page.ack"
-PAGE_TAKE = "page.take"
 
 
 class EscalationRef(BaseModel):

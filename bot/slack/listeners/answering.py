@@ -1,4 +1,5 @@
-"""How a listener's work ends: timed into metrics, and any failure turned into one sentence."""
+"""Answering after the ack: the work timed into metrics under the command's deadline
+(`observed`), and a failure told as one sentence beside what was pressed or typed (`tell`)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from slack_bolt.async_app import AsyncRespond
 from bot import deadlines
 from bot.errors import ConvbotError
 from bot.metrics import Metrics
-from bot.slack.blocks.messages import UNEXPECTED, error_mrkdwn, error_reply, sentence_for
-
-__all__ = ["UNEXPECTED", "error_mrkdwn", "observed", "sentence_for", "tell"]
+from bot.slack.blocks.messages import error_reply
 
 log = logging.getLogger("bot.slack")
 
@@ -35,6 +34,16 @@ async def observed(metrics: Metrics, kind: str, name: str) -> AsyncIterator[None
         raise
     finally:
         metrics.observe_slack(kind, name, time.perf_counter() - started, error)
+
+
+@asynccontextmanager
+async def answering(metrics: Metrics, name: str, respond: AsyncRespond) -> AsyncIterator[None]:
+    """Run a read-style action; any failure becomes one ephemeral sentence."""
+    try:
+        async with observed(metrics, "action", name):
+            yield
+    except Exception as error:
+        await tell(respond, error)
 
 
 async def tell(respond: AsyncRespond, error: BaseException) -> None:
