@@ -17,8 +17,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands.executor import execute
-from bot.commands.parser import parse_tokens, tokenize
+from bot.commands.parser import parse_tokens
 from bot.commands.spec import ListCommand
+from bot.commands.tokens import tokenize
 from bot.config import Action
 from bot.errors import ConvbotError, InvalidInput
 from bot.models import Actor, Conversation, ConversationPatch, Priority, utcnow
