@@ -76,17 +76,25 @@ _BY_MODEL: dict[type[Any], Subcommand[Any]] = {entry.model: entry for entry in R
 
 
 def _check(members: tuple[type[Any], ...]) -> None:
-    """Fails at import, so in every test, when the entries and the `Command` union disagree."""
-    models = [entry.model for entry in REGISTRY]
-    missing = [model.__name__ for model in members if model not in _BY_MODEL]
-    extra = [model.__name__ for model in models if model not in members]
-    named = [e.name for e in REGISTRY if e.model.model_fields["kind"].default != e.name]
-    twice = len(_BY_NAME) != len(REGISTRY) or len(_BY_MODEL) != len(REGISTRY)
-    if missing or extra or named or twice:
-        raise RuntimeError(
-            f"The registry and the Command union disagree: no entry for {missing}, not in the"
-            f" union {extra}, named unlike their model's kind {named}, or listed twice."
-        )
+    """Fails at import, so in every test and every run, when the entries and the `Command`
+    union disagree. (An entry whose model is not in the union already fails the type check.)"""
+    problems = [
+        *(f"{model.__name__} has no entry" for model in members if model not in _BY_MODEL),
+        *(
+            f"{entry.model.__name__} is not in the union"
+            for entry in REGISTRY
+            if entry.model not in members
+        ),
+        *(
+            f"`{entry.name}` is not its model's kind"
+            for entry in REGISTRY
+            if entry.model.model_fields["kind"].default != entry.name
+        ),
+    ]
+    if len(_BY_NAME) != len(REGISTRY) or len(_BY_MODEL) != len(REGISTRY):
+        problems.append("an entry is listed twice")
+    if problems:
+        raise RuntimeError(f"bot/commands/registry.py: {'; '.join(problems)}.")
 
 
 _check(get_args(get_args(Command)[0]))
