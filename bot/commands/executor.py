@@ -31,8 +31,7 @@ async def _run(command: Command, service: ConversationService, actor: Actor) -> 
     if entry.run is None:
         # They post to and read from Slack, which this surface-independent layer cannot.
         raise InvalidInput(_slack_only(entry))
-    result: CommandResult = await entry.run(command, service, actor)
-    return result
+    return await entry.run(command, service, actor)
 
 
 def _slack_only(entry: Subcommand[Any]) -> str:
