@@ -11,8 +11,10 @@ import pytest
 
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
-from bot.commands.executor import CommandResult, execute
-from bot.commands.parser import USAGE, help_text, parse
+from bot.commands.executor import execute
+from bot.commands.parser import parse
+from bot.commands.registry import USAGE, help_text
+from bot.commands.result import CommandResult
 from bot.config import LocalSeed
 from bot.devtools.emulator import create_emulator_app
 from bot.devtools.loopback import serve_in_background

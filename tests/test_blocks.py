@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.commands.executor import CommandResult
+from bot.commands.result import CommandResult
 from bot.devtools.fakeslack.blockkit import check_message_blocks, check_message_text_budget
 from bot.errors import InvalidInput
 from bot.models import (

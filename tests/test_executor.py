@@ -7,8 +7,10 @@ from typing import cast
 
 import pytest
 
-from bot.commands.executor import CommandResult, execute
-from bot.commands.parser import USAGE, parse
+from bot.commands.executor import execute
+from bot.commands.parser import parse
+from bot.commands.registry import USAGE
+from bot.commands.result import CommandResult
 from bot.errors import InvalidInput
 from bot.models import Actor, Conversation, ConversationCreate
 from bot.service.conversations import ConversationService

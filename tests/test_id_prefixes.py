@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
-from bot.commands.executor import CommandResult, execute
+from bot.commands.executor import execute
 from bot.commands.parser import parse
+from bot.commands.result import CommandResult
 from bot.devtools.emulator import create_emulator_app
 from bot.devtools.loopback import serve_in_background
 from bot.errors import InvalidInput, NotFound

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,19 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from bot.commands import parser
-from bot.commands.parser import (
+from bot.commands import registry
+from bot.commands.parser import parse, parse_tokens
+from bot.commands.registry import (
     HELP_SECTIONS,
-    USAGE,
-    help_text,
-    parse,
-    parse_tokens,
-    synopsis,
-    tokenize,
-)
-from bot.commands.spec import (
     SLACK_ONLY,
     SUBCOMMANDS,
+    USAGE,
+    help_text,
+    synopsis,
+)
+from bot.commands.spec import (
     AssignCommand,
     CloseCommand,
     Command,
@@ -41,6 +40,7 @@ from bot.commands.spec import (
     UntagCommand,
     UpdateCommand,
 )
+from bot.commands.tokens import tokenize
 from bot.errors import InvalidInput
 from bot.models import SUMMARY_MAX, TOPIC_MAX, Channel, OrderBy, Priority, Status
 
@@ -906,7 +906,9 @@ def test_a_validation_error_becomes_invalid_input(monkeypatch: pytest.MonkeyPatc
     def build(words: list[str], now: datetime) -> ShowCommand:
         return ShowCommand.model_validate({"id": "-bad"})
 
-    monkeypatch.setitem(parser._GRAMMAR, "show", build)
+    show = registry.subcommand("show")
+    assert show is not None
+    monkeypatch.setitem(registry._BY_NAME, "show", replace(show, grammar=build))
     error = fails("show abc")
     assert error.message.startswith("Invalid id:")
 

@@ -11,8 +11,9 @@ from urllib.parse import parse_qs
 import pytest
 
 from bot.bounded import CALLS_PER_COMMAND
-from bot.commands.executor import CommandResult, execute
+from bot.commands.executor import execute
 from bot.commands.parser import parse
+from bot.commands.result import CommandResult
 from bot.devtools.emulator.observe import Exchange, observing
 from bot.models import Actor, Conversation, ConversationCreate, Priority, Status
 from bot.service.triage import TRIAGE_ORDER

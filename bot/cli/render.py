@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.cli.terminal_text import clip, pad, plain, width
-from bot.commands.executor import CommandResult
+from bot.commands.result import CommandResult
 from bot.models import Conversation, Page
 
 _TOPIC_WIDTH = 48

@@ -12,7 +12,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from bot.identifiers import CONFIG_NAME_PATTERN
 from bot.models import (
-    CONVERSATION_ID,
     SUMMARY_MAX,
     TOPIC_MAX,
     VALUES_PER_FILTER,
@@ -24,29 +23,6 @@ from bot.models import (
     TagNames,
 )
 
-SUBCOMMANDS: tuple[str, ...] = (
-    "create",
-    "list",
-    "show",
-    "update",
-    "assign",
-    "take",
-    "unassign",
-    "route",
-    "tag",
-    "untag",
-    "close",
-    "digest",
-    "schedules",
-    "escalate",
-    "oncall",
-    "escalations",
-    "help",
-)
-# They post to or read from Slack (channels, people, pages), which the CLI cannot.
-SLACK_ONLY: frozenset[str] = frozenset({"digest", "schedules", "escalate", "oncall", "escalations"})
-
-ID_RE = CONVERSATION_ID
 LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
 
 Topic = Annotated[str, Field(min_length=1, max_length=TOPIC_MAX)]
@@ -186,6 +162,7 @@ class HelpCommand(_Spec):
     subcommand: str | None = None
 
 
+# Every model has one entry in bot/commands/registry.py, which checks at import that they agree.
 Command = Annotated[
     CreateCommand
     | ListCommand

@@ -314,7 +314,7 @@ def _pieces(typed: str) -> set[str]:
     plain = typed.replace("\u200b", "").replace("\ufeff", "")
     variants = {typed, unescape(typed), slack_escaped(typed), plain, unescape(plain)}
     variants.add(slack_escaped(plain))  # the bot escapes what it quotes, after normalising
-    # Messages show invisible characters as escapes (`\\x1b`), as bot/commands/parser.py does.
+    # Messages show invisible characters as escapes (`\\x1b`), as bot/commands/values.py does.
     variants |= {"".join(c if c.isprintable() else ascii(c)[1:-1] for c in v) for v in variants}
     for variant in variants:
         for piece in [*variant.split(), *_SEPARATORS.split(variant)]:

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.commands.spec import SUBCOMMANDS
+from bot.commands.registry import SUBCOMMANDS
 from bot.devtools.fakeslack import ResponsePost, slash_command
 from bot.models import TOPIC_MAX
 from bot.slack.blocks import limits

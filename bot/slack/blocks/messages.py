@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
-from bot.commands.executor import CommandResult
+from bot.commands.result import CommandResult
 from bot.errors import ConvbotError
 from bot.service.permissions import NotAllowed
 from bot.slack.blocks import limits

@@ -16,8 +16,9 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.executor import execute
-from bot.commands.parser import parse_tokens, tokenize
+from bot.commands.parser import parse_tokens
 from bot.commands.spec import ListCommand
+from bot.commands.tokens import tokenize
 from bot.errors import InvalidInput
 from bot.models import Actor, Conversation, utcnow
 from bot.service import effects

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.executor import CommandResult, assigned_to, execute
+from bot.commands.executor import execute
 from bot.commands.parser import parse
+from bot.commands.registry import REGISTRY, SUBCOMMANDS
+from bot.commands.result import CommandResult
 from bot.commands.spec import (
-    SUBCOMMANDS,
     Command,
     CreateCommand,
     DigestCommand,
@@ -22,6 +25,8 @@ from bot.commands.spec import (
     OncallCommand,
     SchedulesCommand,
 )
+from bot.commands.subcommand import Surface
+from bot.commands.subcommands.assigning import assigned_to
 from bot.errors import InvalidInput
 from bot.models import Actor
 from bot.service.conversation_ids import with_full_id
@@ -41,7 +46,86 @@ READS = ("help", "page")
 SLASH_COMMAND = "/conv"
 
 
+Reply = tuple[str, list[Block], bool]  # text, blocks, for the whole channel?
+_C = TypeVar("_C", bound=Command)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Who asked, where: what a Slack-only subcommand's handler needs besides the command."""
+
+    deps: SlackDeps
+    actor: Actor
+    user_id: str
+    channel_id: str
+
+
+# A Slack-only subcommand's handler; None when it posted its answer in the channel itself.
+SlackHandler = Callable[[_C, Asked], Awaitable[Reply | None]]
+
+
+async def _digest(command: DigestCommand, asked: Asked) -> Reply:
+    done = await post_digest_now(asked.deps, asked.channel_id, asked.actor, command.name)
+    return done, [SectionBlock(text=md(escape(done)))], False
+
+
+async def _schedules(command: SchedulesCommand, asked: Asked) -> Reply:
+    fallback, blocks = await schedules_reply(asked.deps)
+    return fallback, blocks, False
+
+
+async def _escalate(command: EscalateCommand, asked: Asked) -> Reply | None:
+    # None: posted in the channel, to be redrawn when the escalation ends.
+    return await with_full_id(
+        command,
+        asked.deps.service.ids.complete,
+        lambda c: escalate_reply(asked.deps, asked.actor, c, asked.channel_id),
+    )
+
+
+async def _oncall(command: OncallCommand, asked: Asked) -> Reply:
+    fallback, blocks = await oncall_reply(asked.deps, asked.user_id, command)
+    return fallback, blocks, False
+
+
+async def _escalations(command: EscalationsCommand, asked: Asked) -> Reply:
+    fallback, blocks = await escalations_reply(asked.deps)
+    return fallback, blocks, False
+
+
+def _handles(model: type[_C], handler: SlackHandler[_C]) -> tuple[type[Any], SlackHandler[Any]]:
+    """One entry of SLACK_HANDLERS; the type checker sees that the handler takes the model."""
+    return model, handler
+
+
+# The handlers of the registry's Slack-only entries (bot/commands/registry.py), by model: they
+# post to Slack, which the commands layer below cannot reach.
+SLACK_HANDLERS: dict[type[Any], SlackHandler[Any]] = dict(
+    [
+        _handles(DigestCommand, _digest),
+        _handles(SchedulesCommand, _schedules),
+        _handles(EscalateCommand, _escalate),
+        _handles(OncallCommand, _oncall),
+        _handles(EscalationsCommand, _escalations),
+    ]
+)
+
+
+def unhandled() -> list[str]:
+    """The registry entries that run in Slack but have no handler there."""
+    return [
+        entry.name
+        for entry in REGISTRY
+        if Surface.SLACK in entry.surfaces
+        and entry.run is None
+        and entry.model not in SLACK_HANDLERS
+    ]
+
+
 def register(app: AsyncApp, deps: SlackDeps) -> None:
+    if missing := unhandled():
+        raise RuntimeError(f"No Slack handler for the subcommands {missing}.")
+
     @app.command(SLASH_COMMAND)
     async def conv(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -72,30 +156,14 @@ async def answer(
                 return
             actor = await deps.identity.actor(user_id)
             # Slack-only commands: the executor cannot post to Slack, so they are answered here.
-            if isinstance(command, DigestCommand):
-                done = await post_digest_now(deps, channel_id, actor, command.name)
-                fallback, blocks = done, [SectionBlock(text=md(escape(done)))]
-                shared = False
-            elif isinstance(command, SchedulesCommand):
-                fallback, blocks = await schedules_reply(deps)
-                shared = False
-            elif isinstance(command, EscalateCommand):
-                reply = await with_full_id(
-                    command,
-                    deps.service.ids.complete,
-                    lambda c: escalate_reply(deps, actor, c, channel_id),
-                )
-                if reply is None:
-                    return  # posted in the channel, to be redrawn when the escalation ends
-                fallback, blocks, shared = reply
-            elif isinstance(command, OncallCommand):
-                fallback, blocks = await oncall_reply(deps, user_id, command)
-                shared = False
-            elif isinstance(command, EscalationsCommand):
-                fallback, blocks = await escalations_reply(deps)
-                shared = False
-            else:
+            handler = SLACK_HANDLERS.get(type(command))
+            if handler is None:
                 fallback, blocks, shared = await _executed(deps, command, actor, text)
+            else:
+                reply = await handler(command, Asked(deps, actor, user_id, channel_id))
+                if reply is None:
+                    return
+                fallback, blocks, shared = reply
     except Exception as error:
         await tell(respond, error)
         return
@@ -103,9 +171,7 @@ async def answer(
     await respond(text=fallback, blocks=blocks, response_type=visible)
 
 
-async def _executed(
-    deps: SlackDeps, command: Command, actor: Actor, text: str
-) -> tuple[str, list[Block], bool]:
+async def _executed(deps: SlackDeps, command: Command, actor: Actor, text: str) -> Reply:
     """A grammar command run by the executor: `(text, blocks, for the whole channel?)`."""
     result = _mentioning(await execute(command, deps.service, actor), deps)
     shared = _for_channel(result, command.kind)

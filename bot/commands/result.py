@@ -1,0 +1,37 @@
+"""What a command produced, for a surface (Slack blocks, the CLI's text or JSON) to draw."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from bot.models import Agent, Conversation, ConversationFilter, Page
+from bot.service.conversations import Change
+
+
+class CommandResult(BaseModel):
+    """What a command produced, for a surface to draw."""
+
+    kind: Literal["conversation", "page", "help"]
+    headline: str
+    conversation: Conversation | None = None
+    before: Conversation | None = None  # the conversation before a change, when it changed
+    page: Page[Conversation] | None = None
+    query: ConversationFilter | None = None
+    changed: bool = False
+    text: str | None = None
+    agent: Agent | None = None  # whom `assign` gave it to, for a surface to mention
+
+
+def changed(change: Change, headline: str) -> CommandResult:
+    """A change as a result: `headline` when it changed, else why not, as a person would say it."""
+    if not change.changed:  # a second press or a no-op
+        headline = change.note or "It is already so: nothing changed."
+    return CommandResult(
+        kind="conversation",
+        headline=headline,
+        conversation=change.conversation,
+        changed=change.changed,
+        before=change.before,
+    )

@@ -1,0 +1,1 @@
+"""One module per family of `/conv` subcommands, each entry whole: grammar, help and handler."""
