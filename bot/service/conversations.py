@@ -11,12 +11,18 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.backends.base import ConversationBackend
 from bot.bounded import all_of, settled
 from bot.config import Action
-from bot.errors import ConvbotError, ConversationClosed, Forbidden, InvalidInput, NotFound
+from bot.errors import (
+    ConvbotError,
+    ConversationClosed,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StateUnavailable,
+)
 from bot.models import (
     Actor,
     Agent,
@@ -499,7 +505,7 @@ class ConversationService:
     ) -> None:
         try:
             await self._audit.record(actor, action, conversation_id, before, after)
-        except (SQLAlchemyError, OSError):
+        except StateUnavailable:
             # The change is done and must be reported as done (or a retry would repeat it);
             # the missing entry is an operator's problem, loudly logged.
             log.error(
