@@ -22,8 +22,8 @@ from bot.devtools.fakeslack.blockkit import (
     check_view,
 )
 from bot.devtools.fakeslack.errors import SlackRefusal
-from bot.devtools.fakeslack.recorder import (
-    FakeSlack,
+from bot.devtools.fakeslack.recorder import FakeSlack
+from bot.devtools.fakeslack.records import (
     JsonDict,
     SlackChannel,
     SlackUser,
