@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.devtools.fakeslack import FakeSlack, SlackCall, serve_fake_slack
 from bot.models import Actor, Conversation, ConversationCreate
-from bot.oncall.config import WEEKDAYS, OncallConfig
+from bot.oncall.config import OncallConfig
+from bot.oncall.values import WEEKDAYS
 from bot.service.conversations import ConversationService
 from bot.service.escalations import EscalationService
 from bot.service.paging import Page
