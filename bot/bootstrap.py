@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.backends.base import ConversationBackend
 from bot.backends.local import LocalBackend
-from bot.config import OpsConfig, load_settings_config
+from bot.config import OpsConfig
+from bot.config_file import load_settings_config
 from bot.metrics import Metrics, metered
 from bot.service.conversations import ConversationService
 from bot.service.permissions import GroupDirectory, PermissionPolicy

@@ -63,6 +63,14 @@ class BackendUnavailable(ConvbotError):
     exit_code = 2
 
 
+class StateUnavailable(ConvbotError):
+    """The bot's own records (the state database) could not be read or written. Raised by
+    bot/state/ in place of the database driver's errors, so no layer above it knows which
+    database that is."""
+
+    exit_code = 2
+
+
 class RateLimited(BackendUnavailable):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)

@@ -42,7 +42,7 @@ from bot.devtools.fakeslack import (
     slash_command,
     view_submission,
 )
-from bot.devtools.fakeslack.methods import apply_submission_ack
+from bot.devtools.fakeslack.views import apply_submission_ack
 from bot.http_limits import server_options
 from bot.models import Conversation
 from bot.server import Serving, create_http_app

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
+from bot.config_file import load_config
 from bot.errors import InvalidInput
 
 

@@ -16,7 +16,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DigestSchedule
-from bot.devtools.fakeslack.recorder import StoredMessage
+from bot.devtools.fakeslack.records import StoredMessage
 from bot.jobs.scheduler import digest_jobs
 from bot.metrics import Metrics
 from bot.models import Actor, ConversationPatch, Status, utcnow

@@ -25,9 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.devtools.fakeslack import FakeSlack, SlackCall, serve_fake_slack
 from bot.models import Actor, Conversation, ConversationCreate
-from bot.oncall.config import WEEKDAYS, OncallConfig
+from bot.oncall.config import OncallConfig
+from bot.oncall.values import WEEKDAYS
 from bot.service.conversations import ConversationService
-from bot.service.escalations import EscalationService, Page
+from bot.service.escalations import EscalationService
+from bot.service.paging import Page
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine
 from bot.state.escalations import EscalationRecord, EscalationStatus, EscalationStore, PageRecord

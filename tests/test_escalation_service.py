@@ -20,7 +20,8 @@ from bot.errors import BackendUnavailable, InvalidInput
 from bot.models import Actor, Conversation, ConversationCreate, Priority
 from bot.oncall.config import OncallConfig
 from bot.service.conversations import ConversationService
-from bot.service.escalations import EscalationService, Page, Recipient
+from bot.service.escalations import EscalationService
+from bot.service.paging import Page, Recipient
 from bot.state.audit import AuditLog
 from bot.state.escalations import EscalationRecord, EscalationStatus, EscalationStore, PageRecord
 from tests.conftest import seeded_local

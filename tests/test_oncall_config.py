@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot.config import OpsConfig, load_config
+from bot.config import OpsConfig
+from bot.config_file import load_config
 from bot.errors import InvalidInput
 from bot.models import Priority
 from bot.oncall.config import (

@@ -18,8 +18,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.oncall.config import WEEKDAYS, OncallConfig, OncallSchedule
+from bot.oncall.config import OncallConfig, OncallSchedule
 from bot.oncall.rota import HANDOFF_HORIZON, Handoff, handoffs, on_call, shift_bounds
+from bot.oncall.values import WEEKDAYS
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -22,7 +22,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.config import DigestSchedule, OpsConfig, load_config
+from bot.config import DigestSchedule, OpsConfig
+from bot.config_file import load_config
 from bot.durations import DURATION_MAX, Duration, format_duration, parse_duration
 from bot.errors import InvalidInput
 from bot.jobs.triggers import INTERVAL_ANCHOR, job_id, next_runs, trigger_for

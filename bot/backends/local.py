@@ -2,28 +2,26 @@
 
 It behaves like the Infobip API (a closed conversation refuses changes, tags must exist before
 they are linked, routing applies the first matching rule and auto-assigns), so the whole bot runs
-with no account anywhere, and the emulator can serve it over HTTP.
+with no account anywhere, and the emulator can serve it over HTTP. Its SQL (filters, order,
+rows as models) is in local_queries.py, seeding from convbot.yml in local_seed.py.
 """
 
 from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
     and_,
     delete,
-    exists,
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -31,24 +29,35 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.backends.assignment import pick_agent
 from bot.backends.base import IdPrefixMatches
-from bot.config import AgentSeed, LocalSeed
+from bot.backends.local_queries import (
+    ORDER_COLUMNS,
+    C,
+    conditions,
+    order_by,
+    patch_values,
+    row_exists,
+    tags_of,
+    to_agent,
+    to_conversation,
+    to_queue,
+    to_rule,
+    to_tag,
+)
+from bot.backends.local_seed import write_seed
+from bot.config import LocalSeed
 from bot.errors import BackendUnavailable, ConversationClosed, ConversationNotFound, NotFound
 from bot.models import (
     ACTIVE_STATUSES,
     Agent,
-    AgentRole,
     AgentStatus,
     AutoAssignment,
-    Channel,
     Conversation,
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
     Page,
-    Priority,
     Queue,
     RoutingRule,
-    RuleMatch,
     Status,
     Tag,
     same_email,
@@ -66,21 +75,6 @@ from bot.state.tables import (
 )
 from bot.state.upsert import insert_ignoring_duplicates
 
-C = local_conversations.c
-# Replicas seeding one PostgreSQL database at start-up take this lock in turn (see `seed`).
-_SEED_LOCK = 0x636F6E7673656564
-_ORDER_COLUMNS = {
-    "id": C.id,
-    "topic": C.topic,
-    "summary": C.summary,
-    "status": C.status,
-    "priority": C.priority_rank,
-    "queueId": C.queue_id,
-    "agentId": C.agent_id,
-    "createdAt": C.created_at,
-    "updatedAt": C.updated_at,
-    "closedAt": C.closed_at,
-}
 _OPEN = tuple(status.value for status in ACTIVE_STATUSES)
 
 
@@ -119,22 +113,22 @@ class LocalBackend:
         async with self._transaction() as conn:
             await self._check_references(conn, data.queueId, data.agentId)
             await conn.execute(insert(local_conversations).values(row))
-        return _to_conversation(row, [])
+        return to_conversation(row, [])
 
     async def get(self, conversation_id: str) -> Conversation:
         async with self._connection() as conn:
             row = await self._row(conn, conversation_id)
-            tags = await _tags_of(conn, [conversation_id])
-        return _to_conversation(row, tags.get(conversation_id, []))
+            tags = await tags_of(conn, [conversation_id])
+        return to_conversation(row, tags.get(conversation_id, []))
 
     async def list(self, query: ConversationFilter) -> Page[Conversation]:
-        where = _where(query)
-        order = _ORDER_COLUMNS[query.orderBy.field]
+        where = conditions(query)
+        order = ORDER_COLUMNS[query.orderBy.field]
         descending = query.orderBy.direction == "desc"
         stmt: Select[Any] = (
             select(local_conversations)
             .where(*where)
-            .order_by(*_order_by(order, descending))
+            .order_by(*order_by(order, descending))
             .limit(query.limit)
             .offset(query.page * query.limit)
         )
@@ -145,9 +139,9 @@ class LocalBackend:
                 )
             ).scalar_one()
             rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
-            tags = await _tags_of(conn, [r["id"] for r in rows])
+            tags = await tags_of(conn, [r["id"] for r in rows])
         return Page[Conversation](
-            items=[_to_conversation(r, tags.get(r["id"], [])) for r in rows],
+            items=[to_conversation(r, tags.get(r["id"], [])) for r in rows],
             totalItems=total,
             page=query.page,
             limit=query.limit,
@@ -168,14 +162,14 @@ class LocalBackend:
         )
         async with self._connection() as conn:
             rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
-        return IdPrefixMatches([_to_conversation(r, []) for r in rows], complete=True)
+        return IdPrefixMatches([to_conversation(r, []) for r in rows], complete=True)
 
     async def patch(self, conversation_id: str, patch: ConversationPatch) -> Conversation:
         changes = patch.model_dump(exclude_unset=True)
         async with self._transaction() as conn:
             row = await self._changeable(conn, conversation_id)
             await self._check_references(conn, changes.get("queueId"), changes.get("agentId"))
-            values = _patch_values(changes, self._clock())
+            values = patch_values(changes, self._clock())
             await conn.execute(update(local_conversations).where(C.id == row["id"]).values(values))
         return await self.get(conversation_id)
 
@@ -196,8 +190,8 @@ class LocalBackend:
         """Clear the agent, apply the first matching rule, auto-assign if its queue says so."""
         async with self._transaction() as conn:
             row = await self._changeable(conn, conversation_id)
-            current = _to_conversation(
-                row, (await _tags_of(conn, [conversation_id])).get(row["id"], [])
+            current = to_conversation(
+                row, (await tags_of(conn, [conversation_id])).get(row["id"], [])
             )
             values: dict[str, Any] = {"agent_id": None, "updated_at": self._clock()}
             rule = next((r for r in await self._rules(conn) if r.match.matches(current)), None)
@@ -222,18 +216,18 @@ class LocalBackend:
             )
         async with self._connection() as conn:
             row = (await conn.execute(select(local_tags).where(local_tags.c.name == name))).one()
-        return _to_tag(row._mapping)
+        return to_tag(row._mapping)
 
     async def add_tag(self, conversation_id: str, tag_name: str) -> None:
         async with self._transaction() as conn:
             await self._changeable(conn, conversation_id)
-            if not await _exists(conn, local_tags.c.name == tag_name):
+            if not await row_exists(conn, local_tags.c.name == tag_name):
                 raise NotFound(f"Tag '{tag_name}' does not exist; create it first.")
             linked = and_(
                 local_conversation_tags.c.conversation_id == conversation_id,
                 local_conversation_tags.c.tag_name == tag_name,
             )
-            if not await _exists(conn, linked):
+            if not await row_exists(conn, linked):
                 # Two people tagging at once must both succeed, not collide on the key.
                 await insert_ignoring_duplicates(
                     conn,
@@ -263,21 +257,21 @@ class LocalBackend:
                 local_conversation_tags, local_conversation_tags.c.tag_name == local_tags.c.name
             ).where(local_conversation_tags.c.conversation_id == conversation_id)
         async with self._connection() as conn:
-            return [_to_tag(r) for r in (await conn.execute(stmt)).mappings()]
+            return [to_tag(r) for r in (await conn.execute(stmt)).mappings()]
 
     # --- agents, queues, rules ----------------------------------------------------------------
 
     async def list_agents(self) -> builtins.list[Agent]:
         async with self._connection() as conn:
             rows = (await conn.execute(select(local_agents).order_by(local_agents.c.id))).mappings()
-            return [_to_agent(r) for r in rows]
+            return [to_agent(r) for r in rows]
 
     async def agents_with_email(self, email: str) -> builtins.list[Agent]:
         # Compared here rather than in SQL, so that the rule is `same_email` on every database.
         stmt = select(local_agents).where(local_agents.c.email.is_not(None))
         async with self._connection() as conn:
             rows = (await conn.execute(stmt.order_by(local_agents.c.id))).mappings()
-            return [_to_agent(r) for r in rows if same_email(r["email"], email)]
+            return [to_agent(r) for r in rows if same_email(r["email"], email)]
 
     async def list_queues(self) -> builtins.list[Queue]:
         async with self._connection() as conn:
@@ -290,7 +284,7 @@ class LocalBackend:
             rows = (
                 await conn.execute(select(local_queues).order_by(local_queues.c.name))
             ).mappings()
-            return [_to_queue(r, counts.get(r["id"], 0)) for r in rows]
+            return [to_queue(r, counts.get(r["id"], 0)) for r in rows]
 
     async def list_routing_rules(self) -> builtins.list[RoutingRule]:
         async with self._connection() as conn:
@@ -307,42 +301,7 @@ class LocalBackend:
         """Make agents, queues and rules match the config file (rules are replaced in order)."""
         now = self._clock()
         async with self._transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                # Replicas starting together would each find an agent missing and each insert
-                # it (a unique violation that stops the start-up): they seed in turn, as they
-                # migrate. SQLite's BEGIN IMMEDIATE already serialises writers.
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEED_LOCK})
-            for agent in seed.agents:
-                await _upsert(conn, local_agents, agent.id, _agent_values(agent), now)
-            for queue in seed.queues:
-                values = {
-                    "name": queue.name,
-                    "auto_assignment": queue.auto_assignment is not None,
-                    "algorithm": queue.auto_assignment.value if queue.auto_assignment else None,
-                }
-                await _upsert(conn, local_queues, queue.id, values, now)
-                await conn.execute(
-                    delete(local_queue_agents).where(local_queue_agents.c.queue_id == queue.id)
-                )
-                for position, agent_id in enumerate(queue.agents):
-                    await conn.execute(
-                        insert(local_queue_agents).values(
-                            queue_id=queue.id, agent_id=agent_id, position=position
-                        )
-                    )
-            await conn.execute(delete(local_routing_rules))
-            for position, rule in enumerate(seed.routing):
-                await conn.execute(
-                    insert(local_routing_rules).values(
-                        id=f"rule-{position + 1}",
-                        name=rule.name,
-                        position=position,
-                        enabled=rule.enabled,
-                        queue_id=rule.queue,
-                        priority=rule.priority.value if rule.priority else None,
-                        match=rule.match.model_dump(mode="json"),
-                    )
-                )
+            await write_seed(conn, seed, now)
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -408,9 +367,9 @@ class LocalBackend:
     async def _check_references(
         self, conn: AsyncConnection, queue_id: str | None, agent_id: str | None
     ) -> None:
-        if queue_id is not None and not await _exists(conn, local_queues.c.id == queue_id):
+        if queue_id is not None and not await row_exists(conn, local_queues.c.id == queue_id):
             raise NotFound(f"Queue {queue_id} was not found.")
-        if agent_id is not None and not await _exists(conn, local_agents.c.id == agent_id):
+        if agent_id is not None and not await row_exists(conn, local_agents.c.id == agent_id):
             raise NotFound(f"Agent {agent_id} was not found.")
 
     async def _rules(
@@ -419,7 +378,7 @@ class LocalBackend:
         stmt = select(local_routing_rules).order_by(local_routing_rules.c.position)
         if enabled_only:
             stmt = stmt.where(local_routing_rules.c.enabled.is_(True))
-        return [_to_rule(r) for r in (await conn.execute(stmt)).mappings()]
+        return [to_rule(r) for r in (await conn.execute(stmt)).mappings()]
 
     async def _auto_assign(self, conn: AsyncConnection, queue_id: str) -> str | None:
         # Locking the queue row serialises concurrent routes into one queue, so round-robin
@@ -464,171 +423,3 @@ class LocalBackend:
                 .values(last_assigned_agent_id=chosen)
             )
         return chosen
-
-
-def _order_by(column: Any, descending: bool) -> builtins.list[Any]:
-    """Ties break by creation time, then id: a total order that the indexes can serve.
-
-    Missing values sort last either way, as the Infobip client's page merge expects.
-    """
-    key = (
-        [column, C.id] if column is C.created_at or column is C.id else [column, C.created_at, C.id]
-    )
-    ordered = [col.desc() if descending else col.asc() for col in key]
-    if column.nullable:
-        ordered[0] = ordered[0].nulls_last()
-    return ordered
-
-
-def _where(query: ConversationFilter) -> builtins.list[ColumnElement[bool]]:
-    where: builtins.list[ColumnElement[bool]] = []
-    if query.statuses:
-        where.append(C.status.in_([s.value for s in query.statuses]))
-    if query.priorities:
-        where.append(C.priority_rank.in_([p.rank for p in query.priorities]))
-    if query.queueIds:
-        where.append(C.queue_id.in_(query.queueIds))
-    if query.tags:
-        # IN (…) lets the planner start from the few tagged rows instead of probing every row.
-        tagged = select(local_conversation_tags.c.conversation_id).where(
-            local_conversation_tags.c.tag_name.in_(query.tags)
-        )
-        where.append(C.id.in_(tagged))
-    if query.agentId is not None:
-        where.append(C.agent_id == query.agentId)
-    if query.unassigned:
-        where.append(C.agent_id.is_(None))
-    if query.channel is not None:
-        where.append(C.channel == query.channel.value)
-    for column, after, before in (
-        (C.created_at, query.createdAfter, query.createdBefore),
-        (C.updated_at, query.updatedAfter, query.updatedBefore),
-        (C.closed_at, query.closedAfter, query.closedBefore),
-    ):
-        if after is not None:
-            where.append(column >= after)
-        if before is not None:
-            where.append(column < before)
-    return where
-
-
-def _patch_values(changes: dict[str, Any], now: datetime) -> dict[str, Any]:
-    values: dict[str, Any] = {"updated_at": now}
-    for field, column in (
-        ("topic", "topic"),
-        ("summary", "summary"),
-        ("queueId", "queue_id"),
-        ("agentId", "agent_id"),
-    ):
-        if field in changes:
-            values[column] = changes[field]
-    if changes.get("priority") is not None:
-        priority = Priority(changes["priority"])
-        values.update(priority=priority.value, priority_rank=priority.rank)
-    if changes.get("status") is not None:
-        status = Status(changes["status"])
-        values["status"] = status.value
-        values["closed_at"] = now if status is Status.CLOSED else None
-    return values
-
-
-async def _exists(conn: AsyncConnection, condition: ColumnElement[bool]) -> bool:
-    return bool((await conn.execute(select(exists().where(condition)))).scalar())
-
-
-async def _tags_of(
-    conn: AsyncConnection, conversation_ids: Sequence[str]
-) -> dict[str, builtins.list[str]]:
-    if not conversation_ids:
-        return {}
-    rows = await conn.execute(
-        select(local_conversation_tags.c.conversation_id, local_conversation_tags.c.tag_name)
-        .where(local_conversation_tags.c.conversation_id.in_(conversation_ids))
-        .order_by(local_conversation_tags.c.tag_name)
-    )
-    tags: dict[str, builtins.list[str]] = {}
-    for conversation_id, name in rows:
-        tags.setdefault(conversation_id, []).append(name)
-    return tags
-
-
-async def _upsert(
-    conn: AsyncConnection, table: Any, row_id: str, values: dict[str, Any], now: datetime
-) -> None:
-    found = await conn.execute(
-        update(table).where(table.c.id == row_id).values(updated_at=now, **values)
-    )
-    if found.rowcount == 0:
-        await conn.execute(
-            insert(table).values(id=row_id, created_at=now, updated_at=now, **values)
-        )
-
-
-def _agent_values(agent: AgentSeed) -> dict[str, Any]:
-    return {
-        "display_name": agent.name,
-        "email": agent.email,
-        "status": agent.status.value,
-        "role": agent.role.value,
-        "enabled": agent.enabled,
-    }
-
-
-def _to_conversation(row: Any, tags: builtins.list[str]) -> Conversation:
-    return Conversation(
-        id=row["id"],
-        topic=row["topic"],
-        summary=row["summary"],
-        status=Status(row["status"]),
-        priority=Priority(row["priority"]),
-        queueId=row["queue_id"],
-        agentId=row["agent_id"],
-        channel=Channel(row["channel"]),
-        createdAt=row["created_at"],
-        updatedAt=row["updated_at"],
-        closedAt=row["closed_at"],
-        tags=tags,
-    )
-
-
-def _to_tag(row: Any) -> Tag:
-    return Tag(
-        name=row["name"], id=row["id"], createdAt=row["created_at"], updatedAt=row["updated_at"]
-    )
-
-
-def _to_agent(row: Any) -> Agent:
-    return Agent(
-        id=row["id"],
-        displayName=row["display_name"],
-        email=row["email"],
-        status=AgentStatus(row["status"]),
-        role=AgentRole(row["role"]),
-        enabled=row["enabled"],
-        createdAt=row["created_at"],
-        updatedAt=row["updated_at"],
-    )
-
-
-def _to_queue(row: Any, agent_count: int) -> Queue:
-    return Queue(
-        id=row["id"],
-        name=row["name"],
-        isAutoAssignmentEnabled=row["auto_assignment"],
-        autoAssignmentAlgorithm=AutoAssignment(row["algorithm"]) if row["algorithm"] else None,
-        enabledAgentsCount=agent_count,
-        createdAt=row["created_at"],
-        updatedAt=row["updated_at"],
-    )
-
-
-def _to_rule(row: Any) -> RoutingRule:
-    return RoutingRule(
-        id=row["id"],
-        name=row["name"],
-        order=row["position"] + 1,
-        queueId=row["queue_id"],
-        priority=Priority(row["priority"]) if row["priority"] else None,
-        enabled=row["enabled"],
-        match=RuleMatch.model_validate(row["match"]),
-    )

@@ -15,7 +15,8 @@ from collections.abc import Sized
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import DEFAULTS, OpsConfig, config_path, load_settings_config
+from bot.config import OpsConfig
+from bot.config_file import DEFAULTS, config_path, load_settings_config
 from bot.errors import ConvbotError
 from bot.redact import hide_url_password
 from bot.settings import Settings

@@ -17,7 +17,8 @@ from types import FrameType
 import uvicorn
 
 from bot.backends.local import LocalBackend
-from bot.config import LocalSeed, load_settings_config
+from bot.config import LocalSeed
+from bot.config_file import load_settings_config
 from bot.devtools.emulator.app import create_emulator_app
 from bot.devtools.faults import FaultDice, FaultPlan, fault_proxy
 from bot.errors import ConvbotError

@@ -39,7 +39,7 @@ def serve(settings: Settings) -> int:
     if problem:
         print(f"error {problem}", file=sys.stderr)
         return 1
-    from bot.config import load_settings_config
+    from bot.config_file import load_settings_config
     from bot.errors import ConvbotError
     from bot.http_limits import server_options
     from bot.server import create_http_app

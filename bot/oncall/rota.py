@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.oncall.config import WEEKDAYS, OncallSchedule
+from bot.oncall.config import OncallSchedule
+from bot.oncall.values import WEEKDAYS
 
 # How far `handoffs` looks ahead; a schedule that changes less often yields fewer handoffs.
 HANDOFF_HORIZON = timedelta(days=60)

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import builtins
 import logging
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.backends.base import ConversationBackend
 from bot.bounded import all_of, settled
 from bot.config import Action
-from bot.errors import ConvbotError, ConversationClosed, Forbidden, InvalidInput, NotFound
+from bot.errors import (
+    ConvbotError,
+    ConversationClosed,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StateUnavailable,
+)
 from bot.models import (
     Actor,
     Agent,
@@ -35,6 +39,7 @@ from bot.models import (
 from bot.service import agent_refs
 from bot.service.conversation_ids import ConversationIds
 from bot.service.permissions import PermissionPolicy
+from bot.service.refusals import Refusals
 from bot.state.audit import AuditLog, changed_fields
 from bot.state.known_ids import KnownConversationIds
 from bot.state.snoozes import SnoozeStore
@@ -47,9 +52,6 @@ MentionLookup = Callable[[str], Awaitable[str | None]]
 READ_BACK_TRIES = 3
 # What routing may change: the queue and priority of the rule that matched, and the agent.
 ROUTED_FIELDS = frozenset({"queueId", "agentId", "priority"})
-# Identical refusals (a person, an action) audited at most once per this many seconds.
-REFUSAL_QUIET = 60.0
-REFUSALS_REMEMBERED = 10_000
 
 
 class Change(BaseModel):
@@ -77,7 +79,7 @@ class ConversationService:
         self._snoozes = snoozes
         self._clock = clock
         self._closed_hooks: builtins.list[Callable[[Actor, str], Awaitable[object]]] = []
-        self._refusals = _Refusals()
+        self._refusals = Refusals()
         self._mentions: MentionLookup | None = None
         # Typed id prefixes, completed from the backend and the bot's own records.
         self.ids = ConversationIds(backend, KnownConversationIds(audit.engine))
@@ -384,7 +386,7 @@ class ConversationService:
 
     async def authorize(self, actor: Actor, action: Action, conversation_id: str | None) -> None:
         """Refuse before any backend call; a refusal is audited like a change, once a minute
-        per person and action (see _Refusals)."""
+        per person and action (see bot/service/refusals.py)."""
         try:
             await self._permissions.check(actor, action)
         except Forbidden:
@@ -499,7 +501,7 @@ class ConversationService:
     ) -> None:
         try:
             await self._audit.record(actor, action, conversation_id, before, after)
-        except (SQLAlchemyError, OSError):
+        except StateUnavailable:
             # The change is done and must be reported as done (or a retry would repeat it);
             # the missing entry is an operator's problem, loudly logged.
             log.error(
@@ -510,31 +512,6 @@ class ConversationService:
                 actor.id,
                 exc_info=True,
             )
-
-
-class _Refusals:
-    """Which refusals to audit. Every refusal was a row: 200 refused closes by one person were
-    200 rows in 1.3 s, and nothing bounded how fast refusals are asked for. The audit log still
-    says who tried what (the first refusal of a person and action), and then at most one row
-    per REFUSAL_QUIET per replica for as long as they keep trying, whatever conversation ids
-    they name (unknown ids are refused before anything is looked up, so ids vary for free).
-    Kept in memory, at most REFUSALS_REMEMBERED pairs, the least recent forgotten first."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._last: OrderedDict[tuple[str, str], float] = OrderedDict()
-
-    def first(self, actor: str, action: str) -> bool:
-        """Whether this refusal is the first of its kind within REFUSAL_QUIET (and note it)."""
-        now, key = self._clock(), (actor, action)
-        last = self._last.get(key)
-        if last is not None and now - last < REFUSAL_QUIET:
-            return False
-        self._last[key] = now
-        self._last.move_to_end(key)
-        while len(self._last) > REFUSALS_REMEMBERED:
-            self._last.popitem(last=False)
-        return True
 
 
 # How a no-op change reads, field by field ("It is already URGENT.").

@@ -6,41 +6,25 @@ due steps while holding the escalation's row (see bot/state/escalations.py), so 
 by one replica, once, and never after an acknowledgement or a close. A step whose targets
 resolve to nobody is recorded and the chain moves on to the next step at once.
 
-The Slack side is behind `Pager`; the clock is a dependency so tests run hours in milliseconds.
+The Slack side is behind `Pager`, and who a step pages is resolved, in bot/service/paging.py;
+the `auto_escalate` rules start escalations from bot/service/auto_escalation.py. The clock is a
+dependency so tests run hours in milliseconds.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from bot.durations import format_duration
 from bot.errors import ConvbotError, InvalidInput, NotFound
-from bot.models import (
-    Actor,
-    Conversation,
-    ConversationFilter,
-    ConversationPatch,
-    OrderBy,
-    Priority,
-    Status,
-    utcnow,
-)
-from bot.oncall.config import (
-    AutoEscalateRule,
-    AutoEscalateWhen,
-    EscalationPolicy,
-    OncallConfig,
-    PolicyStep,
-)
-from bot.oncall.rota import on_call
+from bot.models import Actor, Conversation, ConversationPatch, Priority, utcnow
+from bot.oncall.config import EscalationPolicy, OncallConfig
+from bot.service.auto_escalation import AutoEscalation
 from bot.service.conversations import ConversationService
+from bot.service.paging import Page, Pager, Recipient, recipient_of, resolve_recipients
 from bot.service.permissions import GroupDirectory
 from bot.state.audit import AuditLog
 from bot.state.escalations import (
@@ -57,65 +41,10 @@ log = logging.getLogger(__name__)
 ESCALATED_TAG = "escalated"
 SWEEPER = Actor(id="convbot", surface="scheduler")
 MAX_STEPS_PER_SWEEP = 100  # a backlog of due steps is worked off over several sweeps
-RULE_ACTOR = Actor(id="convbot", surface="rule")
 BACKEND_RETRY = timedelta(seconds=30)
 # A page claimed this long ago and not delivered was left by a process that died (delivering
 # takes a second or two); the sweep delivers it.
 DELIVERY_LEASE = timedelta(minutes=2)
-AUTO_ESCALATE_BATCH = 20  # per rule and sweep: a backlog is escalated over a few sweeps
-AUTO_ESCALATE_PAGES = 5  # pages of matches read per rule and sweep, past those already handled
-
-
-def rule_name(rule: AutoEscalateRule) -> str:
-    """The rule's `name`, else one derived from what it says (not from where it stands in the
-    file, so reordering rules does not make them fire again)."""
-    if rule.name:
-        return rule.name
-    said = json.dumps(rule.when.model_dump(mode="json"), sort_keys=True) + rule.policy
-    return f"{rule.policy}/{hashlib.sha256(said.encode()).hexdigest()[:10]}"
-
-
-def describe_rule(when: AutoEscalateWhen) -> str:
-    """ "URGENT, unassigned for 15 min" — the reason an auto-escalation gives."""
-    parts = [", ".join(p.value for p in when.priority)] if when.priority else []
-    if when.queue:
-        parts.append("in " + ", ".join(when.queue))
-    if when.unassigned_for is not None:
-        parts.append(f"unassigned for {format_duration(when.unassigned_for)}")
-    if when.no_update_for is not None:
-        parts.append(f"no update for {format_duration(when.no_update_for)}")
-    return "Auto-escalated: " + "; ".join(parts)
-
-
-class Recipient(BaseModel):
-    """One place a page goes: a user's DM or a channel, and the policy target it came from."""
-
-    kind: Literal["user", "channel"]
-    id: str
-    target: str
-
-
-class Page(BaseModel):
-    """What a page says: the conversation, why, who started it, and which step it is."""
-
-    escalation: EscalationRecord
-    conversation: Conversation
-    step: int  # 1-based
-    steps: int
-    round: int  # 0-based
-    recipient: Recipient
-
-
-class Pager(Protocol):
-    async def send(self, page: Page) -> tuple[str, str]:
-        """Deliver one page; the (channel, ts) of the message, to update it later."""
-        ...
-
-    async def settle(
-        self, escalation: EscalationRecord, pages: list[PageRecord], conversation: Conversation
-    ) -> None:
-        """Redraw every page of an escalation that has ended (acknowledged, resolved...)."""
-        ...
 
 
 class Started(BaseModel):
@@ -133,11 +62,6 @@ class Acknowledged(BaseModel):
     escalation: EscalationRecord
     first: bool  # False: someone acknowledged (or it ended) before; nothing was changed
     after: timedelta  # from the start of the escalation to the acknowledgement
-
-
-def _recipient(page: PageRecord) -> Recipient:
-    kind, _, ref = page.target.partition(":")
-    return Recipient(kind="channel" if kind == "channel" else "user", id=ref, target=page.target)
 
 
 class EscalationService:
@@ -160,6 +84,7 @@ class EscalationService:
         self._groups = groups
         self._clock = clock
         self._wake: Callable[[str, datetime], None] | None = None
+        self._auto = AutoEscalation(self, conversations, store, config, clock)
 
     def wake_at(self, wake: Callable[[str, datetime], None]) -> None:
         """Have `wake(escalation id, when)` called whenever a next step is set, so a scheduler
@@ -447,7 +372,7 @@ class EscalationService:
                 )
                 return conversation
             step = policy.steps[step_index]
-            recipients = await self.recipients(step, now)
+            recipients = await resolve_recipients(step, now, self._config, self._groups)
             if not recipients:
                 held.note(
                     "page-skipped",
@@ -475,105 +400,10 @@ class EscalationService:
         await held.save(status=EscalationStatus.EXHAUSTED, next_at=None, ended_at=now)
         return conversation
 
-    # --- auto-escalation ---------------------------------------------------------------------
-
     async def auto_escalate(self) -> int:
-        """Escalate what each `auto_escalate` rule matches now; how many were started.
-
-        A rule escalates a conversation at most once until that escalation is acknowledged;
-        after an acknowledgement its clock starts again from then (an exhausted or resolved one
-        is not restarted by the same rule).
-        """
-        started = 0
-        for rule in self._config.auto_escalate:
-            name = rule_name(rule)
-            try:
-                due = await self._due_matches(name, rule.when)
-            except ConvbotError as error:
-                log.warning("auto-escalation %s: conversations unavailable: %s", name, error)
-                continue
-            for conversation in due:
-                reason = describe_rule(rule.when)
-                try:
-                    done = await self.escalate(
-                        RULE_ACTOR, conversation.id, policy=rule.policy, reason=reason, rule=name
-                    )
-                except ConvbotError as error:
-                    log.warning("auto-escalation %s of %s: %s", name, conversation.id, error)
-                    continue
-                started += 0 if done.already else 1
-        return started
-
-    async def _due_matches(self, name: str, when: AutoEscalateWhen) -> list[Conversation]:
-        """The oldest conversations the rule selects that it should escalate now, paging past
-        those it already escalated (so they cannot starve newer ones), a few pages at most."""
-        waited = max(d for d in (when.unassigned_for, when.no_update_for) if d is not None)
-        queue_ids = [(await self._conversations.resolve_queue(queue)).id for queue in when.queue]
-        query = ConversationFilter(
-            statuses=[Status.OPEN, Status.WAITING],
-            priorities=list(when.priority),
-            queueIds=queue_ids,
-            unassigned=when.unassigned_for is not None,
-            updatedBefore=self._clock() - waited,
-            orderBy=OrderBy(field="createdAt", direction="asc"),
-            limit=AUTO_ESCALATE_BATCH,
-        )
-        due: list[Conversation] = []
-        for page_number in range(AUTO_ESCALATE_PAGES):
-            page = await self._conversations.list(query.model_copy(update={"page": page_number}))
-            for conversation in page.items:
-                if await self._due_by_rule(name, when, conversation):
-                    due.append(conversation)
-            if len(due) >= AUTO_ESCALATE_BATCH or not page.has_next:
-                break
-        return due[:AUTO_ESCALATE_BATCH]
-
-    async def _due_by_rule(
-        self, name: str, when: AutoEscalateWhen, conversation: Conversation
-    ) -> bool:
-        if await self._store.active_for(conversation.id) is not None:
-            return False
-        last = await self._store.last_by_rule(conversation.id, name)
-        if last is None:
-            return True
-        if last.ended_at is None:
-            return False
-        if last.status is EscalationStatus.EXHAUSTED:
-            # Ran out without reaching anyone (nobody on call at 3 am): it may try again.
-            if await self._store.pages(last.id):
-                return False
-        elif last.status is not EscalationStatus.ACKNOWLEDGED:
-            return False
-        waited = max(d for d in (when.unassigned_for, when.no_update_for) if d is not None)
-        return self._clock() - last.ended_at >= waited
-
-    # --- who gets paged ------------------------------------------------------------------------
-
-    async def recipients(self, step: PolicyStep, at: datetime) -> list[Recipient]:
-        """Everyone a step pages at `at`, each once: schedules resolve to who is on call then,
-        user groups to their members."""
-        found: dict[tuple[str, str], Recipient] = {}
-        for target in step.notify:
-            text = str(target)
-            ids: list[tuple[Literal["user", "channel"], str]] = []
-            if target.kind == "user":
-                ids = [("user", target.ref)]
-            elif target.kind == "channel":
-                ids = [("channel", target.ref)]
-            elif target.kind == "schedule":
-                schedule = self._config.schedule(target.ref)
-                user = on_call(schedule, at) if schedule is not None else None
-                ids = [("user", user)] if user else []
-            elif target.kind == "usergroup" and self._groups is not None:
-                try:
-                    members = await self._groups.members(target.ref)
-                except Exception:  # an unreadable group pages nobody, which is recorded
-                    log.warning("members of %s unavailable", target.ref, exc_info=True)
-                    members = set()
-                ids = [("user", member) for member in sorted(members)]
-            for kind, ref in ids:
-                found.setdefault((kind, ref), Recipient(kind=kind, id=ref, target=text))
-        return list(found.values())
+        """Run the `auto_escalate` rules now (see bot/service/auto_escalation.py); how many
+        escalations they started."""
+        return await self._auto.run()
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -628,8 +458,8 @@ class EscalationService:
         return Started(
             escalation=record,
             already=already,
-            paged=[_recipient(p) for p in latest if p in live],
-            failed=[_recipient(p) for p in latest if p.status is PageStatus.FAILED],
+            paged=[recipient_of(p) for p in latest if p in live],
+            failed=[recipient_of(p) for p in latest if p.status is PageStatus.FAILED],
             step=last_step[1] + 1 if last_step is not None else 0,
             steps=len(policy.steps) if policy is not None else 0,
         )

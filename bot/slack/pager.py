@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.models import Conversation, utcnow
-from bot.service.escalations import Page, Recipient
+from bot.service.paging import Page, Recipient
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.mrkdwn import md
 from bot.slack.blocks.oncall import paging_now, settled_notice

@@ -8,8 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.errors import StateUnavailable
 from bot.models import Actor, utcnow
 from bot.state.tables import audit_log
 
@@ -67,8 +69,11 @@ class AuditLog:
             "before": before,
             "after": after,
         }
-        async with self._engine.begin() as conn:
-            await conn.execute(RECORD, entry)
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(RECORD, entry)
+        except (SQLAlchemyError, OSError) as error:
+            raise StateUnavailable("The audit log could not be written.") from error
 
     async def last_change(self, conversation_id: str) -> AuditEntry | None:
         """The newest entry of a change to the conversation (refusals and reads left out)."""

@@ -24,7 +24,7 @@ from bot.devtools.fakeslack import (
     slash_command,
     view_submission,
 )
-from bot.devtools.fakeslack.methods import apply_submission_ack
+from bot.devtools.fakeslack.views import apply_submission_ack
 
 Json = dict[str, Any]
 LONG_POLL = 25.0  # seconds a state request with `since` waits for a change

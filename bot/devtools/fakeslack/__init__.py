@@ -29,9 +29,9 @@ from bot.devtools.fakeslack.payloads import (
     view_submission,
     view_submission_payload,
 )
-from bot.devtools.fakeslack.recorder import (
+from bot.devtools.fakeslack.recorder import FakeSlack
+from bot.devtools.fakeslack.records import (
     EphemeralMessage,
-    FakeSlack,
     ResponsePost,
     SlackCall,
     SlackChannel,

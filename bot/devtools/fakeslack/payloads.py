@@ -23,7 +23,7 @@ from typing import Any, ParamSpec
 from urllib.parse import parse_qsl, urlencode
 
 from bot.devtools.fakeslack import defaults
-from bot.devtools.fakeslack.recorder import JsonDict, StoredMessage, StoredView
+from bot.devtools.fakeslack.records import JsonDict, StoredMessage, StoredView
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -1,12 +1,12 @@
 """`FakeSlack`: the fake workspace's state and the record of every call made to it.
 
 It holds what a Slack workspace would (users, user groups, channels, messages, ephemeral
-messages, views, published Home tabs, response_url posts), the calls the bot made, and the fault
-rules for the next calls (`faults`: counted and rate-based; `fake.faulted` lists the calls they
-refused). It does no HTTP and knows no Web API method: `methods` implements those
-over this state and `server` serves them. Socket Mode (connections, envelopes, acks) lives in
-`socket_mode.SocketMode`, as `fake.socket_mode`, with shortcuts here. Everything runs on one event
-loop, so no locking.
+messages, views, published Home tabs, response_url posts, in records.py), the calls the bot made
+(call_log.py), and the fault rules for the next calls (fault_controls.py over faults.py: counted
+and rate-based; `fake.faulted` lists the calls they refused). It does no HTTP and knows no Web
+API method: `methods` implements those over this state and `server` serves them. Socket Mode
+(connections, envelopes, acks) lives in `socket_mode.SocketMode`, as `fake.socket_mode`, with
+shortcuts here. Everything runs on one event loop, so no locking.
 """
 
 from __future__ import annotations
@@ -15,212 +15,37 @@ import asyncio
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.devtools.fakeslack import defaults
-from bot.devtools.fakeslack.faults import RESPONSE_URL as RESPONSE_URL  # where it always was
-from bot.devtools.fakeslack.faults import (
-    CountedFault,
-    Fault,
-    FaultPlan,
-    Match,
-    RateFaults,
-    fault_kind,
-    make_fault,
-    method_set,
-)
+from bot.devtools.fakeslack.call_log import CallLog
+from bot.devtools.fakeslack.fault_controls import FaultControls
+from bot.devtools.fakeslack.faults import FaultPlan
 from bot.devtools.fakeslack.rate_limits import RateLimits
+from bot.devtools.fakeslack.records import (
+    EphemeralMessage,
+    JsonDict,
+    ResponsePost,
+    ResponseUrl,
+    SlackCall,
+    SlackChannel,
+    SlackUser,
+    StoredMessage,
+    StoredView,
+    Violation,
+)
 from bot.devtools.fakeslack.scopes import MANIFEST_BOT_SCOPES
 from bot.devtools.fakeslack.socket_mode import SocketAck, SocketMode
-
-JsonDict = dict[str, Any]
 
 # Slack lets a trigger_id open a view only within 3 seconds of the interaction that issued it.
 TRIGGER_TTL_SECONDS = 3.0
 # "You can use a response_url up to five times within 30 minutes" (Slack's guide to handling
 # user interaction, "Message responses"); after that Slack answers `used_url`/`expired_url`.
 RESPONSE_URL_USES, RESPONSE_URL_TTL_SECONDS = 5, 30 * 60
-# Errors that mean the app sent what Slack refuses by rule (not a state of the workspace, like a
-# channel it is not in): a test whose bot meets one fails (see `violations`).
-RULE_ERRORS = frozenset(
-    {
-        "invalid_blocks",
-        "msg_blocks_too_long",
-        "msg_too_long",
-        "invalid_arguments",
-        "invalid_attachments",
-        "invalid_metadata_format",
-        "missing_scope",
-        "no_text",
-        "exchanged_trigger_id",
-        "used_url",
-        "invalid_payload",
-    }
-)
 # Every FakeSlack made since the list was last cleared: tests/conftest.py fails a test whose
 # fakes saw the bot break one of Slack's rules.
 CREATED: list[FakeSlack] = []
-
-
-@dataclass(frozen=True)
-class SlackCall:
-    """One Web API call as the fake received it, and how it answered."""
-
-    method: str
-    args: JsonDict  # query string, form and JSON body merged; JSON-encoded blocks/views decoded
-    token: str | None
-    time: float
-    ok: bool = True
-    error: str | None = None
-    status: int = 200
-    faulted: bool = False  # refused by a fault rule (see `faults`): Slack did nothing
-
-
-@dataclass(frozen=True)
-class ResponsePost:
-    """One post to a response_url the fake issued."""
-
-    token: str
-    channel: str
-    user: str
-    body: JsonDict
-    time: float
-
-    @property
-    def response_type(self) -> str:
-        return str(self.body.get("response_type") or "ephemeral")
-
-    @property
-    def replace_original(self) -> bool:
-        return truthy(self.body.get("replace_original"))
-
-    @property
-    def delete_original(self) -> bool:
-        return truthy(self.body.get("delete_original"))
-
-    @property
-    def text(self) -> str:
-        return str(self.body.get("text") or "")
-
-    @property
-    def blocks(self) -> list[JsonDict]:
-        blocks = self.body.get("blocks")
-        return list(blocks) if isinstance(blocks, list) else []
-
-
-@dataclass
-class SlackUser:
-    id: str
-    name: str
-    email: str | None = None
-    is_bot: bool = False
-    real_name: str = ""
-    tz: str = "UTC"
-    deleted: bool = False
-
-
-@dataclass
-class SlackChannel:
-    id: str
-    name: str
-    is_im: bool = False
-    is_mpim: bool = False
-    is_private: bool = False
-    is_member: bool = True  # whether the bot is in it (posting elsewhere is `not_in_channel`)
-    is_archived: bool = False  # archived: posting and joining are `is_archived`
-    members: set[str] | None = None  # None: everybody in the workspace
-    user: str | None = None  # the other party of a DM
-    created: int = field(default_factory=lambda: int(time.time()))
-
-
-@dataclass
-class StoredMessage:
-    channel: str
-    ts: str
-    text: str
-    blocks: list[JsonDict]
-    user: str
-    bot_id: str | None = None
-    thread_ts: str | None = None
-    attachments: list[JsonDict] = field(default_factory=list)
-    metadata: JsonDict | None = None
-    edited: bool = False
-
-    def as_slack(self) -> JsonDict:
-        """The message as Slack renders it in payloads (`message` of a block_actions payload)."""
-        out: JsonDict = {"type": "message", "user": self.user, "text": self.text, "ts": self.ts}
-        if self.bot_id is not None:
-            out["bot_id"] = self.bot_id
-        if self.blocks:
-            out["blocks"] = self.blocks
-        if self.attachments:
-            out["attachments"] = self.attachments
-        if self.thread_ts is not None:
-            out["thread_ts"] = self.thread_ts
-        if self.metadata is not None:
-            out["metadata"] = self.metadata
-        return out
-
-
-@dataclass
-class EphemeralMessage:
-    """A message only `user` sees; Slack keeps no copy the API can read back, the fake does."""
-
-    channel: str
-    user: str
-    ts: str
-    text: str
-    blocks: list[JsonDict]
-    thread_ts: str | None = None
-
-
-@dataclass
-class StoredView:
-    """A modal or Home view as Slack last answered it (`view` is the full view object)."""
-
-    id: str
-    user_id: str | None
-    view: JsonDict
-
-    @property
-    def hash(self) -> str:
-        return str(self.view["hash"])
-
-    @property
-    def type(self) -> str:
-        return str(self.view["type"])
-
-    @property
-    def blocks(self) -> list[JsonDict]:
-        return list(self.view.get("blocks") or [])
-
-    @property
-    def external_id(self) -> str:
-        return str(self.view.get("external_id") or "")
-
-
-@dataclass
-class ResponseUrl:
-    token: str
-    channel: str
-    user: str
-    message_ts: str | None  # the message the interaction came from, for replace/delete_original
-    issued: float = field(default_factory=time.monotonic)
-    uses: int = 0
-
-
-@dataclass(frozen=True)
-class Violation:
-    """A call Slack refused because the app broke one of its rules (`RULE_ERRORS`)."""
-
-    method: str
-    error: str
-    details: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return f"{self.method}: {self.error} {'; '.join(self.details)}".strip()
 
 
 @dataclass
@@ -230,7 +55,7 @@ class _Trigger:
     used: bool = False
 
 
-class FakeSlack:
+class FakeSlack(CallLog, FaultControls):
     """An in-memory Slack workspace that records every call the bot makes."""
 
     def __init__(
@@ -561,187 +386,6 @@ class FakeSlack:
         """The app's ack of the envelope (TimeoutError after `timeout`, Slack's 3 s by default)."""
         return await self.socket_mode.wait_for_ack(envelope_id, timeout)
 
-    # --- the record ------------------------------------------------------------------------------
-
-    def record(self, call: SlackCall, details: Iterable[str] = ()) -> None:
-        self.calls.append(call)
-        if not call.faulted and call.error in RULE_ERRORS:
-            self.violations.append(Violation(call.method, call.error or "", tuple(details)))
-        self._wake_waiters()
-
-    def record_fault(self, call: SlackCall) -> None:
-        """A call a fault rule refused: in `faulted`, and (Web API calls) in `calls` too."""
-        self.faulted.append(call)
-        if call.method == RESPONSE_URL:
-            self._wake_waiters()
-        else:
-            self.record(call)
-
-    def calls_to(self, method: str, *, faulted: bool | None = None) -> list[SlackCall]:
-        """Every call of `method`, attempts refused by a fault rule included (they are marked
-        `faulted`); `faulted=False` keeps the calls that reached the method (which may still
-        have answered `ok: false`), `faulted=True` only the refused ones."""
-        return [
-            c
-            for c in self.calls
-            if c.method == method and (faulted is None or c.faulted is faulted)
-        ]
-
-    def last(self, method: str) -> SlackCall:
-        """The latest call to `method`; AssertionError naming what was called if there is none."""
-        calls = self.calls_to(method)
-        if not calls:
-            raise AssertionError(f"no {method} call; calls were: {self._called()}")
-        return calls[-1]
-
-    async def wait_for(
-        self,
-        method: str,
-        count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the call reads best with the limit inline
-    ) -> list[SlackCall]:
-        """Wait until `method` has been called `count` times (failed calls count); return them.
-
-        TimeoutError, naming the calls that did arrive, when they do not come in time.
-        """
-        recorded = asyncio.Event()
-        self._waiters.add(recorded)
-        try:
-            async with asyncio.timeout(timeout):
-                while len(self.calls_to(method)) < count:
-                    recorded.clear()
-                    await recorded.wait()
-        except TimeoutError:
-            seen = len(self.calls_to(method))
-            raise TimeoutError(
-                f"waited {timeout}s for {count} {method} call(s), saw {seen}; "
-                f"calls were: {self._called()}"
-            ) from None
-        finally:
-            self._waiters.discard(recorded)
-        return self.calls_to(method)
-
-    def changed(self) -> None:
-        """The workspace changed other than by a recorded call (a response_url post, a person's
-        action in the local Slack): wake whoever waits for a change."""
-        self._wake_waiters()
-
-    async def wait_for_change(self, timeout: float) -> None:  # noqa: ASYNC109
-        """Wait until the next recorded call or `changed()`, or `timeout` seconds."""
-        changed = asyncio.Event()
-        self._waiters.add(changed)
-        try:
-            async with asyncio.timeout(timeout):
-                await changed.wait()
-        except TimeoutError:
-            pass
-        finally:
-            self._waiters.discard(changed)
-
-    def clear(self) -> None:
-        """Forget the recorded calls, faulted calls, response posts, envelopes and acks (the
-        state and the fault rules stay)."""
-        self.calls.clear()
-        self.faulted.clear()
-        self.responses.clear()
-        self.socket_mode.clear()
-
-    def _wake_waiters(self) -> None:
-        for waiter in self._waiters:
-            waiter.set()
-
-    # --- fault injection (see `faults`) ----------------------------------------------------------
-
-    def fail(
-        self,
-        method: str,
-        *,
-        times: int | None = 1,
-        status: int | None = None,
-        error: str | None = None,
-        retry_after: int | None = None,
-        delay: float = 0.0,
-        html: bool | None = None,
-        match: Match = None,
-    ) -> CountedFault:
-        """Answer the next `times` calls of `method` (None: every call until `clear_faults`).
-
-        `status` 429 (the default; `Retry-After: 1` unless `retry_after` says otherwise), 500,
-        503 …; `error` alone is HTTP 200 with `ok: false`; `delay` alone answers that late and
-        refuses nothing. `match` limits the rule to calls whose arguments contain those items
-        (or that a predicate accepts). "response_url" as `method` fails response_url posts.
-        The rule (its `hits`, `remaining`) is returned.
-        """
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1 (or None: until cleared)")
-        fault = make_fault(
-            status=status, error=error, retry_after=retry_after, delay=delay, html=html
-        )
-        rule = CountedFault(method_set(method), match, fault=fault, remaining=times)
-        self.fault_plan.add(rule)
-        return rule
-
-    def faults(
-        self,
-        *,
-        rate: float,
-        kinds: Iterable[int | str] = (429, 500),
-        seed: int | None = None,
-        methods: str | Iterable[str] | None = None,
-        retry_after: int = 1,
-        delay: float = 0.0,
-        max_per_request: int | None = None,
-        match: Match = None,
-    ) -> RateFaults:
-        """Fail a share `rate` of the calls of `methods` (None: every Web API method), each as
-        one of `kinds` (HTTP statuses, or error codes answered with HTTP 200), from an RNG
-        seeded with `seed`. `max_per_request`: refuse one request (method and arguments, as a
-        client's retries repeat them) at most that many times. The rule is returned."""
-        rule = RateFaults(
-            method_set(methods),
-            match,
-            rate=rate,
-            kinds=tuple(fault_kind(k, retry_after=retry_after, delay=delay) for k in kinds),
-            seed=seed,
-            max_per_request=max_per_request,
-        )
-        self.fault_plan.add(rule)
-        return rule
-
-    def clear_faults(self, method: str | None = None) -> None:
-        """Drop every fault rule, or those naming `method`: Slack is healthy again."""
-        self.fault_plan.clear(method)
-
-    def fail_next(
-        self,
-        method: str,
-        *,
-        status: int = 429,
-        retry_after: int | None = 1,
-        error: str = "ratelimited",
-        times: int = 1,
-    ) -> None:
-        """Make the next `times` calls of `method` fail (use "response_url" for response posts).
-
-        The default is Slack's rate limit: HTTP 429, `Retry-After: 1`, `{"ok":false,
-        "error":"ratelimited"}`. `status=200` gives an ordinary `ok: false` answer with `error`.
-        (The older spelling of `fail`: `Retry-After` goes with 429 and 503 only, JSON bodies.)
-        """
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        self.fail(
-            method,
-            times=times,
-            status=status,
-            error=error,
-            retry_after=retry_after if status in (429, 503) else None,
-            html=False,
-        )
-
-    def take_fault(self, method: str, args: JsonDict | None = None) -> Fault | None:
-        """How the next call of `method` (with `args`) must be answered, if a rule says so."""
-        return self.fault_plan.take(method, args)
-
     # --- ids -------------------------------------------------------------------------------------
 
     def next_ts(self) -> str:
@@ -767,16 +411,6 @@ class FakeSlack:
                 "or set fake.base_url"
             )
         return self.base_url.rstrip("/")
-
-    def _called(self) -> str:
-        return ", ".join(c.method for c in self.calls) or "none"
-
-
-def truthy(value: Any) -> bool:
-    """A flag as Slack reads it from JSON (`true`) or from a form (`"true"`, `"1"`)."""
-    if isinstance(value, str):
-        return value.lower() in ("true", "1", "yes")
-    return bool(value)
 
 
 def _ts_key(ts: str) -> tuple[int, int]:

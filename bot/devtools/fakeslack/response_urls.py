@@ -12,15 +12,9 @@ import logging
 import time
 
 from bot.devtools.fakeslack.blockkit import BlockKitError, check_message_blocks
-from bot.devtools.fakeslack.recorder import (
-    RESPONSE_URL,
-    FakeSlack,
-    JsonDict,
-    ResponsePost,
-    ResponseUrl,
-    Violation,
-    truthy,
-)
+from bot.devtools.fakeslack.faults import RESPONSE_URL
+from bot.devtools.fakeslack.recorder import FakeSlack
+from bot.devtools.fakeslack.records import JsonDict, ResponsePost, ResponseUrl, Violation, truthy
 
 log = logging.getLogger(__name__)
 OK = (200, "ok")

@@ -9,13 +9,20 @@ method the app was never granted fails in a test as it would after installing th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Mapping
+from typing import Protocol
 
 from bot.devtools.fakeslack.errors import SlackRefusal
+from bot.devtools.fakeslack.records import JsonDict, SlackChannel
 
-if TYPE_CHECKING:
-    from bot.devtools.fakeslack.recorder import FakeSlack, JsonDict, SlackChannel
+
+class Workspace(Protocol):
+    """What a scope depends on: the workspace's channels (FakeSlack has them; the recorder
+    imports this module for the manifest's scopes, so it is not imported back)."""
+
+    @property
+    def channels(self) -> Mapping[str, SlackChannel]: ...
+
 
 # The bot scopes of convbot's manifest.yml (oauth_config.scopes.bot).
 MANIFEST_BOT_SCOPES = (
@@ -54,24 +61,24 @@ def _reading(channel: SlackChannel) -> str:
     return "groups:read" if channel.is_private else "channels:read"
 
 
-def _opening(fake: FakeSlack, args: JsonDict) -> str | None:
+def _opening(fake: Workspace, args: JsonDict) -> str | None:
     """conversations.open: `im:write` for a DM, `mpim:write` for a group DM."""
     users = [u for u in str(args.get("users") or "").split(",") if u.strip()]
     return "mpim:write" if len(users) > 1 else "im:write"
 
 
-def _info(fake: FakeSlack, args: JsonDict) -> str | None:
+def _info(fake: Workspace, args: JsonDict) -> str | None:
     channel = fake.channels.get(str(args.get("channel") or ""))
     return None if channel is None else _reading(channel)
 
 
-_BY_CHANNEL: dict[str, Callable[[FakeSlack, JsonDict], str | None]] = {
+_BY_CHANNEL: dict[str, Callable[[Workspace, JsonDict], str | None]] = {
     "conversations.open": _opening,
     "conversations.info": _info,
 }
 
 
-def check_scope(fake: FakeSlack, method: str, args: JsonDict, granted: Collection[str]) -> None:
+def check_scope(fake: Workspace, method: str, args: JsonDict, granted: Collection[str]) -> None:
     """Refuse the call as Slack does when the token lacks the scope the method needs."""
     needed = _FIXED.get(method)
     if needed is None and method in _BY_CHANNEL:

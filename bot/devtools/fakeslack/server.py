@@ -29,7 +29,8 @@ from starlette.websockets import WebSocket
 
 from bot.devtools.fakeslack import methods
 from bot.devtools.fakeslack.faults import RESPONSE_URL, Fault
-from bot.devtools.fakeslack.recorder import FakeSlack, JsonDict, SlackCall
+from bot.devtools.fakeslack.recorder import FakeSlack
+from bot.devtools.fakeslack.records import JsonDict, SlackCall
 from bot.devtools.fakeslack.response_urls import post_to_response_url
 from bot.devtools.loopback import serve_in_background
 

@@ -14,7 +14,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 from bot.models import Conversation
 from bot.oncall.config import OncallConfig, OncallSchedule
 from bot.oncall.rota import Handoff
-from bot.service.escalations import Recipient, Started
+from bot.service.escalations import Started
+from bot.service.paging import Recipient
 from bot.slack.blocks import limits
 from bot.slack.blocks.mrkdwn import escape, md, mention, slack_date, user_text
 from bot.slack.blocks.page import outcome_text, started_by

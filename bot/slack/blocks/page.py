@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
 
 from bot.models import Conversation
-from bot.service.escalations import Page
+from bot.service.paging import Page
 from bot.slack.blocks import buttons
 from bot.slack.blocks.card import CardContext, conversation_card, take_confirm
 from bot.slack.blocks.mrkdwn import md, mention, user_text
