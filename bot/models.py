@@ -6,7 +6,6 @@ Response models tolerate unknown fields (the API grows); request models are ours
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Generic, Literal, TypeVar
 
@@ -16,13 +15,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     ValidationError,
     ValidationInfo,
     field_validator,
 )
 
 from bot.errors import InvalidInput
+from bot.timestamps import Timestamp
 
 TOPIC_MAX = 1000
 SUMMARY_MAX = 4000
@@ -176,48 +175,6 @@ class Actor(BaseModel):
     id: str
     surface: str
     agent_id: str | None = None
-
-
-# --- time -------------------------------------------------------------------------------------
-
-_OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
-
-
-def parse_timestamp(value: object) -> object:
-    """Accept Infobip's `2025-04-24T11:25:41.058+0000` as well as `+00:00`/`Z`; always aware UTC."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        text = _OFFSET_WITHOUT_COLON.sub(r"\1:\2", text)
-        value = datetime.fromisoformat(text)
-    if isinstance(value, datetime):
-        try:
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        except OverflowError:
-            # Year 1 or 9999 with an offset has no UTC equivalent. A ValueError is what pydantic
-            # reports as invalid; an OverflowError escaped validation (from a button's value).
-            raise ValueError("the date is out of range") from None
-    return value
-
-
-def format_timestamp(value: datetime) -> str:
-    """Infobip's wire format: millisecond precision, `+0000` offset."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
-
-
-Timestamp = Annotated[
-    datetime,
-    BeforeValidator(parse_timestamp),
-    PlainSerializer(format_timestamp, return_type=str, when_used="json"),
-]
-
-
-def utcnow() -> datetime:
-    """Now, truncated to Infobip's millisecond precision so values round-trip exactly."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 # --- shared validation -------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from bot.http_limits import MAX_BODY_BYTES, READ_DEADLINE_SECONDS, RequestGuard
 from bot.jobs.scheduler import start_scheduler
 from bot.jobs.triggers import job_id, next_runs
 from bot.metrics import CONTENT_TYPE, Metrics
-from bot.models import utcnow
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, build_slack_deps
 from bot.slack.deps import slack_client, slack_session
@@ -41,6 +40,7 @@ from bot.slack.respond import post
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.db import safe_url
 from bot.state.ticks import TickClaims, TickRecord
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 5.0

@@ -19,10 +19,11 @@ from bot.config import DigestSchedule
 from bot.devtools.fakeslack.records import StoredMessage
 from bot.jobs.scheduler import digest_jobs
 from bot.metrics import Metrics
-from bot.models import Actor, ConversationPatch, Status, utcnow
+from bot.models import Actor, ConversationPatch, Status
 from bot.slack.app import build_slack_deps
 from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK
+from bot.timestamps import utcnow
 from tests.slack_harness import (
     ANA,
     BEN,

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.digests.service import DigestService
 from bot.errors import ConversationClosed
-from bot.models import Actor, ConversationCreate, ConversationFilter, Priority, Status, utcnow
+from bot.models import Actor, ConversationCreate, ConversationFilter, Priority, Status
 from bot.state.snoozes import SnoozeStore
+from bot.timestamps import utcnow
 from tests.conftest import Stack
 
 ALICE = Actor(id="UALICE001", surface="slack", agent_id="agent-ana")

@@ -22,11 +22,12 @@ from bot.commands.result import CommandResult
 from bot.devtools.emulator import create_emulator_app
 from bot.devtools.loopback import serve_in_background
 from bot.errors import InvalidInput, NotFound
-from bot.models import Actor, ConversationCreate, utcnow
+from bot.models import Actor, ConversationCreate
 from bot.service.conversations import ConversationService
 from bot.state.audit import AuditLog
 from bot.state.known_ids import KnownConversationIds
 from bot.state.snoozes import SnoozeStore
+from bot.timestamps import utcnow
 from tests.conftest import EMULATOR_KEY, sqlite_engine
 from tests.contract import ContractCheckingTransport
 from tests.seed import SEED

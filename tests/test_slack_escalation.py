@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from bot.models import utcnow
 from bot.slack.blocks import buttons as button_table
 from bot.state.db import create_engine, migrate
 from bot.state.escalations import EscalationStore
 from bot.state.tables import job_ticks
 from bot.state.ticks import TickClaims
+from bot.timestamps import utcnow
 from tests.slack_harness import (
     ANA,
     BEN,

@@ -26,9 +26,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.devtools.fakeslack import app_home_opened, event_callback, event_callback_payload
-from bot.models import utcnow
 from bot.state.slack_events import KEEP, SlackEvents
 from bot.state.tables import slack_events
+from bot.timestamps import utcnow
 from tests.slack_harness import ANA, BEN, SlackHarness, fake_workspace, running_bot
 
 # The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.

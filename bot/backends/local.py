@@ -61,7 +61,6 @@ from bot.models import (
     Status,
     Tag,
     same_email,
-    utcnow,
 )
 from bot.state.db import safe_url
 from bot.state.tables import (
@@ -74,6 +73,7 @@ from bot.state.tables import (
     local_tags,
 )
 from bot.state.upsert import insert_ignoring_duplicates
+from bot.timestamps import utcnow
 
 _OPEN = tuple(status.value for status in ACTIVE_STATUSES)
 

@@ -10,11 +10,11 @@ from bot.digests.model import Digest
 from bot.errors import ConvbotError, InvalidInput
 from bot.jobs.scheduler import digest_jobs
 from bot.metrics import Metrics
-from bot.models import utcnow
 from bot.settings import Settings
 from bot.slack.app import build_slack_deps
 from bot.slack.blocks.digest import age
 from bot.slack.deps import slack_client
+from bot.timestamps import utcnow
 
 
 async def run_digest(settings: Settings, name: str, dry_run: bool) -> int:

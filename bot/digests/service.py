@@ -13,8 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.digests.model import Digest, DigestItem
-from bot.models import Conversation, ConversationFilter, OrderBy, Priority, utcnow
+from bot.models import Conversation, ConversationFilter, OrderBy, Priority
 from bot.service.conversations import ConversationService
+from bot.timestamps import utcnow
 
 _OLDEST_FIRST = OrderBy(field="createdAt", direction="asc")
 PAGE_LIMIT = 999  # Infobip's largest page

@@ -28,7 +28,6 @@ from bot.digests.model import Digest
 from bot.digests.service import DigestService
 from bot.errors import ConvbotError
 from bot.jobs.triggers import job_id, next_runs, trigger_for
-from bot.models import utcnow
 from bot.service.conversations import ConversationService
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.digest import digest_blocks
@@ -37,6 +36,7 @@ from bot.slack.message_updates import MessageUpdates
 from bot.state.digest_messages import DigestMessages
 from bot.state.digest_posts import DigestPosts
 from bot.state.ticks import Claim, TickClaims
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 # How many ticks back to look for the one that is due: enough for `every: 1s` over a long grace.

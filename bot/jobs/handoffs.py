@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.digests.service import DigestService
 from bot.errors import ConvbotError
 from bot.jobs.digests import describe
-from bot.models import ConversationFilter, Priority, Status, utcnow
+from bot.models import ConversationFilter, Priority, Status
 from bot.oncall.config import OncallSchedule
 from bot.oncall.rota import Handoff, handoffs
 from bot.slack.blocks.card import CardContext
@@ -30,6 +30,7 @@ from bot.slack.blocks.digest import digest_blocks
 from bot.slack.blocks.mrkdwn import md, slack_date, user_text
 from bot.state.digest_posts import DigestPosts
 from bot.state.ticks import Claim, TickClaims
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -31,10 +31,8 @@ from bot.models import (
     Page,
     Queue,
     Status,
-    format_timestamp,
     require_tag_count,
     require_tag_name,
-    utcnow,
 )
 from bot.service import agent_refs
 from bot.service.conversation_ids import ConversationIds
@@ -43,6 +41,7 @@ from bot.service.refusals import Refusals
 from bot.state.audit import AuditLog, changed_fields
 from bot.state.known_ids import KnownConversationIds
 from bot.state.snoozes import SnoozeStore
+from bot.timestamps import format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

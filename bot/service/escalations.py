@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from bot.errors import ConvbotError, InvalidInput, NotFound
-from bot.models import Actor, Conversation, ConversationPatch, Priority, utcnow
+from bot.models import Actor, Conversation, ConversationPatch, Priority
 from bot.oncall.config import EscalationPolicy, OncallConfig
 from bot.service.auto_escalation import AutoEscalation
 from bot.service.conversations import ConversationService
@@ -35,6 +35,7 @@ from bot.state.escalations import (
     PageRecord,
     PageStatus,
 )
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 

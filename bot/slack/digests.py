@@ -15,11 +15,12 @@ from bot.errors import InvalidInput
 from bot.jobs.digests import describe
 from bot.jobs.scheduler import digest_jobs
 from bot.jobs.triggers import job_id, next_runs
-from bot.models import Actor, Priority, utcnow
+from bot.models import Actor, Priority
 from bot.slack.blocks.digest import digest_blocks
 from bot.slack.blocks.schedules import schedules_blocks
 from bot.slack.deps import SlackDeps
 from bot.state.ticks import TickRecord
+from bot.timestamps import utcnow
 
 DEFAULT_NAME = "default"
 _NOT_THERE = ("channel_not_found", "not_in_channel")

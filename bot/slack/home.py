@@ -12,20 +12,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.bounded import one_budget
 from bot.errors import ConvbotError
-from bot.models import (
-    ACTIVE_STATUSES,
-    Conversation,
-    ConversationFilter,
-    Page,
-    Priority,
-    utcnow,
-)
+from bot.models import ACTIVE_STATUSES, Conversation, ConversationFilter, Page, Priority
 from bot.oncall.config import OncallSchedule
 from bot.oncall.rota import HANDOFF_HORIZON, handoffs, on_call
 from bot.service.triage import triage_page
 from bot.slack.blocks.home import OnCallShift, OnCallStatus, home_view
 from bot.slack.blocks.messages import error_mrkdwn
 from bot.slack.deps import SlackDeps
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 HOME_ROWS = 10

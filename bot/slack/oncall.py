@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands.spec import EscalateCommand, OncallCommand
 from bot.errors import ConvbotError, InvalidInput
-from bot.models import Actor, Conversation, utcnow
+from bot.models import Actor, Conversation
 from bot.oncall.rota import handoffs, on_call
 from bot.service.escalations import Started
 from bot.slack.blocks.mrkdwn import md
@@ -21,6 +21,7 @@ from bot.slack.blocks.oncall import OnCallNow, escalated_text, escalations_block
 from bot.slack.channels import post_joining
 from bot.slack.deps import SlackDeps
 from bot.slack.failures import SLACK_FAILURES
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 NEXT_HANDOFFS = 3

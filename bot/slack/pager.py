@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.models import Conversation, utcnow
+from bot.models import Conversation
 from bot.service.paging import Page, Recipient
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.mrkdwn import md
@@ -21,6 +21,7 @@ from bot.slack.blocks.page import outcome_text, page_blocks, page_text, settled_
 from bot.slack.channels import post_joining
 from bot.state.escalation_notices import EscalationNotices
 from bot.state.escalations import EscalationRecord, PageRecord
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import StateUnavailable
-from bot.models import Actor, utcnow
+from bot.models import Actor
 from bot.state.tables import audit_log
+from bot.timestamps import utcnow
 
 
 class AuditEntry(BaseModel):

@@ -12,8 +12,8 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import format_timestamp, utcnow
 from bot.state.tables import card_action_claims
+from bot.timestamps import format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
 

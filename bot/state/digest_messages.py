@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import utcnow
 from bot.state.tables import digest_messages
 from bot.state.upsert import upsert
+from bot.timestamps import utcnow
 
 
 class DigestMessages:

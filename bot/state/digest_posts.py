@@ -19,9 +19,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import utcnow
 from bot.state.tables import digest_posts
 from bot.state.upsert import upsert
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 Blocks = list[dict[str, Any]]

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import utcnow
 from bot.state.tables import escalation_notices
+from bot.timestamps import utcnow
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.models import utcnow
 from bot.state.tables import escalation_pages, escalations
+from bot.timestamps import utcnow
 
 _DUE_CANDIDATES = 20
 

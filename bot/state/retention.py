@@ -28,7 +28,6 @@ from sqlalchemy import ColumnElement, Table, and_, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import RetentionConfig
-from bot.models import utcnow
 from bot.state.tables import (
     audit_log,
     digest_posts,
@@ -37,6 +36,7 @@ from bot.state.tables import (
     escalations,
     job_ticks,
 )
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 BATCH = 5_000

@@ -20,8 +20,8 @@ from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import utcnow
 from bot.state.tables import slack_events
+from bot.timestamps import utcnow
 
 KEEP = timedelta(hours=1)
 EVENT_ID_MAX = 255  # the column's length; Slack's are about a dozen characters

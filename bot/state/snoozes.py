@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import utcnow
 from bot.state.tables import conversation_snoozes
 from bot.state.upsert import upsert
+from bot.timestamps import utcnow
 
 
 class SnoozeStore:

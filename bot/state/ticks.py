@@ -28,8 +28,8 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import utcnow
 from bot.state.tables import job_ticks
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -30,18 +30,12 @@ from bot.devtools.fakeslack import (
     view_submission,
 )
 from bot.devtools.fakeslack.payloads import socket_payload
-from bot.models import (
-    BAD_CHARACTERS,
-    TOPIC_MAX,
-    Conversation,
-    ConversationFilter,
-    Status,
-    format_timestamp,
-)
+from bot.models import BAD_CHARACTERS, TOPIC_MAX, Conversation, ConversationFilter, Status
 from bot.slack.blocks import buttons, limits, modals, refs
 from bot.slack.blocks.mrkdwn import clip
 from bot.slack.blocks.refs import CARD_BLOCK_PREFIX
 from bot.slack.listeners.unknown import OLD_BUTTON
+from bot.timestamps import format_timestamp
 from tests.reliability.bad_input import (
     CONFIG,
     NASTY,

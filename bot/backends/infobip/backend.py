@@ -35,8 +35,8 @@ from bot.models import (
     Queue,
     RoutingRule,
     Tag,
-    utcnow,
 )
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 Json = Any

@@ -18,16 +18,8 @@ from bot.backends.infobip import wire
 from bot.backends.infobip.errors import unreadable
 from bot.bounded import all_of, throttled
 from bot.errors import InvalidInput
-from bot.models import (
-    LIMIT_MAX,
-    Conversation,
-    ConversationFilter,
-    OrderBy,
-    Page,
-    Priority,
-    Status,
-    format_timestamp,
-)
+from bot.models import LIMIT_MAX, Conversation, ConversationFilter, OrderBy, Page, Priority, Status
+from bot.timestamps import format_timestamp
 
 # Requests one sub-query may spend on pages of LIMIT_MAX before the user is asked to narrow the
 # filter, instead of us paging for minutes: for the client-side filters (unassigned, channel),

@@ -24,8 +24,8 @@ from bot.models import (
     OrderBy,
     Priority,
     Status,
-    parse_timestamp,
 )
+from bot.timestamps import parse_timestamp
 
 DEFAULT_LIMIT = 10  # the contract's default page size
 DEFAULT_ORDER = "id:ASC"  # "If an order is not given, the default order id:asc will be applied."

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.errors import InvalidInput
-from bot.models import ConversationId, Timestamp
+from bot.models import ConversationId
 from bot.slack.intake import usable_response_url
+from bot.timestamps import Timestamp
 
 
 class CardRef(BaseModel):

@@ -20,7 +20,7 @@ from bot.commands.parser import parse_tokens
 from bot.commands.spec import ListCommand
 from bot.commands.tokens import tokenize
 from bot.errors import InvalidInput
-from bot.models import Actor, Conversation, utcnow
+from bot.models import Actor, Conversation
 from bot.service import effects
 from bot.service.presses import Drawn, Pressed, Presses
 from bot.slack.blocks.card import (
@@ -42,6 +42,7 @@ from bot.slack.home import publish_home
 from bot.slack.listeners.answering import answering, observed, tell
 from bot.slack.listeners.press_context import Listener, press_of
 from bot.slack.listeners.press_notes import last_change, made_it, press_note
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 EDIT_TITLE = "Edit conversation"

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.digests.model import DigestItem
 from bot.errors import ConvbotError
-from bot.models import Conversation, utcnow
+from bot.models import Conversation
 from bot.service.presses import Drawn, Presses
 from bot.slack.blocks.digest import replace_item, totals_text
 from bot.slack.blocks.mrkdwn import user_text
@@ -29,6 +29,7 @@ from bot.slack.listeners.answering import observed, tell
 from bot.slack.listeners.press_context import Listener, press_of
 from bot.slack.listeners.press_notes import out_of_date, press_note
 from bot.state.digest_posts import DigestPost
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 

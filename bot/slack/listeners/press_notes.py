@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.models import Conversation, utcnow
+from bot.models import Conversation
 from bot.service.escalations import Started
 from bot.service.presses import Pressed
 from bot.slack.blocks.card import actor_label, ago_words
@@ -16,6 +16,7 @@ from bot.slack.blocks.mrkdwn import Mrkdwn, escape
 from bot.slack.blocks.oncall import paging_text
 from bot.slack.deps import SlackDeps
 from bot.state.audit import AuditEntry
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConvbotError
-from bot.models import Actor, Conversation, ConversationCreate, ConversationPatch, utcnow
+from bot.models import Actor, Conversation, ConversationCreate, ConversationPatch
 from bot.service import effects
 from bot.service.effects import Applied
 from bot.service.permissions import decided
@@ -32,6 +32,7 @@ from bot.slack.failures import SLACK_FAILURES
 from bot.slack.home import publish_home
 from bot.slack.listeners.answering import observed
 from bot.slack.respond import RetryingRespond
+from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 DONE = {"create": "Created", "edit": "Edited"}  # the card's "Edited by @ana just now"
