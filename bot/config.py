@@ -26,7 +26,6 @@ from bot.config_values import PriorityValue, StatusValue, TimeZoneName, listed, 
 from bot.durations import Duration, RetentionPeriod, format_duration
 from bot.errors import InvalidInput
 from bot.identifiers import CONFIG_NAME, POSTABLE_CHANNEL_ID, USERGROUP_ID, UsergroupId, UserId
-from bot.jobs.triggers import check_cron
 from bot.models import (
     ACTIVE_STATUSES,
     AgentRole,
@@ -39,6 +38,7 @@ from bot.models import (
     TagName,
 )
 from bot.oncall.config import OncallConfig
+from bot.schedules import check_cron
 from bot.settings import Settings
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$")

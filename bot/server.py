@@ -29,9 +29,9 @@ from bot.config import DigestSchedule
 from bot.errors import BackendUnavailable, ConvbotError
 from bot.http_limits import MAX_BODY_BYTES, READ_DEADLINE_SECONDS, RequestGuard
 from bot.jobs.scheduler import start_scheduler
-from bot.jobs.triggers import job_id, next_runs
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.models import utcnow
+from bot.schedules import job_id, next_runs
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, build_slack_deps
 from bot.slack.deps import slack_client, slack_session

@@ -27,8 +27,8 @@ from bot.config import DigestSchedule
 from bot.digests.model import Digest
 from bot.digests.service import DigestService
 from bot.errors import ConvbotError
-from bot.jobs.triggers import job_id, next_runs, trigger_for
 from bot.models import utcnow
+from bot.schedules import job_id, next_runs, trigger_for
 from bot.service.conversations import ConversationService
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.digest import digest_blocks

@@ -14,8 +14,8 @@ from bot.config import DigestSchedule
 from bot.errors import InvalidInput
 from bot.jobs.digests import describe
 from bot.jobs.scheduler import digest_jobs
-from bot.jobs.triggers import job_id, next_runs
 from bot.models import Actor, Priority, utcnow
+from bot.schedules import job_id, next_runs
 from bot.slack.blocks.digest import digest_blocks
 from bot.slack.blocks.schedules import schedules_blocks
 from bot.slack.deps import SlackDeps

@@ -27,8 +27,8 @@ from bot.config import DigestSchedule
 from bot.devtools.fakeslack import FakeSlack, ResponsePost, StoredMessage, serve_fake_slack
 from bot.jobs.digests import DigestJobs
 from bot.jobs.scheduler import digest_jobs
-from bot.jobs.triggers import job_id
 from bot.metrics import Metrics
+from bot.schedules import job_id
 from bot.slack.app import build_slack_deps
 from bot.slack.blocks import ids
 from bot.slack.blocks.digest import HEAD_BLOCK, ITEM_BLOCK_PREFIX
