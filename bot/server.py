@@ -33,12 +33,10 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.models import utcnow
 from bot.schedules import job_id, next_runs
 from bot.settings import Settings
-from bot.slack.app import build_slack_app, build_slack_deps
-from bot.slack.deps import slack_client, slack_session
+from bot.slack.client import slack_client, slack_session
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.intake import refusal
 from bot.slack.respond import post
-from bot.slack.usergroups import SlackUserGroups
 from bot.state.db import safe_url
 from bot.state.ticks import TickClaims, TickRecord
 
@@ -133,12 +131,10 @@ def create_http_app(
         async with AsyncExitStack() as cleanup:
             session = await cleanup.enter_async_context(slack_session())
             client = slack_client(settings, session)
-            groups = SlackUserGroups(client)
-            runtime = await build_runtime(settings, groups=groups, metrics=metrics)
+            runtime = await build_runtime(settings, client=client, metrics=metrics, for_slack=True)
             cleanup.push_async_callback(runtime.aclose)
-            deps = build_slack_deps(runtime, client, metrics)
-            slack = build_slack_app(deps)
-            scheduler = start_scheduler(deps)
+            slack = runtime.slack_app()
+            scheduler = start_scheduler(runtime.jobs, runtime.engine, runtime.config)
             cleanup.callback(scheduler.shutdown, wait=False)
             if settings.slack_app_token:
                 socket_mode = AsyncSocketModeHandler(

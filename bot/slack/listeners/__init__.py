@@ -2,7 +2,7 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.listeners import actions, commands, digest_items, events, pages, unknown, views
 
 # What the app listens to: manifest.yml must declare exactly these (tests/test_manifest.py).
@@ -10,7 +10,7 @@ SLASH_COMMANDS: tuple[str, ...] = (commands.SLASH_COMMAND,)
 BOT_EVENTS: tuple[str, ...] = (events.HOME_OPENED,)
 
 
-def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
+def register_listeners(app: AsyncApp, deps: SlackContext) -> None:
     commands.register(app, deps)
     actions.register(app, deps)
     digest_items.register(app, deps)

@@ -40,7 +40,7 @@ from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import edit_modal, loading_modal, problem_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, user_text
 from bot.slack.blocks.oncall import paging_text
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.home import publish_home
@@ -76,7 +76,7 @@ def card_actions(service: ConversationService, escalations: EscalationService) -
     return {"take": take, "route": route, "close": close, "escalate": escalate}
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
+def register(app: AsyncApp, deps: SlackContext) -> None:
     service = deps.service
     applies = card_actions(service, deps.escalations)
     for action_id, name in (
@@ -162,7 +162,7 @@ def escalation_note(started: Started) -> Mrkdwn:
     return Mrkdwn(f"Escalated under policy {policy}. {paging_text(started)}")
 
 
-def _card_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
+def _card_button(deps: SlackContext, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
     async def pressed(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
@@ -174,7 +174,7 @@ def _card_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awai
 
 
 async def press_card(
-    deps: SlackDeps,
+    deps: SlackContext,
     body: dict[str, Any],
     respond: AsyncRespond,
     client: AsyncWebClient,
@@ -229,7 +229,7 @@ async def press_card(
 
 
 async def _offer_fresh_card(
-    deps: SlackDeps, respond: AsyncRespond, actor: Actor, current: Conversation
+    deps: SlackContext, respond: AsyncRespond, actor: Actor, current: Conversation
 ) -> None:
     """Take on a card drawn before someone else took the conversation: nothing is taken.
 
@@ -301,7 +301,7 @@ class Pressed:
 
 
 async def press_once(
-    deps: SlackDeps,
+    deps: SlackContext,
     actor: Actor,
     ref: CardRef,
     name: str,
@@ -346,7 +346,7 @@ async def press_once(
 
 
 async def _stale_note(
-    deps: SlackDeps, actor: Actor, name: str, current: Conversation, wanted: Priority | None
+    deps: SlackContext, actor: Actor, name: str, current: Conversation, wanted: Priority | None
 ) -> str:
     """What a press on an out-of-date card says: that what it asked for is so already, in a
     person's words ("It is already yours."), else when and by whom the conversation changed."""
@@ -369,7 +369,7 @@ def already_so(
     return None
 
 
-async def _changed_words(deps: SlackDeps, current: Conversation, *, by: bool = False) -> str:
+async def _changed_words(deps: SlackContext, current: Conversation, *, by: bool = False) -> str:
     """ " 2 minutes ago" (and " by @ben" when `by` and the audit log says who), or ""."""
     if current.updatedAt is None:
         return ""
@@ -382,11 +382,11 @@ async def _changed_words(deps: SlackDeps, current: Conversation, *, by: bool = F
     return words
 
 
-async def _last_change(deps: SlackDeps, conversation_id: str) -> AuditEntry | None:
+async def _last_change(deps: SlackContext, conversation_id: str) -> AuditEntry | None:
     """The audit log's newest change to the conversation; None when it has none or cannot be
     read (it only adds a name to a sentence)."""
     try:
-        return await deps.runtime.audit.last_change(conversation_id)
+        return await deps.audit.last_change(conversation_id)
     except (SQLAlchemyError, OSError):
         log.warning("audit log unreadable for %s", conversation_id, exc_info=True)
         return None
@@ -404,12 +404,12 @@ def _made(entry: AuditEntry, current: Conversation) -> bool:
 AUDIT_MATCH = timedelta(seconds=30)
 
 
-def _holding(deps: SlackDeps, ref: CardRef) -> AbstractAsyncContextManager[None]:
+def _holding(deps: SlackContext, ref: CardRef) -> AbstractAsyncContextManager[None]:
     """The claim on the card's version, renewed while the press runs."""
     return nullcontext() if ref.v is None else deps.claims.holding(ref.id, ref.v)
 
 
-async def _release(deps: SlackDeps, ref: CardRef) -> None:
+async def _release(deps: SlackContext, ref: CardRef) -> None:
     if ref.v is not None:
         await deps.claims.release(ref.id, ref.v)
 
@@ -449,7 +449,7 @@ def out_of_date(current: Conversation, *, when: str | None = None) -> str:
 
 
 async def open_edit_modal(
-    deps: SlackDeps, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    deps: SlackContext, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
 ) -> None:
     """Open at once (trigger_id lives 3 s), then fill in the conversation and queues.
 
@@ -471,7 +471,7 @@ async def open_edit_modal(
         await _tell(client, respond, opened, error)
 
 
-async def _edit_view(deps: SlackDeps, ref: CardRef, body: dict[str, Any]) -> View:
+async def _edit_view(deps: SlackContext, ref: CardRef, body: dict[str, Any]) -> View:
     current = await deps.service.get(ref.id)
     queues = await deps.queues()
     metadata = EditRef(
@@ -501,7 +501,7 @@ def _on_home(body: dict[str, Any]) -> bool:
 
 
 @asynccontextmanager
-async def _answering(deps: SlackDeps, name: str, respond: AsyncRespond) -> AsyncIterator[None]:
+async def _answering(deps: SlackContext, name: str, respond: AsyncRespond) -> AsyncIterator[None]:
     """Run a read-style action; any failure becomes one ephemeral sentence."""
     try:
         async with observed(deps.metrics, "action", name):

@@ -30,7 +30,7 @@ from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import create_modal, loading_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, mention
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
@@ -42,7 +42,7 @@ READS = ("help", "page")
 SLASH_COMMAND = "/conv"
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
+def register(app: AsyncApp, deps: SlackContext) -> None:
     @app.command(SLASH_COMMAND)
     async def conv(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -58,7 +58,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
 
 async def answer(
-    deps: SlackDeps, text: str, user_id: str, respond: AsyncRespond, *, channel_id: str = ""
+    deps: SlackContext, text: str, user_id: str, respond: AsyncRespond, *, channel_id: str = ""
 ) -> None:
     blocks: list[Block]
     try:
@@ -105,7 +105,7 @@ async def answer(
 
 
 async def _executed(
-    deps: SlackDeps, command: Command, actor: Actor, text: str
+    deps: SlackContext, command: Command, actor: Actor, text: str
 ) -> tuple[str, list[Block], bool]:
     """A grammar command run by the executor: `(text, blocks, for the whole channel?)`."""
     result = _mentioning(await execute(command, deps.service, actor), deps)
@@ -121,7 +121,7 @@ async def _executed(
     return fallback, blocks, shared
 
 
-def _mentioning(result: CommandResult, deps: SlackDeps) -> CommandResult:
+def _mentioning(result: CommandResult, deps: SlackContext) -> CommandResult:
     """ "Assigned to Ben Kovac (@ben).": the mention notifies them, when they are linked."""
     agent = result.agent
     user_id = deps.identity.slack_users().get(agent.id) if agent is not None else None
@@ -154,7 +154,7 @@ def _for_channel(result: CommandResult, kind: str) -> bool:
 
 
 async def open_create_modal(
-    deps: SlackDeps, client: AsyncWebClient, trigger_id: str, respond: AsyncRespond
+    deps: SlackContext, client: AsyncWebClient, trigger_id: str, respond: AsyncRespond
 ) -> None:
     """Open first (the trigger_id dies after 3 s), then fill in the backend's queues."""
     try:

@@ -22,7 +22,7 @@ from bot.slack.blocks import ids
 from bot.slack.blocks.digest import replace_item, totals_text
 from bot.slack.blocks.ids import CardRef, DigestItemRef
 from bot.slack.blocks.mrkdwn import user_text
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.digests import current_totals
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.actions import (
@@ -39,7 +39,7 @@ from bot.state.digest_posts import DigestPost
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
+def register(app: AsyncApp, deps: SlackContext) -> None:
     applies = card_actions(deps.service, deps.escalations)
     for action_id, name in (
         (ids.DIGEST_TAKE, "take"),
@@ -75,7 +75,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await _note(respond, note)
 
 
-def _item_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
+def _item_button(deps: SlackContext, name: str, apply: Apply) -> Callable[..., Awaitable[None]]:
     async def pressed(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         try:
@@ -108,14 +108,14 @@ def _item_button(deps: SlackDeps, name: str, apply: Apply) -> Callable[..., Awai
     return pressed
 
 
-async def _snoozed_until(deps: SlackDeps, conversation: Conversation) -> datetime | None:
+async def _snoozed_until(deps: SlackContext, conversation: Conversation) -> datetime | None:
     if conversation.is_closed:
         return None
     return (await deps.service.snoozed([conversation.id])).get(conversation.id)
 
 
 async def _redraw(
-    deps: SlackDeps,
+    deps: SlackContext,
     body: dict[str, Any],
     ref: DigestItemRef,
     item: DigestItem,

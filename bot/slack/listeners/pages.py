@@ -12,13 +12,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.slack.blocks import ids
 from bot.slack.blocks.mrkdwn import escape, mention
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.actions import first_action, user_of
 from bot.slack.listeners.outcome import observed, tell
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
+def register(app: AsyncApp, deps: SlackContext) -> None:
     @app.action(ids.PAGE_ACK)
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -31,7 +31,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
 
 async def _press(
-    deps: SlackDeps, body: dict[str, Any], respond: AsyncRespond, *, take: bool
+    deps: SlackContext, body: dict[str, Any], respond: AsyncRespond, *, take: bool
 ) -> None:
     try:
         async with observed(deps.metrics, "action", "page-take" if take else "page-ack"):

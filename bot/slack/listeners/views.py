@@ -18,7 +18,7 @@ from bot.slack.blocks.card import card_text, conversation_card, done_line
 from bot.slack.blocks.ids import EditRef
 from bot.slack.blocks.messages import error_reply
 from bot.slack.blocks.modals import field_errors, read_create, read_edit
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.home import publish_home
 from bot.slack.listeners.outcome import observed, sentence_for
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 DONE = {"create": "Created", "edit": "Edited"}  # the card's "Edited by @ana just now"
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
+def register(app: AsyncApp, deps: SlackContext) -> None:
     @app.view(ids.CREATE_MODAL)
     async def create_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         user = str((body.get("user") or {}).get("id") or "")
@@ -100,7 +100,7 @@ class _Stale(ConvbotError):
 
 
 async def _deliver(
-    deps: SlackDeps,
+    deps: SlackContext,
     client: AsyncWebClient,
     user: str,
     name: str,
