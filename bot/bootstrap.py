@@ -23,6 +23,7 @@ from bot.config import OpsConfig, load_settings_config
 from bot.digests.service import DigestService
 from bot.jobs.digests import DigestJobs
 from bot.jobs.handoffs import HandoffNotices
+from bot.jobs.publishing import DigestPublisher
 from bot.jobs.scheduler import Jobs, replica_name
 from bot.metrics import Metrics, metered
 from bot.models import utcnow
@@ -109,21 +110,7 @@ async def build_runtime(
     """
     settings = settings or Settings()
     config = config or load_settings_config(settings)
-    closers: list[Callable[[], Awaitable[None]]] = []
-    if engine is None:
-        engine = create_engine(settings.database_url)
-        closers.append(engine.dispose)
-    try:
-        await migrate(engine)
-        if backend is None:
-            backend = build_backend(settings, engine)
-            closers.append(backend.aclose)
-            if isinstance(backend, LocalBackend):
-                await backend.seed(config.local)
-    except BaseException:
-        for close in reversed(closers):
-            await close()
-        raise
+    engine, backend, closers = await _open(settings, config, engine, backend)
     if metrics is not None:
         backend = metered(backend, metrics)
     client = client or slack_client(settings)
@@ -148,37 +135,14 @@ async def build_runtime(
         groups=groups,
         clock=clock,
     )
-    # Whichever surface closes a conversation (Slack, the CLI, a sweep), its escalation ends.
+    # Whichever surface closes a conversation (Slack, the CLI), its escalation ends with it.
     conversations.when_closed(escalations.resolve)
     if for_slack:
         conversations.link_mentions(identity.agent_for)
     updates = MessageUpdates(client)
     posts = DigestPosts(engine)
     publisher = SlackDigestPublisher(client, lambda: drawing.context(None), posts, updates)
-    digests = DigestService(conversations)
-    jobs = Jobs(
-        digests=DigestJobs(
-            schedules=list(config.digests),
-            digests=digests,
-            conversations=conversations,
-            ticks=TickClaims(engine, replica_name(), clock=clock),
-            publisher=publisher,
-            grace=config.scheduler.misfire_grace,
-            messages=DigestMessages(engine),
-            clock=clock,
-            lease=config.scheduler.tick_lease,
-        ),
-        handoffs=HandoffNotices(
-            schedules=list(config.oncall.schedules),
-            ticks=TickClaims(engine, replica_name(), clock=clock),
-            digests=digests,
-            publisher=publisher,
-            grace=config.scheduler.misfire_grace,
-            lease=config.scheduler.tick_lease,
-            clock=clock,
-        ),
-        escalations=escalations,
-    )
+    jobs = _jobs(config, engine, conversations, escalations, publisher, clock)
     slack = SlackContext(
         settings=settings,
         config=config,
@@ -207,4 +171,64 @@ async def build_runtime(
         slack=slack,
         jobs=jobs,
         closers=closers,
+    )
+
+
+async def _open(
+    settings: Settings,
+    config: OpsConfig,
+    engine: AsyncEngine | None,
+    backend: ConversationBackend | None,
+) -> tuple[AsyncEngine, ConversationBackend, list[Callable[[], Awaitable[None]]]]:
+    """The state database (migrated) and the backend (the embedded one seeded), and how to
+    close what was opened here; on a failure, what was opened is closed again."""
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if engine is None:
+        engine = create_engine(settings.database_url)
+        closers.append(engine.dispose)
+    try:
+        await migrate(engine)
+        if backend is None:
+            backend = build_backend(settings, engine)
+            closers.append(backend.aclose)
+            if isinstance(backend, LocalBackend):
+                await backend.seed(config.local)
+    except BaseException:
+        for close in reversed(closers):
+            await close()
+        raise
+    return engine, backend, closers
+
+
+def _jobs(
+    config: OpsConfig,
+    engine: AsyncEngine,
+    conversations: ConversationService,
+    escalations: EscalationService,
+    publisher: DigestPublisher,
+    clock: Callable[[], datetime],
+) -> Jobs:
+    digests = DigestService(conversations)
+    return Jobs(
+        digests=DigestJobs(
+            schedules=list(config.digests),
+            digests=digests,
+            conversations=conversations,
+            ticks=TickClaims(engine, replica_name(), clock=clock),
+            publisher=publisher,
+            grace=config.scheduler.misfire_grace,
+            messages=DigestMessages(engine),
+            clock=clock,
+            lease=config.scheduler.tick_lease,
+        ),
+        handoffs=HandoffNotices(
+            schedules=list(config.oncall.schedules),
+            ticks=TickClaims(engine, replica_name(), clock=clock),
+            digests=digests,
+            publisher=publisher,
+            grace=config.scheduler.misfire_grace,
+            lease=config.scheduler.tick_lease,
+            clock=clock,
+        ),
+        escalations=escalations,
     )
