@@ -68,7 +68,7 @@ from bot.devtools.loopback import serve_in_background
 from bot.models import ConversationCreate
 from bot.server import create_http_app
 from bot.settings import Settings
-from bot.slack.deps import slack_client
+from bot.slack.client import slack_client
 from bot.state.db import create_engine, migrate
 
 SECRET = "benchmark-signing-secret"

@@ -22,13 +22,14 @@ from benchmarks.local_list import build
 from bot.backends.base import ConversationBackend
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
+from bot.bootstrap import build_runtime
+from bot.config import OpsConfig
 from bot.devtools.emulator import create_emulator_app
 from bot.devtools.loopback import serve_in_background
 from bot.digests.service import DigestService
 from bot.metrics import Metrics, metered
 from bot.models import ConversationFilter, Priority, Status
-from bot.service.conversations import ConversationService
-from bot.state.audit import AuditLog
+from bot.settings import Settings
 from bot.state.db import create_engine, migrate
 
 QUERY = ConversationFilter(
@@ -39,8 +40,10 @@ RUNS = 20
 
 async def time_digests(backend: ConversationBackend, state_url: str) -> tuple[float, int]:
     state = create_engine(state_url)
-    await migrate(state)
-    digests = DigestService(ConversationService(backend, AuditLog(state)))
+    runtime = await build_runtime(
+        Settings(_env_file=None), OpsConfig(), engine=state, backend=backend
+    )
+    digests = DigestService(runtime.conversations)
     await digests.build("bench", QUERY, max_items=15)  # warm caches and connections
     timings = []
     total = 0

@@ -20,13 +20,14 @@ from benchmarks import figures
 from benchmarks.local_list import build
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
+from bot.bootstrap import build_runtime
 from bot.commands.executor import execute
 from bot.commands.parser import parse
+from bot.config import OpsConfig
 from bot.devtools.emulator import create_emulator_app
 from bot.devtools.loopback import serve_in_background
 from bot.models import Actor
-from bot.service.conversations import ConversationService
-from bot.state.audit import AuditLog
+from bot.settings import Settings
 from bot.state.db import create_engine, migrate
 
 KEY = "benchmark-key"
@@ -58,12 +59,13 @@ async def measure(folder: Path, backlog: int) -> list[tuple[str, int, float, int
     await migrate(store_engine)
     build(store_path, backlog)
     state = create_engine(f"sqlite+aiosqlite:///{folder / 'state.db'}")
-    await migrate(state)
     results = []
     async with serve_in_background(create_emulator_app(LocalBackend(store_engine), KEY)) as url:
         counter = CountingTransport()
         infobip = InfobipBackend(url, KEY, transport=counter)
-        service = ConversationService(infobip, AuditLog(state))
+        settings = Settings(_env_file=None)
+        runtime = await build_runtime(settings, OpsConfig(), engine=state, backend=infobip)
+        service = runtime.conversations
         for text in COMMANDS:
             await execute(parse(text), service, ACTOR)  # warm connections and caches
             counter.requests = 0

@@ -1,22 +1,58 @@
-"""The composition root: builds the bot's parts from settings, the one place that picks adapters."""
+"""The composition root: every part of the bot, built from the settings in one place.
+
+`convbot serve` (bot/server.py), `convbot dev`, the CLI and the tests all build through
+`build_runtime`. It is the one module that picks adapters (Infobip or the embedded store; Slack
+behind the jobs' publisher and the escalations' pager) and connects services to each other, so
+a rule such as "closing a conversation ends its escalation" holds whichever surface closed it.
+It sits above every layer; nothing imports it but the entry points and the tests.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.backends.base import ConversationBackend
 from bot.backends.local import LocalBackend
 from bot.config import OpsConfig
 from bot.config_file import load_settings_config
+from bot.digests.service import DigestService
+from bot.jobs.digests import DigestJobs
+from bot.jobs.handoffs import HandoffNotices
+from bot.jobs.publishing import DigestPublisher
+from bot.jobs.scheduler import Jobs, replica_name
 from bot.metrics import Metrics, metered
 from bot.service.conversations import ConversationService
-from bot.service.permissions import GroupDirectory, PermissionPolicy
+from bot.service.escalations import EscalationService
+from bot.service.paging import Pager
+from bot.service.permissions import PermissionPolicy
 from bot.settings import Settings
+from bot.slack.app import build_slack_app
+from bot.slack.client import slack_client
+from bot.slack.context import SlackContext
+from bot.slack.drawing import CardDrawing
+from bot.slack.identity import SlackIdentity
+from bot.slack.message_updates import MessageUpdates
+from bot.slack.pager import SlackPager
+from bot.slack.publisher import SlackDigestPublisher
+from bot.slack.usergroups import SlackUserGroups
 from bot.state.audit import AuditLog
+from bot.state.claims import CardClaims
 from bot.state.db import create_engine, migrate
+from bot.state.digest_messages import DigestMessages
+from bot.state.digest_posts import DigestPosts
+from bot.state.escalation_notices import EscalationNotices
+from bot.state.escalations import EscalationStore
+from bot.state.retention import Retention
+from bot.state.slack_events import SlackEvents
 from bot.state.snoozes import SnoozeStore
+from bot.state.ticks import TickClaims
+from bot.timestamps import utcnow
 
 
 @dataclass
@@ -27,10 +63,19 @@ class Runtime:
     backend: ConversationBackend
     audit: AuditLog
     conversations: ConversationService
+    escalations: EscalationService
+    slack: SlackContext  # what the Slack listeners are given
+    jobs: Jobs  # what the scheduler runs (bot/jobs/scheduler.py starts them)
+    # What `aclose` closes: what was built here, not what the caller passed in.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+
+    def slack_app(self) -> AsyncApp:
+        """The Bolt app, for a process that serves Slack (built with `for_slack`)."""
+        return build_slack_app(self.slack)
 
     async def aclose(self) -> None:
-        await self.backend.aclose()
-        await self.engine.dispose()
+        for close in reversed(self.closers):
+            await close()
 
 
 def build_backend(settings: Settings, engine: AsyncEngine) -> ConversationBackend:
@@ -48,33 +93,158 @@ async def build_runtime(
     settings: Settings | None = None,
     config: OpsConfig | None = None,
     *,
-    groups: GroupDirectory | None = None,
+    client: AsyncWebClient | None = None,
     metrics: Metrics | None = None,
+    for_slack: bool = False,
+    engine: AsyncEngine | None = None,
+    backend: ConversationBackend | None = None,
+    pager: Pager | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Runtime:
-    """Open and migrate the state database, pick the backend, seed the embedded one.
+    """Open and migrate the state database, pick the backend (seeding the embedded one), and
+    build the services, escalations, jobs and the Slack parts over them.
 
-    `groups` resolves user groups for permissions (Slack); `metrics` meters backend calls.
+    `client`: the Slack Web API client (a server passes its pooled one; else one without a
+    pool, enough for a CLI command). `metrics` meters backend calls. `for_slack`: this process
+    serves Slack, so permissions and pages resolve user groups through Slack, and a mention in
+    a command (`assign <id> <@U…>`) names the person's agent. Tests may pass their own state
+    `engine` (migrated here, not disposed), `backend` (not seeded, not closed), `pager` or
+    `clock`.
     """
     settings = settings or Settings()
     config = config or load_settings_config(settings)
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        backend = build_backend(settings, engine)
-        if isinstance(backend, LocalBackend):
-            await backend.seed(config.local)
-    except BaseException:
-        await engine.dispose()
-        raise
+    engine, backend, closers = await _open(settings, config, engine, backend)
     if metrics is not None:
         backend = metered(backend, metrics)
+    client = client or slack_client(settings)
+    groups = SlackUserGroups(client) if for_slack else None
     audit = AuditLog(engine)
-    permissions = PermissionPolicy(config.permissions, groups)
+    conversations = ConversationService(
+        backend,
+        audit,
+        PermissionPolicy(config.permissions, groups),
+        SnoozeStore(engine),
+        clock=clock,
+    )
+    identity = SlackIdentity(config.agents, client, conversations)
+    drawing = CardDrawing(conversations, identity)
+    notices = EscalationNotices(engine)
+    escalations = EscalationService(
+        conversations,
+        EscalationStore(engine, clock=clock),
+        audit,
+        config.oncall,
+        pager or SlackPager(client, lambda: drawing.context(None), notices),
+        groups=groups,
+        clock=clock,
+    )
+    # Whichever surface closes a conversation (Slack, the CLI), its escalation ends with it.
+    conversations.when_closed(escalations.resolve)
+    if for_slack:
+        conversations.link_mentions(identity.agent_for)
+    updates = MessageUpdates(client)
+    posts = DigestPosts(engine)
+    publisher = SlackDigestPublisher(client, lambda: drawing.context(None), posts, updates)
+    jobs = _jobs(config, engine, conversations, escalations, publisher, clock)
+    slack = SlackContext(
+        settings=settings,
+        config=config,
+        service=conversations,
+        audit=audit,
+        escalations=escalations,
+        client=client,
+        identity=identity,
+        drawing=drawing,
+        claims=CardClaims(engine),
+        metrics=metrics or Metrics(),
+        updates=updates,
+        digest_posts=posts,
+        digests=jobs.digests,
+        escalation_notices=notices,
+        slack_events=SlackEvents(engine),
+    )
     return Runtime(
         settings=settings,
         config=config,
         engine=engine,
         backend=backend,
         audit=audit,
-        conversations=ConversationService(backend, audit, permissions, SnoozeStore(engine)),
+        conversations=conversations,
+        escalations=escalations,
+        slack=slack,
+        jobs=jobs,
+        closers=closers,
+    )
+
+
+async def _open(
+    settings: Settings,
+    config: OpsConfig,
+    engine: AsyncEngine | None,
+    backend: ConversationBackend | None,
+) -> tuple[AsyncEngine, ConversationBackend, list[Callable[[], Awaitable[None]]]]:
+    """The state database (migrated) and the backend (the embedded one seeded), and how to
+    close what was opened here; on a failure, what was opened is closed again."""
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if engine is None:
+        engine = create_engine(settings.database_url)
+        closers.append(engine.dispose)
+    try:
+        await migrate(engine)
+        if backend is None:
+            backend = build_backend(settings, engine)
+            closers.append(backend.aclose)
+            if isinstance(backend, LocalBackend):
+                await backend.seed(config.local)
+    except BaseException:
+        for close in reversed(closers):
+            await close()
+        raise
+    return engine, backend, closers
+
+
+def _jobs(
+    config: OpsConfig,
+    engine: AsyncEngine,
+    conversations: ConversationService,
+    escalations: EscalationService,
+    publisher: DigestPublisher,
+    clock: Callable[[], datetime],
+) -> Jobs:
+    digests = DigestService(conversations)
+    return Jobs(
+        digests=DigestJobs(
+            schedules=list(config.digests),
+            digests=digests,
+            conversations=conversations,
+            ticks=TickClaims(engine, replica_name(), clock=clock),
+            publisher=publisher,
+            grace=config.scheduler.misfire_grace,
+            messages=DigestMessages(engine),
+            clock=clock,
+            lease=config.scheduler.tick_lease,
+        ),
+        handoffs=HandoffNotices(
+            schedules=list(config.oncall.schedules),
+            ticks=TickClaims(engine, replica_name(), clock=clock),
+            digests=digests,
+            publisher=publisher,
+            grace=config.scheduler.misfire_grace,
+            lease=config.scheduler.tick_lease,
+            clock=clock,
+        ),
+        escalations=escalations,
+        # Card claims only matter while a card version is fresh; Slack stops redelivering an
+        # event minutes after its first try (bot/state/slack_events.py); expired snoozes are as
+        # good as none; the rest is kept as long as `retention:` says (bot/state/retention.py).
+        housekeeping={
+            "housekeeping:card-claims": CardClaims(engine).forget_old,
+            "housekeeping:slack-events": SlackEvents(engine).forget_old,
+            "housekeeping:snoozes": SnoozeStore(engine).forget_expired,
+            "housekeeping:retention": Retention(
+                engine,
+                config.retention,
+                tick_horizon=config.scheduler.misfire_grace + config.scheduler.tick_lease,
+            ).prune,
+        },
     )

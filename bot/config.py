@@ -22,7 +22,6 @@ from pydantic import (
 from bot.config_values import PriorityValue, StatusValue, TimeZoneName, listed, queue_names
 from bot.durations import Duration, RetentionPeriod, format_duration
 from bot.identifiers import CONFIG_NAME, POSTABLE_CHANNEL_ID, USERGROUP_ID, UsergroupId, UserId
-from bot.jobs.triggers import check_cron
 from bot.models import (
     ACTIVE_STATUSES,
     AgentRole,
@@ -35,6 +34,7 @@ from bot.models import (
     TagName,
 )
 from bot.oncall.config import OncallConfig
+from bot.schedules import check_cron
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$")
 

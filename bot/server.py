@@ -29,15 +29,13 @@ from bot.config import DigestSchedule
 from bot.errors import BackendUnavailable, ConvbotError
 from bot.http_limits import MAX_BODY_BYTES, READ_DEADLINE_SECONDS, RequestGuard
 from bot.jobs.scheduler import start_scheduler
-from bot.jobs.triggers import job_id, next_runs
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.schedules import job_id, next_runs
 from bot.settings import Settings
-from bot.slack.app import build_slack_app, build_slack_deps
-from bot.slack.deps import slack_client, slack_session
+from bot.slack.client import slack_client, slack_session
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.intake import refusal
 from bot.slack.respond import post
-from bot.slack.usergroups import SlackUserGroups
 from bot.state.db import safe_url
 from bot.state.ticks import TickClaims, TickRecord
 from bot.timestamps import utcnow
@@ -133,12 +131,10 @@ def create_http_app(
         async with AsyncExitStack() as cleanup:
             session = await cleanup.enter_async_context(slack_session())
             client = slack_client(settings, session)
-            groups = SlackUserGroups(client)
-            runtime = await build_runtime(settings, groups=groups, metrics=metrics)
+            runtime = await build_runtime(settings, client=client, metrics=metrics, for_slack=True)
             cleanup.push_async_callback(runtime.aclose)
-            deps = build_slack_deps(runtime, client, metrics)
-            slack = build_slack_app(deps)
-            scheduler = start_scheduler(deps)
+            slack = runtime.slack_app()
+            scheduler = start_scheduler(runtime.jobs, runtime.config)
             cleanup.callback(scheduler.shutdown, wait=False)
             if settings.slack_app_token:
                 socket_mode = AsyncSocketModeHandler(

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -16,14 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.backends.base import ConversationBackend
 from bot.backends.infobip import InfobipBackend
 from bot.backends.local import LocalBackend
+from bot.bootstrap import Runtime, build_runtime
+from bot.config import OpsConfig
 from bot.devtools.emulator import create_emulator_app
 from bot.devtools.emulator.observe import observing
 from bot.devtools.fakeslack import recorder as fakeslack_recorder
 from bot.devtools.loopback import serve_in_background
 from bot.service.conversations import ConversationService
+from bot.settings import Settings
 from bot.state.audit import AuditLog
 from bot.state.db import create_engine, migrate
-from bot.state.snoozes import SnoozeStore
 from tests.contract import ContractCheckingTransport, ContractValidator, ServedAnswersCheck
 from tests.seed import SEED
 from tests.slack_harness import SlackHarness, running_bot
@@ -153,6 +156,26 @@ class Stack:
     kind: str
 
 
+async def runtime_over(
+    engine: AsyncEngine,
+    backend: ConversationBackend,
+    config: OpsConfig | None = None,
+    **overrides: Any,
+) -> Runtime:
+    """The bot's parts as the composition root builds them, over a test's own state database
+    and backend (the test closes those); `overrides`: a pager, a clock (see build_runtime)."""
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=None,
+        slack_app_token=None,
+        infobip_base_url=None,
+        infobip_api_key=None,
+    )
+    return await build_runtime(
+        settings, config or OpsConfig(), engine=engine, backend=backend, **overrides
+    )
+
+
 async def sqlite_engine(path: Path) -> AsyncEngine:
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     await migrate(engine)
@@ -192,31 +215,22 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         async for engine in postgres_engine():
             await migrate(engine)
             backend = await seeded_local(engine)
-            audit = AuditLog(engine)
-            yield Stack(
-                backend, ConversationService(backend, audit, None, SnoozeStore(engine)), audit, kind
-            )
+            runtime = await runtime_over(engine, backend)
+            yield Stack(backend, runtime.conversations, runtime.audit, kind)
         return
     state = await sqlite_engine(tmp_path / "state.db")
     try:
         if kind == "local-sqlite":
             backend = await seeded_local(state)
-            audit = AuditLog(state)
-            yield Stack(
-                backend, ConversationService(backend, audit, None, SnoozeStore(state)), audit, kind
-            )
+            runtime = await runtime_over(state, backend)
+            yield Stack(backend, runtime.conversations, runtime.audit, kind)
             return
         async with emulated_infobip(tmp_path) as (base_url, _store):
             transport = ContractCheckingTransport()
             infobip = InfobipBackend(base_url, EMULATOR_KEY, transport=transport, max_retries=0)
-            audit = AuditLog(state)
             try:
-                yield Stack(
-                    infobip,
-                    ConversationService(infobip, audit, None, SnoozeStore(state)),
-                    audit,
-                    kind,
-                )
+                runtime = await runtime_over(state, infobip)
+                yield Stack(infobip, runtime.conversations, runtime.audit, kind)
             finally:
                 await infobip.aclose()
             assert transport.violations == [], transport.violations

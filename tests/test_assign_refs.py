@@ -21,9 +21,7 @@ from bot.devtools.loopback import serve_in_background
 from bot.errors import InvalidInput
 from bot.models import Actor
 from bot.service.conversations import ConversationService
-from bot.state.audit import AuditLog
-from bot.state.snoozes import SnoozeStore
-from tests.conftest import EMULATOR_KEY, sqlite_engine
+from tests.conftest import EMULATOR_KEY, runtime_over, sqlite_engine
 from tests.contract import ContractCheckingTransport
 from tests.seed import SEED
 from tests.slack_harness import BEN, DAVE, running_bot, texts
@@ -69,8 +67,7 @@ async def desk(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         if request.param == "embedded":
             store = LocalBackend(state)
             await store.seed(TWO_BENS)
-            audit = AuditLog(state)
-            yield Desk("embedded", ConversationService(store, audit, None, SnoozeStore(state)))
+            yield Desk("embedded", (await runtime_over(state, store)).conversations)
             return
         engine = await sqlite_engine(tmp_path / "emulator.db")
         try:
@@ -79,10 +76,10 @@ async def desk(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
             async with serve_in_background(create_emulator_app(store, EMULATOR_KEY)) as url:
                 transport = ContractCheckingTransport()
                 infobip = InfobipBackend(url, EMULATOR_KEY, transport=transport, max_retries=0)
-                audit = AuditLog(state)
-                service = ConversationService(infobip, audit, None, SnoozeStore(state))
                 try:
-                    yield Desk("infobip-emulator", service)
+                    yield Desk(
+                        "infobip-emulator", (await runtime_over(state, infobip)).conversations
+                    )
                 finally:
                     await infobip.aclose()
                 assert transport.violations == [], transport.violations

@@ -13,14 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DigestSchedule
 from bot.devtools.fakeslack.records import StoredMessage
-from bot.jobs.scheduler import digest_jobs
-from bot.metrics import Metrics
 from bot.models import Actor, ConversationPatch, Status
-from bot.slack.app import build_slack_deps
 from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK
 from bot.timestamps import utcnow
@@ -28,7 +24,6 @@ from tests.slack_harness import (
     ANA,
     BEN,
     CHANNEL,
-    TOKEN,
     SlackHarness,
     eventually,
     running_bot,
@@ -225,8 +220,7 @@ async def test_a_broken_digest_button_gets_a_readable_answer(tmp_path: Path) -> 
 
 
 async def _jobs(slack: SlackHarness) -> Any:
-    client = AsyncWebClient(token=TOKEN, base_url=slack.fake.api_url)
-    return digest_jobs(build_slack_deps(slack.serving.runtime, client, Metrics()))
+    return slack.serving.runtime.jobs.digests
 
 
 async def test_edit_in_place_posts_once_then_edits_that_message(tmp_path: Path) -> None:

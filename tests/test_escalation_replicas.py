@@ -23,18 +23,21 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.config import OpsConfig
 from bot.devtools.fakeslack import FakeSlack, SlackCall, serve_fake_slack
 from bot.models import Actor, Conversation, ConversationCreate
 from bot.oncall.config import OncallConfig
 from bot.oncall.values import WEEKDAYS
-from bot.service.conversations import ConversationService
-from bot.service.escalations import EscalationService
 from bot.service.paging import Page
-from bot.state.audit import AuditLog
 from bot.state.db import create_engine
 from bot.state.escalations import EscalationRecord, EscalationStatus, EscalationStore, PageRecord
-from bot.state.snoozes import SnoozeStore
-from tests.conftest import POSTGRES_URL, fresh_postgres_schema, seeded_local, sqlite_engine
+from tests.conftest import (
+    POSTGRES_URL,
+    fresh_postgres_schema,
+    runtime_over,
+    seeded_local,
+    sqlite_engine,
+)
 from tests.reliability.processes import convbot_serve
 from tests.slack_harness import (
     ANA,
@@ -262,21 +265,14 @@ async def test_an_acknowledgement_racing_a_step_settles_every_page_it_sent(
     postgres = engine.dialect.name == "postgresql"
     backend = await seeded_local(engine)
     now = [START]
-    audit = AuditLog(engine)
-    conversations = ConversationService(backend, audit)
     pager = SlowPager()
-    config = OncallConfig.model_validate(RACE)
-    replicas = [
-        EscalationService(
-            conversations,
-            EscalationStore(engine, clock=lambda: now[0]),
-            audit,
-            config,
-            pager,
-            clock=lambda: now[0],
-        )
+    config = OpsConfig(oncall=OncallConfig.model_validate(RACE))
+    runtimes = [
+        await runtime_over(engine, backend, config, pager=pager, clock=lambda: now[0])
         for _ in range(2 if postgres else 1)
     ]
+    replicas = [runtime.escalations for runtime in runtimes]
+    conversations = runtimes[0].conversations
     service = replicas[0]
     store = EscalationStore(engine)
     ids: list[str] = []
@@ -367,18 +363,11 @@ async def test_sqlite_acknowledgements_waiting_for_a_step_do_not_starve_it_of_co
     try:
         backend = await seeded_local(engine)
         now = [START]
-        audit = AuditLog(engine)
-        conversations = ConversationService(backend, audit, None, SnoozeStore(engine))
         pager = DrawingPager()
         pager.answered.set()
-        service = EscalationService(
-            conversations,
-            EscalationStore(engine, clock=lambda: now[0]),
-            audit,
-            OncallConfig.model_validate(QUICK),
-            pager,
-            clock=lambda: now[0],
-        )
+        config = OpsConfig(oncall=OncallConfig.model_validate(QUICK))
+        runtime = await runtime_over(engine, backend, config, pager=pager, clock=lambda: now[0])
+        conversations, service = runtime.conversations, runtime.escalations
         ids = []
         for n in range(15):
             created = (

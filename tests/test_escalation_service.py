@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.backends.local import LocalBackend
+from bot.config import OpsConfig
 from bot.errors import BackendUnavailable, InvalidInput
 from bot.models import Actor, Conversation, ConversationCreate, Priority
 from bot.oncall.config import OncallConfig
@@ -24,7 +25,7 @@ from bot.service.escalations import EscalationService
 from bot.service.paging import Page, Recipient
 from bot.state.audit import AuditLog
 from bot.state.escalations import EscalationRecord, EscalationStatus, EscalationStore, PageRecord
-from tests.conftest import seeded_local
+from tests.conftest import runtime_over, seeded_local
 from tests.seed import SEED
 
 ANA = Actor(id="UANA00001", surface="slack", agent_id="agent-ana")
@@ -92,28 +93,21 @@ class World:
         return (await self.conversations.create(ANA, data)).conversation.id
 
 
-def world_on(
+async def world_on(
     engine: AsyncEngine, backend: Any, now: list[datetime] | None = None, **config: Any
 ) -> World:
     now = now if now is not None else [START]
-    audit = AuditLog(engine)
-    conversations = ConversationService(backend, audit)
     pager = RecordingPager()
-    service = EscalationService(
-        conversations,
-        EscalationStore(engine, clock=lambda: now[0]),
-        audit,
-        OncallConfig.model_validate(config or ONCALL),
-        pager,
-        clock=lambda: now[0],
+    oncall = OncallConfig.model_validate(config or ONCALL)
+    runtime = await runtime_over(
+        engine, backend, OpsConfig(oncall=oncall), pager=pager, clock=lambda: now[0]
     )
-    conversations.when_closed(service.resolve)
-    return World(service, conversations, pager, audit, now)
+    return World(runtime.escalations, runtime.conversations, pager, runtime.audit, now)
 
 
 @pytest.fixture
 async def world(engine: AsyncEngine) -> World:
-    return world_on(engine, await seeded_local(engine))
+    return await world_on(engine, await seeded_local(engine))
 
 
 async def test_escalating_pages_the_first_step_at_once_and_raises_the_conversation(
@@ -202,7 +196,7 @@ async def test_a_close_the_bot_did_not_see_is_found_by_the_sweep(
     engine: AsyncEngine,
 ) -> None:
     backend = await seeded_local(engine)
-    world = world_on(engine, backend)
+    world = await world_on(engine, backend)
     conversation_id = await world.create()
     await world.service.escalate(ANA, conversation_id)
     # Closed elsewhere (another tool, Infobip's own UI): no hook ran.
@@ -238,11 +232,11 @@ async def test_concurrent_escalations_of_one_conversation_start_one(world: World
 
 async def test_unknown_policy_and_no_policies_are_readable(engine: AsyncEngine) -> None:
     backend = await seeded_local(engine)
-    world = world_on(engine, backend)
+    world = await world_on(engine, backend)
     conversation_id = await world.create()
     with pytest.raises(InvalidInput, match="No escalation policy named 'nightly'"):
         await world.service.escalate(ANA, conversation_id, policy="nightly")
-    bare = world_on(engine, backend, schedules=[], policies=[])
+    bare = await world_on(engine, backend, schedules=[], policies=[])
     with pytest.raises(InvalidInput, match="not configured"):
         await bare.service.escalate(ANA, conversation_id)
 
@@ -260,7 +254,7 @@ async def clocked_world(engine: AsyncEngine) -> World:
     now = [START]
     backend = LocalBackend(engine, clock=lambda: now[0])
     await backend.seed(SEED)
-    return world_on(engine, backend, now, **RULES)
+    return await world_on(engine, backend, now, **RULES)
 
 
 async def test_a_rule_escalates_once_until_acknowledged_then_again_after_its_wait(
@@ -306,7 +300,7 @@ async def test_an_unreachable_backend_delays_a_step_without_blocking_the_others(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     backend = await seeded_local(engine)
-    world = world_on(engine, backend)
+    world = await world_on(engine, backend)
     stuck, fine = await world.create(), await world.create()
     await world.service.escalate(ANA, stuck)
     world.advance(seconds=1)

@@ -28,7 +28,7 @@ from bot.state.audit import AuditLog
 from bot.state.known_ids import KnownConversationIds
 from bot.state.snoozes import SnoozeStore
 from bot.timestamps import utcnow
-from tests.conftest import EMULATOR_KEY, sqlite_engine
+from tests.conftest import EMULATOR_KEY, runtime_over, sqlite_engine
 from tests.contract import ContractCheckingTransport
 from tests.seed import SEED
 from tests.slack_harness import BEN, eventually, running_bot, texts, write_config
@@ -82,9 +82,10 @@ async def prefixes(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         if request.param == "embedded":
             store = LocalBackend(state, new_id=new_id)
             await store.seed(SEED)
-            audit = AuditLog(state)
-            service = ConversationService(store, audit, None, SnoozeStore(state))
-            yield Prefixes("embedded", service, audit, store, next_ids=next_ids)
+            runtime = await runtime_over(state, store)
+            yield Prefixes(
+                "embedded", runtime.conversations, runtime.audit, store, next_ids=next_ids
+            )
             return
         engine = await sqlite_engine(tmp_path / "emulator.db")
         try:
@@ -93,8 +94,8 @@ async def prefixes(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             async with serve_in_background(create_emulator_app(store, EMULATOR_KEY)) as url:
                 transport = ContractCheckingTransport()
                 infobip = InfobipBackend(url, EMULATOR_KEY, transport=transport, max_retries=0)
-                audit = AuditLog(state)
-                service = ConversationService(infobip, audit, None, SnoozeStore(state))
+                runtime = await runtime_over(state, infobip)
+                service, audit = runtime.conversations, runtime.audit
                 try:
                     yield Prefixes("infobip-emulator", service, audit, store, transport, next_ids)
                 finally:

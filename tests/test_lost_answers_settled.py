@@ -30,7 +30,13 @@ from bot.models import (
 )
 from bot.service.conversations import ConversationService
 from bot.state.audit import AuditLog
-from tests.conftest import EMULATOR_KEY, emulated_infobip, seeded_local, sqlite_engine
+from tests.conftest import (
+    EMULATOR_KEY,
+    emulated_infobip,
+    runtime_over,
+    seeded_local,
+    sqlite_engine,
+)
 
 ANA = Actor(id="UANA00001", surface="slack", agent_id="agent-ana")
 LOST = "lost"  # carried out, then the answer lost
@@ -87,8 +93,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     engine = await sqlite_engine(tmp_path / "state.db")
     try:
         backend = Failing(await seeded_local(engine))
-        audit = AuditLog(engine)
-        yield Rig(ConversationService(backend, audit), backend, audit)  # type: ignore[arg-type]
+        runtime = await runtime_over(engine, backend)  # type: ignore[arg-type]
+        yield Rig(runtime.conversations, backend, runtime.audit)
     finally:
         await engine.dispose()
 

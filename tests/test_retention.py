@@ -10,21 +10,18 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import OpsConfig, RetentionConfig
 from bot.jobs.scheduler import start_scheduler
-from bot.metrics import Metrics
 from bot.models import Actor
-from bot.slack.app import build_slack_deps
 from bot.state.audit import AuditLog
 from bot.state.digest_posts import DigestPosts
 from bot.state.retention import Retention
 from bot.state.tables import audit_log, escalation_pages, escalations, job_ticks
 from bot.state.ticks import TickClaims
-from tests.slack_harness import TOKEN, running_bot
+from tests.slack_harness import running_bot
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 ANA = Actor(id="UANA00001", surface="slack")
@@ -154,8 +151,7 @@ async def test_every_replica_prunes_hourly(tmp_path: Path) -> None:
     prunes the bot's own database (an audit row older than `retention.audit_log: 2d`)."""
     async with running_bot(tmp_path, config={"retention": {"audit_log": "2d"}}) as slack:
         runtime = slack.serving.runtime
-        client = AsyncWebClient(token=TOKEN, base_url=slack.fake.api_url)
-        scheduler = start_scheduler(build_slack_deps(runtime, client, Metrics()))
+        scheduler = start_scheduler(runtime.jobs, runtime.config)
         try:
             job = scheduler.get_job("housekeeping:retention")
             assert job is not None and job.trigger.interval == timedelta(hours=1)

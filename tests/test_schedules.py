@@ -26,8 +26,8 @@ from bot.config import DigestSchedule, OpsConfig
 from bot.config_file import load_config
 from bot.durations import DURATION_MAX, Duration, format_duration, parse_duration
 from bot.errors import InvalidInput
-from bot.jobs.triggers import INTERVAL_ANCHOR, job_id, next_runs, trigger_for
 from bot.models import OrderBy, Priority, Status
+from bot.schedules import INTERVAL_ANCHOR, job_id, next_runs, trigger_for
 
 ZAGREB = ZoneInfo("Europe/Zagreb")
 

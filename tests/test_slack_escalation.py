@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
+from bot.cli.main import _conv
 from bot.slack.blocks import buttons as button_table
 from bot.state.db import create_engine, migrate
-from bot.state.escalations import EscalationStore
+from bot.state.escalations import EscalationStatus, EscalationStore
 from bot.state.tables import job_ticks
 from bot.state.ticks import TickClaims
 from bot.timestamps import utcnow
@@ -409,3 +410,30 @@ async def test_escalate_where_the_bot_cannot_post_answers_by_response_url(
 
         assert answer.response_type == "in_channel"
         assert f"Paging <@{BEN}> now (step 1 of 2)." in answer.text
+
+
+async def test_a_close_from_the_cli_ends_the_escalation_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`convbot conv close` builds its runtime through the composition root, as the server
+    does, so the close hook is there: the escalation ends with the close (its page redrawn),
+    not at a serving replica's next sweep (5 minutes away here)."""
+    config = {**ONCALL, "scheduler": {"escalation_sweep": "5m"}}
+    async with running_bot(tmp_path, config=config) as slack:
+        card = await slack.create("Printer on fire priority:high")
+        await slack.press(card.message, button_table.ESCALATE.id)
+        await slack.settle("chat.postMessage", 1)
+        [page] = slack.dms_to(BEN)
+        store = EscalationStore(slack.serving.runtime.engine)
+        escalation = await store.active_for(card.id)
+        assert escalation is not None
+
+        assert await _conv(slack.serving.runtime.settings, ["close", card.id], False) == 0
+
+        assert "CLOSED" in capsys.readouterr().out
+        assert await store.active_for(card.id) is None
+        ended = await store.get(escalation.id)
+        assert ended is not None and ended.status is EscalationStatus.RESOLVED
+        assert ended.ended_by is not None and ended.ended_by.startswith("cli:")
+        settled = slack.fake.message(page.channel, page.ts)
+        assert settled is not None and button_table.PAGE_ACK.id not in texts(settled.blocks)

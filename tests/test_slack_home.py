@@ -18,7 +18,7 @@ from bot.oncall.config import OncallConfig
 from bot.service.escalations import EscalationService
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.home import OnCallShift, OnCallStatus, home_view
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.home import oncall_status
 from tests.slack_harness import (
     ANA,
@@ -303,14 +303,16 @@ async def test_a_failing_escalation_read_leaves_the_count_out(
         assert "Assigned to you" in texts(home.blocks)
 
 
-def _deps(config: OncallConfig, active: Any = None) -> SlackDeps:
+def _deps(config: OncallConfig, active: Any = None) -> SlackContext:
     async def nothing() -> list[Any]:
         return []
 
-    runtime = SimpleNamespace(config=SimpleNamespace(oncall=config))
     return cast(
-        SlackDeps,
-        SimpleNamespace(runtime=runtime, escalations=SimpleNamespace(active=active or nothing)),
+        SlackContext,
+        SimpleNamespace(
+            config=SimpleNamespace(oncall=config),
+            escalations=SimpleNamespace(active=active or nothing),
+        ),
     )
 
 

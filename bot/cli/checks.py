@@ -132,7 +132,7 @@ async def _check_digest_channels(settings: Settings, config: OpsConfig) -> int:
         _ok("digest channels: not checked (SLACK_BOT_TOKEN is not set)")
         return 0
     from bot.slack.channels import is_direct_message, posting_problem
-    from bot.slack.deps import slack_client
+    from bot.slack.client import slack_client
     from bot.slack.failures import SLACK_FAILURES
 
     client = slack_client(settings)

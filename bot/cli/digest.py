@@ -8,12 +8,8 @@ from bot.bootstrap import build_runtime
 from bot.cli.terminal_text import plain
 from bot.digests.model import Digest
 from bot.errors import ConvbotError, InvalidInput
-from bot.jobs.scheduler import digest_jobs
-from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.slack.app import build_slack_deps
 from bot.slack.blocks.digest import age
-from bot.slack.deps import slack_client
 from bot.timestamps import utcnow
 
 
@@ -23,9 +19,8 @@ async def run_digest(settings: Settings, name: str, dry_run: bool) -> int:
         return 2
     runtime = None
     try:
-        client = slack_client(settings)
         runtime = await build_runtime(settings)
-        jobs = digest_jobs(build_slack_deps(runtime, client, Metrics()))
+        jobs = runtime.jobs.digests
         schedule = next((s for s in jobs.schedules if s.name == name), None)
         if schedule is None:
             known = ", ".join(s.name for s in jobs.schedules) or "none are configured"

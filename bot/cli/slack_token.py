@@ -39,7 +39,7 @@ class TokenVerdict:
 
 async def ask_slack(settings: Settings, seconds: float) -> TokenVerdict:
     """What Slack says of the token, within `seconds` in all."""
-    from bot.slack.deps import slack_client
+    from bot.slack.client import slack_client
     from bot.slack.failures import SLACK_FAILURES
 
     slack = hide_url_password(settings.slack_api_url)

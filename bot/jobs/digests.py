@@ -14,27 +14,21 @@ Slack answers its post repeats nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DigestSchedule
 from bot.digests.model import Digest
 from bot.digests.service import DigestService
 from bot.errors import ConvbotError
-from bot.jobs.triggers import job_id, next_runs, trigger_for
+from bot.jobs.publishing import DigestPublisher, PublishFailed
+from bot.schedules import job_id, next_runs, trigger_for
 from bot.service.conversations import ConversationService
-from bot.slack.blocks.card import CardContext
-from bot.slack.blocks.digest import digest_blocks
-from bot.slack.channels import post_joining
-from bot.slack.message_updates import MessageUpdates
 from bot.state.digest_messages import DigestMessages
-from bot.state.digest_posts import DigestPosts
 from bot.state.ticks import Claim, TickClaims
 from bot.timestamps import utcnow
 
@@ -49,12 +43,9 @@ class DigestJobs:
     digests: DigestService
     conversations: ConversationService
     ticks: TickClaims
-    client: AsyncWebClient
-    drawing: Callable[[], Awaitable[CardContext]]
+    publisher: DigestPublisher
     grace: timedelta
     messages: DigestMessages
-    posts: DigestPosts | None = None  # every posted digest, so that presses redraw only those
-    updates: MessageUpdates | None = None  # pending press redraws, dropped when a tick redraws
     clock: Callable[[], datetime] = utcnow
     lease: timedelta = timedelta(minutes=1)  # see bot/state/ticks.py
     _scheduler: AsyncIOScheduler | None = field(default=None, init=False, repr=False)
@@ -132,8 +123,8 @@ class DigestJobs:
                 self.lease,
             )
             return False
-        except (ConvbotError, SlackApiError, SlackClientError) as failure:
-            error = describe(failure)
+        except (ConvbotError, PublishFailed) as failure:
+            error = str(failure)
             log.warning("digest %s at %s failed: %s", schedule.name, scheduled_at, error)
         except Exception as failure:  # a scheduler job must never die of one bad tick
             error = f"unexpected {type(failure).__name__}; see the log"
@@ -168,55 +159,17 @@ class DigestJobs:
         )
         if schedule.skip_if_empty and digest.total == 0 and existing is None:
             return
-        fallback, blocks = digest_blocks(digest, await self.drawing(), now=self.clock())
+        drawn = await self.publisher.draw(digest, self.clock())
         if claim is not None and not await self.ticks.posting(claim):
             raise _ClaimLost
         if existing is not None:
-            if self.updates is not None:
-                self.updates.forget(channel, existing)
-            try:
-                answer = await self.client.chat_update(
-                    channel=channel, ts=existing, text=fallback, blocks=blocks
-                )
-                if self.posts is not None:
-                    await self.posts.posted(schedule.name, answer, fallback, blocks)
+            if await self.publisher.update(schedule.name, channel, existing, drawn):
                 return
-            except SlackApiError as error:
-                if _slack_error(error) not in _GONE:
-                    raise
-                log.info(
-                    "digest %s: its message in %s is gone; posting anew", schedule.name, channel
-                )
-        answer = await post_joining(self.client, channel, fallback, blocks)
-        if self.posts is not None:
-            await self.posts.posted(schedule.name, answer, fallback, blocks)
+            log.info("digest %s: its message in %s is gone; posting anew", schedule.name, channel)
+        ts = await self.publisher.post(schedule.name, channel, drawn)
         if schedule.edit_in_place:
-            await self.messages.remember(schedule.name, channel, str(answer["ts"]))
+            await self.messages.remember(schedule.name, channel, ts)
 
 
 class _ClaimLost(Exception):
     """The tick was taken over by another replica before this one began posting it."""
-
-
-# chat.update's answers for a message that can no longer be edited: post a new one instead.
-_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
-
-
-def _slack_error(error: SlackApiError) -> str:
-    return str(error.response.get("error", "")) if error.response is not None else ""
-
-
-def describe(error: BaseException) -> str:
-    """The schedule's last error, in words an operator can act on."""
-    if isinstance(error, SlackApiError):
-        code = error.response.get("error") if isinstance(error.response.data, dict) else None
-        if not code:  # no JSON answer at all: Slack's edge answering 5xx with a page
-            status = error.response.status_code
-            return f"Slack answered HTTP {status} even after retries: Slack may be down"
-        hints = {
-            "channel_not_found": "the channel does not exist or the bot cannot see it",
-            "not_in_channel": "invite the bot to the channel (/invite @convbot)",
-            "ratelimited": "Slack rate-limited the post even after retries",
-        }
-        return f"Slack said {code}: {hints.get(str(code), 'see the log')}"
-    return str(error)

@@ -11,31 +11,25 @@ sent again (at most once, as digests).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.models.blocks import Block, SectionBlock
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.digests.service import DigestService
 from bot.errors import ConvbotError
-from bot.jobs.digests import describe
+from bot.jobs.publishing import DigestPublisher, PublishFailed
 from bot.models import ConversationFilter, Priority, Status
 from bot.oncall.config import OncallSchedule
 from bot.oncall.rota import Handoff, handoffs
-from bot.slack.blocks.card import CardContext
-from bot.slack.blocks.digest import digest_blocks
-from bot.slack.blocks.mrkdwn import md, slack_date, user_text
-from bot.state.digest_posts import DigestPosts
 from bot.state.ticks import Claim, TickClaims
 from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 
 SUMMARY_ITEMS = 10
-SUMMARY_NAME = "default"  # the digest name the summary's buttons carry (see bot/slack/digests.py)
+# The digest name the summary's buttons carry (see bot/slack/digests.py); the summary's items
+# redraw it only if the publisher recorded it.
+SUMMARY_NAME = "default"
 _OPEN_HIGH = ConversationFilter(
     statuses=[Status.OPEN, Status.WAITING], priorities=[Priority.URGENT, Priority.HIGH]
 )
@@ -51,12 +45,10 @@ class HandoffNotices:
     schedules: list[OncallSchedule]
     ticks: TickClaims
     digests: DigestService
-    client: AsyncWebClient
-    drawing: Callable[[], Awaitable[CardContext]]
+    publisher: DigestPublisher
     grace: timedelta
     lease: timedelta = timedelta(minutes=1)
     clock: Callable[[], datetime] = utcnow
-    posts: DigestPosts | None = None  # the summary's items redraw it only if it is recorded
     # The last handoff this process claimed or saw claimed, per schedule: not claimed again.
     _seen: dict[str, datetime] = field(default_factory=dict)
 
@@ -83,8 +75,8 @@ class HandoffNotices:
                 if not await self.notify(schedule, latest, taken.claim):
                     continue  # taken over meanwhile: the replica that took it sends it
                 told += 1
-            except (ConvbotError, SlackApiError, SlackClientError) as failure:
-                error = describe(failure)
+            except (ConvbotError, PublishFailed) as failure:
+                error = str(failure)
                 log.warning("handoff notice for %s failed: %s", schedule.name, error)
             except Exception as failure:  # recorded as the tick's error; the job goes on
                 error = f"unexpected {type(failure).__name__}; see the log"
@@ -96,17 +88,11 @@ class HandoffNotices:
         """DM the summary; False, nothing sent, when the claim was taken over first."""
         assert handoff.user is not None
         following = handoffs(schedule, handoff.at, 1)
-        until = f" until {slack_date(following[0].at)}" if following else ""
-        intro = f":pager: You are now on call for *{user_text(schedule.name, 100)}*{until}."
+        until = following[0].at if following else None
         digest = await self.digests.build(SUMMARY_NAME, _OPEN_HIGH, max_items=SUMMARY_ITEMS)
-        fallback, drawn = digest_blocks(digest, await self.drawing(), now=self.clock())
-        blocks: list[Block] = [SectionBlock(text=md(intro)), *drawn][:50]
-        opened = await self.client.conversations_open(users=handoff.user)
-        channel = str(opened["channel"]["id"])
-        text = f"You are now on call for {schedule.name}. {fallback}"
+        drawn = await self.publisher.draw_handoff(schedule.name, until, digest, self.clock())
+        channel = await self.publisher.direct_channel(handoff.user)
         if not await self.ticks.posting(claim):
             return False
-        answer = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        if self.posts is not None:
-            await self.posts.posted(SUMMARY_NAME, answer, text, blocks)
+        await self.publisher.send(SUMMARY_NAME, channel, drawn)
         return True

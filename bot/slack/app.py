@@ -1,4 +1,4 @@
-"""Builds the Bolt app over a runtime: the client, identity, claims, listeners, error handler."""
+"""Builds the Bolt app over the Slack context: middleware, listeners, error handler."""
 
 from __future__ import annotations
 
@@ -8,34 +8,18 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.bootstrap import Runtime
-from bot.metrics import Metrics
-from bot.slack.deps import SlackDeps
-from bot.slack.identity import SlackIdentity
+from bot.slack.context import SlackContext
 from bot.slack.listeners import register_listeners
 from bot.slack.redeliveries import once_per_event
 from bot.slack.respond import retrying_respond
-from bot.state.claims import CardClaims
-from bot.state.slack_events import SlackEvents
 
 log = logging.getLogger("bot.slack")
 UNHANDLED = "acknowledged a request no listener handles"
 
 
-def build_slack_deps(runtime: Runtime, client: AsyncWebClient, metrics: Metrics) -> SlackDeps:
-    return SlackDeps(
-        runtime=runtime,
-        client=client,
-        identity=SlackIdentity(runtime.config.agents, client, runtime.conversations),
-        claims=CardClaims(runtime.engine),
-        metrics=metrics,
-    )
-
-
-def build_slack_app(deps: SlackDeps) -> AsyncApp:
-    settings = deps.runtime.settings
+def build_slack_app(deps: SlackContext) -> AsyncApp:
+    settings = deps.settings
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -50,7 +34,7 @@ def build_slack_app(deps: SlackDeps) -> AsyncApp:
         logger=log,
     )
     # First: a redelivered event is answered before anything else is set up for it.
-    app.middleware(once_per_event(SlackEvents(deps.runtime.engine), deps.metrics))
+    app.middleware(once_per_event(deps.slack_events, deps.metrics))
     app.middleware(retrying_respond)
     register_listeners(app, deps)
 

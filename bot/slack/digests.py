@@ -12,13 +12,12 @@ from slack_sdk.models.blocks import Block
 
 from bot.config import DigestSchedule
 from bot.errors import InvalidInput
-from bot.jobs.digests import describe
-from bot.jobs.scheduler import digest_jobs
-from bot.jobs.triggers import job_id, next_runs
 from bot.models import Actor, Priority
+from bot.schedules import job_id, next_runs
 from bot.slack.blocks.digest import digest_blocks
 from bot.slack.blocks.schedules import schedules_blocks
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
+from bot.slack.publisher import describe
 from bot.state.ticks import TickRecord
 from bot.timestamps import utcnow
 
@@ -43,15 +42,17 @@ def pick(schedules: list[DigestSchedule], name: str | None, channel_id: str) -> 
     return found
 
 
-async def post_digest_now(deps: SlackDeps, channel_id: str, actor: Actor, name: str | None) -> str:
+async def post_digest_now(
+    deps: SlackContext, channel_id: str, actor: Actor, name: str | None
+) -> str:
     """Build the digest and post it in `channel_id`; the confirmation sentence for the typist."""
     await deps.service.authorize(actor, "digest", None)
-    jobs = digest_jobs(deps)
+    jobs = deps.digests
     schedule = pick(jobs.schedules, name, channel_id)
     digest = await jobs.build(schedule)
-    fallback, blocks = digest_blocks(digest, await jobs.drawing(), now=jobs.clock())
+    fallback, blocks = digest_blocks(digest, await deps.card_context(None), now=jobs.clock())
     try:
-        answer = await jobs.client.chat_postMessage(
+        answer = await deps.client.chat_postMessage(
             channel=channel_id, text=fallback, blocks=blocks
         )
     except SlackApiError as error:
@@ -67,10 +68,12 @@ async def post_digest_now(deps: SlackDeps, channel_id: str, actor: Actor, name: 
     return f"Posted digest {schedule.name}: {digest.total} {noun}."
 
 
-async def current_totals(deps: SlackDeps, name: str, channel_id: str) -> dict[Priority, int] | None:
+async def current_totals(
+    deps: SlackContext, name: str, channel_id: str
+) -> dict[Priority, int] | None:
     """The named digest's totals now, for redrawing its head after a press; None when the
     digest is no longer configured (its head is then left as it was)."""
-    jobs = digest_jobs(deps)
+    jobs = deps.digests
     found = next((s for s in jobs.schedules if s.name == name), None)
     if found is None and name == DEFAULT_NAME and not jobs.schedules:
         found = default_schedule(channel_id)
@@ -79,9 +82,11 @@ async def current_totals(deps: SlackDeps, name: str, channel_id: str) -> dict[Pr
     return (await jobs.build(found)).totals
 
 
-async def schedules_reply(deps: SlackDeps, now: datetime | None = None) -> tuple[str, list[Block]]:
+async def schedules_reply(
+    deps: SlackContext, now: datetime | None = None
+) -> tuple[str, list[Block]]:
     """`(text, blocks)` listing every configured digest, its last and next run."""
-    jobs = digest_jobs(deps)
+    jobs = deps.digests
     moment = now or utcnow()
     last: dict[str, TickRecord | None] = {}
     upcoming: dict[str, datetime | None] = {}

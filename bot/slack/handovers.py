@@ -17,14 +17,14 @@ from bot.models import Actor, Conversation
 from bot.slack.blocks import limits
 from bot.slack.blocks.card import ID_MAX, actor_label, card_text
 from bot.slack.blocks.mrkdwn import md, user_text
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.failures import SLACK_FAILURES
 
 log = logging.getLogger(__name__)
 
 
 async def tell_previous_agent(
-    deps: SlackDeps,
+    deps: SlackContext,
     client: AsyncWebClient,
     previous_agent_id: str,
     actor: Actor,

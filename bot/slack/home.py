@@ -18,7 +18,7 @@ from bot.oncall.rota import HANDOFF_HORIZON, handoffs, on_call
 from bot.service.triage import triage_page
 from bot.slack.blocks.home import OnCallShift, OnCallStatus, home_view
 from bot.slack.blocks.messages import error_mrkdwn
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ _HANDOFF_BATCH = 20  # handoffs read at a time while looking for the viewer's ne
 
 
 async def publish_home(
-    deps: SlackDeps,
+    deps: SlackContext,
     client: AsyncWebClient,
     user_id: str,
     *,
@@ -60,7 +60,7 @@ async def publish_home(
     await client.views_publish(user_id=user_id, view=view)
 
 
-async def _urgent_and_unassigned(deps: SlackDeps) -> Page[Conversation]:
+async def _urgent_and_unassigned(deps: SlackContext) -> Page[Conversation]:
     return await triage_page(
         deps.service,
         ConversationFilter(
@@ -72,7 +72,7 @@ async def _urgent_and_unassigned(deps: SlackDeps) -> Page[Conversation]:
     )
 
 
-async def _mine(deps: SlackDeps, agent_id: str | None) -> Page[Conversation] | None:
+async def _mine(deps: SlackContext, agent_id: str | None) -> Page[Conversation] | None:
     if agent_id is None:
         return None
     return await triage_page(
@@ -82,14 +82,14 @@ async def _mine(deps: SlackDeps, agent_id: str | None) -> Page[Conversation] | N
 
 
 async def oncall_status(
-    deps: SlackDeps, user_id: str, now: datetime | None = None
+    deps: SlackContext, user_id: str, now: datetime | None = None
 ) -> OnCallStatus | None:
     """`user_id`'s shifts and who has each schedule now; None when no schedules are configured.
 
     The rota is pure and the escalation count is one state-DB query, so this costs no backend
     call; a failing query leaves the count out rather than the Home tab.
     """
-    schedules = deps.runtime.config.oncall.schedules
+    schedules = deps.config.oncall.schedules
     if not schedules:
         return None
     moment = now or utcnow()

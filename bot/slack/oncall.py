@@ -19,7 +19,7 @@ from bot.service.escalations import Started
 from bot.slack.blocks.mrkdwn import md
 from bot.slack.blocks.oncall import OnCallNow, escalated_text, escalations_blocks, oncall_blocks
 from bot.slack.channels import post_joining
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.failures import SLACK_FAILURES
 from bot.timestamps import utcnow
 
@@ -28,7 +28,7 @@ NEXT_HANDOFFS = 3
 
 
 async def escalate_reply(
-    deps: SlackDeps, actor: Actor, command: EscalateCommand, channel_id: str = ""
+    deps: SlackContext, actor: Actor, command: EscalateCommand, channel_id: str = ""
 ) -> tuple[str, list[Block], bool] | None:
     """`(text, blocks, for the whole channel?)`: a new escalation is news, a repeat is not.
 
@@ -54,7 +54,7 @@ async def escalate_reply(
 
 
 async def _announce(
-    deps: SlackDeps,
+    deps: SlackContext,
     started: Started,
     channel_id: str,
     text: str,
@@ -82,9 +82,9 @@ async def _announce(
 
 
 async def oncall_reply(
-    deps: SlackDeps, user_id: str, command: OncallCommand, now: datetime | None = None
+    deps: SlackContext, user_id: str, command: OncallCommand, now: datetime | None = None
 ) -> tuple[str, list[Block]]:
-    config = deps.runtime.config.oncall
+    config = deps.config.oncall
     schedules = config.schedules
     if command.schedule is not None:
         found = config.schedule(command.schedule)
@@ -112,16 +112,16 @@ async def oncall_reply(
     return oncall_blocks(entries, moment, now=command.at is None)
 
 
-async def escalations_reply(deps: SlackDeps) -> tuple[str, list[Block]]:
+async def escalations_reply(deps: SlackContext) -> tuple[str, list[Block]]:
     records = await deps.escalations.active()
     found = await asyncio.gather(
         *(deps.service.get(r.conversation_id) for r in records), return_exceptions=True
     )
     conversations = {c.id: c for c in found if isinstance(c, Conversation)}
-    return escalations_blocks(records, conversations, deps.runtime.config.oncall)
+    return escalations_blocks(records, conversations, deps.config.oncall)
 
 
-async def viewer_zone(deps: SlackDeps, user_id: str) -> ZoneInfo:
+async def viewer_zone(deps: SlackContext, user_id: str) -> ZoneInfo:
     """The viewer's time zone from their Slack profile; UTC when Slack does not say."""
     try:
         answer = await deps.client.users_info(user=user_id)

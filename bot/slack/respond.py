@@ -31,7 +31,7 @@ def webhook_client(
 ) -> AsyncWebhookClient:
     """A response_url client that retries 429s, 5xx and connection failures by the Web API
     client's policy (bot/slack/client_policy.py: a 5xx lost the answer to a command otherwise).
-    `session`: the Web API client's pooled one (deps.slack_session); without it every post
+    `session`: the Web API client's pooled one (slack_session); without it every post
     opens and closes a connection of its own."""
     return AsyncWebhookClient(
         url=response_url,

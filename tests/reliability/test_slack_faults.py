@@ -3,7 +3,7 @@
 The bot runs for real against the fake Slack (tests/slack_harness.py) with fault rules set on
 the fake (bot/devtools/fakeslack/faults.py): a refused call is not applied, so a message that shows
 up once was posted once, and `fake.faulted` / `calls_to(..., faulted=...)` tell attempts from
-successes. The bot's own Web API client (`bot.slack.deps.slack_client`) does the retrying.
+successes. The bot's own Web API client (`bot.slack.client.slack_client`) does the retrying.
 """
 
 from __future__ import annotations
@@ -26,14 +26,11 @@ from bot import deadlines
 from bot.config import DigestSchedule
 from bot.devtools.fakeslack import FakeSlack, ResponsePost, StoredMessage, serve_fake_slack
 from bot.jobs.digests import DigestJobs
-from bot.jobs.scheduler import digest_jobs
-from bot.jobs.triggers import job_id
-from bot.metrics import Metrics
-from bot.slack.app import build_slack_deps
+from bot.schedules import job_id
 from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK, ITEM_BLOCK_PREFIX
+from bot.slack.client import slack_client
 from bot.slack.client_policy import MAX_RETRY_AFTER
-from bot.slack.deps import slack_client
 from bot.slack.respond import post
 from bot.state.escalations import EscalationStore, PageStatus
 from bot.state.tables import job_ticks
@@ -101,8 +98,7 @@ def pages_to(slack: SlackHarness, user: str) -> list[StoredMessage]:
 async def tick_runner(slack: SlackHarness, name: str) -> tuple[DigestJobs, DigestSchedule]:
     """The digest jobs over the bot's runtime with the bot's own Web API client (its retries),
     and the schedule called `name`: `await jobs.run(schedule, at)` is one tick."""
-    runtime = slack.serving.runtime
-    jobs = digest_jobs(build_slack_deps(runtime, slack_client(runtime.settings), Metrics()))
+    jobs = slack.serving.runtime.jobs.digests
     return jobs, next(s for s in jobs.schedules if s.name == name)
 
 

@@ -7,7 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.service.page_answers import PageAnswers
 from bot.service.presses import Presses
 from bot.slack.blocks.buttons import BUTTONS, Answer
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.listeners import actions, commands, digest_items, events, pages, unknown, views
 from bot.slack.listeners.press_context import Listener, read_press
 
@@ -16,7 +16,7 @@ SLASH_COMMANDS: tuple[str, ...] = (commands.SLASH_COMMAND,)
 BOT_EVENTS: tuple[str, ...] = (events.HOME_OPENED,)
 
 
-def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
+def register_listeners(app: AsyncApp, deps: SlackContext) -> None:
     presses = Presses(deps.service, deps.escalations, deps.claims)
     answers = PageAnswers(deps.service, deps.escalations)
     commands.register(app, deps)
@@ -30,7 +30,7 @@ def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
 
 
 def listener_for(
-    answer: Answer, deps: SlackDeps, presses: Presses, answers: PageAnswers
+    answer: Answer, deps: SlackContext, presses: Presses, answers: PageAnswers
 ) -> Listener:
     """The listener that answers a press of this kind (every kind: the type checker says so)."""
     match answer:

@@ -35,7 +35,7 @@ from bot.slack.blocks.messages import error_mrkdwn, result_blocks
 from bot.slack.blocks.modals import EDIT_MODAL, edit_modal, loading_modal, problem_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, md, user_text
 from bot.slack.blocks.refs import BROKEN_PAGE_BUTTON, CardRef, EditRef, PageRef
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.home import publish_home
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 EDIT_TITLE = "Edit conversation"
 
 
-def card_press(deps: SlackDeps, presses: Presses) -> Listener:
+def card_press(deps: SlackContext, presses: Presses) -> Listener:
     """Take, Route, Close, Escalate and the Priority select on a card."""
 
     async def pressed(
@@ -64,7 +64,7 @@ def card_press(deps: SlackDeps, presses: Presses) -> Listener:
     return pressed
 
 
-def show(deps: SlackDeps) -> Listener:
+def show(deps: SlackContext) -> Listener:
     """A list row's View: the card, to the presser alone."""
 
     async def shown(ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond) -> None:
@@ -85,7 +85,7 @@ def show(deps: SlackDeps) -> Listener:
     return shown
 
 
-def list_page(deps: SlackDeps) -> Listener:
+def list_page(deps: SlackContext) -> Listener:
     """Previous and Next under a list: the list command run again for that page."""
 
     async def paged(ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond) -> None:
@@ -108,7 +108,7 @@ def list_page(deps: SlackDeps) -> Listener:
     return paged
 
 
-def home_refresh(deps: SlackDeps) -> Listener:
+def home_refresh(deps: SlackContext) -> Listener:
     async def refresh(ack: AsyncAck, context: AsyncBoltContext, client: AsyncWebClient) -> None:
         await ack()
         press = press_of(context)
@@ -118,7 +118,7 @@ def home_refresh(deps: SlackDeps) -> Listener:
     return refresh
 
 
-def edit_form(deps: SlackDeps) -> Listener:
+def edit_form(deps: SlackContext) -> Listener:
     async def edit(
         ack: AsyncAck,
         context: AsyncBoltContext,
@@ -133,7 +133,7 @@ def edit_form(deps: SlackDeps) -> Listener:
 
 
 async def press_card(
-    deps: SlackDeps,
+    deps: SlackContext,
     presses: Presses,
     context: AsyncBoltContext,
     body: dict[str, Any],
@@ -190,7 +190,7 @@ async def press_card(
 
 
 async def _offer_fresh_card(
-    deps: SlackDeps, respond: AsyncRespond, actor: Actor, current: Conversation
+    deps: SlackContext, respond: AsyncRespond, actor: Actor, current: Conversation
 ) -> None:
     """Take on a card drawn before someone else took the conversation: nothing is taken.
 
@@ -238,7 +238,7 @@ DONE_WORDS = {
 
 
 async def open_edit_modal(
-    deps: SlackDeps,
+    deps: SlackContext,
     context: AsyncBoltContext,
     body: dict[str, Any],
     client: AsyncWebClient,
@@ -265,7 +265,7 @@ async def open_edit_modal(
         await _tell(client, respond, opened, error)
 
 
-async def _edit_view(deps: SlackDeps, ref: CardRef, body: dict[str, Any]) -> View:
+async def _edit_view(deps: SlackContext, ref: CardRef, body: dict[str, Any]) -> View:
     current = await deps.service.get(ref.id)
     queues = await deps.queues()
     metadata = EditRef(

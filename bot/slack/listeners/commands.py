@@ -34,7 +34,7 @@ from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import CREATE_MODAL, create_modal, loading_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, mention
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
@@ -54,7 +54,7 @@ _C = TypeVar("_C", bound=Command)
 class Asked:
     """Who asked, where: what a Slack-only subcommand's handler needs besides the command."""
 
-    deps: SlackDeps
+    deps: SlackContext
     actor: Actor
     user_id: str
     channel_id: str
@@ -122,7 +122,7 @@ def unhandled() -> list[str]:
     ]
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
+def register(app: AsyncApp, deps: SlackContext) -> None:
     if missing := unhandled():
         raise RuntimeError(f"No Slack handler for the subcommands {missing}.")
 
@@ -141,7 +141,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
 
 async def answer(
-    deps: SlackDeps, text: str, user_id: str, respond: AsyncRespond, *, channel_id: str = ""
+    deps: SlackContext, text: str, user_id: str, respond: AsyncRespond, *, channel_id: str = ""
 ) -> None:
     blocks: list[Block]
     try:
@@ -171,7 +171,7 @@ async def answer(
     await respond(text=fallback, blocks=blocks, response_type=visible)
 
 
-async def _executed(deps: SlackDeps, command: Command, actor: Actor, text: str) -> Reply:
+async def _executed(deps: SlackContext, command: Command, actor: Actor, text: str) -> Reply:
     """A grammar command run by the executor: `(text, blocks, for the whole channel?)`."""
     result = _mentioning(await execute(command, deps.service, actor), deps)
     shared = _for_channel(result, command.kind)
@@ -186,7 +186,7 @@ async def _executed(deps: SlackDeps, command: Command, actor: Actor, text: str) 
     return fallback, blocks, shared
 
 
-def _mentioning(result: CommandResult, deps: SlackDeps) -> CommandResult:
+def _mentioning(result: CommandResult, deps: SlackContext) -> CommandResult:
     """ "Assigned to Ben Kovac (@ben).": the mention notifies them, when they are linked."""
     agent = result.agent
     user_id = deps.identity.slack_users().get(agent.id) if agent is not None else None
@@ -219,7 +219,7 @@ def _for_channel(result: CommandResult, kind: str) -> bool:
 
 
 async def open_create_modal(
-    deps: SlackDeps, client: AsyncWebClient, trigger_id: str, respond: AsyncRespond
+    deps: SlackContext, client: AsyncWebClient, trigger_id: str, respond: AsyncRespond
 ) -> None:
     """Open first (the trigger_id dies after 3 s), then fill in the backend's queues."""
     try:

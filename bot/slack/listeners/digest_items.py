@@ -22,7 +22,7 @@ from bot.service.presses import Drawn, Presses
 from bot.slack.blocks.digest import replace_item, totals_text
 from bot.slack.blocks.mrkdwn import user_text
 from bot.slack.blocks.refs import DigestItemRef, snooze_duration
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.digests import current_totals
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.answering import observed, tell
@@ -34,7 +34,7 @@ from bot.timestamps import utcnow
 log = logging.getLogger(__name__)
 
 
-def item_press(deps: SlackDeps, presses: Presses) -> Listener:
+def item_press(deps: SlackContext, presses: Presses) -> Listener:
     """Take, Escalate and Close on a digest item."""
 
     async def pressed(
@@ -73,7 +73,7 @@ def item_press(deps: SlackDeps, presses: Presses) -> Listener:
     return pressed
 
 
-def item_snooze(deps: SlackDeps, presses: Presses) -> Listener:
+def item_snooze(deps: SlackContext, presses: Presses) -> Listener:
     """The Snooze select on a digest item."""
 
     async def snooze(
@@ -99,14 +99,14 @@ def item_snooze(deps: SlackDeps, presses: Presses) -> Listener:
     return snooze
 
 
-async def _snoozed_until(deps: SlackDeps, conversation: Conversation) -> datetime | None:
+async def _snoozed_until(deps: SlackContext, conversation: Conversation) -> datetime | None:
     if conversation.is_closed:
         return None
     return (await deps.service.snoozed([conversation.id])).get(conversation.id)
 
 
 async def _redraw(
-    deps: SlackDeps,
+    deps: SlackContext,
     body: dict[str, Any],
     ref: DigestItemRef,
     item: DigestItem,

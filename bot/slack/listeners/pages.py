@@ -14,13 +14,13 @@ from bot.service import effects
 from bot.service.page_answers import PageAnswer, PageAnswers
 from bot.slack.blocks.mrkdwn import escape, mention
 from bot.slack.blocks.refs import EscalationRef
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.answering import observed, tell
 from bot.slack.listeners.press_context import Listener, press_of
 
 
-def page_press(deps: SlackDeps, answers: PageAnswers) -> Listener:
+def page_press(deps: SlackContext, answers: PageAnswers) -> Listener:
     async def pressed(ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         await ack()
         press = press_of(context)
@@ -48,7 +48,7 @@ def page_press(deps: SlackDeps, answers: PageAnswers) -> Listener:
 
 
 async def _already_answered(
-    deps: SlackDeps, answer: PageAnswer, agent_id: str | None, *, take: bool
+    deps: SlackContext, answer: PageAnswer, agent_id: str | None, *, take: bool
 ) -> str:
     """What a press on a page someone already answered says, and who has the conversation."""
     record = answer.acknowledged.escalation

@@ -14,14 +14,14 @@ from bot.service.presses import Pressed
 from bot.slack.blocks.card import actor_label, ago_words
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape
 from bot.slack.blocks.oncall import paging_text
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.state.audit import AuditEntry
 from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 
 
-async def press_note(deps: SlackDeps, pressed: Pressed) -> str | None:
+async def press_note(deps: SlackContext, pressed: Pressed) -> str | None:
     """The note drawn with a pressed card: the service's, what an escalation is doing, or for
     an out-of-date card when and by whom the conversation changed."""
     if pressed.escalation is not None:
@@ -52,7 +52,7 @@ def out_of_date(current: Conversation, *, when: str | None = None) -> str:
     )
 
 
-async def _changed_words(deps: SlackDeps, current: Conversation) -> str:
+async def _changed_words(deps: SlackContext, current: Conversation) -> str:
     """ " 2 minutes ago" (and " by @ben" when the audit log says who), or ""."""
     if current.updatedAt is None:
         return ""
@@ -63,11 +63,11 @@ async def _changed_words(deps: SlackDeps, current: Conversation) -> str:
     return words
 
 
-async def last_change(deps: SlackDeps, conversation_id: str) -> AuditEntry | None:
+async def last_change(deps: SlackContext, conversation_id: str) -> AuditEntry | None:
     """The audit log's newest change to the conversation; None when it has none or cannot be
     read (it only adds a name to a sentence)."""
     try:
-        return await deps.runtime.audit.last_change(conversation_id)
+        return await deps.audit.last_change(conversation_id)
     except (SQLAlchemyError, OSError):
         log.warning("audit log unreadable for %s", conversation_id, exc_info=True)
         return None

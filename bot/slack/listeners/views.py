@@ -27,7 +27,7 @@ from bot.slack.blocks.modals import (
     read_edit,
 )
 from bot.slack.blocks.refs import EditRef
-from bot.slack.deps import SlackDeps
+from bot.slack.context import SlackContext
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.home import publish_home
 from bot.slack.listeners.answering import observed
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 DONE = {"create": "Created", "edit": "Edited"}  # the card's "Edited by @ana just now"
 
 
-def register(app: AsyncApp, deps: SlackDeps, presses: Presses) -> None:
+def register(app: AsyncApp, deps: SlackContext, presses: Presses) -> None:
     @app.view(CREATE_MODAL)
     async def create_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         user = str((body.get("user") or {}).get("id") or "")
@@ -105,7 +105,7 @@ class _Stale(ConvbotError):
 
 
 async def _deliver(
-    deps: SlackDeps,
+    deps: SlackContext,
     client: AsyncWebClient,
     user: str,
     name: str,

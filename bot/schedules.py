@@ -21,15 +21,27 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
-if TYPE_CHECKING:
-    from bot.config import DigestSchedule
+
+class DigestSchedule(Protocol):
+    """What the schedule math reads of a digest (bot/config.py's DigestSchedule): this module
+    sits below the config, which checks its cron expressions with `check_cron`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def cron(self) -> str | None: ...
+    @property
+    def every(self) -> timedelta | None: ...
+
 
 # Interval ticks are whole multiples of the interval after this instant.
 INTERVAL_ANCHOR = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,0 +1,55 @@
+"""What every Slack listener is given: the parts the composition root (bot/bootstrap.py) built.
+
+A plain holder: nothing here builds anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import OpsConfig
+from bot.jobs.digests import DigestJobs
+from bot.metrics import Metrics
+from bot.models import Queue
+from bot.service.conversations import ConversationService
+from bot.service.escalations import EscalationService
+from bot.settings import Settings
+from bot.slack.blocks.card import CardContext
+from bot.slack.drawing import CardDrawing
+from bot.slack.identity import SlackIdentity
+from bot.slack.message_updates import MessageUpdates
+from bot.state.audit import AuditLog
+from bot.state.claims import CardClaims
+from bot.state.digest_posts import DigestPosts
+from bot.state.escalation_notices import EscalationNotices
+from bot.state.slack_events import SlackEvents
+
+
+@dataclass
+class SlackContext:
+    settings: Settings
+    config: OpsConfig
+    service: ConversationService
+    audit: AuditLog
+    escalations: EscalationService
+    client: AsyncWebClient
+    identity: SlackIdentity
+    drawing: CardDrawing
+    claims: CardClaims
+    metrics: Metrics
+    updates: MessageUpdates  # debounced chat.update of digests
+    digest_posts: DigestPosts  # the digests posted: presses redraw only those
+    digests: DigestJobs  # `/conv digest` and `/conv schedules` build with the scheduler's jobs
+    escalation_notices: EscalationNotices  # "/conv escalate" posts
+    slack_events: SlackEvents  # event ids taken in, so a redelivery runs once
+
+    async def card_context(
+        self, viewer_agent_id: str | None, shown: Iterable[str] | None = None
+    ) -> CardContext:
+        return await self.drawing.context(viewer_agent_id, shown)
+
+    async def queues(self) -> list[Queue]:
+        return await self.drawing.queues()
