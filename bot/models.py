@@ -379,7 +379,10 @@ class ConversationFilter(_RequestModel):
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
+class ResultPage(BaseModel, Generic[T]):
+    """One page of a list's results (Infobip's paging); not an escalation's page, which is
+    bot.service.paging.Page."""
+
     items: list[T]
     totalItems: int
     page: int = 0

@@ -18,9 +18,9 @@ from bot.models import (
     Conversation,
     ConversationCreate,
     ConversationPatch,
-    Page,
     Priority,
     Queue,
+    ResultPage,
     Status,
 )
 from bot.slack.blocks import buttons, modals, refs
@@ -74,9 +74,11 @@ def conversation(**changes: Any) -> Conversation:
     return Conversation(**fields)
 
 
-def page_of(count: int, *, page: int = 0, limit: int = 20, total: int | None = None) -> Page[Any]:
+def page_of(
+    count: int, *, page: int = 0, limit: int = 20, total: int | None = None
+) -> ResultPage[Any]:
     items = [conversation(id=f"c-{page * limit + i}") for i in range(count)]
-    return Page[Conversation](
+    return ResultPage[Conversation](
         items=items, totalItems=count if total is None else total, page=page, limit=limit
     )
 
@@ -654,8 +656,10 @@ def home_json(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def test_home_lists_both_groups_with_working_card_buttons() -> None:
-    assigned = Page[Conversation](items=[conversation(id="a-1", agentId="agent-ana")], totalItems=1)
-    unassigned = Page[Conversation](items=[conversation(id="u-1")], totalItems=1)
+    assigned = ResultPage[Conversation](
+        items=[conversation(id="a-1", agentId="agent-ana")], totalItems=1
+    )
+    unassigned = ResultPage[Conversation](items=[conversation(id="u-1")], totalItems=1)
     view = home_json(assigned, unassigned, CONTEXT, linked=True)
     blocks = view["blocks"]
     assert blocks[1]["elements"][0]["action_id"] == buttons.HOME_REFRESH.id
@@ -668,7 +672,7 @@ def test_home_lists_both_groups_with_working_card_buttons() -> None:
 
 
 def test_home_without_a_link_explains_how_to_link() -> None:
-    unassigned = Page[Conversation](items=[conversation(id="u-1")], totalItems=1)
+    unassigned = ResultPage[Conversation](items=[conversation(id="u-1")], totalItems=1)
     blocks = home_json(None, unassigned, CONTEXT, linked=False)["blocks"]
     assert any("`agents:`" in t and "convbot.yml" in t for t in mrkdwn_texts(blocks))
 
@@ -681,9 +685,9 @@ def test_home_shows_a_problem_instead_of_the_lists() -> None:
 
 def test_home_fits_100_blocks_and_says_how_many_more() -> None:
     many = [conversation(id=f"a-{i}", summary="s", tags=["x"]) for i in range(50)]
-    assigned = Page[Conversation](items=many, totalItems=80, limit=50)
+    assigned = ResultPage[Conversation](items=many, totalItems=80, limit=50)
     others = [conversation(id=f"u-{i}") for i in range(50)]
-    unassigned = Page[Conversation](items=others, totalItems=50, limit=50)
+    unassigned = ResultPage[Conversation](items=others, totalItems=50, limit=50)
     texts = mrkdwn_texts(home_json(assigned, unassigned, CONTEXT, linked=True)["blocks"])
     more = [t for t in texts if t.startswith("…and")]
     assert len(more) == 2
@@ -692,10 +696,10 @@ def test_home_fits_100_blocks_and_says_how_many_more() -> None:
 
 def test_home_draws_a_conversation_once_and_empty_groups_kindly() -> None:
     twice = conversation(id="same")
-    page = Page[Conversation](items=[twice], totalItems=1)
+    page = ResultPage[Conversation](items=[twice], totalItems=1)
     blocks = home_json(page, page, CONTEXT, linked=True)["blocks"]
     assert sum(1 for b in blocks if b.get("block_id", "").startswith("card|")) == 1
-    empty = Page[Conversation](items=[], totalItems=0)
+    empty = ResultPage[Conversation](items=[], totalItems=0)
     texts = mrkdwn_texts(home_json(empty, None, CONTEXT, linked=True)["blocks"])
     assert "Nothing here. :tada:" in texts and "Not loaded." in texts
 

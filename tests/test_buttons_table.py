@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import Action
 from bot.digests.model import Digest, DigestItem
-from bot.models import Conversation, Page, Priority, Status
+from bot.models import Conversation, Priority, ResultPage, Status
 from bot.service.effects import ConversationEffect
 from bot.slack.blocks.buttons import BUTTONS, BY_ID, Answer, Button
 from bot.slack.blocks.card import CardContext, conversation_card
@@ -41,8 +41,8 @@ def _conversation(**changes: Any) -> Conversation:
     return Conversation(**fields)
 
 
-def _page(items: list[Conversation]) -> Page[Conversation]:
-    return Page(items=items, page=1, limit=1, totalItems=3)
+def _page(items: list[Conversation]) -> ResultPage[Conversation]:
+    return ResultPage(items=items, page=1, limit=1, totalItems=3)
 
 
 def _action_ids(blocks: Any) -> Iterator[str]:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot.cli.render import render_table, shortest_ids
 from bot.cli.terminal_text import clip, pad, plain, width
-from bot.models import Conversation, Page, Priority, Status
+from bot.models import Conversation, Priority, ResultPage, Status
 from tests.test_cli import Cli, run_in
 
 FIRE = "🔥 Printer on fire 日本語のテキスト"
@@ -226,7 +226,7 @@ def test_short_ids_grow_only_where_two_rows_share_a_prefix() -> None:
         "12345678-zzzz": "12345678",
         "abc": "abc",
     }
-    page = Page[Conversation](
+    page = ResultPage[Conversation](
         items=[_conversation(i, "t") for i in ids], totalItems=4, page=0, limit=20
     )
     table = render_table(page, {})

@@ -214,11 +214,11 @@ async def test_list_merges_priorities_in_order_with_the_right_total(stack: Stack
         orderBy=OrderBy(field="createdAt", direction="asc"),
         limit=2,
     )
-    pages = [await stack.service.list(query.model_copy(update={"page": p})) for p in range(3)]
+    pages = [await stack.service.find(query.model_copy(update={"page": p})) for p in range(3)]
     assert [p.totalItems for p in pages] == [5, 5, 5]
     seen = [c.topic for p in pages for c in p.items]
     assert seen == ["Item 1", "Item 2", "Item 4", "Item 5", "Item 6"]
-    by_priority = await stack.service.list(
+    by_priority = await stack.service.find(
         query.model_copy(
             update={"orderBy": OrderBy(field="priority", direction="desc"), "limit": 10}
         )
@@ -233,7 +233,7 @@ async def test_list_filters_by_status_queue_agent_and_tag(stack: Stack) -> None:
     await stack.service.close(ALICE, c)
 
     async def ids(**criteria: object) -> set[str]:
-        page = await stack.service.list(
+        page = await stack.service.find(
             ConversationFilter.model_validate({"limit": 50, **criteria})
         )
         return {item.id for item in page.items}

@@ -50,7 +50,7 @@ def create_values(topic: str = "", **fields: Any) -> dict[str, Any]:
 
 
 async def nothing_created(slack: SlackHarness) -> bool:
-    page = await slack.service.list(ConversationFilter())
+    page = await slack.service.find(ConversationFilter())
     return page.totalItems == 0 and await slack.audit() == []
 
 
@@ -117,7 +117,7 @@ async def test_a_valid_submit_creates_it_and_dms_the_card(slack: SlackHarness) -
     shown = texts(dm.args["blocks"])
     assert "Invoice twice" in shown and "Paid on the 3rd" in shown and "#billing #vip" in shown
     assert set(CARD_BUTTONS) <= set(action_ids(dm.args["blocks"]))
-    [created] = (await slack.service.list(ConversationFilter())).items
+    [created] = (await slack.service.find(ConversationFilter())).items
     assert (created.topic, created.priority, created.channel, created.queueId) == (
         "Invoice twice",
         Priority.HIGH,

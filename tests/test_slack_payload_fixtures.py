@@ -309,7 +309,7 @@ async def test_a_form_submitted(slack: SlackHarness, name: str, user: str, team:
     assert ack.text == ""  # the modal closes
     [dm] = await slack.settle("chat.postMessage")
     assert dm.args["channel"] == ANA and topic in texts(dm.args["blocks"])
-    [created] = (await slack.service.list(ConversationFilter())).items
+    [created] = (await slack.service.find(ConversationFilter())).items
     assert created.topic == topic
 
 

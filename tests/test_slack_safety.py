@@ -334,5 +334,5 @@ async def test_other_actions_stay_open_to_everyone(guarded: SlackHarness) -> Non
     card = await guarded.create("Guarded", user=ANA)
     await (await guarded.press(card.message, TAKE, BEN)).answer()
     assert (await guarded.conversation(card.id)).agentId == "agent-ben"
-    page = await guarded.service.list(ConversationFilter())
+    page = await guarded.service.find(ConversationFilter())
     assert page.totalItems == 1

@@ -326,7 +326,7 @@ async def create(slack: SlackHarness, topic: str) -> tuple[str, StoredMessage]:
 
 
 async def topics(slack: SlackHarness) -> list[str]:
-    page = await slack.service.list(ConversationFilter())
+    page = await slack.service.find(ConversationFilter())
     return [c.topic for c in page.items]
 
 

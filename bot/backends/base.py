@@ -13,8 +13,8 @@ from bot.models import (
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
-    Page,
     Queue,
+    ResultPage,
     RoutingRule,
     Tag,
 )
@@ -49,7 +49,7 @@ class ConversationBackend(Protocol):
         """One conversation, with its tags loaded."""
         ...
 
-    async def list(self, query: ConversationFilter) -> Page[Conversation]:
+    async def list(self, query: ConversationFilter) -> ResultPage[Conversation]:
         """One page of matching conversations in `query.orderBy` order, with the full total."""
         ...
 

@@ -55,8 +55,8 @@ from bot.models import (
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
-    Page,
     Queue,
+    ResultPage,
     RoutingRule,
     Status,
     Tag,
@@ -121,7 +121,7 @@ class LocalBackend:
             tags = await tags_of(conn, [conversation_id])
         return to_conversation(row, tags.get(conversation_id, []))
 
-    async def list(self, query: ConversationFilter) -> Page[Conversation]:
+    async def list(self, query: ConversationFilter) -> ResultPage[Conversation]:
         where = conditions(query)
         order = ORDER_COLUMNS[query.orderBy.field]
         descending = query.orderBy.direction == "desc"
@@ -140,7 +140,7 @@ class LocalBackend:
             ).scalar_one()
             rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
             tags = await tags_of(conn, [r["id"] for r in rows])
-        return Page[Conversation](
+        return ResultPage[Conversation](
             items=[to_conversation(r, tags.get(r["id"], [])) for r in rows],
             totalItems=total,
             page=query.page,

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.cli.terminal_text import clip, pad, plain, width
 from bot.commands.result import CommandResult
-from bot.models import Conversation, Page
+from bot.models import Conversation, ResultPage
 
 _TOPIC_WIDTH = 48
 SHORT_ID = 8  # the id prefix a table shows; the commands take a unique prefix this long
@@ -62,7 +62,7 @@ def render_card(conversation: Conversation, queue_names: Mapping[str, str]) -> s
 
 
 def render_table(
-    page: Page[Conversation], queue_names: Mapping[str, str], *, short_ids: bool = True
+    page: ResultPage[Conversation], queue_names: Mapping[str, str], *, short_ids: bool = True
 ) -> str:
     header = ("ID", "PRIORITY", "STATUS", "TOPIC", "QUEUE", "AGENT", "UPDATED")
     every = [c.id for c in page.items]

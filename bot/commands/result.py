@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from bot.models import Agent, Conversation, ConversationFilter, Page
+from bot.models import Agent, Conversation, ConversationFilter, ResultPage
 from bot.service.conversations import Change
 
 
@@ -17,7 +17,7 @@ class CommandResult(BaseModel):
     headline: str
     conversation: Conversation | None = None
     before: Conversation | None = None  # the conversation before a change, when it changed
-    page: Page[Conversation] | None = None
+    page: ResultPage[Conversation] | None = None
     query: ConversationFilter | None = None
     changed: bool = False
     text: str | None = None

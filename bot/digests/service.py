@@ -45,7 +45,7 @@ class DigestService:
         limit = min(max_items + min(len(snoozed), SNOOZE_ALLOWANCE), PAGE_LIMIT)
         pages = await asyncio.gather(
             *(
-                self._conversations.list(
+                self._conversations.find(
                     query.model_copy(
                         update={
                             "priorities": [priority],

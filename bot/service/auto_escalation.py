@@ -126,7 +126,7 @@ class AutoEscalation:
         )
         due: list[Conversation] = []
         for page_number in range(AUTO_ESCALATE_PAGES):
-            page = await self._conversations.list(query.model_copy(update={"page": page_number}))
+            page = await self._conversations.find(query.model_copy(update={"page": page_number}))
             for conversation in page.items:
                 if await self._due_by_rule(name, when, conversation):
                     due.append(conversation)

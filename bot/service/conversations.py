@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
@@ -28,8 +27,8 @@ from bot.models import (
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
-    Page,
     Queue,
+    ResultPage,
     Status,
     require_tag_count,
     require_tag_name,
@@ -77,7 +76,7 @@ class ConversationService:
         self._permissions = permissions or PermissionPolicy({}, None)
         self._snoozes = snoozes
         self._clock = clock
-        self._closed_hooks: builtins.list[Callable[[Actor, str], Awaitable[object]]] = []
+        self._closed_hooks: list[Callable[[Actor, str], Awaitable[object]]] = []
         self._refusals = Refusals()
         self._mentions: MentionLookup | None = None
         # Typed id prefixes, completed from the backend and the bot's own records.
@@ -88,13 +87,14 @@ class ConversationService:
     async def get(self, conversation_id: str) -> Conversation:
         return await self.backend.get(conversation_id)
 
-    async def list(self, query: ConversationFilter) -> Page[Conversation]:
+    async def find(self, query: ConversationFilter) -> ResultPage[Conversation]:
+        """One page of the conversations the filter matches, in its order."""
         return await self.backend.list(query)
 
-    async def queues(self) -> builtins.list[Queue]:
+    async def queues(self) -> list[Queue]:
         return await self.backend.list_queues()
 
-    async def agents(self) -> builtins.list[Agent]:
+    async def agents(self) -> list[Agent]:
         return await self.backend.list_agents()
 
     async def agent_name(self, agent_id: str) -> str:
@@ -230,7 +230,7 @@ class ConversationService:
         self,
         actor: Actor,
         conversation_id: str,
-        names: builtins.list[str],
+        names: list[str],
         *,
         checked: bool = False,
     ) -> Change:
@@ -261,7 +261,7 @@ class ConversationService:
             )
         raise error
 
-    async def untag(self, actor: Actor, conversation_id: str, names: builtins.list[str]) -> Change:
+    async def untag(self, actor: Actor, conversation_id: str, names: list[str]) -> Change:
         require_tag_count(names)
         await self.authorize(actor, "tag", conversation_id)
         before = await self._changeable(conversation_id)
@@ -317,7 +317,7 @@ class ConversationService:
         """A queue by id or by name (case-insensitive)."""
         return _find_queue(await self.backend.list_queues(), text)
 
-    async def resolve_queues(self, texts: builtins.list[str]) -> builtins.list[Queue]:
+    async def resolve_queues(self, texts: list[str]) -> list[Queue]:
         """Several queues by id or name, from one listing of the queues (not one each)."""
         if not texts:
             return []
@@ -424,8 +424,8 @@ class ConversationService:
             return now
 
     async def _retag(
-        self, before: Conversation, names: builtins.list[str], *, linking: bool
-    ) -> tuple[builtins.list[str], ConvbotError | None]:
+        self, before: Conversation, names: list[str], *, linking: bool
+    ) -> tuple[list[str], ConvbotError | None]:
         """Link (or unlink) tags `names`, which `before` lacks (or has): the names done, sorted,
         and the error of one not done (None when all were). The calls run concurrently, so some
         may succeed where another fails, and one that failed may have been done all the same
@@ -466,12 +466,12 @@ class ConversationService:
         return None
 
     async def _after_tags(
-        self, actor: Actor, action: str, before: Conversation, tags: builtins.list[str]
+        self, actor: Actor, action: str, before: Conversation, tags: list[str]
     ) -> Change:
         await self._record(actor, action, before.id, {"tags": before.tags}, {"tags": tags})
         return Change(conversation=await self._current(before, tags))
 
-    async def _current(self, drawn: Conversation, tags: builtins.list[str]) -> Conversation:
+    async def _current(self, drawn: Conversation, tags: list[str]) -> Conversation:
         """The conversation after its tags changed. Linking a tag moves its `updatedAt`, and
         the tag calls answer no conversation: a card drawn from `drawn` would carry the old
         version and its first press would be refused as out of date. So it is read back (on

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.bounded import one_budget
 from bot.errors import ConvbotError
-from bot.models import ACTIVE_STATUSES, Conversation, ConversationFilter, Page, Priority
+from bot.models import ACTIVE_STATUSES, Conversation, ConversationFilter, Priority, ResultPage
 from bot.oncall.config import OncallSchedule
 from bot.oncall.rota import HANDOFF_HORIZON, handoffs, on_call
 from bot.service.triage import triage_page
@@ -60,7 +60,7 @@ async def publish_home(
     await client.views_publish(user_id=user_id, view=view)
 
 
-async def _urgent_and_unassigned(deps: SlackContext) -> Page[Conversation]:
+async def _urgent_and_unassigned(deps: SlackContext) -> ResultPage[Conversation]:
     return await triage_page(
         deps.service,
         ConversationFilter(
@@ -72,7 +72,7 @@ async def _urgent_and_unassigned(deps: SlackContext) -> Page[Conversation]:
     )
 
 
-async def _mine(deps: SlackContext, agent_id: str | None) -> Page[Conversation] | None:
+async def _mine(deps: SlackContext, agent_id: str | None) -> ResultPage[Conversation] | None:
     if agent_id is None:
         return None
     return await triage_page(

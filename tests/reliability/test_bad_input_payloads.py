@@ -147,7 +147,7 @@ class World:
 
     def conversations(self) -> dict[str, Conversation]:
         found = self.bot.run(
-            self.bot.slack.service.list(ConversationFilter(limit=999, statuses=list(Status)))
+            self.bot.slack.service.find(ConversationFilter(limit=999, statuses=list(Status)))
         )
         return {c.id: c for c in found.items}
 

@@ -31,8 +31,8 @@ from bot.models import (
     ConversationFilter,
     ConversationPatch,
     OrderBy,
-    Page,
     Queue,
+    ResultPage,
     RoutingRule,
     Tag,
 )
@@ -163,7 +163,7 @@ class InfobipBackend:
             raise tags
         return wire.conversation(answer).model_copy(update={"tags": [tag.name for tag in tags]})
 
-    async def list(self, query: ConversationFilter) -> Page[Conversation]:
+    async def list(self, query: ConversationFilter) -> ResultPage[Conversation]:
         return await listing.list_conversations(self._get_json, query)
 
     async def with_id_prefix(self, prefix: str, limit: int) -> IdPrefixMatches:

@@ -18,7 +18,15 @@ from bot.backends.infobip import wire
 from bot.backends.infobip.errors import unreadable
 from bot.bounded import all_of, throttled
 from bot.errors import InvalidInput
-from bot.models import LIMIT_MAX, Conversation, ConversationFilter, OrderBy, Page, Priority, Status
+from bot.models import (
+    LIMIT_MAX,
+    Conversation,
+    ConversationFilter,
+    OrderBy,
+    Priority,
+    ResultPage,
+    Status,
+)
 from bot.timestamps import format_timestamp
 
 # Requests one sub-query may spend on pages of LIMIT_MAX before the user is asked to narrow the
@@ -84,7 +92,7 @@ async def fetch_all(
     return first + [item for items, _ in rest for item in items]
 
 
-async def list_conversations(fetch: Fetch, query: ConversationFilter) -> Page[Conversation]:
+async def list_conversations(fetch: Fetch, query: ConversationFilter) -> ResultPage[Conversation]:
     # Up to 16 sub-queries, each possibly several pages: one budget of requests in flight for
     # the whole list, however the gathers below nest (bot/bounded.py).
     fetch = throttled(fetch)
@@ -110,11 +118,11 @@ def combinations(query: ConversationFilter) -> list[tuple[Status | None, Priorit
 
 async def _one_page(
     fetch: Fetch, params: Mapping[str, Any], query: ConversationFilter
-) -> Page[Conversation]:
+) -> ResultPage[Conversation]:
     items, total = await fetch_page(
         fetch, CONVERSATIONS, "conversations", params, query.page, query.limit
     )
-    return Page[Conversation](
+    return ResultPage[Conversation](
         items=[wire.conversation(item) for item in items],
         totalItems=total if total is not None else query.page * query.limit + len(items),
         page=query.page,
@@ -193,7 +201,7 @@ def _with(
     return {**params, **{key: value.value for key, value in extra.items() if value is not None}}
 
 
-def merge(parts: Sequence[Part], query: ConversationFilter) -> Page[Conversation]:
+def merge(parts: Sequence[Part], query: ConversationFilter) -> ResultPage[Conversation]:
     """Sub-query results, each already in `orderBy` order, merged into the requested page.
 
     heapq.merge is stable: equal keys keep each sub-list's own order, earlier sub-lists first.
@@ -202,7 +210,7 @@ def merge(parts: Sequence[Part], query: ConversationFilter) -> Page[Conversation
     key = functools.cmp_to_key(functools.partial(compare, order=query.orderBy))
     merged = heapq.merge(*(items for items, _ in parts), key=key)
     start = query.page * query.limit
-    return Page[Conversation](
+    return ResultPage[Conversation](
         items=list(itertools.islice(merged, start, start + query.limit)),
         totalItems=sum(total for _, total in parts),
         page=query.page,

@@ -25,8 +25,8 @@ from bot.models import (
     Channel,
     Conversation,
     ConversationFilter,
-    Page,
     Priority,
+    ResultPage,
     Status,
 )
 from bot.service.conversations import ConversationService
@@ -58,7 +58,7 @@ def _list_grammar(words: list[str], now: datetime) -> ListCommand:
 async def _list(command: ListCommand, service: ConversationService, actor: Actor) -> CommandResult:
     query = await list_filter(command, service, actor)
     # Without `sort:`, the most urgent work first (bot/service/triage.py).
-    page = await (service.list(query) if command.sort else triage_page(service, query))
+    page = await (service.find(query) if command.sort else triage_page(service, query))
     return CommandResult(kind="page", headline=_page_headline(page), page=page, query=query)
 
 
@@ -86,7 +86,7 @@ async def list_filter(
     )
 
 
-def _page_headline(page: Page[Conversation]) -> str:
+def _page_headline(page: ResultPage[Conversation]) -> str:
     if page.totalItems == 0:
         return "No conversations match."
     if page.totalItems == 1 and page.page == 0:
@@ -94,14 +94,14 @@ def _page_headline(page: Page[Conversation]) -> str:
     first = page.page * page.limit + 1
     last = first + len(page.items) - 1
     if not page.items:
-        return f"Page {page.page + 1} is past the end: {page.totalItems} conversations match."
+        return f"ResultPage {page.page + 1} is past the end: {page.totalItems} conversations match."
     return (
         f"{first}-{last} of {page.totalItems} conversations (page {page.page + 1} of"
         f" {page.pages}){_order_words(page)}."
     )
 
 
-def _order_words(page: Page[Conversation]) -> str:
+def _order_words(page: ResultPage[Conversation]) -> str:
     """The triage order in words; a `sort:` someone typed they know already."""
     if page.orderBy != TRIAGE_ORDER:
         return ""

@@ -181,7 +181,7 @@ async def conversations(service: ConversationService, count: int = 40) -> int:
 
     Through the command grammar, as a person would, so routing rules, auto-assignment and the
     audit log all take part."""
-    existing = await service.list(ConversationFilter(limit=1))
+    existing = await service.find(ConversationFilter(limit=1))
     if existing.totalItems:
         return 0
     picker = random.Random(7)  # the same demo every time

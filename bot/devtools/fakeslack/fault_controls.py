@@ -1,6 +1,6 @@
-"""The fake Slack's fault injection API (`fail`, `faults`, `fail_next`, …) over its `FaultPlan`.
+"""The fake Slack's fault injection API (`fail`, `faults`, `fail_next`, …) over its rules.
 
-A mixin of `FakeSlack` (recorder.py), which holds `fault_plan`. The rules themselves are in
+A mixin of `FakeSlack` (recorder.py), which holds `fault_rules`. The rules themselves are in
 faults.py.
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from bot.devtools.fakeslack.faults import (
     CountedFault,
     Fault,
-    FaultPlan,
     Match,
     RateFaults,
+    SlackFaultRules,
     fault_kind,
     make_fault,
     method_set,
@@ -24,7 +24,7 @@ from bot.devtools.fakeslack.records import JsonDict
 class FaultControls:
     """Rules for how the next calls are answered (429s, 5xx, `ok: false`, delays)."""
 
-    fault_plan: FaultPlan
+    fault_rules: SlackFaultRules
 
     def fail(
         self,
@@ -52,7 +52,7 @@ class FaultControls:
             status=status, error=error, retry_after=retry_after, delay=delay, html=html
         )
         rule = CountedFault(method_set(method), match, fault=fault, remaining=times)
-        self.fault_plan.add(rule)
+        self.fault_rules.add(rule)
         return rule
 
     def faults(
@@ -79,12 +79,12 @@ class FaultControls:
             seed=seed,
             max_per_request=max_per_request,
         )
-        self.fault_plan.add(rule)
+        self.fault_rules.add(rule)
         return rule
 
     def clear_faults(self, method: str | None = None) -> None:
         """Drop every fault rule, or those naming `method`: Slack is healthy again."""
-        self.fault_plan.clear(method)
+        self.fault_rules.clear(method)
 
     def fail_next(
         self,
@@ -114,4 +114,4 @@ class FaultControls:
 
     def take_fault(self, method: str, args: JsonDict | None = None) -> Fault | None:
         """How the next call of `method` (with `args`) must be answered, if a rule says so."""
-        return self.fault_plan.take(method, args)
+        return self.fault_rules.take(method, args)

@@ -226,7 +226,7 @@ def fault_kind(kind: int | str, *, retry_after: int | None, delay: float) -> Fau
     return make_fault(status=kind, retry_after=retry_after if kind == 429 else None, delay=delay)
 
 
-class FaultPlan:
+class SlackFaultRules:
     """The rules a `FakeSlack` consults before each call, in the order described above."""
 
     def __init__(self) -> None:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bot.devtools.fakeslack import defaults
 from bot.devtools.fakeslack.call_log import CallLog
 from bot.devtools.fakeslack.fault_controls import FaultControls
-from bot.devtools.fakeslack.faults import FaultPlan
+from bot.devtools.fakeslack.faults import SlackFaultRules
 from bot.devtools.fakeslack.rate_limits import RateLimits
 from bot.devtools.fakeslack.records import (
     EphemeralMessage,
@@ -115,7 +115,7 @@ class FakeSlack(CallLog, FaultControls):
         self.violations: list[Violation] = []
         self.socket_mode = SocketMode(app_id)
 
-        self.fault_plan = FaultPlan()
+        self.fault_rules = SlackFaultRules()
         self._waiters: set[asyncio.Event] = set()  # one per pending wait_for
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, ResponseUrl] = {}

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.models import Conversation, Page
+from bot.models import Conversation, ResultPage
 from bot.slack.blocks import buttons, limits
 from bot.slack.blocks.card import CardContext, card_actions
 from bot.slack.blocks.listing import conversation_row
@@ -59,8 +59,8 @@ class OnCallStatus:
 
 
 def home_view(
-    assigned: Page[Conversation] | None,
-    unassigned: Page[Conversation] | None,
+    assigned: ResultPage[Conversation] | None,
+    unassigned: ResultPage[Conversation] | None,
     context: CardContext,
     *,
     linked: bool,
@@ -165,7 +165,7 @@ def _lines(lines: Sequence[str], limit: int) -> str:
 
 def _group(
     title: str,
-    page: Page[Conversation] | None,
+    page: ResultPage[Conversation] | None,
     context: CardContext,
     budget: int,
     seen: set[str],

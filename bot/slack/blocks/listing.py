@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
 
-from bot.models import Conversation, Page
+from bot.models import Conversation, ResultPage
 from bot.slack.blocks import buttons, limits
 from bot.slack.blocks.card import (
     PRIORITY_EMOJI,
@@ -29,7 +29,7 @@ MORE_LINE_RESERVE = 100  # the "…and N more on this page" line's text
 
 
 def conversation_list(
-    page: Page[Conversation], command_text: str, context: CardContext, headline: str
+    page: ResultPage[Conversation], command_text: str, context: CardContext, headline: str
 ) -> list[Block]:
     """The headline, as many rows as fit in one message, then Previous/Next page."""
     if page.totalItems == 0:
@@ -85,7 +85,7 @@ def conversation_row(
     return SectionBlock(text=md(text), accessory=accessory)
 
 
-def _paging(page: Page[Conversation], command_text: str) -> list[Block]:
+def _paging(page: ResultPage[Conversation], command_text: str) -> list[Block]:
     """Previous/Next buttons; each carries the command and the 1-based page it leads to."""
     targets: list[tuple[buttons.Button, int]] = []
     if page.page > 0:
