@@ -50,6 +50,7 @@ from bot.service.conversations import ConversationService
 from bot.settings import Settings
 from bot.slack.blocks import ids
 from bot.state.audit import AuditEntry
+from tests.quiescence import standing
 from tests.seed import SEED
 
 SECRET = "test-signing-secret"
@@ -448,6 +449,7 @@ async def running_bot(
     servers = [(create_fake_slack_app(fake), slack_socket, "off"), (app, bot_socket, "on")]
     async with _serving(servers, options), httpx.AsyncClient(timeout=10) as http:
         serving = app.state.serving
+        standing()  # for tests/quiescence.py: the servers' tasks are not work to wait for
         yield SlackHarness(fake, SlackSigner(SECRET), _url(bot_socket), http, serving)
 
 
