@@ -18,7 +18,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,6 +33,7 @@ from bot.state.db import create_engine
 from bot.state.escalations import EscalationRecord, EscalationStatus, EscalationStore, PageRecord
 from bot.state.snoozes import SnoozeStore
 from tests.conftest import POSTGRES_URL, fresh_postgres_schema, seeded_local, sqlite_engine
+from tests.quiescence import quiescent
 from tests.reliability.processes import convbot_serve
 from tests.slack_harness import (
     ANA,
@@ -48,6 +49,7 @@ from tests.slack_harness import (
 pytestmark = pytest.mark.slow
 
 Json = dict[str, Any]
+T = TypeVar("T")
 PAGES_CHANNEL = "CPAGES0001"  # a channel the last step pages, besides a person
 
 
@@ -127,7 +129,7 @@ async def shared_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
     ],
 )
 async def test_a_bot_killed_while_a_step_waits_is_replaced_and_the_step_paged_once(
-    tmp_path: Path, kind: str, restart: str
+    tmp_path: Path, kind: str, restart: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Killed (-9) during step 1's wait; a new bot on the same database started after step 2
     fell due pages it once (caught up), and one started before pages it once, when due."""
@@ -156,6 +158,7 @@ async def test_a_bot_killed_while_a_step_waits_is_replaced_and_the_step_paged_on
         if restart == "after-due":
             await asyncio.sleep(due - time.time() + 0.3)  # step 2 falls due while nobody runs
             assert await escalation_of(engine, card.id) == waiting
+        services = instances_of(monkeypatch, EscalationService)
         async with running_bot(
             tmp_path / "b", config=RESTARTED, fake=fake, database_url=url
         ) as restarted:
@@ -166,7 +169,12 @@ async def test_a_bot_killed_while_a_step_waits_is_replaced_and_the_step_paged_on
 
             await eventually(lambda: posts_to(fake, dm(CLEO)), seconds=10)
             await eventually(on_step_two)
-            await asyncio.sleep(1.5)  # another sweep or so: nothing more
+            # The bot's next sweeps, run now instead of waited for (every 1 s), and whatever
+            # they or the scheduler set off finished (tests/quiescence.py): nothing more.
+            [escalations] = services
+            for _ in range(2):
+                await escalations.tick()
+            await quiescent()
             actions = await restarted.actions(card.id)
         if restart == "before-due":
             assert started < due - 0.5  # its sweeps ran while step 2 was not yet due
@@ -178,6 +186,19 @@ async def test_a_bot_killed_while_a_step_waits_is_replaced_and_the_step_paged_on
         assert recorded.channel == dm(CLEO)
         assert recorded.sent_at is not None and recorded.sent_at.timestamp() >= due
         assert actions.count("page") == 2
+
+
+def instances_of(monkeypatch: pytest.MonkeyPatch, cls: type[T]) -> list[T]:
+    """Every `cls` built from now on: e.g. a bot's own, which running_bot builds inside."""
+    made: list[T] = []
+    build = cls.__init__
+
+    def noted(self: T, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(cls, "__init__", noted)
+    return made
 
 
 # --- 3. acknowledgements racing the sweep --------------------------------------------------------
