@@ -232,12 +232,15 @@ class SlackHarness:
         )
         return Card(conversation_id, message)
 
-    async def escalate(self, text: str, user: str = ANA, channel: str = CHANNEL) -> StoredMessage:
+    async def escalate(
+        self, text: str, user: str = ANA, channel: str = CHANNEL, *, seconds: float = 5.0
+    ) -> StoredMessage:
         """`/conv escalate <text>` that starts an escalation: the message announcing it, which
-        the bot posts in the channel itself (to redraw it when the escalation ends)."""
+        the bot posts in the channel itself (to redraw it when the escalation ends), within
+        `seconds`."""
         before = len(self.fake.messages_in(channel))
         sent = await self.command(f"escalate {text}", user, channel)
-        await eventually(lambda: self.fake.messages_in(channel)[before:] or sent.answers())
+        await eventually(lambda: self.fake.messages_in(channel)[before:] or sent.answers(), seconds)
         assert not sent.answers(), f"answered instead: {sent.answers()[0].text}"
         return self.fake.messages_in(channel)[before]
 

@@ -257,7 +257,9 @@ async def test_every_page_is_delivered_once_through_429s_and_500s(tmp_path: Path
             fake.fail("chat.postMessage", status=500, match={"channel": cleo_dm}),
         ]
 
-        notice = await slack.escalate(card.id)
+        # Its first pages are retried first (a 1 s Retry-After, backoffs): on a busy machine,
+        # or beside another test (pytest -n 2), that is more than the usual 5 s.
+        notice = await slack.escalate(card.id, seconds=15)
         # Announced at once; on a busy machine the retried pages may still be on their way
         # then, and the announcement is redrawn to name them when they are delivered.
         await eventually(lambda: f"<@{BEN}>" in notice.text and f"<@{CLEO}>" in notice.text)
