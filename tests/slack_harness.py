@@ -50,6 +50,7 @@ from bot.service.conversations import ConversationService
 from bot.settings import Settings
 from bot.slack.blocks import buttons
 from bot.state.audit import AuditEntry
+from tests.quiescence import standing
 from tests.seed import SEED
 
 SECRET = "test-signing-secret"
@@ -241,12 +242,15 @@ class SlackHarness:
         )
         return Card(conversation_id, message)
 
-    async def escalate(self, text: str, user: str = ANA, channel: str = CHANNEL) -> StoredMessage:
+    async def escalate(
+        self, text: str, user: str = ANA, channel: str = CHANNEL, *, seconds: float = 5.0
+    ) -> StoredMessage:
         """`/conv escalate <text>` that starts an escalation: the message announcing it, which
-        the bot posts in the channel itself (to redraw it when the escalation ends)."""
+        the bot posts in the channel itself (to redraw it when the escalation ends), within
+        `seconds`."""
         before = len(self.fake.messages_in(channel))
         sent = await self.command(f"escalate {text}", user, channel)
-        await eventually(lambda: self.fake.messages_in(channel)[before:] or sent.answers())
+        await eventually(lambda: self.fake.messages_in(channel)[before:] or sent.answers(), seconds)
         assert not sent.answers(), f"answered instead: {sent.answers()[0].text}"
         return self.fake.messages_in(channel)[before]
 
@@ -458,6 +462,7 @@ async def running_bot(
     servers = [(create_fake_slack_app(fake), slack_socket, "off"), (app, bot_socket, "on")]
     async with _serving(servers, options), httpx.AsyncClient(timeout=10) as http:
         serving = app.state.serving
+        standing()  # for tests/quiescence.py: the servers' tasks are not work to wait for
         yield SlackHarness(fake, SlackSigner(SECRET), _url(bot_socket), http, serving)
 
 

@@ -17,15 +17,18 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from bot.config import OpsConfig
 from bot.devtools.dev import demo
+from bot.devtools.dev.local_slack import LocalSlack
 from bot.devtools.dev.server import create_dev_app
 from bot.devtools.fakeslack import FakeSlack
 from bot.devtools.fakeslack.blockkit import check_message_blocks
 from bot.devtools.loopback import serve_built
 from bot.oncall.rota import on_call
 from bot.slack.blocks import buttons, modals
+from tests.slack_harness import eventually
 
 # The slow tier (tests/conftest.py): `convbot dev` served on loopback.
 pytestmark = pytest.mark.slow
@@ -118,15 +121,24 @@ def _create_form(state: Json) -> Json | None:
 @asynccontextmanager
 async def serving(folder: Path) -> AsyncIterator[httpx.AsyncClient]:
     """`convbot dev` with its files in `folder`, from start to stop."""
+    async with served(folder) as (http, _local):
+        yield http
+
+
+@asynccontextmanager
+async def served(folder: Path) -> AsyncIterator[tuple[httpx.AsyncClient, LocalSlack]]:
+    """`serving`, and the local Slack inside it (to see what its requests wait for)."""
+    built: list[Starlette] = []
 
     def build(base_url: str) -> Any:
-        return create_dev_app(folder, base_url)
+        built.append(create_dev_app(folder, base_url))
+        return built[0]
 
     async with (
         serve_built(build, lifespan="on", start_timeout=60) as url,
         httpx.AsyncClient(base_url=url, timeout=10) as http,
     ):
-        yield http
+        yield http, built[0].state.local_slack
 
 
 @pytest.fixture
@@ -242,23 +254,25 @@ async def test_escalate_pages_the_on_call_and_acknowledge_stops_it(
     assert "Site down" in _texts(acknowledged)
 
 
-async def test_a_state_request_with_since_waits_for_a_change(dev: httpx.AsyncClient) -> None:
-    page = Page(dev)
-    await page.until(lambda s: s["home"])  # the bot publishes Home when a person first looks
-    for _ in range(5):
-        first = await page.state()
-        waiting = asyncio.create_task(page.state(since=first["version"]))
-        await asyncio.sleep(0.3)
-        if not waiting.done():
-            break
-        # The bot changed something by itself meanwhile (a start-up DM, a digest tick): the
-        # early answer must say so.
-        assert waiting.result()["version"] > first["version"]
-    else:
-        raise AssertionError("the workspace never stayed still for 0.3 s")
-    await page.command("help")
-    changed = await asyncio.wait_for(waiting, 10)
-    assert changed["version"] > first["version"]
+async def test_a_state_request_with_since_waits_for_a_change(tmp_path: Path) -> None:
+    async with served(tmp_path / "convbot-dev") as (dev, local):
+        page = Page(dev)
+        await page.until(lambda s: s["home"])  # the bot publishes Home when a person first looks
+        for _ in range(5):
+            first = await page.state()
+            waiting = asyncio.create_task(page.state(since=first["version"]))
+            # Answered, or parked until the workspace changes (or LONG_POLL runs out).
+            await eventually(lambda task=waiting: task.done() or local.fake.waiting)
+            if not waiting.done():
+                break
+            # The bot changed something by itself meanwhile (a start-up DM, a digest tick): the
+            # early answer must say so.
+            assert waiting.result()["version"] > first["version"]
+        else:
+            raise AssertionError("the workspace never stayed still")
+        await page.command("help")
+        changed = await asyncio.wait_for(waiting, 10)
+        assert changed["version"] > first["version"]
 
 
 async def test_bad_requests_to_the_api_are_refused_with_a_reason(dev: httpx.AsyncClient) -> None:

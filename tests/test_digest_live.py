@@ -20,6 +20,7 @@ from bot.models import Actor, ConversationPatch, Status
 from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK
 from bot.timestamps import utcnow
+from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
     BEN,
@@ -188,7 +189,7 @@ async def test_a_burst_of_presses_makes_one_update_per_second_and_keeps_every_ch
             return all("closed" in item_text(message, c.id) for c in cards)
 
         await eventually(all_closed, seconds=10)
-        await asyncio.sleep(1.2)  # anything still pending would have gone out by now
+        await quiescent()  # the edit still waiting out the debounce has gone out now
         updates = [c for c in slack.fake.calls_to("chat.update") if c.args.get("ts") == digest.ts]
         elapsed = time.monotonic() - started
         assert 1 <= len(updates) <= int(elapsed) + 1, (len(updates), elapsed)

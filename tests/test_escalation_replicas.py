@@ -38,6 +38,7 @@ from tests.conftest import (
     seeded_local,
     sqlite_engine,
 )
+from tests.quiescence import quiescent
 from tests.reliability.processes import convbot_serve
 from tests.slack_harness import (
     ANA,
@@ -171,7 +172,12 @@ async def test_a_bot_killed_while_a_step_waits_is_replaced_and_the_step_paged_on
 
             await eventually(lambda: posts_to(fake, dm(CLEO)), seconds=10)
             await eventually(on_step_two)
-            await asyncio.sleep(1.5)  # another sweep or so: nothing more
+            # The bot's next sweeps, run now instead of waited for (every 1 s), and whatever
+            # they or the scheduler set off finished (tests/quiescence.py): nothing more.
+            escalations = restarted.serving.runtime.escalations
+            for _ in range(2):
+                await escalations.tick()
+            await quiescent()
             actions = await restarted.actions(card.id)
         if restart == "before-due":
             assert started < due - 0.5  # its sweeps ran while step 2 was not yet due

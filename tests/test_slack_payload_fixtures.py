@@ -21,7 +21,6 @@ and event ids, the user's and channel's ids) are filled in, and the rest kept.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import logging
@@ -36,6 +35,7 @@ import pytest
 from bot.devtools.fakeslack import defaults
 from bot.models import ConversationFilter
 from bot.slack.blocks import buttons, modals
+from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
     CHANNEL,
@@ -133,8 +133,9 @@ async def send(
 
 
 async def nothing_happens(slack: SlackHarness) -> None:
-    """No Web API call but auth.test (Bolt's, once), and no response_url post."""
-    await asyncio.sleep(0.3)
+    """No Web API call but auth.test (Bolt's, once), and no response_url post, once the bot's
+    work is done (tests/quiescence.py)."""
+    await quiescent()
     assert [c.method for c in slack.fake.calls if c.method != "auth.test"] == []
     assert slack.fake.responses == []
 
@@ -442,7 +443,7 @@ async def test_a_retried_home_event_is_acknowledged_and_not_run_again(
     await send(slack, body)
     await slack.settle("views.publish")
     await send(slack, body, retry_headers())
-    await asyncio.sleep(0.3)
+    await quiescent()
     assert len(slack.fake.calls_to("views.publish")) == 1
 
 

@@ -29,6 +29,7 @@ from bot.devtools.fakeslack import app_home_opened, event_callback, event_callba
 from bot.state.slack_events import KEEP, SlackEvents
 from bot.state.tables import slack_events
 from bot.timestamps import utcnow
+from tests.quiescence import quiescent
 from tests.slack_harness import ANA, BEN, SlackHarness, fake_workspace, running_bot
 
 # The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
@@ -53,8 +54,8 @@ def publishes(slack: SlackHarness) -> int:
 
 
 async def nothing_more_than(slack: SlackHarness, count: int) -> None:
-    """Give a wrongly rerun event the time to show, then check it did not."""
-    await asyncio.sleep(0.3)
+    """Once the bot's work is done (tests/quiescence.py), a wrongly rerun event has shown."""
+    await quiescent()
     assert publishes(slack) == count
 
 

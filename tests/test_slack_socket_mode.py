@@ -10,7 +10,6 @@ acked at once, while the HTTP health endpoints still answer.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import re
 from collections.abc import AsyncIterator
@@ -44,6 +43,7 @@ from bot.devtools.fakeslack import (
 )
 from bot.devtools.fakeslack.defaults import APP_ID
 from bot.models import ConversationFilter
+from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
     CHANNEL,
@@ -467,6 +467,6 @@ async def test_socket_mode_takes_no_unsigned_requests_over_http(slack: SlackHarn
     response = await slack.http.post(
         f"{slack.bot_url}/slack/events", content=forged, headers=headers
     )
-    await asyncio.sleep(0.3)  # what the bot would do, it does after its ack
+    await quiescent()  # what the bot would do, it does after its ack
     assert response.status_code in (401, 403, 404), response.status_code
     assert slack.fake.responses == []

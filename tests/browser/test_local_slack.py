@@ -15,12 +15,17 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from bot.config import OpsConfig
 from bot.devtools.dev import demo
 from bot.oncall.rota import on_call
 from tests.browser.conftest import shot
+
+# One `convbot dev` and one Chromium serve the whole module (conftest.py), its tests aware of
+# each other: under `pytest -n`, they stay on one worker (`--dist loadgroup`, pyproject.toml).
+pytestmark = pytest.mark.xdist_group("browser")
 
 ANA = demo.PEOPLE[0][0]
 CLEO = demo.PEOPLE[2][0]  # no other test acts as Cleo

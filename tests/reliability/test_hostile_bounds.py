@@ -32,6 +32,7 @@ from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK
 from bot.state.tables import digest_posts
 from tests.conftest import EMULATOR_KEY, emulated_infobip, seeded_local, sqlite_engine
+from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
     BEN,
@@ -293,7 +294,7 @@ async def test_a_press_naming_another_message_does_not_redraw_it(tmp_path: Path)
         press = await slack.press(forged, buttons.DIGEST_TAKE.id, card=fire.id)
         note = await press.answer()
         assert "not updated" in note.text and fire.id in note.text, note.text
-        await asyncio.sleep(1.2)  # past the debounce: an edit would have gone out by now
+        await quiescent()  # an edit, debounced or not, would have gone out by now
         assert slack.fake.calls_to("chat.update") == []
         after = slack.fake.message(page.channel, page.ts)
         assert after is not None and after.text == ":pager: Page for Ben" and not after.edited
@@ -328,6 +329,6 @@ async def test_a_digest_the_bot_has_no_record_of_answers_the_presser_only(
             await conn.execute(delete(digest_posts))
         note = await (await slack.press(digest, buttons.DIGEST_CLOSE.id, card=fire.id)).answer()
         assert "not updated" in note.text and "CLOSED" in note.text, note.text
-        await asyncio.sleep(1.2)
+        await quiescent()
         assert slack.fake.calls_to("chat.update") == []
         assert (await slack.conversation(fire.id)).status.value == "CLOSED"

@@ -47,6 +47,7 @@ from bot.devtools.fakeslack.payloads import socket_payload
 from bot.http_limits import MAX_BODY_BYTES
 from bot.slack.blocks import buttons, modals
 from bot.slack.intake import MAX_NESTING
+from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
     CHANNEL,
@@ -370,7 +371,7 @@ async def test_a_slash_command_with_garbage_fields_is_told_not_run(
     async with bot(tmp_path) as slack:
         with watched() as logs:
             ack = await slack.post(_command(slack, text, **fields))
-            await asyncio.sleep(0.3)  # what a listener would do happens after the ack
+            await quiescent()  # what a listener would do happens after the ack
     assert ack.status_code == 200
     answer = ack.json()
     assert answer["response_type"] == "ephemeral"
@@ -409,7 +410,7 @@ async def test_a_press_with_an_unusable_response_url_does_nothing_quietly(
                 response_url=url,
             )
             ack = await slack.post(body)
-            await asyncio.sleep(0.3)
+            await quiescent()
         assert ack.status_code == 200 and ack.text == ""
         assert logs.tracebacks() == []
         assert (await slack.conversation(card.id)).agentId is None  # not taken
@@ -459,7 +460,7 @@ async def test_home_opened_without_a_user_draws_nothing_quietly(
         event["user"] = user
         with watched() as logs:
             ack = await slack.post(event_callback(event))
-            await asyncio.sleep(0.3)
+            await quiescent()
         assert ack.status_code == 200
         assert logs.tracebacks() == []
         assert slack.fake.calls_to("views.publish") == []
@@ -478,7 +479,7 @@ async def test_a_form_whose_state_is_not_an_object_is_not_one_slack_sends(
         submitted["view"]["state"] = state
         with watched() as logs:
             ack = await slack.post(urlencode({"payload": json.dumps(submitted)}))
-            await asyncio.sleep(0.3)
+            await quiescent()
         assert ack.status_code == 200 and ack.text == ""
         assert logs.tracebacks() == []
         assert any("view.state" in said for said in logs.said("bot.slack.intake"))
@@ -505,7 +506,7 @@ async def test_an_edit_form_whose_card_url_is_unusable_is_refused_beside_it(
             ack = await slack.post(
                 view_submission(view, user_id=ANA, trigger_id=slack.fake.new_trigger_id(ANA))
             )
-            await asyncio.sleep(0.3)
+            await quiescent()
         assert ack.status_code == 200
         assert ack.json()["response_action"] == "errors"
         assert logs.tracebacks() == []

@@ -50,6 +50,7 @@ from bot.models import LIMIT_MAX, Conversation, ConversationFilter
 from bot.slack.blocks import buttons
 from bot.slack.blocks.messages import UNEXPECTED
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
+from tests.quiescence import quiescent
 from tests.slack_harness import (
     CHANNEL,
     Sent,
@@ -414,7 +415,7 @@ async def test_200_mixed_commands_under_20_percent_infobip_faults(
             work = Workload(slack)
             await work.run(scripts, reads)
             outcomes = work.outcomes
-            await asyncio.sleep(0.3)  # once: a second answer to anything would come now
+            await quiescent()  # once: a second answer to anything would have come by now
             audit = await slack.audit()
         stored = await everything(infobip.store)
 

@@ -54,6 +54,16 @@ HOURLY = {
     "scheduler": {"misfire_grace": "1h", "tick_lease": f"{LEASE}s"},
 }
 
+# A digest of its own for a bot's start-up to post into another channel: see `caught_up`.
+WITNESS = "CWITNESS01"
+WITNESSED = {
+    **HOURLY,
+    "digests": [
+        *HOURLY["digests"],
+        {"name": "witness", "channel": WITNESS, "every": "1h", "skip_if_empty": False},
+    ],
+}
+
 
 def digest_posts(fake: FakeSlack) -> list[SlackCall]:
     """chat.postMessage calls into the digest channel that reached Slack's method."""
@@ -70,6 +80,14 @@ async def the_tick(engine: AsyncEngine) -> TickRecord | None:
         found = [TickRecord.model_validate(dict(row)) for row in rows]
     assert len(found) <= 1, found  # one hourly tick during a test, never another
     return found[0] if found else None
+
+
+async def caught_up(fake: FakeSlack) -> None:
+    """Wait until a bot started with WITNESSED has caught up on the hourly digest. Its start-up
+    looks at each digest in turn, in the config's order (DigestJobs.catch_up), and the witness,
+    listed after the hourly one, is always posted: once it is, the hourly one has been looked
+    at, and a second post of its tick would already be there."""
+    await eventually(lambda: fake.messages_in(WITNESS), seconds=20)
 
 
 def claimant_pid(record: TickRecord) -> int:
@@ -163,6 +181,7 @@ async def test_killed_before_posting_the_tick_is_taken_over_and_posted_once(
     once, by the replica that took it over (a replica already running, which looks again when
     the lease ends, or the restarted bot), and a later restart posts nothing more."""
     fake = fake_workspace()
+    fake.add_channel(WITNESS, "witness")
     first_dir, second_dir, third_dir = workdirs(tmp_path, "first", "second", "third")
     tick = await away_from_the_hour()
     async with (
@@ -206,8 +225,9 @@ async def test_killed_before_posting_the_tick_is_taken_over_and_posted_once(
         assert posted[0].time >= killed_at
 
         # The killed bot comes back: the tick is done, nothing more is posted.
+        write_config(third_dir / "convbot.yml", WITNESSED)
         await bots.enter_async_context(convbot_serve(third_dir, fake, url, env=infobip))
-        await asyncio.sleep(1.5)
+        await caught_up(fake)
         posts = digest_posts(fake)
         final = await the_tick(engine)
     assert len(posts) == 1, [c.args.get("text") for c in posts]

@@ -34,6 +34,7 @@ from bot.slack.client_policy import MAX_RETRY_AFTER
 from bot.slack.respond import post
 from bot.state.escalations import EscalationStore, PageStatus
 from bot.state.tables import job_ticks
+from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
     BEN,
@@ -252,7 +253,9 @@ async def test_every_page_is_delivered_once_through_429s_and_500s(tmp_path: Path
             fake.fail("chat.postMessage", status=500, match={"channel": cleo_dm}),
         ]
 
-        notice = await slack.escalate(card.id)
+        # Its first pages are retried first (a 1 s Retry-After, backoffs): on a busy machine,
+        # or beside another test (pytest -n 2), that is more than the usual 5 s.
+        notice = await slack.escalate(card.id, seconds=15)
         # Announced at once; on a busy machine the retried pages may still be on their way
         # then, and the announcement is redrawn to name them when they are delivered.
         await eventually(lambda: f"<@{BEN}>" in notice.text and f"<@{CLEO}>" in notice.text)
@@ -333,7 +336,7 @@ async def test_a_burst_of_commands_under_a_20_percent_fault_rate_is_answered_onc
             return all(s.answers() for s in sent)
 
         await eventually(all_answered, seconds=15)
-        await asyncio.sleep(0.3)  # a duplicate answer would come now
+        await quiescent()  # a duplicate answer (a retry in flight) would have come by now
         created: list[str] = []
         for text, one in zip(texts_sent, sent, strict=True):
             [answer] = one.answers()  # answered exactly once

@@ -81,6 +81,11 @@ class CallLog:
             self._waiters.discard(recorded)
         return self.calls_to(method)
 
+    @property
+    def waiting(self) -> int:
+        """How many callers wait for a call or a change right now (tests see a long-poll park)."""
+        return len(self._waiters)
+
     def changed(self) -> None:
         """The workspace changed other than by a recorded call (a response_url post, a person's
         action in the local Slack): wake whoever waits for a change."""
