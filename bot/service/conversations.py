@@ -22,19 +22,17 @@ from bot.errors import (
 )
 from bot.models import (
     Actor,
-    Agent,
     Conversation,
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
-    Queue,
     ResultPage,
     Status,
     require_tag_count,
     require_tag_name,
 )
-from bot.service import agent_refs
 from bot.service.conversation_ids import ConversationIds
+from bot.service.directory import Directory
 from bot.service.permissions import PermissionPolicy
 from bot.service.refusals import Refusals
 from bot.state.audit import AuditLog, changed_fields
@@ -44,8 +42,6 @@ from bot.timestamps import format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# A Slack user id → the agent linked to them (bot/slack/identity.py), or None.
-MentionLookup = Callable[[str], Awaitable[str | None]]
 # Reads of a conversation after a change failed, to see whether it took effect all the same.
 READ_BACK_TRIES = 3
 # What routing may change: the queue and priority of the rule that matched, and the agent.
@@ -78,9 +74,10 @@ class ConversationService:
         self._clock = clock
         self._closed_hooks: list[Callable[[Actor, str], Awaitable[object]]] = []
         self._refusals = Refusals()
-        self._mentions: MentionLookup | None = None
         # Typed id prefixes, completed from the backend and the bot's own records.
         self.ids = ConversationIds(backend, KnownConversationIds(audit.engine))
+        # The agents and queues, as commands name them.
+        self.directory = Directory(backend)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -90,33 +87,6 @@ class ConversationService:
     async def find(self, query: ConversationFilter) -> ResultPage[Conversation]:
         """One page of the conversations the filter matches, in its order."""
         return await self.backend.list(query)
-
-    async def queues(self) -> list[Queue]:
-        return await self.backend.list_queues()
-
-    async def agents(self) -> list[Agent]:
-        return await self.backend.list_agents()
-
-    async def agent_name(self, agent_id: str) -> str:
-        """The agent's display name, for sentences; the id when the agents cannot be listed."""
-        try:
-            agents = await self.backend.list_agents()
-        except ConvbotError:
-            return agent_id
-        return next((a.displayName for a in agents if a.id == agent_id), agent_id)
-
-    async def agent_by_email(self, email: str) -> Agent | None:
-        """The one agent with this e-mail, in one backend request; None when there is none, or
-        when several share it (linking a person to the wrong one of them is worse than to none).
-        Infobip's agent list carries no e-mails, so the list cannot be searched for one."""
-        wanted = email.strip()
-        if not wanted:
-            return None
-        found = await self.backend.agents_with_email(wanted)
-        if len(found) > 1:
-            log.warning("%d agents have the e-mail %s; matching none of them", len(found), wanted)
-            return None
-        return found[0] if found else None
 
     # --- changes ------------------------------------------------------------------------------
 
@@ -196,7 +166,7 @@ class ConversationService:
         if before.agentId == agent_id:
             note = "It is already yours." if agent_id == actor.agent_id else None
             if note is None:
-                note = f"It is already assigned to {await self.agent_name(agent_id)}."
+                note = f"It is already assigned to {await self.directory.agent_name(agent_id)}."
             return Change(conversation=before, changed=False, note=note)
         after = await self._settled(
             before,
@@ -287,7 +257,7 @@ class ConversationService:
             )
         raise error
 
-    # --- lookups used by the command layer ----------------------------------------------------
+    # --- snoozes ------------------------------------------------------------------------------
 
     async def snooze(
         self, actor: Actor, conversation_id: str, duration: timedelta
@@ -312,76 +282,6 @@ class ConversationService:
         if self._snoozes is None:
             return {}
         return await self._snoozes.active(conversation_ids)
-
-    async def resolve_queue(self, text: str) -> Queue:
-        """A queue by id or by name (case-insensitive)."""
-        return _find_queue(await self.backend.list_queues(), text)
-
-    async def resolve_queues(self, texts: list[str]) -> list[Queue]:
-        """Several queues by id or name, from one listing of the queues (not one each)."""
-        if not texts:
-            return []
-        queues = await self.backend.list_queues()
-        return [_find_queue(queues, text) for text in texts]
-
-    def link_mentions(self, lookup: MentionLookup) -> None:
-        """How a Slack mention (`<@U…>`) names an agent; without it mentions are refused."""
-        self._mentions = lookup
-
-    async def resolve_agent(self, actor: Actor, text: str) -> str:
-        """An agent id from `me`, or anything `find_agent` takes."""
-        if text.strip().lower() == "me":
-            if actor.agent_id is None:
-                raise InvalidInput(
-                    f"You ({actor.id}) are not linked to an agent, so `me` means nobody. Ask an "
-                    f"admin to add `{actor.id}: <agent id>` under `agents:` in convbot.yml."
-                )
-            return actor.agent_id
-        return (await self.find_agent(text)).id
-
-    async def find_agent(self, text: str) -> Agent:
-        """The one agent `text` names: an id, a name or first name (case-insensitive, `@ben`
-        too), an e-mail, or a Slack mention of a linked person. A miss suggests the closest
-        names; several matches are listed. One listing of the agents, plus one request by
-        e-mail when nothing in the listing matched (Infobip's list items carry no e-mail)."""
-        mention = agent_refs.mention_in(text)
-        mentioned = await self._mentioned_agent(mention) if mention is not None else None
-        agents = await self.backend.list_agents()
-        wanted = mentioned or text.strip()
-        for agent in agents:
-            if wanted == agent.id:
-                return agent
-        if mentioned is not None:
-            # Linked in convbot.yml to an id the backend does not list: assigning says so.
-            return Agent(id=mentioned, displayName=mentioned)
-        matches = agent_refs.by_name(agents, wanted) or [
-            a for a in agents if a.id.casefold() == wanted.casefold()
-        ]
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            raise InvalidInput(agent_refs.ambiguous_agent(matches, wanted))
-        if "@" in wanted[1:]:
-            by_email = await self.agent_by_email(wanted)
-            if by_email is not None:
-                return by_email
-        raise InvalidInput(agent_refs.unknown_agent(agents, wanted))
-
-    async def _mentioned_agent(self, mention: agent_refs.Mention) -> str:
-        who = f"@{mention.label}" if mention.label else "That Slack user"
-        if self._mentions is None:
-            raise InvalidInput(
-                f"{who} is a Slack mention, which works in Slack only; here give the agent's"
-                " name, e-mail or id."
-            )
-        agent_id = await self._mentions(mention.user_id)
-        if agent_id is None:
-            raise InvalidInput(
-                f"{who} is not linked to an agent, so cannot be assigned. Ask an admin to add"
-                f" `{mention.user_id}: <agent id>` under `agents:` in convbot.yml, or give the"
-                " agent's name, e-mail or id."
-            )
-        return agent_id
 
     async def authorize(self, actor: Actor, action: Action, conversation_id: str | None) -> None:
         """Refuse before any backend call; a refusal is audited like a change, once a minute
@@ -537,15 +437,6 @@ def already_said(wanted: dict[str, Any]) -> str:
         has_text = ", ".join(has[:-1]) + (" and " if len(has) > 1 else "") + has[-1]
         parts.append(("has " if states else "already has ") + has_text)
     return "It " + (", and ".join(parts) or "already is so") + "."
-
-
-def _find_queue(queues: Iterable[Queue], text: str) -> Queue:
-    listed = list(queues)
-    for queue in listed:
-        if text == queue.id or text.casefold() == queue.name.casefold():
-            return queue
-    known = ", ".join(q.name for q in listed[:10]) or "none are configured"
-    raise InvalidInput(f"Unknown queue '{text}'. Queues: {known}.")
 
 
 def _routed(before: Conversation, now: Conversation) -> bool:

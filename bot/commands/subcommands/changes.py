@@ -82,9 +82,9 @@ async def _create(
         if value is not None:
             fields[name] = value
     if command.queue is not None:
-        fields["queueId"] = (await service.resolve_queue(command.queue)).id
+        fields["queueId"] = (await service.directory.resolve_queue(command.queue)).id
     if command.agent is not None:
-        fields["agentId"] = await service.resolve_agent(actor, command.agent)
+        fields["agentId"] = await service.directory.resolve_agent(actor, command.agent)
     change = await service.create(actor, validated(ConversationCreate, fields))
     return changed(change, f"Created conversation {change.conversation.id}.")
 
@@ -110,7 +110,7 @@ async def _update(
         if getattr(command, name) is not None
     }
     if command.queue is not None:
-        fields["queueId"] = (await service.resolve_queue(command.queue)).id
+        fields["queueId"] = (await service.directory.resolve_queue(command.queue)).id
     if not fields:
         raise InvalidInput(
             "Nothing to update: give topic:, summary:, status:, priority: or queue:."
