@@ -10,10 +10,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from bot.backends.base import ConversationBackend
-from bot.bounded import all_of, settled
+from bot.bounded import all_of
 from bot.config import Action
 from bot.errors import (
-    ConvbotError,
     ConversationClosed,
     Forbidden,
     InvalidInput,
@@ -31,6 +30,7 @@ from bot.models import (
     require_tag_count,
     require_tag_name,
 )
+from bot.service import settling
 from bot.service.conversation_ids import ConversationIds
 from bot.service.directory import Directory
 from bot.service.permissions import PermissionPolicy
@@ -42,8 +42,6 @@ from bot.timestamps import format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# Reads of a conversation after a change failed, to see whether it took effect all the same.
-READ_BACK_TRIES = 3
 # What routing may change: the queue and priority of the rule that matched, and the agent.
 ROUTED_FIELDS = frozenset({"queueId", "agentId", "priority"})
 
@@ -99,7 +97,7 @@ class ConversationService:
         if not data.tags:
             return Change(conversation=created.model_copy(update={"tags": []}))
         untagged = created.model_copy(update={"tags": []})
-        linked, error = await self._retag(untagged, data.tags, linking=True)
+        linked, error = await settling.retag(self.backend, untagged, data.tags, linking=True)
         if linked:
             await self._record(actor, "tag", created.id, {"tags": []}, {"tags": linked})
         if error is not None:
@@ -136,7 +134,8 @@ class ConversationService:
         wanted = patch.changes()
         if all(_snapshot(before).get(field) == value for field, value in wanted.items()):
             return Change(conversation=before, changed=False, note=already_said(wanted))
-        after = await self._settled(
+        after = await settling.settle(
+            self.backend,
             before,
             self.backend.patch(conversation_id, patch),
             lambda now: all(_snapshot(now).get(field) == v for field, v in wanted.items()),
@@ -168,7 +167,8 @@ class ConversationService:
             if note is None:
                 note = f"It is already assigned to {await self.directory.agent_name(agent_id)}."
             return Change(conversation=before, changed=False, note=note)
-        after = await self._settled(
+        after = await settling.settle(
+            self.backend,
             before,
             self.backend.assign(conversation_id, agent_id),
             lambda now: now.agentId == agent_id,
@@ -181,8 +181,11 @@ class ConversationService:
         before = await self._changeable(conversation_id)
         if before.agentId is None:
             return Change(conversation=before, changed=False, note="It is already unassigned.")
-        after = await self._settled(
-            before, self.backend.unassign(conversation_id), lambda now: now.agentId is None
+        after = await settling.settle(
+            self.backend,
+            before,
+            self.backend.unassign(conversation_id),
+            lambda now: now.agentId is None,
         )
         after = await self._record_change(actor, "unassign", before, after)
         return Change(conversation=after, before=before)
@@ -190,8 +193,11 @@ class ConversationService:
     async def route(self, actor: Actor, conversation_id: str) -> Change:
         await self.authorize(actor, "route", conversation_id)
         before = await self._changeable(conversation_id)
-        after = await self._settled(
-            before, self.backend.route(conversation_id), lambda now: _routed(before, now)
+        after = await settling.settle(
+            self.backend,
+            before,
+            self.backend.route(conversation_id),
+            lambda now: _routed(before, now),
         )
         after = await self._record_change(actor, "route", before, after)
         return Change(conversation=after, before=before)
@@ -219,7 +225,7 @@ class ConversationService:
             )
         # Infobip refuses to link a tag that does not exist yet: create first, then link.
         await all_of(self.backend.create_tag(name) for name in missing)
-        linked, error = await self._retag(before, missing, linking=True)
+        linked, error = await settling.retag(self.backend, before, missing, linking=True)
         if error is None:
             return await self._after_tags(actor, "tag", before, sorted([*current, *linked]))
         if linked:  # made, so audited, and said
@@ -244,7 +250,7 @@ class ConversationService:
                 f"Conversation {conversation_id} has no tag {listed} (its tags: {have})."
             )
         unique = list(dict.fromkeys(names))
-        removed, error = await self._retag(before, unique, linking=False)
+        removed, error = await settling.retag(self.backend, before, unique, linking=False)
         left = [t for t in current if t not in removed]
         if error is None:
             return await self._after_tags(actor, "untag", before, left)
@@ -301,70 +307,6 @@ class ConversationService:
             raise ConversationClosed(conversation_id)
         return conversation
 
-    async def _settled(
-        self,
-        before: Conversation,
-        change: Awaitable[Conversation],
-        done: Callable[[Conversation], bool],
-    ) -> Conversation:
-        """The conversation after `change`. When `change` fails, it may still have taken effect:
-        its answer lost (a dropped connection, a timeout), or a retry of it refused because of
-        what the first try did (closing twice, "already closed"). Reporting that as a failure
-        would leave a change out of the audit log and tell the person to do it again. So the
-        conversation is read back: when it now is as `done` says (and `before` was not, as the
-        callers checked), the change is taken as made. Someone else making the very same change
-        in that moment would be credited to this actor too, which is the lesser wrong."""
-        try:
-            return await change
-        except ConvbotError as error:
-            now = await self._read_back(before.id)
-            if now is None or not done(now):
-                raise
-            log.info("a change to %s failed (%s) yet took effect", before.id, error)
-            return now
-
-    async def _retag(
-        self, before: Conversation, names: list[str], *, linking: bool
-    ) -> tuple[list[str], ConvbotError | None]:
-        """Link (or unlink) tags `names`, which `before` lacks (or has): the names done, sorted,
-        and the error of one not done (None when all were). The calls run concurrently, so some
-        may succeed where another fails, and one that failed may have been done all the same
-        (see `_settled`): after a failure the tags are read back to know which."""
-        conversation_id = before.id
-        calls = (
-            self.backend.add_tag(conversation_id, name)
-            if linking
-            else self.backend.remove_tag(conversation_id, name)
-            for name in names
-        )
-        results = await settled(calls)
-        failed: dict[str, ConvbotError] = {}
-        for name, result in zip(names, results, strict=True):
-            if isinstance(result, ConvbotError):
-                failed[name] = result
-            elif isinstance(result, BaseException):
-                raise result
-        if not failed:
-            return sorted(names), None
-        now = await self._read_back(conversation_id)
-        if now is not None:
-            for name in list(failed):
-                if (name in (now.tags or [])) == linking:
-                    log.info("%s of %s failed yet took effect", name, conversation_id)
-                    del failed[name]
-        done = sorted(name for name in names if name not in failed)
-        return done, next(iter(failed.values()), None)
-
-    async def _read_back(self, conversation_id: str) -> Conversation | None:
-        """The conversation as the backend has it now; None when it cannot be read (a few tries:
-        it is read because the backend just failed, and that may go on for a moment)."""
-        for _ in range(READ_BACK_TRIES):
-            try:
-                return await self.backend.get(conversation_id)
-            except ConvbotError as error:
-                log.debug("reading %s back failed: %s", conversation_id, error)
-        return None
-
     async def _after_tags(
         self, actor: Actor, action: str, before: Conversation, tags: list[str]
     ) -> Change:
@@ -377,7 +319,7 @@ class ConversationService:
         version and its first press would be refused as out of date. So it is read back (on
         Infobip one GET of it and one of its tags, at once); if that fails, `drawn` with the
         new tags, which a press then finds a moment old and redraws."""
-        now = await self._read_back(drawn.id)
+        now = await settling.read_back(self.backend, drawn.id)
         return now if now is not None else drawn.model_copy(update={"tags": tags})
 
     async def _record_change(
