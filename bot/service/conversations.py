@@ -19,6 +19,7 @@ from bot.errors import (
     NotFound,
     StateUnavailable,
 )
+from bot.field_rules import require_tag_count, require_tag_name
 from bot.models import (
     Actor,
     Conversation,
@@ -27,8 +28,6 @@ from bot.models import (
     ConversationPatch,
     ResultPage,
     Status,
-    require_tag_count,
-    require_tag_name,
 )
 from bot.service import settling
 from bot.service.conversation_ids import ConversationIds

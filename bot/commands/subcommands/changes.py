@@ -33,17 +33,8 @@ from bot.commands.values import (
     topic_text,
 )
 from bot.errors import InvalidInput
-from bot.models import (
-    TAG_MAX,
-    TAGS_PER_COMMAND,
-    Actor,
-    Channel,
-    ConversationCreate,
-    ConversationPatch,
-    Priority,
-    Status,
-    validated,
-)
+from bot.field_rules import TAG_MAX, TAGS_PER_COMMAND, validated
+from bot.models import Actor, Channel, ConversationCreate, ConversationPatch, Priority, Status
 from bot.service.conversations import ConversationService
 
 _CREATE_OPTIONS = {
