@@ -141,7 +141,7 @@ async def build_runtime(
     # Whichever surface closes a conversation (Slack, the CLI), its escalation ends with it.
     conversations.when_closed(escalations.resolve)
     if for_slack:
-        conversations.link_mentions(identity.agent_for)
+        conversations.directory.link_mentions(identity.agent_for)
     updates = MessageUpdates(client)
     posts = DigestPosts(engine)
     publisher = SlackDigestPublisher(client, lambda: drawing.context(None), posts, updates)

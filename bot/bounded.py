@@ -3,7 +3,7 @@
 One command used to fan out without bound: `/conv create Flood #t0 … #t999` made 2,004 Infobip
 requests, as fast as the client's 20 connections allowed, and everyone else's `list` waited
 behind them (0.4 s became 36 s). The grammar now limits what one command may ask for (tags per
-command, values per filter, rows per page: bot/models.py); the calls a command still makes run
+command, values per filter, rows per page: bot/field_rules.py); the calls a command still makes run
 at most CALLS_PER_COMMAND at a time, so that the rest of the pool stays free for other people.
 """
 

@@ -21,6 +21,7 @@ from pydantic import (
 
 from bot.config_values import PriorityValue, StatusValue, TimeZoneName, listed, queue_names
 from bot.durations import Duration, RetentionPeriod, format_duration
+from bot.field_rules import TagName
 from bot.identifiers import CONFIG_NAME, POSTABLE_CHANNEL_ID, USERGROUP_ID, UsergroupId, UserId
 from bot.models import (
     ACTIVE_STATUSES,
@@ -31,7 +32,6 @@ from bot.models import (
     OrderBy,
     Priority,
     RuleMatch,
-    TagName,
 )
 from bot.oncall.config import OncallConfig
 from bot.schedules import check_cron

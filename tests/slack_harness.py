@@ -281,7 +281,9 @@ class SlackHarness:
     def spy_on_backend(self) -> list[tuple[str, int]]:
         """From now on, note each backend call with how many Slack calls preceded it."""
         service = self.service
-        service.backend = _BackendSpy(service.backend, self)  # type: ignore[assignment]
+        spy = _BackendSpy(service.backend, self)
+        service.backend = spy  # type: ignore[assignment]
+        service.directory.backend = spy  # type: ignore[assignment]
         return self.backend_calls
 
     # --- reading what people see ---------------------------------------------------------------

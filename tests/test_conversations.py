@@ -149,16 +149,16 @@ async def test_assign_and_unassign(stack: Stack) -> None:
 async def test_an_agent_is_found_by_email(stack: Stack) -> None:
     """Infobip's agent list carries no e-mails (AgentResponse), so a match by e-mail is its own
     lookup (GET /agents?email=), with the embedded store's rule: whatever the case."""
-    listed = await stack.service.agents()
+    listed = await stack.service.directory.agents()
     if stack.kind == "infobip-emulator":
         assert all(agent.email is None for agent in listed)
-    found = await stack.service.agent_by_email(" BEN@example.com ")
+    found = await stack.service.directory.agent_by_email(" BEN@example.com ")
     assert found is not None and found.id == "agent-ben"
-    assert await stack.service.agent_by_email("nobody@example.com") is None
-    assert await stack.service.agent_by_email("  ") is None
-    assert await stack.service.resolve_agent(ALICE, "Ana@Example.com") == "agent-ana"
+    assert await stack.service.directory.agent_by_email("nobody@example.com") is None
+    assert await stack.service.directory.agent_by_email("  ") is None
+    assert await stack.service.directory.resolve_agent(ALICE, "Ana@Example.com") == "agent-ana"
     with pytest.raises(InvalidInput, match=r"No agent called 'nobody@example\.com'"):
-        await stack.service.resolve_agent(ALICE, "nobody@example.com")
+        await stack.service.directory.resolve_agent(ALICE, "nobody@example.com")
 
 
 async def test_tag_and_untag(stack: Stack) -> None:

@@ -356,7 +356,8 @@ def test_snoozed_items_say_until_when_and_offer_no_snooze() -> None:
 
 
 def test_an_id_too_long_for_a_block_id_keeps_the_buttons_and_drops_the_select() -> None:
-    long_id = "x" * 250  # the longest ids a press may carry (bot/models.py) overflow a block_id
+    # The longest ids a press may carry (bot/field_rules.py) overflow a block_id.
+    long_id = "x" * 250
     blocks = item_json(item(id=long_id))
     check_message_blocks(blocks)
     assert blocks[0]["block_id"] == item_block_id(long_id)

@@ -330,7 +330,7 @@ async def claim_next_step(world: World, store: EscalationStore) -> list[PageReco
     """Run the due step's claim as the sweep does, then 'die' before delivering its pages."""
     async with store.next_due(world.now[0]) as held:
         assert held is not None
-        await world.service._run_step(held, world.now[0])
+        await world.service._steps.run_step(held, world.now[0])
         return list(held.claimed)
 
 

@@ -42,7 +42,8 @@ from bot.commands.spec import (
 )
 from bot.commands.tokens import tokenize
 from bot.errors import InvalidInput
-from bot.models import SUMMARY_MAX, TOPIC_MAX, Channel, OrderBy, Priority, Status
+from bot.field_rules import SUMMARY_MAX, TOPIC_MAX
+from bot.models import Channel, OrderBy, Priority, Status
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

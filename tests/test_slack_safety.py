@@ -93,7 +93,8 @@ async def test_long_summary_and_sixty_tags_stay_within_block_kit_limits(
 ) -> None:
     summary = "word " * 700  # 3500 characters, longer than a section or an input holds
     tags = [f"tag-{n:02d}-{'x' * 60}" for n in range(60)]
-    # Ten tags per command at most (bot/models.py TAGS_PER_COMMAND): the rest in `tag` commands.
+    # Ten tags per command at most (TAGS_PER_COMMAND, bot/field_rules.py): the rest in `tag`
+    # commands.
     first = " ".join(f"#{tag}" for tag in tags[:10])
     card = await slack.create(f'{"T" * 400} summary:"{summary}" {first}')
     for start in range(10, 60, 10):

@@ -240,7 +240,7 @@ async def _queue_names(runtime: Runtime) -> dict[str, str]:
     """Names to draw instead of queue ids; only cosmetic, so a failure must not fail a command
     that has already happened (a "failed" create would be retried into a duplicate)."""
     try:
-        return {queue.id: queue.name for queue in await runtime.conversations.queues()}
+        return {queue.id: queue.name for queue in await runtime.conversations.directory.queues()}
     except ConvbotError:
         log.debug("queue names unavailable", exc_info=True)
         return {}

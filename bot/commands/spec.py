@@ -10,18 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
+from bot.field_rules import SUMMARY_MAX, TOPIC_MAX, VALUES_PER_FILTER, ConversationId, TagNames
 from bot.identifiers import CONFIG_NAME_PATTERN
-from bot.models import (
-    SUMMARY_MAX,
-    TOPIC_MAX,
-    VALUES_PER_FILTER,
-    Channel,
-    ConversationId,
-    OrderBy,
-    Priority,
-    Status,
-    TagNames,
-)
+from bot.models import Channel, OrderBy, Priority, Status
 
 LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
 

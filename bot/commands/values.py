@@ -15,8 +15,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from bot.errors import InvalidInput
-from bot.identifiers import CONFIG_NAME
-from bot.models import (
+from bot.field_rules import (
     BAD_CHARACTERS,
     CONVERSATION_ID,
     SUMMARY_MAX,
@@ -25,10 +24,10 @@ from bot.models import (
     TAGS_PER_COMMAND,
     TOPIC_MAX,
     VALUES_PER_FILTER,
-    OrderBy,
-    Status,
     too_many_tags,
 )
+from bot.identifiers import CONFIG_NAME
+from bot.models import OrderBy, Status
 
 AT_YEARS = (1970, 9998)  # room for any time zone's offset when the surface makes `at:` aware
 PAGE_MAX = 100_000  # bounds int() on user digits; 100k pages of 100 is deeper than anyone pages

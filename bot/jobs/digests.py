@@ -134,7 +134,8 @@ class DigestJobs:
 
     async def build(self, schedule: DigestSchedule) -> Digest:
         queue_ids = [
-            (await self.conversations.resolve_queue(queue)).id for queue in schedule.filter.queue
+            (await self.conversations.directory.resolve_queue(queue)).id
+            for queue in schedule.filter.queue
         ]
         return await self.digests.build(
             schedule.name,

@@ -114,7 +114,9 @@ class AutoEscalation:
         """The oldest conversations the rule selects that it should escalate now, paging past
         those it already escalated (so they cannot starve newer ones), a few pages at most."""
         waited = max(d for d in (when.unassigned_for, when.no_update_for) if d is not None)
-        queue_ids = [(await self._conversations.resolve_queue(queue)).id for queue in when.queue]
+        queue_ids = [
+            (await self._conversations.directory.resolve_queue(queue)).id for queue in when.queue
+        ]
         query = ConversationFilter(
             statuses=[Status.OPEN, Status.WAITING],
             priorities=list(when.priority),

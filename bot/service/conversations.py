@@ -10,31 +10,28 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from bot.backends.base import ConversationBackend
-from bot.bounded import all_of, settled
+from bot.bounded import all_of
 from bot.config import Action
 from bot.errors import (
-    ConvbotError,
     ConversationClosed,
     Forbidden,
     InvalidInput,
     NotFound,
     StateUnavailable,
 )
+from bot.field_rules import require_tag_count, require_tag_name
 from bot.models import (
     Actor,
-    Agent,
     Conversation,
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
-    Queue,
     ResultPage,
     Status,
-    require_tag_count,
-    require_tag_name,
 )
-from bot.service import agent_refs
+from bot.service import settling
 from bot.service.conversation_ids import ConversationIds
+from bot.service.directory import Directory
 from bot.service.permissions import PermissionPolicy
 from bot.service.refusals import Refusals
 from bot.state.audit import AuditLog, changed_fields
@@ -44,10 +41,6 @@ from bot.timestamps import format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# A Slack user id → the agent linked to them (bot/slack/identity.py), or None.
-MentionLookup = Callable[[str], Awaitable[str | None]]
-# Reads of a conversation after a change failed, to see whether it took effect all the same.
-READ_BACK_TRIES = 3
 # What routing may change: the queue and priority of the rule that matched, and the agent.
 ROUTED_FIELDS = frozenset({"queueId", "agentId", "priority"})
 
@@ -78,9 +71,10 @@ class ConversationService:
         self._clock = clock
         self._closed_hooks: list[Callable[[Actor, str], Awaitable[object]]] = []
         self._refusals = Refusals()
-        self._mentions: MentionLookup | None = None
         # Typed id prefixes, completed from the backend and the bot's own records.
         self.ids = ConversationIds(backend, KnownConversationIds(audit.engine))
+        # The agents and queues, as commands name them.
+        self.directory = Directory(backend)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -90,33 +84,6 @@ class ConversationService:
     async def find(self, query: ConversationFilter) -> ResultPage[Conversation]:
         """One page of the conversations the filter matches, in its order."""
         return await self.backend.list(query)
-
-    async def queues(self) -> list[Queue]:
-        return await self.backend.list_queues()
-
-    async def agents(self) -> list[Agent]:
-        return await self.backend.list_agents()
-
-    async def agent_name(self, agent_id: str) -> str:
-        """The agent's display name, for sentences; the id when the agents cannot be listed."""
-        try:
-            agents = await self.backend.list_agents()
-        except ConvbotError:
-            return agent_id
-        return next((a.displayName for a in agents if a.id == agent_id), agent_id)
-
-    async def agent_by_email(self, email: str) -> Agent | None:
-        """The one agent with this e-mail, in one backend request; None when there is none, or
-        when several share it (linking a person to the wrong one of them is worse than to none).
-        Infobip's agent list carries no e-mails, so the list cannot be searched for one."""
-        wanted = email.strip()
-        if not wanted:
-            return None
-        found = await self.backend.agents_with_email(wanted)
-        if len(found) > 1:
-            log.warning("%d agents have the e-mail %s; matching none of them", len(found), wanted)
-            return None
-        return found[0] if found else None
 
     # --- changes ------------------------------------------------------------------------------
 
@@ -129,7 +96,7 @@ class ConversationService:
         if not data.tags:
             return Change(conversation=created.model_copy(update={"tags": []}))
         untagged = created.model_copy(update={"tags": []})
-        linked, error = await self._retag(untagged, data.tags, linking=True)
+        linked, error = await settling.retag(self.backend, untagged, data.tags, linking=True)
         if linked:
             await self._record(actor, "tag", created.id, {"tags": []}, {"tags": linked})
         if error is not None:
@@ -166,7 +133,8 @@ class ConversationService:
         wanted = patch.changes()
         if all(_snapshot(before).get(field) == value for field, value in wanted.items()):
             return Change(conversation=before, changed=False, note=already_said(wanted))
-        after = await self._settled(
+        after = await settling.settle(
+            self.backend,
             before,
             self.backend.patch(conversation_id, patch),
             lambda now: all(_snapshot(now).get(field) == v for field, v in wanted.items()),
@@ -196,9 +164,10 @@ class ConversationService:
         if before.agentId == agent_id:
             note = "It is already yours." if agent_id == actor.agent_id else None
             if note is None:
-                note = f"It is already assigned to {await self.agent_name(agent_id)}."
+                note = f"It is already assigned to {await self.directory.agent_name(agent_id)}."
             return Change(conversation=before, changed=False, note=note)
-        after = await self._settled(
+        after = await settling.settle(
+            self.backend,
             before,
             self.backend.assign(conversation_id, agent_id),
             lambda now: now.agentId == agent_id,
@@ -211,8 +180,11 @@ class ConversationService:
         before = await self._changeable(conversation_id)
         if before.agentId is None:
             return Change(conversation=before, changed=False, note="It is already unassigned.")
-        after = await self._settled(
-            before, self.backend.unassign(conversation_id), lambda now: now.agentId is None
+        after = await settling.settle(
+            self.backend,
+            before,
+            self.backend.unassign(conversation_id),
+            lambda now: now.agentId is None,
         )
         after = await self._record_change(actor, "unassign", before, after)
         return Change(conversation=after, before=before)
@@ -220,8 +192,11 @@ class ConversationService:
     async def route(self, actor: Actor, conversation_id: str) -> Change:
         await self.authorize(actor, "route", conversation_id)
         before = await self._changeable(conversation_id)
-        after = await self._settled(
-            before, self.backend.route(conversation_id), lambda now: _routed(before, now)
+        after = await settling.settle(
+            self.backend,
+            before,
+            self.backend.route(conversation_id),
+            lambda now: _routed(before, now),
         )
         after = await self._record_change(actor, "route", before, after)
         return Change(conversation=after, before=before)
@@ -249,7 +224,7 @@ class ConversationService:
             )
         # Infobip refuses to link a tag that does not exist yet: create first, then link.
         await all_of(self.backend.create_tag(name) for name in missing)
-        linked, error = await self._retag(before, missing, linking=True)
+        linked, error = await settling.retag(self.backend, before, missing, linking=True)
         if error is None:
             return await self._after_tags(actor, "tag", before, sorted([*current, *linked]))
         if linked:  # made, so audited, and said
@@ -274,7 +249,7 @@ class ConversationService:
                 f"Conversation {conversation_id} has no tag {listed} (its tags: {have})."
             )
         unique = list(dict.fromkeys(names))
-        removed, error = await self._retag(before, unique, linking=False)
+        removed, error = await settling.retag(self.backend, before, unique, linking=False)
         left = [t for t in current if t not in removed]
         if error is None:
             return await self._after_tags(actor, "untag", before, left)
@@ -287,7 +262,7 @@ class ConversationService:
             )
         raise error
 
-    # --- lookups used by the command layer ----------------------------------------------------
+    # --- snoozes ------------------------------------------------------------------------------
 
     async def snooze(
         self, actor: Actor, conversation_id: str, duration: timedelta
@@ -313,76 +288,6 @@ class ConversationService:
             return {}
         return await self._snoozes.active(conversation_ids)
 
-    async def resolve_queue(self, text: str) -> Queue:
-        """A queue by id or by name (case-insensitive)."""
-        return _find_queue(await self.backend.list_queues(), text)
-
-    async def resolve_queues(self, texts: list[str]) -> list[Queue]:
-        """Several queues by id or name, from one listing of the queues (not one each)."""
-        if not texts:
-            return []
-        queues = await self.backend.list_queues()
-        return [_find_queue(queues, text) for text in texts]
-
-    def link_mentions(self, lookup: MentionLookup) -> None:
-        """How a Slack mention (`<@U…>`) names an agent; without it mentions are refused."""
-        self._mentions = lookup
-
-    async def resolve_agent(self, actor: Actor, text: str) -> str:
-        """An agent id from `me`, or anything `find_agent` takes."""
-        if text.strip().lower() == "me":
-            if actor.agent_id is None:
-                raise InvalidInput(
-                    f"You ({actor.id}) are not linked to an agent, so `me` means nobody. Ask an "
-                    f"admin to add `{actor.id}: <agent id>` under `agents:` in convbot.yml."
-                )
-            return actor.agent_id
-        return (await self.find_agent(text)).id
-
-    async def find_agent(self, text: str) -> Agent:
-        """The one agent `text` names: an id, a name or first name (case-insensitive, `@ben`
-        too), an e-mail, or a Slack mention of a linked person. A miss suggests the closest
-        names; several matches are listed. One listing of the agents, plus one request by
-        e-mail when nothing in the listing matched (Infobip's list items carry no e-mail)."""
-        mention = agent_refs.mention_in(text)
-        mentioned = await self._mentioned_agent(mention) if mention is not None else None
-        agents = await self.backend.list_agents()
-        wanted = mentioned or text.strip()
-        for agent in agents:
-            if wanted == agent.id:
-                return agent
-        if mentioned is not None:
-            # Linked in convbot.yml to an id the backend does not list: assigning says so.
-            return Agent(id=mentioned, displayName=mentioned)
-        matches = agent_refs.by_name(agents, wanted) or [
-            a for a in agents if a.id.casefold() == wanted.casefold()
-        ]
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            raise InvalidInput(agent_refs.ambiguous_agent(matches, wanted))
-        if "@" in wanted[1:]:
-            by_email = await self.agent_by_email(wanted)
-            if by_email is not None:
-                return by_email
-        raise InvalidInput(agent_refs.unknown_agent(agents, wanted))
-
-    async def _mentioned_agent(self, mention: agent_refs.Mention) -> str:
-        who = f"@{mention.label}" if mention.label else "That Slack user"
-        if self._mentions is None:
-            raise InvalidInput(
-                f"{who} is a Slack mention, which works in Slack only; here give the agent's"
-                " name, e-mail or id."
-            )
-        agent_id = await self._mentions(mention.user_id)
-        if agent_id is None:
-            raise InvalidInput(
-                f"{who} is not linked to an agent, so cannot be assigned. Ask an admin to add"
-                f" `{mention.user_id}: <agent id>` under `agents:` in convbot.yml, or give the"
-                " agent's name, e-mail or id."
-            )
-        return agent_id
-
     async def authorize(self, actor: Actor, action: Action, conversation_id: str | None) -> None:
         """Refuse before any backend call; a refusal is audited like a change, once a minute
         per person and action (see bot/service/refusals.py)."""
@@ -401,70 +306,6 @@ class ConversationService:
             raise ConversationClosed(conversation_id)
         return conversation
 
-    async def _settled(
-        self,
-        before: Conversation,
-        change: Awaitable[Conversation],
-        done: Callable[[Conversation], bool],
-    ) -> Conversation:
-        """The conversation after `change`. When `change` fails, it may still have taken effect:
-        its answer lost (a dropped connection, a timeout), or a retry of it refused because of
-        what the first try did (closing twice, "already closed"). Reporting that as a failure
-        would leave a change out of the audit log and tell the person to do it again. So the
-        conversation is read back: when it now is as `done` says (and `before` was not, as the
-        callers checked), the change is taken as made. Someone else making the very same change
-        in that moment would be credited to this actor too, which is the lesser wrong."""
-        try:
-            return await change
-        except ConvbotError as error:
-            now = await self._read_back(before.id)
-            if now is None or not done(now):
-                raise
-            log.info("a change to %s failed (%s) yet took effect", before.id, error)
-            return now
-
-    async def _retag(
-        self, before: Conversation, names: list[str], *, linking: bool
-    ) -> tuple[list[str], ConvbotError | None]:
-        """Link (or unlink) tags `names`, which `before` lacks (or has): the names done, sorted,
-        and the error of one not done (None when all were). The calls run concurrently, so some
-        may succeed where another fails, and one that failed may have been done all the same
-        (see `_settled`): after a failure the tags are read back to know which."""
-        conversation_id = before.id
-        calls = (
-            self.backend.add_tag(conversation_id, name)
-            if linking
-            else self.backend.remove_tag(conversation_id, name)
-            for name in names
-        )
-        results = await settled(calls)
-        failed: dict[str, ConvbotError] = {}
-        for name, result in zip(names, results, strict=True):
-            if isinstance(result, ConvbotError):
-                failed[name] = result
-            elif isinstance(result, BaseException):
-                raise result
-        if not failed:
-            return sorted(names), None
-        now = await self._read_back(conversation_id)
-        if now is not None:
-            for name in list(failed):
-                if (name in (now.tags or [])) == linking:
-                    log.info("%s of %s failed yet took effect", name, conversation_id)
-                    del failed[name]
-        done = sorted(name for name in names if name not in failed)
-        return done, next(iter(failed.values()), None)
-
-    async def _read_back(self, conversation_id: str) -> Conversation | None:
-        """The conversation as the backend has it now; None when it cannot be read (a few tries:
-        it is read because the backend just failed, and that may go on for a moment)."""
-        for _ in range(READ_BACK_TRIES):
-            try:
-                return await self.backend.get(conversation_id)
-            except ConvbotError as error:
-                log.debug("reading %s back failed: %s", conversation_id, error)
-        return None
-
     async def _after_tags(
         self, actor: Actor, action: str, before: Conversation, tags: list[str]
     ) -> Change:
@@ -477,7 +318,7 @@ class ConversationService:
         version and its first press would be refused as out of date. So it is read back (on
         Infobip one GET of it and one of its tags, at once); if that fails, `drawn` with the
         new tags, which a press then finds a moment old and redraws."""
-        now = await self._read_back(drawn.id)
+        now = await settling.read_back(self.backend, drawn.id)
         return now if now is not None else drawn.model_copy(update={"tags": tags})
 
     async def _record_change(
@@ -537,15 +378,6 @@ def already_said(wanted: dict[str, Any]) -> str:
         has_text = ", ".join(has[:-1]) + (" and " if len(has) > 1 else "") + has[-1]
         parts.append(("has " if states else "already has ") + has_text)
     return "It " + (", and ".join(parts) or "already is so") + "."
-
-
-def _find_queue(queues: Iterable[Queue], text: str) -> Queue:
-    listed = list(queues)
-    for queue in listed:
-        if text == queue.id or text.casefold() == queue.name.casefold():
-            return queue
-    known = ", ".join(q.name for q in listed[:10]) or "none are configured"
-    raise InvalidInput(f"Unknown queue '{text}'. Queues: {known}.")
 
 
 def _routed(before: Conversation, now: Conversation) -> bool:

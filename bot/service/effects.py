@@ -60,7 +60,7 @@ class ConversationEffect(Effect):
 
 async def _take(services: Services, actor: Actor, current: Conversation, _: str | None) -> Applied:
     conversations = services.conversations
-    agent_id = await conversations.resolve_agent(actor, "me")
+    agent_id = await conversations.directory.resolve_agent(actor, "me")
     return Applied(await conversations.assign(actor, current.id, agent_id))
 
 

@@ -39,7 +39,7 @@ class PageAnswers:
         holder = (await self._conversations.get(conversation_id)).agentId
         if not done.first and holder is not None:
             return PageAnswer(acknowledged=done, holder=holder)
-        agent_id = await self._conversations.resolve_agent(actor, "me")
+        agent_id = await self._conversations.directory.resolve_agent(actor, "me")
         change = await self._conversations.assign(actor, conversation_id, agent_id)
         await self._escalations.redraw(done.escalation)  # the pages show who has it
         return PageAnswer(

@@ -39,8 +39,8 @@ class CardDrawing:
         try:
             async with asyncio.timeout(NAMES_WAIT):
                 queues, agents = await asyncio.gather(
-                    self._queues.get("all", self._service.queues),
-                    self._agents.get("all", self._service.agents),
+                    self._queues.get("all", self._service.directory.queues),
+                    self._agents.get("all", self._service.directory.agents),
                 )
         except TimeoutError:
             # The loads go on (shielded) and fill the cache for the next card.
@@ -67,7 +67,7 @@ class CardDrawing:
 
     async def queues(self) -> list[Queue]:
         try:
-            return await self._queues.get("all", self._service.queues)
+            return await self._queues.get("all", self._service.directory.queues)
         except TimeoutError:  # the command's deadline passed while another loaded them
             raise BackendUnavailable(
                 f"The queues did not arrive within the {deadlines.COMMAND_SECONDS:g} s convbot "

@@ -48,7 +48,7 @@ async def tell_previous_agent(
     if now_with is not None and now_with == actor.agent_id:
         text = f"{actor_label(actor.id)} took {ref} from you: it is assigned to them now."
     elif now_with is not None:
-        name = user_text(await deps.service.agent_name(now_with), 100)
+        name = user_text(await deps.service.directory.agent_name(now_with), 100)
         text = f"{actor_label(actor.id)} reassigned {ref} from you to {name}."
     else:
         text = f"{actor_label(actor.id)} unassigned {ref} from you."

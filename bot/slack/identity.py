@@ -61,7 +61,7 @@ class SlackIdentity:
         email = str(answer["user"]["profile"].get("email") or "").strip()
         if not email:
             return None
-        agent = await self._service.agent_by_email(email)
+        agent = await self._service.directory.agent_by_email(email)
         if agent is None:
             return None
         self._learned[agent.id] = user_id

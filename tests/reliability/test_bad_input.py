@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from bot.commands.registry import SUBCOMMANDS
 from bot.devtools.fakeslack import ResponsePost, slash_command
-from bot.models import TOPIC_MAX
+from bot.field_rules import TOPIC_MAX
 from bot.slack.blocks import limits
 from bot.slack.blocks.mrkdwn import clip
 from bot.slack.text import from_slack

@@ -30,7 +30,8 @@ from bot.devtools.fakeslack import (
     view_submission,
 )
 from bot.devtools.fakeslack.payloads import socket_payload
-from bot.models import BAD_CHARACTERS, TOPIC_MAX, Conversation, ConversationFilter, Status
+from bot.field_rules import BAD_CHARACTERS, TOPIC_MAX
+from bot.models import Conversation, ConversationFilter, Status
 from bot.slack.blocks import buttons, limits, modals, refs
 from bot.slack.blocks.mrkdwn import clip
 from bot.slack.blocks.refs import CARD_BLOCK_PREFIX

@@ -27,7 +27,8 @@ from bot.devtools.emulator.observe import Exchange, observing
 from bot.devtools.fakeslack import StoredMessage
 from bot.devtools.loopback import serve_in_background
 from bot.errors import NotFound
-from bot.models import TAGS_PER_COMMAND, VALUES_PER_FILTER, ConversationCreate
+from bot.field_rules import TAGS_PER_COMMAND, VALUES_PER_FILTER
+from bot.models import ConversationCreate
 from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK
 from bot.state.tables import digest_posts

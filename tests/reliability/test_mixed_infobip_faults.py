@@ -46,7 +46,8 @@ from bot.devtools.emulator import create_emulator_app
 from bot.devtools.fakeslack import ResponsePost, StoredMessage
 from bot.devtools.faults import FAULT_KINDS, FaultDice, FaultPlan, fault_proxy
 from bot.devtools.loopback import serve_in_background
-from bot.models import LIMIT_MAX, Conversation, ConversationFilter
+from bot.field_rules import LIMIT_MAX
+from bot.models import Conversation, ConversationFilter
 from bot.slack.blocks import buttons
 from bot.slack.blocks.messages import UNEXPECTED
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine

@@ -23,8 +23,8 @@ from bot.backends.infobip import listing, wire
 from bot.backends.infobip.errors import NOTHING, ErrorMapper, MaybeDone, Subject, unreadable
 from bot.backends.infobip.http import InfobipHttp, Params, RetryPolicy, checked_api_key
 from bot.errors import BackendUnavailable, ConvbotError, InvalidInput
+from bot.field_rules import LIMIT_MAX
 from bot.models import (
-    LIMIT_MAX,
     Agent,
     Conversation,
     ConversationCreate,

@@ -18,15 +18,8 @@ from bot.backends.infobip import wire
 from bot.backends.infobip.errors import unreadable
 from bot.bounded import all_of, throttled
 from bot.errors import InvalidInput
-from bot.models import (
-    LIMIT_MAX,
-    Conversation,
-    ConversationFilter,
-    OrderBy,
-    Priority,
-    ResultPage,
-    Status,
-)
+from bot.field_rules import LIMIT_MAX
+from bot.models import Conversation, ConversationFilter, OrderBy, Priority, ResultPage, Status
 from bot.timestamps import format_timestamp
 
 # Requests one sub-query may spend on pages of LIMIT_MAX before the user is asked to narrow the

@@ -31,9 +31,9 @@ async def _assign(
     """Named as a person would say it: "Assigned to Ben Kovac.", or "to you"."""
     found: Agent | None = None
     if command.agent.strip().lower() == "me":
-        agent_id, who = await service.resolve_agent(actor, "me"), "you"
+        agent_id, who = await service.directory.resolve_agent(actor, "me"), "you"
     else:
-        found = await service.find_agent(command.agent)
+        found = await service.directory.find_agent(command.agent)
         agent_id, who = found.id, found.displayName
     result = changed(await service.assign(actor, command.id, agent_id), assigned_to(who))
     return result.model_copy(update={"agent": found})
@@ -44,7 +44,7 @@ def assigned_to(who: str) -> str:
 
 
 async def _take(command: TakeCommand, service: ConversationService, actor: Actor) -> CommandResult:
-    agent_id = await service.resolve_agent(actor, "me")
+    agent_id = await service.directory.resolve_agent(actor, "me")
     change = await service.assign(actor, command.id, agent_id)
     return changed(change, await _taken_headline(change, service))
 
@@ -54,7 +54,7 @@ async def _taken_headline(change: Change, service: ConversationService) -> str:
     previous = change.before.agentId if change.before is not None else None
     if previous is None:
         return "It is yours now."
-    return f"It is yours now (it was with {await service.agent_name(previous)})."
+    return f"It is yours now (it was with {await service.directory.agent_name(previous)})."
 
 
 async def _unassign(

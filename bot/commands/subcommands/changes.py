@@ -33,17 +33,8 @@ from bot.commands.values import (
     topic_text,
 )
 from bot.errors import InvalidInput
-from bot.models import (
-    TAG_MAX,
-    TAGS_PER_COMMAND,
-    Actor,
-    Channel,
-    ConversationCreate,
-    ConversationPatch,
-    Priority,
-    Status,
-    validated,
-)
+from bot.field_rules import TAG_MAX, TAGS_PER_COMMAND, validated
+from bot.models import Actor, Channel, ConversationCreate, ConversationPatch, Priority, Status
 from bot.service.conversations import ConversationService
 
 _CREATE_OPTIONS = {
@@ -82,9 +73,9 @@ async def _create(
         if value is not None:
             fields[name] = value
     if command.queue is not None:
-        fields["queueId"] = (await service.resolve_queue(command.queue)).id
+        fields["queueId"] = (await service.directory.resolve_queue(command.queue)).id
     if command.agent is not None:
-        fields["agentId"] = await service.resolve_agent(actor, command.agent)
+        fields["agentId"] = await service.directory.resolve_agent(actor, command.agent)
     change = await service.create(actor, validated(ConversationCreate, fields))
     return changed(change, f"Created conversation {change.conversation.id}.")
 
@@ -110,7 +101,7 @@ async def _update(
         if getattr(command, name) is not None
     }
     if command.queue is not None:
-        fields["queueId"] = (await service.resolve_queue(command.queue)).id
+        fields["queueId"] = (await service.directory.resolve_queue(command.queue)).id
     if not fields:
         raise InvalidInput(
             "Nothing to update: give topic:, summary:, status:, priority: or queue:."

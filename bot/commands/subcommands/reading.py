@@ -68,9 +68,10 @@ async def list_filter(
     """The backend filter a `list` command asks for; open and waiting unless a status is given.
 
     Without `sort:` the list is in the triage order, which reads each priority oldest first."""
-    queue_ids = [queue.id for queue in await service.resolve_queues(list(command.queues))]
+    directory = service.directory
+    queue_ids = [queue.id for queue in await directory.resolve_queues(list(command.queues))]
     agent = command.agent
-    agent_id = None if agent in (None, "none") else await service.resolve_agent(actor, str(agent))
+    agent_id = None if agent in (None, "none") else await directory.resolve_agent(actor, str(agent))
     return ConversationFilter(
         statuses=command.statuses or list(ACTIVE_STATUSES),
         priorities=command.priorities,

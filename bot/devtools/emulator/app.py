@@ -46,8 +46,8 @@ from bot.errors import (
     NotFound,
     RateLimited,
 )
+from bot.field_rules import LIMIT_MAX
 from bot.models import (
-    LIMIT_MAX,
     Agent,
     AgentRole,
     AgentStatus,

@@ -14,17 +14,8 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from bot.devtools.emulator.answers import BAD_BODY, bad
-from bot.models import (
-    LIMIT_MAX,
-    SUMMARY_MAX,
-    TOPIC_MAX,
-    Channel,
-    ConversationCreate,
-    ConversationFilter,
-    OrderBy,
-    Priority,
-    Status,
-)
+from bot.field_rules import LIMIT_MAX, SUMMARY_MAX, TOPIC_MAX
+from bot.models import Channel, ConversationCreate, ConversationFilter, OrderBy, Priority, Status
 from bot.timestamps import parse_timestamp
 
 DEFAULT_LIMIT = 10  # the contract's default page size

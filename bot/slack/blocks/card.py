@@ -24,7 +24,8 @@ from slack_sdk.models.blocks import (
     TextObject,
 )
 
-from bot.models import CONVERSATION_ID, Conversation, Priority, Status
+from bot.field_rules import CONVERSATION_ID
+from bot.models import Conversation, Priority, Status
 from bot.slack.blocks import buttons, limits
 from bot.slack.blocks.mrkdwn import (
     NOTHING,
@@ -81,7 +82,8 @@ def label(value: str) -> str:
 
 def card_value(conversation: Conversation) -> str | None:
     """The CardRef a card's buttons carry, or None when it cannot fit in a button value or its
-    id is not one a press may carry (bot/models.py CONVERSATION_ID: such a press is refused)."""
+    id is not one a press may carry (CONVERSATION_ID in bot/field_rules.py: such a press is
+    refused)."""
     if not CONVERSATION_ID.fullmatch(conversation.id):
         return None
     value = CardRef(id=conversation.id, v=conversation.updatedAt).encode()

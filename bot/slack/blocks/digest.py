@@ -33,7 +33,8 @@ from slack_sdk.models.blocks import (
 
 from bot.digests.model import Digest, DigestItem
 from bot.errors import InvalidInput
-from bot.models import CONVERSATION_ID, Priority, Status
+from bot.field_rules import CONVERSATION_ID
+from bot.models import Priority, Status
 from bot.slack.blocks import buttons, limits, refs
 from bot.slack.blocks.card import (
     PRIORITY_EMOJI,

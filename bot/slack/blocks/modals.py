@@ -25,7 +25,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.errors import InvalidInput
-from bot.models import SUMMARY_MAX, TOPIC_MAX, Channel, Conversation, Priority, Queue, Status
+from bot.field_rules import SUMMARY_MAX, TOPIC_MAX
+from bot.models import Channel, Conversation, Priority, Queue, Status
 from bot.slack.blocks import limits
 from bot.slack.blocks.card import label, priority_select
 from bot.slack.blocks.mrkdwn import clip, md, plain, user_text

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.errors import InvalidInput
-from bot.models import ConversationId
+from bot.field_rules import ConversationId
 from bot.slack.intake import usable_response_url
 from bot.timestamps import Timestamp
 

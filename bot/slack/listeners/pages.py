@@ -62,7 +62,7 @@ async def _already_answered(
         whose = (
             "yours"
             if holder == agent_id
-            else f"assigned to {escape(await deps.service.agent_name(holder))}"
+            else f"assigned to {escape(await deps.service.directory.agent_name(holder))}"
         )
         note += f" The conversation is already {whose}."
     return note
