@@ -29,8 +29,10 @@ from bot.jobs.scheduler import Jobs, replica_name
 from bot.metrics import Metrics, metered
 from bot.service.conversations import ConversationService
 from bot.service.escalations import EscalationService
+from bot.service.page_answers import PageAnswers
 from bot.service.paging import Pager
 from bot.service.permissions import PermissionPolicy
+from bot.service.presses import Presses
 from bot.settings import Settings
 from bot.slack.app import build_slack_app
 from bot.slack.client import slack_client
@@ -146,16 +148,19 @@ async def build_runtime(
     posts = DigestPosts(engine)
     publisher = SlackDigestPublisher(client, lambda: drawing.context(None), posts, updates)
     jobs = _jobs(config, engine, conversations, escalations, publisher, clock)
+    claims = CardClaims(engine)
     slack = SlackContext(
         settings=settings,
         config=config,
         service=conversations,
         audit=audit,
         escalations=escalations,
+        presses=Presses(conversations, escalations, claims),
+        page_answers=PageAnswers(conversations, escalations),
         client=client,
         identity=identity,
         drawing=drawing,
-        claims=CardClaims(engine),
+        claims=claims,
         metrics=metrics or Metrics(),
         updates=updates,
         digest_posts=posts,

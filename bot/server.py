@@ -32,6 +32,7 @@ from bot.jobs.scheduler import start_scheduler
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.schedules import job_id, next_runs
 from bot.settings import Settings
+from bot.slack.bolt_requests import dispatch
 from bot.slack.client import slack_client, slack_session
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.intake import refusal
@@ -181,7 +182,7 @@ async def _slack_events(request: Request) -> Response:
         await request.body(), request.headers, secret.get_secret_value() if secret else None
     )
     if refused is None:
-        return await serving.handler.handle(request)
+        return await dispatch(serving.handler, request)
     if refused.sentence and refused.ack_text:
         return JSONResponse({"response_type": "ephemeral", "text": refused.sentence})
     if refused.sentence and refused.response_url:

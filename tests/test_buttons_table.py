@@ -145,7 +145,12 @@ class _RecordingApp:
 def test_every_entry_registers_its_listener_behind_the_press_middleware() -> None:
     app = _RecordingApp()
     deps = SimpleNamespace(
-        service=object(), escalations=object(), claims=object(), identity=object()
+        service=object(),
+        escalations=object(),
+        claims=object(),
+        identity=object(),
+        presses=object(),
+        page_answers=object(),
     )
     register_listeners(app, deps)  # type: ignore[arg-type]
     assert set(app.actions) == set(BY_ID)

@@ -4,13 +4,14 @@ each surface (mentions in Slack, plain `@id` elsewhere)."""
 from __future__ import annotations
 
 import asyncio
+from typing import get_args
 
 import pytest
 
-from bot.config import Permission
+from bot.config import Action, Permission
 from bot.errors import Forbidden
 from bot.models import Actor
-from bot.service.permissions import NotAllowed, PermissionPolicy, decided
+from bot.service.permissions import _VERBS, NotAllowed, PermissionPolicy, decided
 from bot.slack.blocks.messages import error_mrkdwn, sentence_for
 
 ANA = Actor(id="UANA00001", surface="slack")
@@ -25,6 +26,11 @@ class _Groups:
     async def members(self, group_id: str) -> set[str]:
         self.asked += 1
         return self.members_of
+
+
+def test_every_permission_has_the_verb_its_refusal_says() -> None:
+    # A permission added to the config without one would fail only when someone is refused.
+    assert set(_VERBS) == set(get_args(Action))
 
 
 def test_a_refusal_names_whom_to_ask_without_slack_markup() -> None:

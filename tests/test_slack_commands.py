@@ -42,6 +42,15 @@ async def test_create_acks_then_posts_the_card_in_channel(slack: SlackHarness) -
     assert set(CARD_BUTTONS) <= set(action_ids(message.blocks))
 
 
+async def test_a_command_whose_text_says_payload_is_answered(slack: SlackHarness) -> None:
+    # Bolt reads a form that contains the word "payload" as an empty interactivity payload, and
+    # this command used to get no answer at all (bot/slack/bolt_requests.py).
+    command = await slack.command("create payload schema broken")
+    answer = await command.answer()
+    assert "Created conversation" in answer.text
+    assert "payload schema broken" in texts(answer.blocks)
+
+
 async def test_list_is_ephemeral_with_a_row_per_conversation(slack: SlackHarness) -> None:
     await slack.create("First one")
     await slack.create("Second one priority:urgent")

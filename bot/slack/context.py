@@ -16,6 +16,8 @@ from bot.metrics import Metrics
 from bot.models import Queue
 from bot.service.conversations import ConversationService
 from bot.service.escalations import EscalationService
+from bot.service.page_answers import PageAnswers
+from bot.service.presses import Presses
 from bot.settings import Settings
 from bot.slack.blocks.card import CardContext
 from bot.slack.drawing import CardDrawing
@@ -35,6 +37,8 @@ class SlackContext:
     service: ConversationService
     audit: AuditLog
     escalations: EscalationService
+    presses: Presses  # a press acts once per conversation version
+    page_answers: PageAnswers  # a page's Acknowledge and Take
     client: AsyncWebClient
     identity: SlackIdentity
     drawing: CardDrawing

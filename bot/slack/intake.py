@@ -135,7 +135,7 @@ class Refusal:
 
 def refusal(body: bytes, headers: Mapping[str, str], secret: str | None) -> Refusal | None:
     """What to answer `body` with here, or None to hand it to Bolt."""
-    content_type = (headers.get("content-type") or "").split(";")[0] or None  # as Bolt reads it
+    content_type = content_type_of(headers)
     signed = secret is None or signed_by_slack(body, headers, secret)
     if not signed and not _ssl_check(body, content_type):
         log.info("refused a request Slack did not sign in the last five minutes")
@@ -246,7 +246,7 @@ def read(body: bytes, content_type: str | None) -> tuple[dict[str, Any], str | N
         # A form's `payload=` is percent-encoded: its brackets are counted once decoded, below.
         return {}, f"the body nests deeper than {MAX_NESTING} levels"
     try:
-        parsed = _parse_as_bolt_does(text, content_type)
+        parsed = read_body(text, content_type)
     except ValueError as error:  # json.JSONDecodeError included
         return {}, f"the body is not JSON or a form: {error}"
     if not isinstance(parsed, dict):
@@ -254,18 +254,27 @@ def read(body: bytes, content_type: str | None) -> tuple[dict[str, Any], str | N
     return parsed, _shape_problem(parsed)
 
 
-def _parse_as_bolt_does(text: str, content_type: str | None) -> Any:
-    """slack_bolt.request.internals.parse_body, which this must follow to judge the same body."""
+def content_type_of(headers: Mapping[str, str]) -> str | None:
+    """The media type, as Bolt reads it (no parameters)."""
+    return (headers.get("content-type") or "").split(";")[0] or None
+
+
+def read_body(text: str, content_type: str | None) -> Any:
+    """The body as Bolt reads it (slack_bolt.request.internals.parse_body), except that a form
+    without a `payload=` field is the flat form it is: Bolt reads any form that merely contains
+    the word "payload" (a slash command's text) as `{}` (bot/slack/bolt_requests.py). Raises
+    ValueError for JSON that does not parse or a payload nested too deep."""
     if not text:
         return {}
     if content_type == "application/json" or text.startswith("{"):
         return json.loads(text)
-    if "payload" in text:
-        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-        if payload is not None and _nesting(payload.encode()) > MAX_NESTING:
-            raise ValueError(f"its payload nests deeper than {MAX_NESTING} levels")
-        return {} if payload is None else json.loads(payload)
-    return dict(parse_qsl(text, keep_blank_values=True))
+    fields = dict(parse_qsl(text, keep_blank_values=True))
+    if "payload" not in text or "payload" not in fields:
+        return fields
+    payload = fields["payload"]
+    if _nesting(payload.encode()) > MAX_NESTING:
+        raise ValueError(f"its payload nests deeper than {MAX_NESTING} levels")
+    return json.loads(payload)
 
 
 def _nesting(data: bytes) -> int:

@@ -17,8 +17,7 @@ BOT_EVENTS: tuple[str, ...] = (events.HOME_OPENED,)
 
 
 def register_listeners(app: AsyncApp, deps: SlackContext) -> None:
-    presses = Presses(deps.service, deps.escalations, deps.claims)
-    answers = PageAnswers(deps.service, deps.escalations)
+    presses, answers = deps.presses, deps.page_answers
     commands.register(app, deps)
     # Every button and select in the table, each behind the middleware that reads its press.
     for button in BUTTONS:
