@@ -72,7 +72,8 @@ class Runtime:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     def slack_app(self) -> AsyncApp:
-        """The Bolt app, for a process that serves Slack (built with `for_slack`)."""
+        """A Bolt app over these parts, built anew: a process that serves Slack (built with
+        `for_slack`) calls it once."""
         return build_slack_app(self.slack)
 
     async def aclose(self) -> None:
@@ -125,12 +126,12 @@ async def build_runtime(
         backend,
         audit,
         PermissionPolicy(config.permissions, groups),
-        SnoozeStore(engine),
+        SnoozeStore(engine, clock=clock),
         clock=clock,
     )
     identity = SlackIdentity(config.agents, client, conversations)
     drawing = CardDrawing(conversations, identity)
-    notices = EscalationNotices(engine)
+    notices = EscalationNotices(engine, clock=clock)
     escalations = EscalationService(
         conversations,
         EscalationStore(engine, clock=clock),
@@ -140,15 +141,18 @@ async def build_runtime(
         groups=groups,
         clock=clock,
     )
-    # Whichever surface closes a conversation (Slack, the CLI), its escalation ends with it.
-    conversations.when_closed(escalations.resolve)
+    # Whichever surface closes a conversation (Slack, the CLI), its escalation ends with it and
+    # its pages are redrawn. Without a way to redraw them (a CLI with no Slack token), the
+    # serving replicas' sweep ends it instead, as it does a close made in Infobip itself.
+    if pager is not None or settings.slack_bot_token is not None:
+        conversations.when_closed(escalations.resolve)
     if for_slack:
         conversations.directory.link_mentions(identity.agent_for)
     updates = MessageUpdates(client)
-    posts = DigestPosts(engine)
+    posts = DigestPosts(engine, clock=clock)
     publisher = SlackDigestPublisher(client, lambda: drawing.context(None), posts, updates)
     jobs = _jobs(config, engine, conversations, escalations, publisher, clock)
-    claims = CardClaims(engine)
+    claims = CardClaims(engine, clock=clock)
     slack = SlackContext(
         settings=settings,
         config=config,
@@ -166,7 +170,7 @@ async def build_runtime(
         digest_posts=posts,
         digests=jobs.digests,
         escalation_notices=notices,
-        slack_events=SlackEvents(engine),
+        slack_events=SlackEvents(engine, clock=clock),
     )
     return Runtime(
         settings=settings,
@@ -243,9 +247,9 @@ def _jobs(
         # event minutes after its first try (bot/state/slack_events.py); expired snoozes are as
         # good as none; the rest is kept as long as `retention:` says (bot/state/retention.py).
         housekeeping={
-            "housekeeping:card-claims": CardClaims(engine).forget_old,
-            "housekeeping:slack-events": SlackEvents(engine).forget_old,
-            "housekeeping:snoozes": SnoozeStore(engine).forget_expired,
+            "housekeeping:card-claims": CardClaims(engine, clock=clock).forget_old,
+            "housekeeping:slack-events": SlackEvents(engine, clock=clock).forget_old,
+            "housekeeping:snoozes": SnoozeStore(engine, clock=clock).forget_expired,
             "housekeeping:retention": Retention(
                 engine,
                 config.retention,

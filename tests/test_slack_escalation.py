@@ -437,3 +437,26 @@ async def test_a_close_from_the_cli_ends_the_escalation_at_once(
         assert ended.ended_by is not None and ended.ended_by.startswith("cli:")
         settled = slack.fake.message(page.channel, page.ts)
         assert settled is not None and button_table.PAGE_ACK.id not in texts(settled.blocks)
+
+
+async def test_a_close_from_a_cli_without_a_slack_token_leaves_the_escalation_to_the_sweep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a token the CLI could end the escalation but never redraw its pages, which would
+    then offer Acknowledge on a resolved page for good. The serving bot ends it when its next
+    step falls due, as it does a close made in Infobip itself (the page still live till then)."""
+    config = {**ONCALL, "scheduler": {"escalation_sweep": "5m"}}
+    async with running_bot(tmp_path, config=config) as slack:
+        card = await slack.create("Printer on fire priority:high")
+        await slack.press(card.message, button_table.ESCALATE.id)
+        await slack.settle("chat.postMessage", 1)
+        [page] = slack.dms_to(BEN)
+        store = EscalationStore(slack.serving.runtime.engine)
+        tokenless = slack.serving.runtime.settings.model_copy(update={"slack_bot_token": None})
+
+        assert await _conv(tokenless, ["close", card.id], False) == 0
+
+        assert "CLOSED" in capsys.readouterr().out
+        assert await store.active_for(card.id) is not None  # not ended where it can't be redrawn
+        assert slack.fake.calls_to("chat.update") == []  # the CLI asked nothing of Slack
+        assert button_table.PAGE_ACK.id in texts(slack.fake.message(page.channel, page.ts).blocks)

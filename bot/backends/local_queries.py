@@ -3,7 +3,6 @@ writes, tag look-ups, and rows read back as the models Infobip's API answers wit
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -43,7 +42,7 @@ ORDER_COLUMNS = {
 }
 
 
-def order_by(column: Any, descending: bool) -> builtins.list[Any]:
+def order_by(column: Any, descending: bool) -> list[Any]:
     """Ties break by creation time, then id: a total order that the indexes can serve.
 
     Missing values sort last either way, as the Infobip client's page merge expects.
@@ -57,8 +56,8 @@ def order_by(column: Any, descending: bool) -> builtins.list[Any]:
     return ordered
 
 
-def conditions(query: ConversationFilter) -> builtins.list[ColumnElement[bool]]:
-    where: builtins.list[ColumnElement[bool]] = []
+def conditions(query: ConversationFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if query.statuses:
         where.append(C.status.in_([s.value for s in query.statuses]))
     if query.priorities:
@@ -113,9 +112,7 @@ async def row_exists(conn: AsyncConnection, condition: ColumnElement[bool]) -> b
     return bool((await conn.execute(select(exists().where(condition)))).scalar())
 
 
-async def tags_of(
-    conn: AsyncConnection, conversation_ids: Sequence[str]
-) -> dict[str, builtins.list[str]]:
+async def tags_of(conn: AsyncConnection, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
     if not conversation_ids:
         return {}
     rows = await conn.execute(
@@ -123,13 +120,13 @@ async def tags_of(
         .where(local_conversation_tags.c.conversation_id.in_(conversation_ids))
         .order_by(local_conversation_tags.c.tag_name)
     )
-    tags: dict[str, builtins.list[str]] = {}
+    tags: dict[str, list[str]] = {}
     for conversation_id, name in rows:
         tags.setdefault(conversation_id, []).append(name)
     return tags
 
 
-def to_conversation(row: Any, tags: builtins.list[str]) -> Conversation:
+def to_conversation(row: Any, tags: list[str]) -> Conversation:
     return Conversation(
         id=row["id"],
         topic=row["topic"],

@@ -52,10 +52,12 @@ def _never(actor: Actor, current: Conversation, choice: str | None) -> str | Non
 @dataclass(frozen=True)
 class ConversationEffect(Effect):
     """An effect on one version of a conversation, applied once per version (`Presses.press`).
-    `already`: what a press on an out-of-date card says when what it asks for is so already."""
+    `already`: what a press on an out-of-date card says when what it asks for is so already;
+    `done`: the word a card pressed to it says was done ("Taken" by @ana just now)."""
 
     apply: Apply
     already: Already = _never
+    done: str = "Changed"
 
 
 async def _take(services: Services, actor: Actor, current: Conversation, _: str | None) -> Applied:
@@ -115,11 +117,13 @@ def _already_priority(actor: Actor, current: Conversation, choice: str | None) -
     return None
 
 
-TAKE = ConversationEffect("take", "assign", _take, _already_yours)
-ROUTE = ConversationEffect("route", "route", _route)
-CLOSE = ConversationEffect("close", "close", _close, _already_closed)
-ESCALATE = ConversationEffect("escalate", "escalate", _escalate)
-PRIORITY = ConversationEffect("priority", "update", _set_priority, _already_priority)
+TAKE = ConversationEffect("take", "assign", _take, _already_yours, "Taken")
+ROUTE = ConversationEffect("route", "route", _route, done="Routed")
+CLOSE = ConversationEffect("close", "close", _close, _already_closed, "Closed")
+ESCALATE = ConversationEffect("escalate", "escalate", _escalate, done="Escalated")
+PRIORITY = ConversationEffect(
+    "priority", "update", _set_priority, _already_priority, "Priority changed"
+)
 # The create form: asked before the form closes, so a refusal shows in it.
 CREATE = Effect("create", "create")
 # The edit form: a change of one version, like a card's press (bot/slack/listeners/views.py).

@@ -22,6 +22,7 @@ from bot.commands.tokens import tokenize
 from bot.errors import InvalidInput
 from bot.models import Actor, Conversation
 from bot.service import effects
+from bot.service.effects import ConversationEffect
 from bot.service.presses import Drawn, Pressed, Presses
 from bot.slack.blocks.card import (
     CardContext,
@@ -181,7 +182,7 @@ async def press_card(
         await _offer_fresh_card(deps, respond, actor, shown)
         return
     card_context = await deps.card_context(None if shared else actor.agent_id)
-    done = _done(effect.name, actor, pressed, card_context) if pressed.changed else None
+    done = _done(effect, actor, pressed, card_context) if pressed.changed else None
     await respond(
         text=card_text(shown),
         blocks=conversation_card(shown, card_context, note=note, done=done),
@@ -216,25 +217,16 @@ async def _offer_fresh_card(
     )
 
 
-def _done(name: str, actor: Actor, pressed: Pressed, context: CardContext) -> str:
+def _done(effect: ConversationEffect, actor: Actor, pressed: Pressed, context: CardContext) -> str:
     """The card's "Taken by @ana just now" line."""
     shown, before = pressed.conversation, pressed.before
-    what = DONE_WORDS.get(name, "Changed")
+    what, name = effect.done, effect.name
     if name == effects.TAKE.name and before is not None and before.agentId is not None:
         what = f"Taken from {agent_label(before.agentId, context)}"
     elif name == effects.PRIORITY.name:
         what = f"Priority set to {shown.priority.value}"
     now = utcnow()
     return done_line(what, actor.id, now, now)
-
-
-DONE_WORDS = {
-    effects.TAKE.name: "Taken",
-    effects.ROUTE.name: "Routed",
-    effects.CLOSE.name: "Closed",
-    effects.ESCALATE.name: "Escalated",
-    effects.PRIORITY.name: "Priority changed",
-}
 
 
 async def open_edit_modal(
