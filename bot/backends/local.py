@@ -3,7 +3,8 @@
 It behaves like the Infobip API (a closed conversation refuses changes, tags must exist before
 they are linked, routing applies the first matching rule and auto-assigns), so the whole bot runs
 with no account anywhere, and the emulator can serve it over HTTP. Its SQL (filters, order,
-rows as models) is in local_queries.py, seeding from convbot.yml in local_seed.py.
+rows as models) is in local_queries.py, routing in local_routing.py, seeding from convbot.yml in
+local_seed.py.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.backends.assignment import pick_agent
 from bot.backends.base import IdPrefixMatches
 from bot.backends.local_queries import (
     ORDER_COLUMNS,
@@ -40,17 +40,14 @@ from bot.backends.local_queries import (
     to_agent,
     to_conversation,
     to_queue,
-    to_rule,
     to_tag,
 )
+from bot.backends.local_routing import auto_assign, routing_rules
 from bot.backends.local_seed import write_seed
 from bot.config import LocalSeed
 from bot.errors import BackendUnavailable, ConversationClosed, ConversationNotFound, NotFound
 from bot.models import (
-    ACTIVE_STATUSES,
     Agent,
-    AgentStatus,
-    AutoAssignment,
     Conversation,
     ConversationCreate,
     ConversationFilter,
@@ -69,13 +66,10 @@ from bot.state.tables import (
     local_conversations,
     local_queue_agents,
     local_queues,
-    local_routing_rules,
     local_tags,
 )
 from bot.state.upsert import insert_ignoring_duplicates
 from bot.timestamps import utcnow
-
-_OPEN = tuple(status.value for status in ACTIVE_STATUSES)
 
 
 class LocalBackend:
@@ -194,12 +188,12 @@ class LocalBackend:
                 row, (await tags_of(conn, [conversation_id])).get(row["id"], [])
             )
             values: dict[str, Any] = {"agent_id": None, "updated_at": self._clock()}
-            rule = next((r for r in await self._rules(conn) if r.match.matches(current)), None)
+            rule = next((r for r in await routing_rules(conn) if r.match.matches(current)), None)
             if rule is not None:
                 values["queue_id"] = rule.queueId
                 if rule.priority is not None:
                     values.update(priority=rule.priority.value, priority_rank=rule.priority.rank)
-                values["agent_id"] = await self._auto_assign(conn, rule.queueId)
+                values["agent_id"] = await auto_assign(conn, rule.queueId)
             await conn.execute(
                 update(local_conversations).where(C.id == conversation_id).values(values)
             )
@@ -288,7 +282,7 @@ class LocalBackend:
 
     async def list_routing_rules(self) -> builtins.list[RoutingRule]:
         async with self._connection() as conn:
-            return await self._rules(conn, enabled_only=False)
+            return await routing_rules(conn, enabled_only=False)
 
     async def ping(self) -> None:
         async with self._connection() as conn:
@@ -371,55 +365,3 @@ class LocalBackend:
             raise NotFound(f"Queue {queue_id} was not found.")
         if agent_id is not None and not await row_exists(conn, local_agents.c.id == agent_id):
             raise NotFound(f"Agent {agent_id} was not found.")
-
-    async def _rules(
-        self, conn: AsyncConnection, *, enabled_only: bool = True
-    ) -> builtins.list[RoutingRule]:
-        stmt = select(local_routing_rules).order_by(local_routing_rules.c.position)
-        if enabled_only:
-            stmt = stmt.where(local_routing_rules.c.enabled.is_(True))
-        return [to_rule(r) for r in (await conn.execute(stmt)).mappings()]
-
-    async def _auto_assign(self, conn: AsyncConnection, queue_id: str) -> str | None:
-        # Locking the queue row serialises concurrent routes into one queue, so round-robin
-        # moves one step per conversation and load counts include the one just assigned.
-        queue = (
-            (
-                await conn.execute(
-                    select(local_queues).where(local_queues.c.id == queue_id).with_for_update()
-                )
-            )
-            .mappings()
-            .one()
-        )
-        if not queue["auto_assignment"]:
-            return None
-        open_count = (
-            select(func.count())
-            .where(C.agent_id == local_agents.c.id, C.status.in_(_OPEN))
-            .scalar_subquery()
-        )
-        candidates = (
-            await conn.execute(
-                select(local_agents.c.id, open_count)
-                .join(local_queue_agents, local_queue_agents.c.agent_id == local_agents.c.id)
-                .where(
-                    local_queue_agents.c.queue_id == queue_id,
-                    local_agents.c.enabled.is_(True),
-                    local_agents.c.status == AgentStatus.ACTIVE.value,
-                )
-                .order_by(local_queue_agents.c.position)
-            )
-        ).all()
-        chosen = pick_agent(
-            AutoAssignment(queue["algorithm"] or AutoAssignment.LOAD_BALANCING),
-            [(agent_id, count) for agent_id, count in candidates],
-            queue["last_assigned_agent_id"],
-        )
-        if chosen is not None:
-            await conn.execute(
-                update(local_queues)
-                .where(local_queues.c.id == queue_id)
-                .values(last_assigned_agent_id=chosen)
-            )
-        return chosen
