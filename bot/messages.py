@@ -10,9 +10,17 @@ models are dumped `by_alias` on the wire.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.field_rules import LIMIT_MAX, check_characters
 from bot.models import Channel
@@ -138,7 +146,9 @@ class Message(_Read):
     createdAt: Timestamp | None = None
     updatedAt: Timestamp | None = None
     contentType: str = ContentType.TEXT.value
-    content: Content = Field(default_factory=dict)
+    # Read by `_typed_content`, by its type: validating it again as the union would take any
+    # object for a TextContent (whose fields all have defaults).
+    content: Annotated[Content, SkipValidation] = Field(default_factory=dict)
 
     @field_validator("channel", mode="before")
     @classmethod
