@@ -154,6 +154,10 @@ class Stack:
     service: ConversationService
     audit: AuditLog
     kind: str
+    # The embedded store that holds the data (the backend itself, or the one behind the
+    # emulator), and the emulator's address when there is one: how a test acts as the customer.
+    store: LocalBackend | None = None
+    emulator_url: str | None = None
 
 
 async def runtime_over(
@@ -216,21 +220,21 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             await migrate(engine)
             backend = await seeded_local(engine)
             runtime = await runtime_over(engine, backend)
-            yield Stack(backend, runtime.conversations, runtime.audit, kind)
+            yield Stack(backend, runtime.conversations, runtime.audit, kind, backend)
         return
     state = await sqlite_engine(tmp_path / "state.db")
     try:
         if kind == "local-sqlite":
             backend = await seeded_local(state)
             runtime = await runtime_over(state, backend)
-            yield Stack(backend, runtime.conversations, runtime.audit, kind)
+            yield Stack(backend, runtime.conversations, runtime.audit, kind, backend)
             return
-        async with emulated_infobip(tmp_path) as (base_url, _store):
+        async with emulated_infobip(tmp_path) as (base_url, store):
             transport = ContractCheckingTransport()
             infobip = InfobipBackend(base_url, EMULATOR_KEY, transport=transport, max_retries=0)
             try:
                 runtime = await runtime_over(state, infobip)
-                yield Stack(infobip, runtime.conversations, runtime.audit, kind)
+                yield Stack(infobip, runtime.conversations, runtime.audit, kind, store, base_url)
             finally:
                 await infobip.aclose()
             assert transport.violations == [], transport.violations

@@ -14,6 +14,9 @@ Quirks of the contract, handled here on purpose:
   API) answer the conversation itself: the body is checked as a ConversationApiModel instead.
   POST /tags documents CreateTagApiRequest (`name`) while its example adds `createdAt`: the
   body is checked as a TagApiResponse.
+- POST /conversations/{id}/notes documents `content` as NoteContent (an object), while its
+  "Text note." example, and the NoteApiResponse it answers, carry the text as a string: a request
+  body's `content` may be either.
 - Dates are documented as `date-time` but the API writes `2025-04-24T11:25:41.058+0000`
   (no colon in the offset), so `date-time` accepts both offset forms.
 - The examples carry `null` for unset optional fields that the schemas type as plain strings.
@@ -63,6 +66,18 @@ _EXAMPLE_SHAPE = {
     ("post", "/ccaas/1/conversations/{conversationId}/route", "200"): _CONVERSATION,
     # Documented as CreateTagApiRequest ({name}); the example adds createdAt: a TagApiResponse.
     ("post", "/ccaas/1/tags", "200"): _SCHEMAS + "TagApiResponse",
+}
+# The request schema a body is checked against instead of the documented one (the quirks above).
+_REQUEST_SHAPE: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/ccaas/1/conversations/{conversationId}/notes"): {
+        "type": "object",
+        "required": ["content"],
+        "properties": {
+            "type": {"type": "string", "enum": ["INTERNAL", "ATTACHMENT"]},
+            "content": {"type": ["string", "object"]},
+            "agentId": {"type": "string", "maxLength": 255, "minLength": 0},
+        },
+    },
 }
 _ENVELOPE: dict[str, Any] = {
     "type": "object",
@@ -133,10 +148,12 @@ class ContractValidator:
         found = self._operation(request)
         if isinstance(found, str):
             return [found]
-        _, operation, path_values = found
+        template, operation, path_values = found
         problems = self._check_security(request, operation)
         problems += self._check_parameters(request, operation, path_values)
-        problems += self._check_request_body(request, operation)
+        problems += self._check_request_body(
+            request, operation, _REQUEST_SHAPE.get((request.method.lower(), template))
+        )
         return problems
 
     def _check_security(self, request: httpx.Request, operation: Mapping[str, Any]) -> list[str]:
@@ -186,7 +203,10 @@ class ContractValidator:
         return self._validate(value, schema, f"parameter '{name}'")
 
     def _check_request_body(
-        self, request: httpx.Request, operation: Mapping[str, Any]
+        self,
+        request: httpx.Request,
+        operation: Mapping[str, Any],
+        instead: Mapping[str, Any] | None = None,
     ) -> list[str]:
         spec = self._deref(operation.get("requestBody", {}))
         content = request.content
@@ -203,7 +223,7 @@ class ContractValidator:
             body = json.loads(content)
         except ValueError:
             return ["the request body is not JSON"]
-        schema = media.get("schema", {})
+        schema = instead or media.get("schema", {})
         return self._validate(body, schema, "request body") + self._read_only(body, schema)
 
     def _read_only(self, body: Any, schema: Mapping[str, Any]) -> list[str]:

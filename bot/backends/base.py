@@ -7,6 +7,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.messages import Message, MessageCreate, MessageFilter, Note, NoteCreate, NoteFilter
 from bot.models import (
     Agent,
     Conversation,
@@ -75,6 +76,28 @@ class ConversationBackend(Protocol):
     async def remove_tag(self, conversation_id: str, tag_name: str) -> None: ...
 
     async def list_tags(self, conversation_id: str | None = None) -> builtins.list[Tag]: ...
+
+    async def list_messages(
+        self, conversation_id: str, query: MessageFilter
+    ) -> ResultPage[Message]:
+        """One page of a conversation's messages in `query.orderBy` order, with the total."""
+        ...
+
+    async def send_message(
+        self, conversation_id: str, message: MessageCreate, agent_id: str | None
+    ) -> Message:
+        """Send `message` to the customer. `agent_id` names the sending agent (Infobip's
+        `x-agent-id`): required when the conversation is assigned (the assignee, or a
+        supervisor), refused when it is not. A closed conversation refuses (ConversationClosed);
+        the rules are Infobip's, the service decides before sending."""
+        ...
+
+    async def list_notes(self, conversation_id: str, query: NoteFilter) -> ResultPage[Note]: ...
+
+    async def add_note(self, conversation_id: str, note: NoteCreate) -> Note:
+        """An internal note (colleagues only; a closed conversation takes one at the backend,
+        the service refuses it)."""
+        ...
 
     async def list_agents(self) -> builtins.list[Agent]:
         """Every agent. On Infobip the items carry no e-mail (AgentResponse): to find an agent

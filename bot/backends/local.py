@@ -28,11 +28,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.backends import local_messages
 from bot.backends.base import IdPrefixMatches
+from bot.backends.local_messages import Stamp
 from bot.backends.local_queries import (
     ORDER_COLUMNS,
     C,
     conditions,
+    conversation_row,
     order_by,
     patch_values,
     row_exists,
@@ -45,7 +48,17 @@ from bot.backends.local_queries import (
 from bot.backends.local_routing import auto_assign, routing_rules
 from bot.backends.local_seed import write_seed
 from bot.config import LocalSeed
-from bot.errors import BackendUnavailable, ConversationClosed, ConversationNotFound, NotFound
+from bot.errors import BackendUnavailable, ConversationClosed, NotFound
+from bot.messages import (
+    AuthorType,
+    Direction,
+    Message,
+    MessageCreate,
+    MessageFilter,
+    Note,
+    NoteCreate,
+    NoteFilter,
+)
 from bot.models import (
     Agent,
     Conversation,
@@ -111,7 +124,7 @@ class LocalBackend:
 
     async def get(self, conversation_id: str) -> Conversation:
         async with self._connection() as conn:
-            row = await self._row(conn, conversation_id)
+            row = await conversation_row(conn, conversation_id)
             tags = await tags_of(conn, [conversation_id])
         return to_conversation(row, tags.get(conversation_id, []))
 
@@ -253,6 +266,40 @@ class LocalBackend:
         async with self._connection() as conn:
             return [to_tag(r) for r in (await conn.execute(stmt)).mappings()]
 
+    # --- messages and notes (local_messages.py) ------------------------------------------------
+
+    async def list_messages(
+        self, conversation_id: str, query: MessageFilter
+    ) -> ResultPage[Message]:
+        async with self._connection() as conn:
+            return await local_messages.list_messages(conn, conversation_id, query)
+
+    async def send_message(
+        self, conversation_id: str, message: MessageCreate, agent_id: str | None
+    ) -> Message:
+        async with self._transaction() as conn:
+            author = await local_messages.sender(conn, conversation_id, agent_id)
+            return await local_messages.add_message(
+                conn, conversation_id, message, Direction.OUTBOUND, author, self._stamp()
+            )
+
+    async def receive_message(self, conversation_id: str, message: MessageCreate) -> Message:
+        """The customer writes: an INBOUND message, as Infobip threads one into a conversation
+        (for tests, the demo and the emulator's inbound endpoint; not in the protocol)."""
+        customer = (None, AuthorType.CUSTOMER)
+        async with self._transaction() as conn:
+            return await local_messages.add_message(
+                conn, conversation_id, message, Direction.INBOUND, customer, self._stamp()
+            )
+
+    async def list_notes(self, conversation_id: str, query: NoteFilter) -> ResultPage[Note]:
+        async with self._connection() as conn:
+            return await local_messages.list_notes(conn, conversation_id, query)
+
+    async def add_note(self, conversation_id: str, note: NoteCreate) -> Note:
+        async with self._transaction() as conn:
+            return await local_messages.add_note(conn, conversation_id, note, self._stamp())
+
     # --- agents, queues, rules ----------------------------------------------------------------
 
     async def list_agents(self) -> builtins.list[Agent]:
@@ -299,6 +346,9 @@ class LocalBackend:
 
     # --- internals ----------------------------------------------------------------------------
 
+    def _stamp(self) -> Stamp:
+        return Stamp(self._new_id(), self._clock())
+
     def _connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
         return self._guarded(self._engine.connect())
 
@@ -335,18 +385,8 @@ class LocalBackend:
                 f"({type(error).__name__}); check DATABASE_URL and try again."
             ) from error
 
-    async def _row(self, conn: AsyncConnection, conversation_id: str) -> dict[str, Any]:
-        row = (
-            (await conn.execute(select(local_conversations).where(C.id == conversation_id)))
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise ConversationNotFound(conversation_id)
-        return dict(row)
-
     async def _changeable(self, conn: AsyncConnection, conversation_id: str) -> dict[str, Any]:
-        row = await self._row(conn, conversation_id)
+        row = await conversation_row(conn, conversation_id)
         if row["status"] == Status.CLOSED.value:
             raise ConversationClosed(conversation_id)
         return row

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.errors import ConversationNotFound
 from bot.models import (
     Agent,
     AgentRole,
@@ -106,6 +107,17 @@ def patch_values(changes: dict[str, Any], now: datetime) -> dict[str, Any]:
         values["status"] = status.value
         values["closed_at"] = now if status is Status.CLOSED else None
     return values
+
+
+async def conversation_row(conn: AsyncConnection, conversation_id: str) -> dict[str, Any]:
+    row = (
+        (await conn.execute(select(local_conversations).where(C.id == conversation_id)))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise ConversationNotFound(conversation_id)
+    return dict(row)
 
 
 async def row_exists(conn: AsyncConnection, condition: ColumnElement[bool]) -> bool:

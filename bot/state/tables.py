@@ -309,3 +309,52 @@ local_routing_rules = Table(
     Column("priority", String(16)),
     Column("match", JSON, nullable=False),
 )
+
+# A conversation's messages and notes (issue 18). `seq` is the order they were stored in: it
+# breaks ties of `created_at` (many in one millisecond), so that a transcript's order is total.
+local_messages = Table(
+    "local_messages",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("id", String(64), nullable=False, unique=True),
+    Column(
+        "conversation_id",
+        String(64),
+        ForeignKey("local_conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("direction", String(16), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("from_address", String(255), nullable=False),
+    Column("to_address", String(255), nullable=False),
+    Column("author_id", String(255)),
+    Column("author_type", String(16)),
+    Column("content_type", String(64), nullable=False),
+    Column("content", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "conversation_id", "created_at", "seq"),
+)
+
+local_notes = Table(
+    "local_notes",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("id", String(64), nullable=False, unique=True),
+    Column(
+        "conversation_id",
+        String(64),
+        ForeignKey("local_conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("agent_id", String(255)),
+    Column("type", String(32), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "conversation_id", "created_at", "seq"),
+)

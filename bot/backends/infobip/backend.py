@@ -19,11 +19,12 @@ import httpx
 
 from bot import deadlines
 from bot.backends.base import IdPrefixMatches
-from bot.backends.infobip import listing, wire
+from bot.backends.infobip import listing, transcripts, wire
 from bot.backends.infobip.errors import NOTHING, ErrorMapper, MaybeDone, Subject, unreadable
 from bot.backends.infobip.http import InfobipHttp, Params, RetryPolicy, checked_api_key
 from bot.errors import BackendUnavailable, ConvbotError, InvalidInput
 from bot.field_rules import LIMIT_MAX
+from bot.messages import Message, MessageCreate, MessageFilter, Note, NoteCreate, NoteFilter
 from bot.models import (
     Agent,
     Conversation,
@@ -249,6 +250,47 @@ class InfobipBackend:
         items = await listing.fetch_all(self._get_json, "/tags", "tags", params)
         return [wire.parse(Tag, item, "a tag") for item in items]
 
+    # --- messages and notes (transcripts.py) -------------------------------------------------
+
+    async def list_messages(
+        self, conversation_id: str, query: MessageFilter
+    ) -> ResultPage[Message]:
+        params = transcripts.message_params(query)
+        path, subject = f"{_conv(conversation_id)}/messages", Subject(conversation=conversation_id)
+        answer = await self._call("GET", path, subject, params=params)
+        return transcripts.page(Message, answer, "messages", query)
+
+    async def send_message(
+        self, conversation_id: str, message: MessageCreate, agent_id: str | None
+    ) -> Message:
+        # The sending agent is a header (Infobip's docs), sent only when there is one: Infobip
+        # refuses it on an unassigned conversation.
+        answer = await self._call(
+            "POST",
+            f"{_conv(conversation_id)}/messages",
+            Subject(conversation=conversation_id, agent=agent_id),
+            body=message.wire(),
+            headers={"x-agent-id": agent_id} if agent_id is not None else None,
+            unsure=transcripts.SEND_UNSURE,
+        )
+        return wire.parse(Message, answer, "a message")
+
+    async def list_notes(self, conversation_id: str, query: NoteFilter) -> ResultPage[Note]:
+        params = transcripts.note_params(query)
+        path, subject = f"{_conv(conversation_id)}/notes", Subject(conversation=conversation_id)
+        answer = await self._call("GET", path, subject, params=params)
+        return transcripts.page(Note, answer, "notes", query)
+
+    async def add_note(self, conversation_id: str, note: NoteCreate) -> Note:
+        answer = await self._call(
+            "POST",
+            f"{_conv(conversation_id)}/notes",
+            Subject(conversation=conversation_id, agent=note.agentId),
+            body=note.wire(),
+            unsure=transcripts.NOTE_UNSURE,
+        )
+        return wire.parse(Note, answer, "a note")
+
     # --- agents, queues, rules ----------------------------------------------------------------
 
     async def list_agents(self) -> builtins.list[Agent]:
@@ -301,8 +343,11 @@ class InfobipBackend:
         params: Params | None = None,
         body: Json = None,
         unsure: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Json:
-        response = await self._exchange(method, path, params=params, body=body, unsure=unsure)
+        response = await self._exchange(
+            method, path, params=params, body=body, unsure=unsure, headers=headers
+        )
         return self._answer(response, subject, unsure)
 
     async def _exchange(
@@ -313,9 +358,12 @@ class InfobipBackend:
         params: Params | None = None,
         body: Json = None,
         unsure: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         try:
-            return await self._http.exchange(method, path, params=params, body=body)
+            return await self._http.exchange(
+                method, path, params=params, body=body, headers=headers
+            )
         except httpx.RequestError as error:
             failure = self._errors.for_failure(method, error, unsure)
         # Raised outside the `except`: the httpx error, whose request carries the key in its

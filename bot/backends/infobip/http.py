@@ -127,13 +127,19 @@ class InfobipHttp:
         await self._sleep(seconds)
 
     async def exchange(
-        self, method: str, path: str, *, params: Params | None = None, body: Json = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Json = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with the retry policy: the last answer, or the last transport error raised."""
         retries = self._policy.max_retries
         for attempt in itertools.count():
             try:
-                response = await self._send(method, API + path, params, body)
+                response = await self._send(method, API + path, params, body, headers)
             except httpx.RequestError as error:
                 if attempt >= retries or not may_retry_error(method, error):
                     raise
@@ -158,7 +164,12 @@ class InfobipHttp:
         raise AssertionError("unreachable")  # itertools.count() never ends
 
     async def _send(
-        self, method: str, path: str, params: Params | None, body: Json
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Json,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         left = deadlines.remaining()
         if left is not None and left <= 0:
@@ -178,7 +189,7 @@ class InfobipHttp:
                 timeout = httpx.Timeout(max(left, 0.001), connect=min(max(left, 0.001), 5.0))
             try:
                 response = await self._client.request(
-                    method, path, params=params, json=body, timeout=timeout
+                    method, path, params=params, json=body, headers=headers, timeout=timeout
                 )
             except httpx.RequestError as error:
                 log.debug("%s %s -> %s in %d ms", method, path, type(error).__name__, _ms(started))

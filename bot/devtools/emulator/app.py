@@ -25,7 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.backends.base import ConversationBackend
-from bot.devtools.emulator import answers, params
+from bot.devtools.emulator import answers, params, transcripts
 from bot.devtools.emulator.answers import (
     CLOSED,
     GENERAL_ERROR,
@@ -105,13 +105,13 @@ def create_emulator_app(
         )
     latency = latency or dice.plan.latency
 
-    def route(path: str, methods: Mapping[str, Handler]) -> Route:
+    def route(path: str, methods: Mapping[str, Handler], prefix: str = API) -> Route:
         async def endpoint(request: Request) -> Response:
             # Starlette answers HEAD on GET routes: HEAD runs the GET handler.
             handler = methods.get(request.method) or methods["GET"]
             return await _answer(request, backend, handler)
 
-        return Route(API + path, endpoint, methods=list(methods))
+        return Route(prefix + path, endpoint, methods=list(methods))
 
     app = Starlette(
         routes=[
@@ -132,6 +132,8 @@ def create_emulator_app(
             route("/agents/{agentId}", {"GET": _agent}),
             route("/queues", {"GET": _queues}),
             route("/routing", {"GET": _routing}),
+            *(route(path, methods) for path, methods in transcripts.ROUTES.items()),
+            *(route(path, methods, "") for path, methods in transcripts.OWN_ROUTES.items()),
         ],
         middleware=[
             Middleware(_Latency, seconds=latency),

@@ -126,6 +126,11 @@ def _dates(params: QueryParams) -> dict[str, datetime]:
     return found
 
 
+def timestamp(params: QueryParams, name: str) -> datetime | None:
+    """A date parameter (Infobip's `+0000` offsets too), or None when it is not given."""
+    return _date(params, name).get(name)
+
+
 def _date(params: QueryParams, name: str) -> dict[str, datetime]:
     if name not in params:
         return {}
