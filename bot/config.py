@@ -114,7 +114,17 @@ def _unique(what: str, values: list[str]) -> None:
 
 
 Action = Literal[
-    "create", "update", "assign", "route", "tag", "close", "escalate", "acknowledge", "digest"
+    "create",
+    "update",
+    "assign",
+    "route",
+    "tag",
+    "close",
+    "escalate",
+    "acknowledge",
+    "digest",
+    "reply",
+    "note",
 ]
 
 

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from bot.field_rules import SUMMARY_MAX, TOPIC_MAX, VALUES_PER_FILTER, ConversationId, TagNames
 from bot.identifiers import CONFIG_NAME_PATTERN
+from bot.messages import NOTE_MAX
 from bot.models import Channel, OrderBy, Priority, Status
 
 LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
@@ -25,6 +26,7 @@ PolicyName = Annotated[str, Field(pattern=CONFIG_NAME_PATTERN)]
 ScheduleName = Annotated[str, Field(pattern=CONFIG_NAME_PATTERN)]
 REASON_MAX = 500
 Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX)]
+NoteText = Annotated[str, Field(min_length=1, max_length=NOTE_MAX)]
 
 
 class _Spec(BaseModel):
@@ -110,6 +112,14 @@ class CloseCommand(_Spec):
     id: ConversationId
 
 
+class NoteCommand(_Spec):
+    """Save an internal note on a conversation (colleagues see it; the customer does not)."""
+
+    kind: Literal["note"] = "note"
+    id: ConversationId
+    text: NoteText
+
+
 class DigestCommand(_Spec):
     """Post a configured digest (default: the first) in the channel, now. Slack only."""
 
@@ -166,6 +176,7 @@ Command = Annotated[
     | TagCommand
     | UntagCommand
     | CloseCommand
+    | NoteCommand
     | DigestCommand
     | SchedulesCommand
     | EscalateCommand

@@ -34,6 +34,7 @@ from bot.service.conversation_ids import ConversationIds
 from bot.service.directory import Directory
 from bot.service.permissions import PermissionPolicy
 from bot.service.refusals import Refusals
+from bot.service.transcripts import Transcripts
 from bot.state.audit import AuditLog, changed_fields
 from bot.state.known_ids import KnownConversationIds
 from bot.state.snoozes import SnoozeStore
@@ -75,6 +76,8 @@ class ConversationService:
         self.ids = ConversationIds(backend, KnownConversationIds(audit.engine))
         # The agents and queues, as commands name them.
         self.directory = Directory(backend)
+        # Messages and notes, under this service's permissions and audit.
+        self.transcripts = Transcripts(backend, audit, self.authorize)
 
     # --- reads --------------------------------------------------------------------------------
 

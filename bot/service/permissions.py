@@ -21,6 +21,8 @@ _VERBS: dict[Action, str] = {
     "escalate": "escalate conversations",
     "acknowledge": "acknowledge escalations",
     "digest": "post digests",
+    "reply": "reply to customers",
+    "note": "add notes to conversations",
 }
 
 

@@ -1,0 +1,39 @@
+"""`note <id> <text …>` parsed (issue 18): the words after the id are the note, as typed."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands.parser import parse
+from bot.commands.registry import help_text
+from bot.commands.spec import NoteCommand
+from bot.errors import InvalidInput
+from bot.messages import NOTE_MAX
+
+
+def test_the_words_after_the_id_are_the_note() -> None:
+    assert parse("note abc Called them back") == NoteCommand(id="abc", text="Called them back")
+    # A `key:value` word is just a word, and quotes keep their text together.
+    assert parse('note abc courier:DHL "at 5 pm"') == NoteCommand(
+        id="abc", text="courier:DHL at 5 pm"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("note", "needs a conversation id"),
+        ("note abc", "needs the note's text"),
+        ("note ../x hello", "is not a conversation id"),
+        (f"note abc {'x' * (NOTE_MAX + 1)}", f"the limit is {NOTE_MAX}"),
+    ],
+)
+def test_a_note_without_its_parts_is_refused(text: str, said: str) -> None:
+    with pytest.raises(InvalidInput, match=said):
+        parse(text)
+
+
+def test_help_explains_the_note() -> None:
+    page = help_text("note")
+    assert "`note <id> <text …>`" in page and "customer never does" in page
+    assert "note <id> <text …>" in help_text()
