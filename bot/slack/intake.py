@@ -251,7 +251,18 @@ def read(body: bytes, content_type: str | None) -> tuple[dict[str, Any], str | N
         return {}, f"the body is not JSON or a form: {error}"
     if not isinstance(parsed, dict):
         return {}, f"the payload is a JSON {type(parsed).__name__}, not an object"
+    if "command" in parsed and _is_json(text, content_type):
+        # Bolt runs anything with a `command` as a slash command; Slack sends those as a flat
+        # form only, never as JSON or inside `payload=`.
+        return parsed, "a slash command's `command` inside a JSON payload"
     return parsed, _shape_problem(parsed)
+
+
+def _is_json(text: str, content_type: str | None) -> bool:
+    """Whether the body is JSON or a `payload=` form (JSON inside), not a flat form."""
+    if content_type == "application/json" or text.startswith("{"):
+        return True
+    return "payload" in dict(parse_qsl(text, keep_blank_values=True))
 
 
 def content_type_of(headers: Mapping[str, str]) -> str | None:
