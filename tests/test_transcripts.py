@@ -73,7 +73,9 @@ async def test_a_note_is_refused_with_a_sentence(stack: Stack) -> None:
 async def test_a_reply_goes_back_to_the_customers_last_inbound_message(stack: Stack) -> None:
     conversation_id = await conversation(stack)
     await customer_writes(stack, conversation_id, "Where is it?")
-    sent = await stack.service.transcripts.reply(NOBODY, conversation_id, "On its way.")
+    with pytest.raises(InvalidInput, match=r"not linked to an agent.*`U0NOBODY: <agent id>`"):
+        await stack.service.transcripts.reply(NOBODY, conversation_id, "Who is this?")
+    sent = await stack.service.transcripts.reply(BEN, conversation_id, "On its way.")
     assert (sent.direction, sent.from_, sent.to, sent.channel, sent.text) == (
         Direction.OUTBOUND,
         OUR_NUMBER,
@@ -81,10 +83,10 @@ async def test_a_reply_goes_back_to_the_customers_last_inbound_message(stack: St
         Channel.SMS,
         "On its way.",
     )
-    # Unassigned: no sending agent is named.
+    # Unassigned: no sending agent is named to Infobip; the audit log says who sent it.
     assert sent.authorId is None
     [entry] = [e for e in await stack.audit.history(conversation_id) if e.action == "reply"]
-    assert (entry.actor, entry.after) == ("U0NOBODY", {"messageId": sent.id, "agentId": None})
+    assert (entry.actor, entry.after) == ("U0BEN", {"messageId": sent.id, "agentId": "agent-ben"})
 
 
 async def test_a_reply_needs_an_open_conversation_the_customer_wrote_in(stack: Stack) -> None:
@@ -116,6 +118,8 @@ async def test_an_assigned_conversations_reply_names_its_assignee_or_a_superviso
     replies = stack.service.transcripts
     with pytest.raises(Forbidden, match=r"assigned to Ana Horvat.*Take it first"):
         await replies.reply(BEN, conversation_id, "Ben here")
+    [denied] = [e for e in await stack.audit.history(conversation_id) if e.action == "denied"]
+    assert (denied.actor, denied.after) == ("U0BEN", {"action": "reply", "assignee": "agent-ana"})
     with pytest.raises(InvalidInput, match=r"not linked to an agent.*`U0NOBODY: <agent id>`"):
         await replies.reply(NOBODY, conversation_id, "Someone here")
     by_ana = await replies.reply(ANA, conversation_id, "Ana here")

@@ -103,7 +103,7 @@ class Transcripts:
             ) from None
         sent = await self._backend.send_message(conversation_id, request, agent_id)
         await self._record(
-            actor, "reply", conversation_id, {"messageId": sent.id, "agentId": agent_id}
+            actor, "reply", conversation_id, {"messageId": sent.id, "agentId": actor.agent_id}
         )
         return sent
 
@@ -117,13 +117,12 @@ class Transcripts:
 
     async def _sender(self, actor: Actor, conversation: Conversation) -> str | None:
         """The `x-agent-id` to send: none when unassigned, else the actor's agent, who must
-        be the assignee or a supervisor."""
+        be the assignee or a supervisor. Either way the actor must be linked to an agent: a
+        customer is never answered by nobody in particular."""
+        agent_id = _linked(actor, "a reply to a customer is sent in your agent's name")
         assignee = conversation.agentId
         if assignee is None:
             return None
-        agent_id = _linked(
-            actor, f"conversation {conversation.id} is assigned, and a reply names its sender"
-        )
         if agent_id == assignee:
             return agent_id
         agents = {agent.id: agent for agent in await self._backend.list_agents()}
@@ -131,6 +130,10 @@ class Transcripts:
         if mine is not None and mine.role is AgentRole.SUPERVISOR:
             return agent_id
         owner = agents[assignee].displayName if assignee in agents else assignee
+        # Audited as a permission refusal is: someone tried to answer another agent's customer.
+        await self._record(
+            actor, "denied", conversation.id, {"action": "reply", "assignee": assignee}
+        )
         raise Forbidden(
             f"Conversation {conversation.id} is assigned to {owner}: only they or a supervisor"
             f" may reply. Take it first (`take {conversation.id}`), or ask {owner} to answer."
