@@ -10,7 +10,6 @@ and what to do instead of passing on the API's 400.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 
 from bot.backends.base import ConversationBackend
 from bot.config import Action
-from bot.errors import ConversationClosed, Forbidden, InvalidInput, StateUnavailable
+from bot.errors import ConversationClosed, Forbidden, InvalidInput
 from bot.messages import (
     MESSAGE_TEXT_MAX,
     NOTE_MAX,
@@ -31,24 +30,25 @@ from bot.messages import (
     NoteCreate,
 )
 from bot.models import Actor, AgentRole, Conversation, ResultPage
-from bot.state.audit import AuditLog
-
-log = logging.getLogger(__name__)
 
 # A transcript's page: enough to read a conversation on one screen, few enough for Slack.
 TRANSCRIPT_DEFAULT = 20
 TRANSCRIPT_MAX = 50
 
 Authorize = Callable[[Actor, Action, str | None], Awaitable[None]]
+# The service's audit entry (ConversationService._record): one path, one way of losing it loudly.
+Record = Callable[
+    [Actor, str, str | None, dict[str, Any] | None, dict[str, Any] | None], Awaitable[None]
+]
 
 
 class Transcripts:
     """Messages and notes of one conversation at a time. `authorize` is the service's own
     check (ConversationService.authorize), so refusals are audited the same way."""
 
-    def __init__(self, backend: ConversationBackend, audit: AuditLog, authorize: Authorize) -> None:
+    def __init__(self, backend: ConversationBackend, record: Record, authorize: Authorize) -> None:
         self._backend = backend
-        self._audit = audit
+        self._record = record
         self._authorize = authorize
 
     async def messages(
@@ -76,7 +76,7 @@ class Transcripts:
         except ValidationError as error:
             raise InvalidInput(_first_error(error)) from None
         note = await self._backend.add_note(conversation_id, request)
-        await self._record(actor, "note", conversation_id, {"noteId": note.id})
+        await self._record(actor, "note", conversation_id, None, {"noteId": note.id})
         return note
 
     async def reply(self, actor: Actor, conversation_id: str, text: str) -> Message:
@@ -103,7 +103,7 @@ class Transcripts:
             ) from None
         sent = await self._backend.send_message(conversation_id, request, agent_id)
         await self._record(
-            actor, "reply", conversation_id, {"messageId": sent.id, "agentId": actor.agent_id}
+            actor, "reply", conversation_id, None, {"messageId": sent.id, "agentId": actor.agent_id}
         )
         return sent
 
@@ -132,7 +132,7 @@ class Transcripts:
         owner = agents[assignee].displayName if assignee in agents else assignee
         # Audited as a permission refusal is: someone tried to answer another agent's customer.
         await self._record(
-            actor, "denied", conversation.id, {"action": "reply", "assignee": assignee}
+            actor, "denied", conversation.id, None, {"action": "reply", "assignee": assignee}
         )
         raise Forbidden(
             f"Conversation {conversation.id} is assigned to {owner}: only they or a supervisor"
@@ -154,23 +154,6 @@ class Transcripts:
                 " is no channel or address to reply on; wait for their message, or add a note."
             )
         return page.items[0]
-
-    async def _record(
-        self, actor: Actor, action: str, conversation_id: str, after: dict[str, Any]
-    ) -> None:
-        try:
-            await self._audit.record(actor, action, conversation_id, None, after)
-        except StateUnavailable:
-            # Sent or saved, so reported as done (a retry would repeat it); the missing entry
-            # is an operator's problem, loudly logged.
-            log.error(
-                "audit entry lost: %s %s on %s by %s",
-                action,
-                after,
-                conversation_id,
-                actor.id,
-                exc_info=True,
-            )
 
 
 def _require_text(what: str, text: str, limit: int, verb: str) -> None:
