@@ -220,12 +220,16 @@ def test_take_is_offered_to_others_and_hidden_when_mine() -> None:
     mine = as_json(conversation_card(conversation(agentId="agent-ana"), CONTEXT))
     assert action_ids(others) == [
         buttons.TAKE.id,
+        buttons.REPLY.id,
+        buttons.NOTE.id,
         buttons.ROUTE.id,
         buttons.CLOSE.id,
         buttons.PRIORITY.id,
         buttons.EDIT.id,
     ]
     assert action_ids(mine) == [
+        buttons.REPLY.id,
+        buttons.NOTE.id,
         buttons.ROUTE.id,
         buttons.CLOSE.id,
         buttons.PRIORITY.id,
@@ -243,6 +247,8 @@ def test_escalate_only_when_escalation_is_enabled() -> None:
     blocks = as_json(conversation_card(conversation(), enabled))
     assert action_ids(blocks) == [
         buttons.TAKE.id,
+        buttons.REPLY.id,
+        buttons.NOTE.id,
         buttons.ROUTE.id,
         buttons.CLOSE.id,
         buttons.ESCALATE.id,
@@ -265,7 +271,7 @@ def test_every_button_carries_the_card_version(status: Status) -> None:
     (actions,) = [b for b in blocks if b["type"] == "actions"]
     expected = refs.CardRef(id="c-1", v=shown.updatedAt)
     buttons = [e for e in actions["elements"] if e["type"] == "button"]
-    assert len(buttons) == 4
+    assert len(buttons) == 6
     assert {refs.CardRef.decode(b["value"]) for b in buttons} == {expected}
     assert card_ref_from_block_id(actions["block_id"]) == expected
     assert expected.is_current(shown.updatedAt)
@@ -296,6 +302,8 @@ def test_an_id_too_long_for_a_block_id_drops_only_the_select() -> None:
     blocks = as_json(conversation_card(conversation(id="x" * 240), CONTEXT))
     assert action_ids(blocks) == [
         buttons.TAKE.id,
+        buttons.REPLY.id,
+        buttons.NOTE.id,
         buttons.ROUTE.id,
         buttons.CLOSE.id,
         buttons.EDIT.id,

@@ -1,16 +1,21 @@
-"""`convbot conv note` as a person runs it (issue 18): a real process, a real SQLite file. The
+"""`convbot conv note` and `reply` as a person runs it (issue 18): a real process, a real SQLite file. The
 shell's user is linked to an agent in convbot.yml (`cli:<os user>`), or told how to be."""
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.backends.local import LocalBackend
+from bot.messages import MessageCreate
 from tests.test_cli import Cli, run_in
+from tests.test_messages import CUSTOMER, OUR_NUMBER
 
 # The slow tier (tests/conftest.py): `python -m bot` as a subprocess.
 pytestmark = pytest.mark.slow
@@ -50,3 +55,37 @@ def test_a_note_prints_that_it_was_saved_and_an_unlinked_user_is_told_how_to_lin
     assert closed.returncode == 0, closed.stderr
     late = cli("conv", "note", cid, "Too late")
     assert late.returncode == 1 and "is closed" in late.stderr
+
+
+def test_a_reply_is_sent_to_the_customer_and_says_where_it_went(tmp_path: Path, cli: Cli) -> None:
+    (tmp_path / "convbot.yml").write_text(
+        "local:\n"
+        "  agents: [{id: agent-ana, name: Ana Horvat}]\n"
+        f"agents:\n  'cli:{getpass.getuser()}': agent-ana\n"
+    )
+    created = cli("conv", "--json", "create", "Parcel lost")
+    assert created.returncode == 0, created.stderr
+    cid = json.loads(created.stdout)["id"]
+    silent = cli("conv", "reply", cid, "Hello?")
+    assert silent.returncode == 1 and "has not written" in silent.stderr
+    asyncio.run(_customer_writes(tmp_path / "convbot.db", cid, "Where is it?"))
+
+    bare = cli("conv", "reply", cid)
+    assert bare.returncode == 1 and f"reply {cid} <text …>" in bare.stderr
+    sent = cli("conv", "reply", cid, "It left the depot today.")
+    assert sent.returncode == 0, sent.stderr
+    assert f"Sent to the customer ({CUSTOMER}) on SMS; Infobip accepted it" in sent.stdout
+    as_json = cli("conv", "--json", "reply", cid, "And arrives tomorrow.")
+    assert "Infobip accepted it" in json.loads(as_json.stdout)["text"]
+
+
+async def _customer_writes(database: Path, conversation_id: str, text: str) -> None:
+    """The customer writes into the embedded store the CLI uses (a real SQLite file)."""
+    engine = create_async_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        body = {"from": CUSTOMER, "to": OUR_NUMBER, "channel": "SMS", "content": {"text": text}}
+        await LocalBackend(engine).receive_message(
+            conversation_id, MessageCreate.model_validate(body)
+        )
+    finally:
+        await engine.dispose()

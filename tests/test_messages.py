@@ -48,10 +48,12 @@ async def conversation(stack: Stack, **fields: Any) -> str:
     return created.id
 
 
-async def customer_writes(stack: Stack, conversation_id: str, text: str) -> Message:
+async def customer_writes(
+    stack: Stack, conversation_id: str, text: str, channel: str = "SMS"
+) -> Message:
     """An inbound message: through the emulator's endpoint when Infobip is emulated, else
     straight into the embedded store."""
-    body = {"from": CUSTOMER, "to": OUR_NUMBER, "channel": "SMS", "content": {"text": text}}
+    body = {"from": CUSTOMER, "to": OUR_NUMBER, "channel": channel, "content": {"text": text}}
     if stack.emulator_url is not None:
         async with httpx.AsyncClient(
             base_url=stack.emulator_url, headers={"Authorization": f"App {EMULATOR_KEY}"}

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands.parser import parse
+from bot.commands.parser import parse, parse_tokens
 from bot.commands.registry import help_text
 from bot.commands.spec import NoteCommand
 from bot.errors import InvalidInput
 from bot.messages import NOTE_MAX
 
 
-def test_the_words_after_the_id_are_the_note() -> None:
+def test_everything_after_the_id_is_the_note_as_typed() -> None:
     assert parse("note abc Called them back") == NoteCommand(id="abc", text="Called them back")
-    # A `key:value` word is just a word, and quotes keep their text together.
-    assert parse('note abc courier:DHL "at 5 pm"') == NoteCommand(
+    # A `key:value` word is just a word; quotes, spacing and lines stay as typed.
+    assert parse('note  abc   courier:DHL  "at 5 pm"\n- ring twice ') == NoteCommand(
+        id="abc", text='courier:DHL  "at 5 pm"\n- ring twice'
+    )
+    # From a shell the words arrive split: they are joined with one space.
+    assert parse_tokens(["note", "abc", "courier:DHL", "at 5 pm"]) == NoteCommand(
         id="abc", text="courier:DHL at 5 pm"
     )
 

@@ -821,6 +821,7 @@ def test_help_headings_name_the_groups_and_mark_slack_only_ones() -> None:
     headings = [line for line in help_text().splitlines() if line.startswith("*")]
     assert headings == [
         "*Work on conversations*",
+        "*Talk with the customer*",
         "*On call* (Slack only)",
         "*Digests* (Slack only)",
         "*Help*",

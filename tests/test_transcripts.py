@@ -3,6 +3,8 @@ before the backend is asked, refused with a sentence that says what to do, and a
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.config import LocalSeed, Permission
@@ -10,7 +12,8 @@ from bot.errors import ConversationClosed, Forbidden, InvalidInput
 from bot.messages import Direction, MessageFilter, NoteFilter
 from bot.models import Actor, Channel, ConversationPatch, Status
 from bot.service.permissions import PermissionPolicy
-from bot.service.transcripts import TRANSCRIPT_MAX
+from bot.service.transcripts import TRANSCRIPT_MAX, Transcripts
+from bot.timestamps import utcnow
 from tests.conftest import Stack
 from tests.seed import SEED
 from tests.test_messages import CUSTOMER, OUR_NUMBER, conversation, customer_writes
@@ -75,7 +78,7 @@ async def test_a_reply_goes_back_to_the_customers_last_inbound_message(stack: St
     await customer_writes(stack, conversation_id, "Where is it?")
     with pytest.raises(InvalidInput, match=r"not linked to an agent.*`U0NOBODY: <agent id>`"):
         await stack.service.transcripts.reply(NOBODY, conversation_id, "Who is this?")
-    sent = await stack.service.transcripts.reply(BEN, conversation_id, "On its way.")
+    sent = (await stack.service.transcripts.reply(BEN, conversation_id, "On its way.")).message
     assert (sent.direction, sent.from_, sent.to, sent.channel, sent.text) == (
         Direction.OUTBOUND,
         OUR_NUMBER,
@@ -122,8 +125,8 @@ async def test_an_assigned_conversations_reply_names_its_assignee_or_a_superviso
     assert (denied.actor, denied.after) == ("U0BEN", {"action": "reply", "assignee": "agent-ana"})
     with pytest.raises(InvalidInput, match=r"not linked to an agent.*`U0NOBODY: <agent id>`"):
         await replies.reply(NOBODY, conversation_id, "Someone here")
-    by_ana = await replies.reply(ANA, conversation_id, "Ana here")
-    by_sue = await replies.reply(SUE, conversation_id, "Sue here")
+    by_ana = (await replies.reply(ANA, conversation_id, "Ana here")).message
+    by_sue = (await replies.reply(SUE, conversation_id, "Sue here")).message
     assert [(m.authorId, m.text) for m in (by_ana, by_sue)] == [
         ("agent-ana", "Ana here"),
         ("agent-sue", "Sue here"),
@@ -151,3 +154,38 @@ async def test_reply_and_note_are_permissions(stack: Stack) -> None:
     with pytest.raises(Forbidden, match="can't add notes to conversations here"):
         await transcripts.note(ANA, conversation_id, "Hi")
     assert (await actions(stack, conversation_id)).count("denied") == 2
+
+
+async def test_the_reply_plan_says_who_answers_whom_where_without_sending(stack: Stack) -> None:
+    conversation_id = await conversation(stack, agentId="agent-ana")
+    await customer_writes(stack, conversation_id, "Hello?", channel="VIBER")
+    plan = await stack.service.transcripts.reply_plan(ANA, conversation_id)
+    assert (plan.agent_id, plan.channel, plan.customer, plan.sender) == (
+        "agent-ana",
+        Channel.VIBER,
+        CUSTOMER,
+        OUR_NUMBER,
+    )
+    outbound = MessageFilter(direction=Direction.OUTBOUND)
+    assert (await stack.backend.list_messages(conversation_id, outbound)).totalItems == 0
+    assert "reply" not in await actions(stack, conversation_id)
+
+
+async def test_whatsapp_is_answered_only_within_24_hours_of_the_customers_message(
+    stack: Stack,
+) -> None:
+    conversation_id = await conversation(stack)
+    await customer_writes(stack, conversation_id, "Hello?", channel="WHATSAPP")
+    service = stack.service
+
+    def replies_at(later: timedelta) -> Transcripts:
+        return Transcripts(
+            stack.backend, service._record, service.authorize, clock=lambda: utcnow() + later
+        )
+
+    plan = await replies_at(timedelta(hours=23, minutes=59)).reply_plan(ANA, conversation_id)
+    assert plan.channel is Channel.WHATSAPP
+    with pytest.raises(InvalidInput, match=r"last wrote .* 1 day 1 h ago.*within 24 hours"):
+        await replies_at(timedelta(hours=25, minutes=1)).reply(ANA, conversation_id, "Still there?")
+    outbound = MessageFilter(direction=Direction.OUTBOUND)
+    assert (await stack.backend.list_messages(conversation_id, outbound)).totalItems == 0

@@ -24,8 +24,8 @@ def render_text(
 ) -> str:
     """`short_ids`: the table may show ids by a prefix, which only a backend that can search
     every id completes (not Infobip: see bot/service/conversation_ids.py)."""
-    if result.kind == "help":
-        return plain(result.text or "")
+    if result.kind in ("help", "text"):
+        return plain(result.text or result.headline)
     if result.kind == "page" and result.page is not None:
         table = render_table(result.page, queue_names, short_ids=short_ids)
         return table + "\n" + plain(result.headline)
@@ -106,6 +106,8 @@ def render_json(result: CommandResult) -> str:
     payload: Any
     if result.kind == "help":
         payload = {"help": plain(result.text or "")}
+    elif result.kind == "text":
+        payload = {"text": plain(result.text or result.headline)}
     elif result.kind == "page" and result.page is not None:
         page = result.page
         payload = {

@@ -33,13 +33,12 @@ def sections(
 
 
 def overview(entries: Sequence[Subcommand[Any]]) -> str:
-    """The commands by section, one line each."""
+    """The commands by section, one line each; the bold headings part the sections, so no blank
+    line is spent between them (the overview must stay one short screen)."""
     lines: list[str] = []
     for section, members in sections(entries):
         # A section that works only in Slack says so once, in its heading.
         whole = all(entry.surfaces == SLACK_ONLY for entry in members)
-        if lines:
-            lines.append("")
         heading = section.value
         lines.append(f"*{heading}* {SLACK_ONLY_MARK}" if whole else f"*{heading}*")
         for entry in members:

@@ -7,6 +7,7 @@ known, its usage line. Nothing else may escape, whatever the text: the Slack lis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -20,7 +21,21 @@ from bot.errors import InvalidInput
 
 def parse(text: str, *, now: datetime | None = None) -> Command:
     """Parse what was typed after `/conv` (or a whole CLI line)."""
-    return parse_tokens(split(text), now=now)
+    tokens = split(text)
+    entry = subcommand(tokens[0]) if tokens else None
+    if entry is not None and entry.free_text_after is not None:
+        tokens = with_free_text(text, tokens, entry.free_text_after + 1)
+    return parse_tokens(tokens, now=now)
+
+
+def with_free_text(text: str, tokens: list[str], lead: int) -> list[str]:
+    """The first `lead` words, then everything after them as typed, as one word: a note or a
+    reply is the person's text, not a list of tokens (its quotes, spacing and lines are kept).
+    When the leading words were not plain (quoted), the tokens stand."""
+    parts = re.split(r"\s+", text.strip(), maxsplit=lead)
+    if len(parts) <= lead or parts[:lead] != tokens[:lead]:
+        return tokens
+    return [*tokens[:lead], parts[lead]]
 
 
 def split(text: str) -> list[str]:

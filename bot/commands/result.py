@@ -13,7 +13,9 @@ from bot.service.conversations import Change
 class CommandResult(BaseModel):
     """What a command produced, for a surface to draw."""
 
-    kind: Literal["conversation", "page", "help"]
+    # "text": a sentence or a few lines, drawn as text on every surface (help is text too, kept
+    # apart for its metric and its escaping of `<placeholders>`).
+    kind: Literal["conversation", "page", "help", "text"]
     headline: str
     conversation: Conversation | None = None
     before: Conversation | None = None  # the conversation before a change, when it changed

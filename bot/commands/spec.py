@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from bot.field_rules import SUMMARY_MAX, TOPIC_MAX, VALUES_PER_FILTER, ConversationId, TagNames
 from bot.identifiers import CONFIG_NAME_PATTERN
-from bot.messages import NOTE_MAX
+from bot.messages import MESSAGE_TEXT_MAX, NOTE_MAX
 from bot.models import Channel, OrderBy, Priority, Status
 
 LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
@@ -27,6 +27,7 @@ ScheduleName = Annotated[str, Field(pattern=CONFIG_NAME_PATTERN)]
 REASON_MAX = 500
 Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX)]
 NoteText = Annotated[str, Field(min_length=1, max_length=NOTE_MAX)]
+ReplyText = Annotated[str, Field(min_length=1, max_length=MESSAGE_TEXT_MAX)]
 
 
 class _Spec(BaseModel):
@@ -120,6 +121,15 @@ class NoteCommand(_Spec):
     text: NoteText
 
 
+class ReplyCommand(_Spec):
+    """Answer the customer. Slack opens a form to check and send it (the text may come later,
+    in the form); the CLI sends the text at once."""
+
+    kind: Literal["reply"] = "reply"
+    id: ConversationId
+    text: ReplyText | None = None
+
+
 class DigestCommand(_Spec):
     """Post a configured digest (default: the first) in the channel, now. Slack only."""
 
@@ -177,6 +187,7 @@ Command = Annotated[
     | UntagCommand
     | CloseCommand
     | NoteCommand
+    | ReplyCommand
     | DigestCommand
     | SchedulesCommand
     | EscalateCommand

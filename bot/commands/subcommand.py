@@ -39,6 +39,7 @@ class Section(Enum):
     """The overview's sections, in the order a support team reaches for them."""
 
     WORK = "Work on conversations"
+    TALK = "Talk with the customer"
     ONCALL = "On call"
     DIGESTS = "Digests"
     HELP = "Help"
@@ -62,6 +63,9 @@ class Subcommand(Generic[C]):
     run: Handler[C] | None
     # What a shell can do instead, said when another surface refuses a Slack-only command.
     in_a_shell: str = ""
+    # Free text after this many words (a note, a reply): typed text reaches the grammar as one
+    # last word, as written — spaces, quotes, `key:value` and line breaks kept — not as tokens.
+    free_text_after: int | None = None
 
     def __post_init__(self) -> None:
         if (self.run is None) != (self.surfaces == SLACK_ONLY):

@@ -77,7 +77,7 @@ class ConversationService:
         # The agents and queues, as commands name them.
         self.directory = Directory(backend)
         # Messages and notes, under this service's permissions and audit.
-        self.transcripts = Transcripts(backend, self._record, self.authorize)
+        self.transcripts = Transcripts(backend, self._record, self.authorize, clock)
 
     # --- reads --------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ and what to do instead of passing on the API's 400.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,11 +31,16 @@ from bot.messages import (
     Note,
     NoteCreate,
 )
-from bot.models import Actor, AgentRole, Conversation, ResultPage
+from bot.models import Actor, AgentRole, Channel, Conversation, ResultPage
+from bot.timestamps import utcnow
 
 # A transcript's page: enough to read a conversation on one screen, few enough for Slack.
 TRANSCRIPT_DEFAULT = 20
 TRANSCRIPT_MAX = 50
+
+NOTE_IN_YOUR_NAME = "a note is saved in your agent's name"
+# WhatsApp's customer service window (see Transcripts._within_window).
+WHATSAPP_WINDOW = timedelta(hours=24)
 
 Authorize = Callable[[Actor, Action, str | None], Awaitable[None]]
 # The service's audit entry (ConversationService._record): one path, one way of losing it loudly.
@@ -42,14 +49,42 @@ Record = Callable[
 ]
 
 
+@dataclass(frozen=True)
+class ReplyPlan:
+    """A reply's rules, decided: who sends (None: unassigned, no `x-agent-id`), on which
+    channel, from which of our addresses to which of the customer's."""
+
+    conversation: Conversation
+    agent_id: str | None
+    channel: Channel
+    customer: str
+    sender: str
+    last_inbound: Message
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A reply Infobip accepted: the plan it followed and the message as Infobip stored it."""
+
+    plan: ReplyPlan
+    message: Message
+
+
 class Transcripts:
     """Messages and notes of one conversation at a time. `authorize` is the service's own
     check (ConversationService.authorize), so refusals are audited the same way."""
 
-    def __init__(self, backend: ConversationBackend, record: Record, authorize: Authorize) -> None:
+    def __init__(
+        self,
+        backend: ConversationBackend,
+        record: Record,
+        authorize: Authorize,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._backend = backend
         self._record = record
         self._authorize = authorize
+        self._clock = clock
 
     async def messages(
         self, actor: Actor, conversation_id: str, limit: int = TRANSCRIPT_DEFAULT
@@ -65,12 +100,18 @@ class Transcripts:
             update={"items": newest_first.items[::-1], "orderBy": str(ListOrder())}
         )
 
+    async def note_target(self, actor: Actor, conversation_id: str) -> Conversation:
+        """The conversation a note by `actor` would be saved on: every rule of a note but its
+        text, checked without saving (a form opens only when a note can be saved)."""
+        await self._authorize(actor, "note", conversation_id)
+        _linked(actor, NOTE_IN_YOUR_NAME)
+        return await self._open(conversation_id)
+
     async def note(self, actor: Actor, conversation_id: str, text: str) -> Note:
         """Save an internal note (colleagues only) in the actor's name."""
-        await self._authorize(actor, "note", conversation_id)
         _require_text("note", text, NOTE_MAX, "save")
-        agent_id = _linked(actor, "a note is saved in your agent's name")
-        await self._open(conversation_id)
+        await self.note_target(actor, conversation_id)
+        agent_id = _linked(actor, NOTE_IN_YOUR_NAME)
         try:
             request = NoteCreate(content=text, agentId=agent_id)
         except ValidationError as error:
@@ -79,19 +120,38 @@ class Transcripts:
         await self._record(actor, "note", conversation_id, None, {"noteId": note.id})
         return note
 
-    async def reply(self, actor: Actor, conversation_id: str, text: str) -> Message:
-        """Send `text` to the customer, on the channel they last wrote on."""
+    async def reply_plan(self, actor: Actor, conversation_id: str) -> ReplyPlan:
+        """Who would answer whom, where, if `actor` replied now: every rule of a reply but the
+        text, checked without sending (a form shows it before anything is written)."""
         await self._authorize(actor, "reply", conversation_id)
-        _require_text("reply", text, MESSAGE_TEXT_MAX, "send")
         conversation = await self._open(conversation_id)
         agent_id = await self._sender(actor, conversation)
         inbound = await self._last_inbound(conversation_id)
+        if inbound.channel is None or inbound.from_ is None or inbound.to is None:
+            raise InvalidInput(
+                f"Conversation {conversation_id} cannot be answered from here: the customer's"
+                " last message does not say its channel and addresses."
+            )
+        self._within_window(conversation_id, inbound)
+        return ReplyPlan(
+            conversation=conversation,
+            agent_id=agent_id,
+            channel=inbound.channel,
+            customer=inbound.from_,
+            sender=inbound.to,
+            last_inbound=inbound,
+        )
+
+    async def reply(self, actor: Actor, conversation_id: str, text: str) -> Sent:
+        """Send `text` to the customer, on the channel they last wrote on."""
+        _require_text("reply", text, MESSAGE_TEXT_MAX, "send")
+        plan = await self.reply_plan(actor, conversation_id)
         try:
             request = MessageCreate.model_validate(
                 {
-                    "from": inbound.to,
-                    "to": inbound.from_,
-                    "channel": inbound.channel,
+                    "from": plan.sender,
+                    "to": plan.customer,
+                    "channel": plan.channel,
                     "contentType": "TEXT",
                     "content": {"text": text},
                 }
@@ -101,11 +161,11 @@ class Transcripts:
                 f"Conversation {conversation_id} cannot be answered from here: "
                 f"{_first_error(error)}"
             ) from None
-        sent = await self._backend.send_message(conversation_id, request, agent_id)
+        sent = await self._backend.send_message(conversation_id, request, plan.agent_id)
         await self._record(
             actor, "reply", conversation_id, None, {"messageId": sent.id, "agentId": actor.agent_id}
         )
-        return sent
+        return Sent(plan=plan, message=sent)
 
     # --- the rules ------------------------------------------------------------------------
 
@@ -137,6 +197,22 @@ class Transcripts:
         raise Forbidden(
             f"Conversation {conversation.id} is assigned to {owner}: only they or a supervisor"
             f" may reply. Take it first (`take {conversation.id}`), or ask {owner} to answer."
+        )
+
+    def _within_window(self, conversation_id: str, inbound: Message) -> None:
+        """WhatsApp lets a business answer freely only within 24 hours of the customer's last
+        message; after that only an approved template may open the conversation again
+        (https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows)."""
+        if inbound.channel is not Channel.WHATSAPP or inbound.createdAt is None:
+            return
+        quiet = self._clock() - inbound.createdAt
+        if quiet < WHATSAPP_WINDOW:
+            return
+        raise InvalidInput(
+            f"The customer last wrote in conversation {conversation_id} {_ago(quiet)} ago, and"
+            " WhatsApp lets a business answer only within 24 hours of the customer's last"
+            " message. Reaching them now needs an approved template, which convbot cannot send"
+            " yet: send one from Infobip, or add a note for whoever picks this up."
         )
 
     async def _last_inbound(self, conversation_id: str) -> Message:
@@ -172,6 +248,13 @@ def _linked(actor: Actor, why: str) -> str:
             f" `{actor.id}: <agent id>` under `agents:` in convbot.yml."
         )
     return actor.agent_id
+
+
+def _ago(quiet: timedelta) -> str:
+    days, hours = quiet.days, quiet.seconds // 3600
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    return f"{hours} hours"
 
 
 def _first_error(error: ValidationError) -> str:

@@ -44,6 +44,8 @@ class Answer(Enum):
     LIST_PAGE = "the list's command run again for another page"
     HOME_REFRESH = "the Home tab drawn again"
     EDIT_FORM = "the edit form opened"
+    REPLY_FORM = "the reply form opened: the customer, the channel, the text; Send sends"
+    NOTE_FORM = "the note form opened; Save saves an internal note"
 
 
 # What a press carries back, read from its first action by the middleware
@@ -156,6 +158,15 @@ PRIORITY = Button(
 EDIT = Button(
     "conv.edit", "Edit", ("card",), Answer.EDIT_FORM, _value(CardRef.decode), None, "edit"
 )
+# Talking: each opens a form, checked and sent (or saved) only from the form's own button, so
+# no press alone reaches the customer. Permissions `reply` and `note` are checked when the form
+# opens and again when it is sent (bot/service/transcripts.py).
+REPLY = Button(
+    "conv.reply", "Reply", ("card",), Answer.REPLY_FORM, _value(CardRef.decode), None, "reply-form"
+)
+NOTE = Button(
+    "conv.note", "Note", ("card",), Answer.NOTE_FORM, _value(CardRef.decode), None, "note-form"
+)
 # List rows (once "Open": the id stays) and list paging. Slack refuses two elements with one
 # action_id in a block (`invalid_blocks`), so Previous and Next differ; lists drawn before
 # carry the old shared id, still answered.
@@ -214,6 +225,8 @@ BUTTONS: tuple[Button, ...] = (
     ESCALATE,
     PRIORITY,
     EDIT,
+    REPLY,
+    NOTE,
     SHOW,
     PAGE_PREVIOUS,
     PAGE_NEXT,

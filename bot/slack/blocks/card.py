@@ -210,6 +210,8 @@ def card_actions(conversation: Conversation, context: CardContext) -> ActionsBlo
         if conversation.agentId is not None:
             confirm = take_confirm(conversation.agentId, context)
         elements.append(buttons.TAKE.draw(value, confirm=confirm))
+    elements.append(buttons.REPLY.draw(value))
+    elements.append(buttons.NOTE.draw(value))
     elements.append(buttons.ROUTE.draw(value))
     elements.append(close_button(conversation, value))
     if context.escalation_enabled:

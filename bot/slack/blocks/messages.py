@@ -52,8 +52,8 @@ def result_blocks(
     `command_text` is what was typed after `/conv`: the list's paging buttons replay it.
     """
     headline = user_text(result.headline, limits.SECTION_TEXT, empty="Done.")
-    if result.kind == "help":
-        return headline, help_blocks(result.text or "")
+    if result.kind in ("help", "text"):
+        return headline, help_blocks(result.text or result.headline)
     if result.kind == "page" and result.page is not None:
         return headline, conversation_list(result.page, command_text, context, result.headline)
     if result.kind == "conversation" and result.conversation is not None:

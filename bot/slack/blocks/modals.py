@@ -78,12 +78,12 @@ def problem_modal(title: str, problem: str) -> View:
 def create_modal(queues: Sequence[Queue] | None, *, private_metadata: str = "") -> View:
     """Topic, summary, priority, channel, queue and tags; `queues=None` while still loading."""
     blocks: list[Block] = [
-        _text_input(FIELD_TOPIC, "Topic", TOPIC_MAX, placeholder="What is it about?"),
-        _text_input(FIELD_SUMMARY, "Summary", SUMMARY_INPUT_MAX, multiline=True, optional=True),
+        text_input(FIELD_TOPIC, "Topic", TOPIC_MAX, placeholder="What is it about?"),
+        text_input(FIELD_SUMMARY, "Summary", SUMMARY_INPUT_MAX, multiline=True, optional=True),
         _priority_input(Priority.NORMAL),
         _enum_input(FIELD_CHANNEL, "Channel", list(Channel), Channel.NO_CHANNEL),
         *_queue_blocks(queues, None),
-        _text_input(FIELD_TAGS, "Tags", None, optional=True, hint=TAGS_HINT),
+        text_input(FIELD_TAGS, "Tags", None, optional=True, hint=TAGS_HINT),
     ]
     return View(
         type="modal",
@@ -102,7 +102,7 @@ def edit_modal(
     """The editable fields, prefilled; `private_metadata` is the listener's EditRef JSON."""
     blocks: list[Block] = [
         ContextBlock(elements=[md(f"`{user_text(conversation.id, 255)}`")]),
-        _text_input(FIELD_TOPIC, "Topic", TOPIC_MAX, initial=conversation.topic),
+        text_input(FIELD_TOPIC, "Topic", TOPIC_MAX, initial=conversation.topic),
         _summary_block(conversation),
         _enum_input(FIELD_STATUS, "Status", list(Status), conversation.status),
         _priority_input(conversation.priority),
@@ -127,7 +127,7 @@ def _summary_block(conversation: Conversation) -> Block:
     """
     summary = conversation.summary or ""
     if len(summary) <= SUMMARY_INPUT_MAX:
-        return _text_input(
+        return text_input(
             FIELD_SUMMARY,
             "Summary",
             SUMMARY_INPUT_MAX,
@@ -187,7 +187,7 @@ def _enum_input(field: str, text: str, members: list[E], current: E) -> InputBlo
     return _input(field, text, _select(field, options, current.value))
 
 
-def _text_input(
+def text_input(
     field: str,
     text: str,
     max_length: int | None,

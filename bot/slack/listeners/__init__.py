@@ -8,7 +8,16 @@ from bot.service.page_answers import PageAnswers
 from bot.service.presses import Presses
 from bot.slack.blocks.buttons import BUTTONS, Answer
 from bot.slack.context import SlackContext
-from bot.slack.listeners import actions, commands, digest_items, events, pages, unknown, views
+from bot.slack.listeners import (
+    actions,
+    commands,
+    digest_items,
+    events,
+    pages,
+    talk,
+    unknown,
+    views,
+)
 from bot.slack.listeners.press_context import Listener, read_press
 
 # What the app listens to: manifest.yml must declare exactly these (tests/test_manifest.py).
@@ -24,6 +33,7 @@ def register_listeners(app: AsyncApp, deps: SlackContext) -> None:
         listener = listener_for(button.answer, deps, presses, answers)
         app.action(button.id, middleware=[read_press(button, deps.identity)])(listener)
     views.register(app, deps, presses)
+    talk.register(app, deps)
     events.register(app, deps)
     unknown.register(app)  # last: it takes whatever the others did not
 
@@ -49,5 +59,9 @@ def listener_for(
             return actions.home_refresh(deps)
         case Answer.EDIT_FORM:
             return actions.edit_form(deps)
+        case Answer.REPLY_FORM:
+            return talk.reply_form(deps)
+        case Answer.NOTE_FORM:
+            return talk.note_form(deps)
         case _:
             assert_never(answer)

@@ -23,6 +23,7 @@ from bot.commands.spec import (
     EscalationsCommand,
     HelpCommand,
     OncallCommand,
+    ReplyCommand,
     SchedulesCommand,
 )
 from bot.commands.subcommand import Surface
@@ -39,10 +40,11 @@ from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.answering import observed, tell
+from bot.slack.listeners.talk import open_reply_form
 from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
 
-READS = ("help", "page")
+READS = ("help", "text", "page")
 SLASH_COMMAND = "/conv"
 
 
@@ -58,6 +60,7 @@ class Asked:
     actor: Actor
     user_id: str
     channel_id: str
+    trigger_id: str = ""  # opens a form; it lives 3 s from when Slack sent the command
 
 
 # A Slack-only subcommand's handler; None when it posted its answer in the channel itself.
@@ -88,6 +91,13 @@ async def _oncall(command: OncallCommand, asked: Asked) -> Reply:
     return fallback, blocks, False
 
 
+async def _reply(command: ReplyCommand, asked: Asked) -> None:
+    # In Slack a reply is sent from its form, which shows whom it goes to: never from the
+    # command line alone, where a note meant for colleagues is one word away.
+    deps = asked.deps
+    await open_reply_form(deps, deps.client, asked.trigger_id, asked.user_id, command)
+
+
 async def _escalations(command: EscalationsCommand, asked: Asked) -> Reply:
     fallback, blocks = await escalations_reply(asked.deps)
     return fallback, blocks, False
@@ -107,6 +117,7 @@ SLACK_HANDLERS: dict[type[Any], SlackHandler[Any]] = dict(
         _handles(EscalateCommand, _escalate),
         _handles(OncallCommand, _oncall),
         _handles(EscalationsCommand, _escalations),
+        _handles(ReplyCommand, _reply),
     ]
 )
 
@@ -137,11 +148,18 @@ def register(app: AsyncApp, deps: SlackContext) -> None:
             await open_create_modal(deps, client, command.get("trigger_id") or "", respond)
             return
         user_id, channel_id = command.get("user_id") or "", command.get("channel_id") or ""
-        await answer(deps, text, user_id, respond, channel_id=channel_id)
+        trigger_id = command.get("trigger_id") or ""
+        await answer(deps, text, user_id, respond, channel_id=channel_id, trigger_id=trigger_id)
 
 
 async def answer(
-    deps: SlackContext, text: str, user_id: str, respond: AsyncRespond, *, channel_id: str = ""
+    deps: SlackContext,
+    text: str,
+    user_id: str,
+    respond: AsyncRespond,
+    *,
+    channel_id: str = "",
+    trigger_id: str = "",
 ) -> None:
     blocks: list[Block]
     try:
@@ -160,7 +178,8 @@ async def answer(
             if handler is None:
                 fallback, blocks, shared = await _executed(deps, command, actor, text)
             else:
-                reply = await handler(command, Asked(deps, actor, user_id, channel_id))
+                asked = Asked(deps, actor, user_id, channel_id, trigger_id)
+                reply = await handler(command, asked)
                 if reply is None:
                     return
                 fallback, blocks, shared = reply

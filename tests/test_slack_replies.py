@@ -1,0 +1,136 @@
+"""Reply and Note from Slack (issue 18), as Slack sends them: `/conv reply` and the card's Reply
+and Note buttons open a form, and only the form's own button sends (or saves). The form shows the
+customer, the channel and the text first; every refusal is said in the form, the text kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.backends.local import LocalBackend
+from bot.devtools.fakeslack import StoredView
+from bot.messages import Direction, MessageCreate, MessageFilter, NoteFilter
+from bot.slack.blocks import buttons
+from bot.slack.blocks.talk_forms import FIELD_NOTE, FIELD_REPLY, FORM_TEXT_MAX
+from tests.slack_harness import ANA, BEN, DAVE, SlackHarness, text_value, texts
+
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
+CUSTOMER, OUR_NUMBER = "+385911234567", "+385998887766"
+
+
+async def customer_writes(slack: SlackHarness, conversation_id: str, text: str) -> None:
+    backend = slack.service.backend._inner  # the embedded store, under its metrics
+    assert isinstance(backend, LocalBackend)
+    body = {"from": CUSTOMER, "to": OUR_NUMBER, "channel": "WHATSAPP", "contentType": "TEXT"}
+    message = MessageCreate.model_validate({**body, "content": {"text": text}})
+    await backend.receive_message(conversation_id, message)
+
+
+async def outbound(slack: SlackHarness, conversation_id: str) -> list[str | None]:
+    filtered = MessageFilter(direction=Direction.OUTBOUND)
+    page = await slack.service.backend.list_messages(conversation_id, filtered)
+    return [message.text for message in page.items]
+
+
+async def form_opened(slack: SlackHarness, updates: int = 1) -> StoredView:
+    """The form as filled in after its "Loading…" view (views.open, then views.update)."""
+    [*_, update] = await slack.settle("views.update", updates)
+    assert update.ok, update.error
+    return slack.fake.views[update.args["view_id"]]
+
+
+async def outcome(slack: SlackHarness, updates: int) -> str:
+    """The text of the view that replaced "Sending…" (or "Saving…")."""
+    [*_, update] = await slack.settle("views.update", updates)
+    assert update.ok, update.error
+    return texts(update.args["view"]["blocks"])
+
+
+async def test_reply_opens_a_form_that_names_the_customer_and_sends_only_on_send(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Parcel lost")
+    await customer_writes(slack, card.id, "Where is my parcel?")
+    answered = len(slack.fake.responses)
+    command = await slack.command(f"reply {card.id} It left  the depot\ntoday.")
+    assert command.ack.status_code == 200
+    form = await form_opened(slack)
+    shown = texts(form.view["blocks"])
+    assert CUSTOMER in shown and "*WhatsApp*" in shown and "Where is my parcel?" in shown
+    assert "The customer receives exactly this" in shown
+    [text_input] = [b for b in form.view["blocks"] if b.get("block_id") == FIELD_REPLY]
+    assert text_input["element"]["initial_value"] == "It left  the depot\ntoday."
+    assert await outbound(slack, card.id) == []  # nothing sent by the command alone
+    assert len(slack.fake.responses) == answered  # the form is the answer
+
+    ack = await slack.submit(form, {FIELD_REPLY: {FIELD_REPLY: text_value("It left today.")}})
+    assert ack.json()["response_action"] == "update"
+    assert "Sending" in texts(ack.json()["view"]["blocks"])
+    said = await outcome(slack, 2)
+    assert f"Sent to the customer ({CUSTOMER}) on WHATSAPP" in said
+    assert "Infobip accepted it" in said and "It left today." in said
+    assert await outbound(slack, card.id) == ["It left today."]
+    assert await slack.actions(card.id) == ["create", "reply"]
+
+
+async def test_the_cards_reply_and_note_buttons_open_their_forms(slack: SlackHarness) -> None:
+    card = await slack.create("Parcel lost")
+    await customer_writes(slack, card.id, "Hello?")
+    await slack.press(card.message, buttons.REPLY.id)
+    reply_form = await form_opened(slack)
+    assert reply_form.view["callback_id"] == "conv.reply_modal"
+    await slack.press(card.message, buttons.NOTE.id)
+    note_form = await form_opened(slack, 2)
+    assert "the customer never sees a note" in texts(note_form.view["blocks"])
+
+    ack = await slack.submit(note_form, {FIELD_NOTE: {FIELD_NOTE: text_value("VIP: be kind")}})
+    assert "Saving" in texts(ack.json()["view"]["blocks"])
+    assert "Note saved" in await outcome(slack, 3)
+    notes = await slack.service.backend.list_notes(card.id, NoteFilter())
+    assert [(n.text, n.agentId) for n in notes.items] == [("VIP: be kind", "agent-ana")]
+    assert await outbound(slack, card.id) == []
+
+
+async def test_a_form_that_cannot_be_used_says_why_instead(slack: SlackHarness) -> None:
+    silent = await slack.create("Nobody wrote")
+    await slack.command(f"reply {silent.id}")
+    assert "has not written" in texts((await form_opened(slack)).view["blocks"])
+    card = await slack.create("Parcel lost")
+    await customer_writes(slack, card.id, "Hello?")
+    await slack.command(f"reply {card.id}", DAVE)
+    unlinked = texts((await form_opened(slack, 2)).view["blocks"])
+    assert "not linked to an agent" in unlinked and f"`{DAVE}: &lt;agent id&gt;`" in unlinked
+    await (await slack.command(f"assign {card.id} agent-ben")).answer()
+    await slack.command(f"reply {card.id}", ANA)
+    assert "Take it first" in texts((await form_opened(slack, 3)).view["blocks"])
+    await slack.command(f"reply {card.id}", BEN)  # the assignee may
+    assert "Message to the customer" in texts((await form_opened(slack, 4)).view["blocks"])
+
+
+async def test_a_refusal_at_send_keeps_the_text_in_the_form(slack: SlackHarness) -> None:
+    card = await slack.create("Parcel lost")
+    await customer_writes(slack, card.id, "Hello?")
+    await slack.command(f"reply {card.id}")
+    form = await form_opened(slack)
+    await (await slack.command(f"close {card.id}")).answer()
+    await slack.submit(form, {FIELD_REPLY: {FIELD_REPLY: text_value("Sorry for the wait")}})
+    [*_, update] = await slack.settle("views.update", 2)
+    again = update.args["view"]
+    assert "Not sent." in texts(again["blocks"]) and "is closed" in texts(again["blocks"])
+    [text_input] = [b for b in again["blocks"] if b.get("block_id") == FIELD_REPLY]
+    assert text_input["element"]["initial_value"] == "Sorry for the wait"
+    assert await outbound(slack, card.id) == []
+
+
+async def test_an_empty_or_too_long_text_is_refused_beside_the_input(slack: SlackHarness) -> None:
+    card = await slack.create("Parcel lost")
+    await customer_writes(slack, card.id, "Hello?")
+    await slack.command(f"reply {card.id}")
+    form = await form_opened(slack)
+    ack = await slack.submit(form, {FIELD_REPLY: {FIELD_REPLY: text_value("   ")}})
+    assert ack.json() == {"response_action": "errors", "errors": {FIELD_REPLY: "The reply is empty."}}
+    long = "x" * (FORM_TEXT_MAX + 1)
+    answer = await (await slack.command(f"reply {card.id} {long}")).answer()
+    assert answer.response_type == "ephemeral" and "Slack's form holds 3,000" in answer.text
+    assert await outbound(slack, card.id) == []
