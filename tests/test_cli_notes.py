@@ -1,5 +1,5 @@
-"""`convbot conv note` and `reply` as a person runs it (issue 18): a real process, a real SQLite file. The
-shell's user is linked to an agent in convbot.yml (`cli:<os user>`), or told how to be."""
+"""`convbot conv note` and `reply` as a person runs them (issue 18): a real process, a real SQLite
+file. The shell's user is linked to an agent in convbot.yml (`cli:<os user>`), or told how to be."""
 
 from __future__ import annotations
 

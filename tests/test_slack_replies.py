@@ -129,7 +129,10 @@ async def test_an_empty_or_too_long_text_is_refused_beside_the_input(slack: Slac
     await slack.command(f"reply {card.id}")
     form = await form_opened(slack)
     ack = await slack.submit(form, {FIELD_REPLY: {FIELD_REPLY: text_value("   ")}})
-    assert ack.json() == {"response_action": "errors", "errors": {FIELD_REPLY: "The reply is empty."}}
+    assert ack.json() == {
+        "response_action": "errors",
+        "errors": {FIELD_REPLY: "The reply is empty."},
+    }
     long = "x" * (FORM_TEXT_MAX + 1)
     answer = await (await slack.command(f"reply {card.id} {long}")).answer()
     assert answer.response_type == "ephemeral" and "Slack's form holds 3,000" in answer.text

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObjec
 
 from bot.commands.executor import execute
 from bot.commands.parser import parse
+from bot.devtools.dev.customers import Customers
 from bot.devtools.fakeslack import FakeSlack
 from bot.errors import ConvbotError
 from bot.models import Actor, ConversationFilter
@@ -176,11 +177,13 @@ TOPICS = [
 MIX = [("urgent", 5), ("high", 9), ("normal", 18), ("low", 8)]
 
 
-async def conversations(service: ConversationService, count: int = 40) -> int:
+async def conversations(
+    service: ConversationService, customers: Customers | None = None, count: int = 40
+) -> int:
     """Create the demo's conversations unless the store has some; how many were created.
 
     Through the command grammar, as a person would, so routing rules, auto-assignment and the
-    audit log all take part."""
+    audit log all take part; each customer writes first (before any is closed)."""
     existing = await service.find(ConversationFilter(limit=1))
     if existing.totalItems:
         return 0
@@ -203,6 +206,8 @@ async def conversations(service: ConversationService, count: int = 40) -> int:
         created += 1
         if conversation is None:
             continue
+        if customers is not None:
+            await customers.opening(conversation, n)
         if picker.random() < 0.6:
             # By the routing rules: into a queue, and to an agent where the queue auto-assigns;
             # where no rule matches it stays unqueued, as in Infobip.

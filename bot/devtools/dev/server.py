@@ -40,17 +40,22 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.backends.local import LocalBackend
 from bot.bootstrap import build_runtime
 from bot.devtools.dev import EXPOSE_FLAG, demo
+from bot.devtools.dev.customers import Customers
 from bot.devtools.dev.local_slack import BotRefused, LocalSlack
 from bot.devtools.fakeslack import FakeSlack, create_fake_slack_app
 from bot.listening import bind_or_say
 from bot.server import create_http_app
 from bot.settings import Settings
+from bot.state.db import create_engine
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 FAKE_PREFIX = "/local-slack"
+# How often, about, a demo customer writes again while `convbot dev` runs (seconds).
+CUSTOMERS_EVERY = 45.0
 WILDCARDS = ("0.0.0.0", "::", "")
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -89,9 +94,11 @@ def create_dev_app(
     *,
     ready: Callable[[], None] | None = None,
     listening_everywhere: bool = False,
+    customers_every: float | None = CUSTOMERS_EVERY,
 ) -> Starlette:
     """The whole of `convbot dev`, to be served at `base_url` (`http://127.0.0.1:PORT`);
-    `ready` is called once the bot and its demo are up."""
+    `ready` is called once the bot and its demo are up. A demo customer writes about every
+    `customers_every` seconds (None: only their first messages)."""
     folder.mkdir(parents=True, exist_ok=True)
     # New ones each start, known only to this process: no web page can sign a request to the
     # bot, or call the local Slack's Web API as the bot.
@@ -111,20 +118,34 @@ def create_dev_app(
         # The demo's conversations go in before the bot starts, so its first digest has them.
         runtime = await build_runtime(settings)
         try:
-            created = await demo.conversations(runtime.conversations)
+            customers = Customers(LocalBackend(runtime.engine))
+            created = await demo.conversations(runtime.conversations, customers)
         finally:
             await runtime.aclose()
         if created:
             log.info("created %d demo conversations", created)
         demo.welcome(fake)  # first in #support, before the bot's first digest
-        async with (
-            bot.router.lifespan_context(bot),
-            httpx.AsyncClient(timeout=30.0) as http,
-        ):
-            local.http = http
-            if ready is not None:
-                ready()
-            yield
+        engine = create_engine(settings.database_url)
+        writing: asyncio.Task[None] | None = None
+        try:
+            async with (
+                bot.router.lifespan_context(bot),
+                httpx.AsyncClient(timeout=30.0) as http,
+            ):
+                local.http = http
+                if customers_every is not None:
+                    writing = asyncio.create_task(
+                        Customers(LocalBackend(engine)).keep_writing(customers_every)
+                    )
+                if ready is not None:
+                    ready()
+                yield
+        finally:
+            if writing is not None:
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writing
+            await engine.dispose()
 
     routes = [
         Route("/", lambda _request: RedirectResponse("/dev"), methods=["GET"]),
