@@ -10,7 +10,9 @@
 5. throughput: completed `/conv create` per second with the emulator at 50 ms, beside the
    emulator alone, and convbot's memory over 10,000 commands;
 6. degraded: 50 commands at once on a stalled Infobip and on one where half the requests time
-   out, each answered within its deadline (15 s), and `/conv help` meanwhile.
+   out, each answered within its deadline (15 s), and `/conv help` meanwhile;
+7. transcript: requests and time to the first screen (the latest 20) of a 1,000-message
+   conversation, against reading it from the start.
 
 Each runs in a process of its own, with its default options (local_list with --rows 1000000),
 and prints its own report as it goes; the summary table comes last.
@@ -38,6 +40,7 @@ BENCHMARKS = [
     ("ack_latency", []),
     ("throughput", []),
     ("degraded", []),
+    ("transcript", []),
 ]
 LIST_TARGET_MS = 50.0
 Row = tuple[str, str, str, str]  # measure, value, target, verdict
@@ -144,6 +147,25 @@ def degraded_rows(found: dict[str, Any], mode: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def transcript_rows(found: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for name in ("embedded", "via emulator"):
+        (f50, _f95, freq), (b50, _b95, breq) = (
+            found[name]["first_screen"],
+            found[name]["from_the_start"],
+        )
+        requests = "" if freq is None else f", {freq} req (baseline {breq})"
+        rows.append(
+            (
+                f"{name}: latest {found['shown']} of {found['messages']:,}, p50 ms",
+                f"{f50:.1f} (baseline {b50:.0f}){requests}",
+                "1 req" if freq is not None else "",
+                verdict(freq == 1) if freq is not None else "",
+            )
+        )
+    return rows
+
+
 def list_rows(local: dict[str, Any] | None, requests: dict[str, Any] | None) -> list[Row]:
     rows: list[Row] = []
     if local is not None:
@@ -187,6 +209,9 @@ def summary(folder: Path) -> str:
     stalled = load(folder, "degraded")
     for mode in stalled["modes"] if stalled is not None else []:
         sections.append((mode["title"], degraded_rows(stalled, mode)))
+    transcript = load(folder, "transcript")
+    if transcript is not None:
+        sections.append(("transcript", transcript_rows(transcript)))
     listed = list_rows(load(folder, "local_list"), load(folder, "list_requests"))
     if listed:
         sections.append(("list", listed))
