@@ -980,3 +980,17 @@ def test_a_conversation_is_read_whatever_channel_it_carries(
     sent: dict[str, Any], read: Channel | None
 ) -> None:
     assert wire.conversation({"id": "c1", **sent}).channel is read
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        envelope(404, "NOT_FOUND", "Not found"),
+        # The contract's own example for GET /agents/{agentId}: a 400 whose messageId says it.
+        envelope(400, "NOT_FOUND", "Invalid agent id given '1234567890ABCDEFGHIJKLMNOPRSTUVZ'"),
+    ],
+)
+async def test_an_unknown_agent_is_none(make: Any, answer: httpx.Response) -> None:
+    backend, server, _ = make(Server.script(answer))
+    assert await backend.get_agent("1234567890ABCDEFGHIJKLMNOPRSTUVZ") is None
+    assert server.paths() == ["GET /ccaas/1/agents/1234567890ABCDEFGHIJKLMNOPRSTUVZ"]

@@ -260,3 +260,9 @@ def test_messages_of_other_kinds_are_read_whatever_they_carry() -> None:
     )
     assert (odd.channel, odd.text, odd.links, odd.authorType) == ("UNKNOWN", None, [], None)
     assert odd.content == {"orientation": "HORIZONTAL"}
+
+
+async def test_one_agent_is_read_by_its_id(stack: Stack) -> None:
+    found = await stack.backend.get_agent("agent-ana")
+    assert found is not None and (found.id, found.displayName) == ("agent-ana", "Ana Horvat")
+    assert await stack.backend.get_agent("agent-nobody") is None

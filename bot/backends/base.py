@@ -104,6 +104,11 @@ class ConversationBackend(Protocol):
         by e-mail, use `agents_with_email`."""
         ...
 
+    async def get_agent(self, agent_id: str) -> Agent | None:
+        """One agent by id, in one request (Infobip's `GET /agents/{agentId}`); None when
+        there is no such agent."""
+        ...
+
     async def agents_with_email(self, email: str) -> builtins.list[Agent]:
         """The agents whose e-mail is `email` (by `bot.models.same_email`), in one request:
         Infobip's `GET /agents?email=`. Usually one, or none."""

@@ -307,6 +307,12 @@ class LocalBackend:
             rows = (await conn.execute(select(local_agents).order_by(local_agents.c.id))).mappings()
             return [to_agent(r) for r in rows]
 
+    async def get_agent(self, agent_id: str) -> Agent | None:
+        async with self._connection() as conn:
+            stmt = select(local_agents).where(local_agents.c.id == agent_id)
+            row = (await conn.execute(stmt)).mappings().first()
+            return None if row is None else to_agent(row)
+
     async def agents_with_email(self, email: str) -> builtins.list[Agent]:
         # Compared here rather than in SQL, so that the rule is `same_email` on every database.
         stmt = select(local_agents).where(local_agents.c.email.is_not(None))

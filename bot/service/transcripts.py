@@ -10,6 +10,7 @@ and what to do instead of passing on the API's 400.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -185,11 +186,20 @@ class Transcripts:
             return None
         if agent_id == assignee:
             return agent_id
-        agents = {agent.id: agent for agent in await self._backend.list_agents()}
-        mine = agents.get(agent_id)
+        # Two single reads, at once: never the whole agent list for one reply. Both are awaited
+        # before either failure is raised, so none is left running unobserved.
+        mine, owner_agent = await asyncio.gather(
+            self._backend.get_agent(agent_id),
+            self._backend.get_agent(assignee),
+            return_exceptions=True,
+        )
+        for failed in (mine, owner_agent):
+            if isinstance(failed, BaseException):
+                raise failed
+        assert not isinstance(mine, BaseException) and not isinstance(owner_agent, BaseException)
         if mine is not None and mine.role is AgentRole.SUPERVISOR:
             return agent_id
-        owner = agents[assignee].displayName if assignee in agents else assignee
+        owner = owner_agent.displayName if owner_agent is not None else assignee
         # Audited as a permission refusal is: someone tried to answer another agent's customer.
         await self._record(
             actor, "denied", conversation.id, None, {"action": "reply", "assignee": assignee}

@@ -22,7 +22,7 @@ from bot.backends.base import IdPrefixMatches
 from bot.backends.infobip import listing, transcripts, wire
 from bot.backends.infobip.errors import NOTHING, ErrorMapper, MaybeDone, Subject, unreadable
 from bot.backends.infobip.http import InfobipHttp, Params, RetryPolicy, checked_api_key
-from bot.errors import BackendUnavailable, ConvbotError, InvalidInput
+from bot.errors import BackendUnavailable, ConvbotError, InvalidInput, NotFound
 from bot.field_rules import LIMIT_MAX
 from bot.messages import Message, MessageCreate, MessageFilter, Note, NoteCreate, NoteFilter
 from bot.models import (
@@ -296,6 +296,16 @@ class InfobipBackend:
     async def list_agents(self) -> builtins.list[Agent]:
         items = await listing.fetch_all(self._get_json, "/agents", "agents", {})
         return [wire.parse(Agent, item, "an agent") for item in items]
+
+    async def get_agent(self, agent_id: str) -> Agent | None:
+        path = f"/agents/{segment(agent_id)}"
+        try:
+            answer = await self._call("GET", path, Subject(agent=agent_id))
+        except NotFound:
+            # The contract answers an unknown id with 404, or 400 `NOT_FOUND` ("Invalid agent
+            # id given"), which the error mapping reads as not found either way.
+            return None
+        return wire.parse(Agent, answer, "an agent")
 
     async def agents_with_email(self, email: str) -> builtins.list[Agent]:
         # One request: the contract's `email` filter of GET /agents. Its items are
