@@ -28,12 +28,13 @@ class Directory:
         return await self.backend.list_agents()
 
     async def agent_name(self, agent_id: str) -> str:
-        """The agent's display name, for sentences; the id when the agents cannot be listed."""
+        """The agent's display name, for sentences (one read of that agent); the id when it
+        cannot be read."""
         try:
-            agents = await self.backend.list_agents()
+            agent = await self.backend.get_agent(agent_id)
         except ConvbotError:
             return agent_id
-        return next((a.displayName for a in agents if a.id == agent_id), agent_id)
+        return agent.displayName if agent is not None else agent_id
 
     async def agent_by_email(self, email: str) -> Agent | None:
         """The one agent with this e-mail, in one backend request; None when there is none, or
