@@ -8,12 +8,22 @@ from bot.service.page_answers import PageAnswers
 from bot.service.presses import Presses
 from bot.slack.blocks.buttons import BUTTONS, Answer
 from bot.slack.context import SlackContext
-from bot.slack.listeners import actions, commands, digest_items, events, pages, unknown, views
+from bot.slack.listeners import (
+    actions,
+    commands,
+    digest_items,
+    events,
+    pages,
+    shortcuts,
+    unknown,
+    views,
+)
 from bot.slack.listeners.press_context import Listener, read_press
 
 # What the app listens to: manifest.yml must declare exactly these (tests/test_manifest.py).
 SLASH_COMMANDS: tuple[str, ...] = (commands.SLASH_COMMAND,)
 BOT_EVENTS: tuple[str, ...] = (events.HOME_OPENED,)
+MESSAGE_SHORTCUTS: tuple[str, ...] = shortcuts.SHORTCUTS
 
 
 def register_listeners(app: AsyncApp, deps: SlackContext) -> None:
@@ -24,6 +34,7 @@ def register_listeners(app: AsyncApp, deps: SlackContext) -> None:
         listener = listener_for(button.answer, deps, presses, answers)
         app.action(button.id, middleware=[read_press(button, deps.identity)])(listener)
     views.register(app, deps, presses)
+    shortcuts.register(app, deps)
     events.register(app, deps)
     unknown.register(app)  # last: it takes whatever the others did not
 
