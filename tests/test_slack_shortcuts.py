@@ -5,24 +5,33 @@ fake, so chat.getPermalink finds it as Slack would."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.devtools.fakeslack import StoredMessage, StoredView
+from bot.devtools.fakeslack import StoredMessage, StoredView, view_submission
+from bot.field_rules import TOPIC_MAX
 from bot.messages import NoteFilter
+from bot.models import SLACK_MESSAGE, ConversationFilter
+from bot.slack.blocks.modals import CREATE_MODAL, SUMMARY_INPUT_MAX
 from bot.slack.blocks.note_form import FIELD_ID, FIELD_MINE, FIELD_NOTE, NOTE_INPUT_MAX
-from bot.slack.listeners.shortcuts import NOTE_SHORTCUT
+from bot.slack.listeners.shortcuts import CREATE_SHORTCUT, NOTE_SHORTCUT
+from tests.conftest import EMULATOR_KEY, emulated_infobip
+from tests.quiescence import quiescent
 from tests.slack_harness import (
+    ANA,
     BEN,
     CHANNEL,
     DAVE,
     Sent,
     SlackHarness,
+    running_bot,
     select_value,
     text_value,
     texts,
 )
+from tests.test_slack_modals import create_values
 
 # The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
 pytestmark = pytest.mark.slow
@@ -158,3 +167,81 @@ async def test_a_long_message_is_cut_to_what_the_input_holds_keeping_the_link(
     assert len(text) <= NOTE_INPUT_MAX
     assert text.endswith(f"p{message.ts.replace('.', '')}")
     assert "word…\n\nFrom Slack: https://" in text
+
+
+# --- "Create conversation from message" -------------------------------------------------------
+
+MULTILINE = f"\n  Printer <!here> on fire\n{HOSTILE}"
+
+
+def create_form_values(form: StoredView) -> dict[str, Any]:
+    """The prefilled create form submitted as it is."""
+    return create_values(initial(form, "topic"), summary=initial(form, "summary"))
+
+
+async def test_a_message_becomes_a_conversation_that_links_back_to_it(
+    slack: SlackHarness,
+) -> None:
+    message = written(slack, MULTILINE)
+    form = await opened_form(slack, await slack.shortcut(message, CREATE_SHORTCUT))
+    assert form.view["callback_id"] == CREATE_MODAL  # the /conv create form, prefilled
+    assert initial(form, "topic") == "Printer @here on fire"
+    assert initial(form, "summary") == f"Printer @here on fire\n{HOSTILE_PLAIN}"
+    ack = await slack.submit(form, create_form_values(form))
+    assert ack.status_code == 200 and ack.text == ""
+    [dm] = await slack.settle("chat.postMessage")
+    assert dm.ok and dm.args["channel"] == ANA
+    [created] = (await slack.service.find(ConversationFilter())).items
+    link = permalink_of(slack, message)
+    assert f"<{link}|From a Slack message>" in texts(dm.args["blocks"])
+    assert await slack.service.backend.get_metadata(created.id) == {SLACK_MESSAGE: link}
+    assert await slack.actions(created.id) == ["create", "metadata"]
+    for sent_text in map(str, slack.everything_sent()):
+        assert "<!here>" not in sent_text and "<!channel>" not in sent_text
+        assert "|bank.com>" not in sent_text
+
+
+async def test_a_submission_delivered_twice_creates_one_conversation(slack: SlackHarness) -> None:
+    form = await opened_form(slack, await slack.shortcut(written(slack, "Twice"), CREATE_SHORTCUT))
+    body = view_submission(
+        form,
+        user_id=ANA,
+        trigger_id=slack.fake.new_trigger_id(ANA),
+        values=create_form_values(form),
+    )
+    first, again = await slack.post(body), await slack.post(body)
+    assert (first.status_code, first.text, again.status_code, again.text) == (200, "", 200, "")
+    await quiescent()
+    assert (await slack.service.find(ConversationFilter())).totalItems == 1
+    assert len(slack.dms_to(ANA)) == 1
+
+
+async def test_a_long_message_is_cut_at_a_word_to_the_forms_limits(slack: SlackHarness) -> None:
+    words = "lorem ipsum " * 500  # 6000 characters on one line
+    form = await opened_form(slack, await slack.shortcut(written(slack, words), CREATE_SHORTCUT))
+    topic, summary = initial(form, "topic"), initial(form, "summary")
+    assert len(topic) <= TOPIC_MAX and topic.endswith("…") and topic[:-1] in words
+    assert topic[:-1].split()[-1] in ("lorem", "ipsum")  # cut between words
+    assert len(summary) <= SUMMARY_INPUT_MAX and summary.endswith("…")
+    ack = await slack.submit(form, create_form_values(form))
+    assert ack.status_code == 200 and ack.text == ""
+    await slack.settle("chat.postMessage")
+    [created] = (await slack.service.find(ConversationFilter())).items
+    assert created.topic == topic
+
+
+async def test_on_infobip_the_link_is_kept_in_the_conversations_metadata(tmp_path: Path) -> None:
+    async with (
+        emulated_infobip(tmp_path) as (base_url, store),
+        running_bot(tmp_path, infobip_base_url=base_url, infobip_api_key=EMULATOR_KEY) as slack,
+    ):
+        message = written(slack, "Refund <@UBEN00002> asked for")
+        form = await opened_form(slack, await slack.shortcut(message, CREATE_SHORTCUT))
+        assert initial(form, "topic") == "Refund @ben asked for"
+        ack = await slack.submit(form, create_form_values(form))
+        assert ack.status_code == 200 and ack.text == ""
+        [dm] = await slack.settle("chat.postMessage")
+        [created] = (await store.list(ConversationFilter())).items
+        link = permalink_of(slack, message)
+        assert await store.get_metadata(created.id) == {SLACK_MESSAGE: link}
+        assert "From a Slack message" in texts(dm.args["blocks"])

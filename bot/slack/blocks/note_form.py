@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -28,6 +28,7 @@ from bot.messages import NOTE_MAX
 from bot.models import Conversation
 from bot.slack.blocks import limits
 from bot.slack.blocks.mrkdwn import clip, md, plain
+from bot.slack.blocks.refs import MessageRef
 
 NOTE_FORM = "conv.note_from_message"
 FIELD_ID = "conversation_id"
@@ -37,18 +38,6 @@ FIELD_NOTE = "note"
 NOTE_INPUT_MAX = min(NOTE_MAX, limits.TEXT_INPUT)
 ASSIGNED_SHOWN = limits.SELECT_OPTIONS  # a static select's 100 options
 _TOPIC_SHOWN = 60
-
-
-class MessageRef(BaseModel):
-    """What a shortcut's form remembers of its message (the view's private_metadata, ≤ 3000
-    characters): where to answer once the form is closed and the link to the message."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    channel: str = Field(max_length=64)
-    ts: str = Field(max_length=32)
-    response_url: str | None = Field(default=None, max_length=1000)
-    permalink: str | None = Field(default=None, max_length=1000)
 
 
 def note_form(

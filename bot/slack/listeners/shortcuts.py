@@ -17,7 +17,6 @@ import asyncio
 import logging
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import SectionBlock
@@ -40,10 +39,10 @@ from bot.slack.blocks.note_form import (
     FIELD_ID,
     NOTE_FORM,
     NOTE_INPUT_MAX,
-    MessageRef,
     note_form,
     read_note_form,
 )
+from bot.slack.blocks.refs import MessageRef
 from bot.slack.context import SlackContext
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.forms import fill_in
@@ -197,9 +196,14 @@ async def _save_note(
     user = str((body.get("user") or {}).get("id") or "")
     view = body.get("view") or {}
     try:
-        ref = MessageRef.model_validate_json(view.get("private_metadata") or "")
-    except ValidationError:
-        await ack(response_action="errors", errors={FIELD_ID: _OLD_FORM})
+        ref = MessageRef.decode(view.get("private_metadata"))
+    except InvalidInput as error:
+        ref = None
+        problem = error.message
+    else:
+        problem = "" if ref is not None else _OLD_FORM
+    if ref is None:
+        await ack(response_action="errors", errors={FIELD_ID: problem})
         return
     answer, errors = read_note_form((view.get("state") or {}).get("values"))
     if answer is None:
