@@ -245,3 +245,20 @@ async def test_on_infobip_the_link_is_kept_in_the_conversations_metadata(tmp_pat
         link = permalink_of(slack, message)
         assert await store.get_metadata(created.id) == {SLACK_MESSAGE: link}
         assert "From a Slack message" in texts(dm.args["blocks"])
+
+
+async def test_show_links_the_message_and_a_list_reads_no_metadata(slack: SlackHarness) -> None:
+    message = written(slack, "Linked one")
+    form = await opened_form(slack, await slack.shortcut(message, CREATE_SHORTCUT))
+    await slack.submit(form, create_form_values(form))
+    await slack.settle("chat.postMessage")
+    [linked] = (await slack.service.find(ConversationFilter())).items
+    plain = await slack.create("Plain one")
+    shown = await (await slack.command(f"show {linked.id[:8]}")).answer()
+    assert f"<{permalink_of(slack, message)}|From a Slack message>" in texts(shown.blocks)
+    other = await (await slack.command(f"show {plain.id}")).answer()
+    assert "From a Slack message" not in texts(other.blocks)
+    calls = slack.spy_on_backend()
+    listed = await (await slack.command("list")).answer()
+    assert "Linked one" in texts(listed.blocks) and "Plain one" in texts(listed.blocks)
+    assert [name for name, _ in calls if name == "get_metadata"] == []
