@@ -262,3 +262,17 @@ async def test_show_links_the_message_and_a_list_reads_no_metadata(slack: SlackH
     listed = await (await slack.command("list")).answer()
     assert "Linked one" in texts(listed.blocks) and "Plain one" in texts(listed.blocks)
     assert [name for name, _ in calls if name == "get_metadata"] == []
+
+
+async def test_a_note_needs_the_note_permission(tmp_path: Path) -> None:
+    config = {"permissions": {"note": {"users": [BEN]}}}
+    async with running_bot(tmp_path, config=config) as slack:
+        card = await slack.create("Parcel lost")
+        sent = await slack.shortcut(written(slack, "Ana's note"), NOTE_SHORTCUT)
+        form = await opened_form(slack, sent)
+        ack = await slack.submit(form, note_values(card.id))
+        assert ack.status_code == 200 and ack.text == ""
+        answer = await sent.answer()
+        assert answer.response_type == "ephemeral" and f"<@{BEN}>" in answer.text
+        assert await notes_of(slack, card.id) == []
+        assert await slack.actions(card.id) == ["create", "denied"]
