@@ -276,3 +276,13 @@ async def test_a_note_needs_the_note_permission(tmp_path: Path) -> None:
         assert answer.response_type == "ephemeral" and f"<@{BEN}>" in answer.text
         assert await notes_of(slack, card.id) == []
         assert await slack.actions(card.id) == ["create", "denied"]
+
+
+async def test_a_shortcut_of_an_older_manifest_is_answered_in_a_sentence(
+    slack: SlackHarness,
+) -> None:
+    sent = await slack.shortcut(written(slack, "hi"), "conv.retired_shortcut")
+    assert sent.ack.status_code == 200
+    answer = await sent.answer()
+    assert answer.response_type == "ephemeral" and "older version of convbot" in answer.text
+    assert slack.fake.calls_to("views.open") == []

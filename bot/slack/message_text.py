@@ -89,7 +89,8 @@ def cut_at_word(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     room = text[: limit - len(_ELLIPSIS)]
-    space = room.rfind(" ")
-    if space > limit // 2:  # a cut far back would throw away more than it keeps tidy
-        room = room[:space]
+    if not text[len(room)].isspace():  # the cut falls inside a word: back to its start
+        space = max(room.rfind(" "), room.rfind("\n"))
+        if space > limit // 2:  # unless that throws away more than it keeps tidy
+            room = room[:space]
     return room.rstrip() + _ELLIPSIS

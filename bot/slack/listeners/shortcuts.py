@@ -172,7 +172,8 @@ async def _note_form(
     user = str((shortcut.get("user") or {}).get("id") or "")
     actor = await deps.identity.actor(user)
     link = f"\n\nFrom Slack: {ref.permalink}" if ref.permalink else ""
-    note = cut_at_word(text, NOTE_INPUT_MAX - len(link)) + link
+    # A message of files alone has no text: the note then starts with its link.
+    note = (cut_at_word(text, NOTE_INPUT_MAX - len(link)) + link).strip()
     if actor.agent_id is None:
         why = "You are not linked to an agent, so there are no conversations of yours to pick."
         return note_form(note, None, ref, why_none=why)
