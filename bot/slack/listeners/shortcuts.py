@@ -105,6 +105,8 @@ async def _open_form(
             try:
                 form = await (_create_form if creating else _note_form)(deps, shortcut, ref, text)
             except Exception as error:  # the form says why instead of loading for ever
+                if not isinstance(error, ConvbotError):
+                    log.exception("the %s form could not be filled in", name)
                 form = problem_modal(title, sentence_for(error))
             await fill_in(client, view["id"], form, hash=view.get("hash"))
     except SlackApiError as error:
