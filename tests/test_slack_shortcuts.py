@@ -286,3 +286,16 @@ async def test_a_shortcut_of_an_older_manifest_is_answered_in_a_sentence(
     answer = await sent.answer()
     assert answer.response_type == "ephemeral" and "older version of convbot" in answer.text
     assert slack.fake.calls_to("views.open") == []
+
+
+async def test_a_note_submission_delivered_twice_saves_one_note(slack: SlackHarness) -> None:
+    card = await slack.create("Parcel lost")
+    sent = await slack.shortcut(written(slack, "Once"), NOTE_SHORTCUT)
+    form = await opened_form(slack, sent)
+    trigger = slack.fake.new_trigger_id(ANA)
+    body = view_submission(form, user_id=ANA, trigger_id=trigger, values=note_values(card.id))
+    first, again = await slack.post(body), await slack.post(body)
+    assert (first.status_code, first.text, again.status_code, again.text) == (200, "", 200, "")
+    await quiescent()
+    assert await notes_of(slack, card.id) == [("A note", "agent-ana")]
+    assert len(sent.answers()) == 1

@@ -49,6 +49,7 @@ from bot.slack.forms import fill_in
 from bot.slack.listeners.answering import observed, tell
 from bot.slack.message_text import cut_at_word, first_line, mentioned_users, plain_text
 from bot.slack.permalinks import permalink
+from bot.slack.redeliveries import first_submission
 from bot.slack.respond import RetryingRespond
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,9 @@ async def _save_note(
         pass  # checked again after the ack, by the note itself
     except ConvbotError as error:
         await ack(response_action="errors", errors={FIELD_ID: sentence_for(error)[:300]})
+        return
+    if not await first_submission(deps.slack_events, view.get("id")):
+        await ack()  # the same submission again: its first delivery saves the note, once
         return
     await ack()
     aside = RetryingRespond(response_url=ref.response_url, session=client.session)
