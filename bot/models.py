@@ -359,3 +359,10 @@ class RoutingRule(_ApiModel):
     priority: Priority | None = None
     enabled: bool = True
     match: RuleMatch = Field(default_factory=RuleMatch)
+
+
+# A conversation's metadata (Infobip's `…/conversations/{id}/metadata`): a free key/value map
+# that Infobip keeps and shows with the conversation, for whatever a client wants to remember.
+Metadata = dict[str, object]
+# The key under which a conversation made from a Slack message keeps that message's permalink.
+SLACK_MESSAGE = "slackMessage"

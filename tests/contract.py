@@ -14,6 +14,8 @@ Quirks of the contract, handled here on purpose:
   API) answer the conversation itself: the body is checked as a ConversationApiModel instead.
   POST /tags documents CreateTagApiRequest (`name`) while its example adds `createdAt`: the
   body is checked as a TagApiResponse.
+- GET /conversations/{id}/metadata documents its answer as a `string`, while its example (and
+  the API, Infobip's docs) answer the key/value map itself: the body is checked as an object.
 - POST /conversations/{id}/notes documents `content` as NoteContent (an object), while its
   "Text note." example, and the NoteApiResponse it answers, carry the text as a string: a request
   body's `content` may be either.
@@ -66,6 +68,11 @@ _EXAMPLE_SHAPE = {
     ("post", "/ccaas/1/conversations/{conversationId}/route", "200"): _CONVERSATION,
     # Documented as CreateTagApiRequest ({name}); the example adds createdAt: a TagApiResponse.
     ("post", "/ccaas/1/tags", "200"): _SCHEMAS + "TagApiResponse",
+}
+# Answers documented as a schema that cannot be the API's, checked as their example's shape.
+_EXAMPLE_SCHEMA: dict[tuple[str, str, str], dict[str, Any]] = {
+    # GET …/metadata: documented as a `string`; its example is the key/value map itself.
+    ("get", "/ccaas/1/conversations/{conversationId}/metadata", "200"): {"type": "object"},
 }
 # The request schema a body is checked against instead of the documented one (the quirks above).
 _REQUEST_SHAPE: dict[tuple[str, str], dict[str, Any]] = {
@@ -263,9 +270,12 @@ class ContractValidator:
             return body
         schema = media.get("schema", {})
         where = f"HTTP {status} body"
-        instead = _EXAMPLE_SHAPE.get((request.method.lower(), template, status))
+        key = (request.method.lower(), template, status)
+        instead = _EXAMPLE_SHAPE.get(key)
         if instead:
             schema, where = {"$ref": instead}, f"{where} (example shape)"
+        elif key in _EXAMPLE_SCHEMA:
+            schema, where = _EXAMPLE_SCHEMA[key], f"{where} (example shape)"
         return self._validate(body.value, schema, where, closed=True)
 
     def _json_body(self, response: httpx.Response, status: str) -> _Body | list[str]:

@@ -39,6 +39,7 @@ from bot.devtools.fakeslack import (
     block_actions,
     create_fake_slack_app,
     event_callback,
+    message_action,
     slash_command,
     view_submission,
 )
@@ -198,6 +199,20 @@ class SlackHarness:
         trigger = self.fake.new_trigger_id(user)
         body = block_actions(action, user_id=user, trigger_id=trigger, view=view_json)
         return Sent(self, await self.post(body), None, trigger)
+
+    async def shortcut(self, message: StoredMessage, callback_id: str, user: str = ANA) -> Sent:
+        """Use the message shortcut `callback_id` on a channel message, as Slack sends it."""
+        url = self.fake.new_response_url(message.channel, user)
+        trigger = self.fake.new_trigger_id(user)
+        body = message_action(
+            callback_id,
+            message,
+            user_id=user,
+            channel_id=message.channel,
+            trigger_id=trigger,
+            response_url=url,
+        )
+        return Sent(self, await self.post(body), _token(url), trigger)
 
     async def submit(
         self, view: Json | StoredView, values: Json, user: str = ANA

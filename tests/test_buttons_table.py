@@ -139,7 +139,7 @@ class _RecordingApp:
     def _any(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         return lambda listener: listener
 
-    command = view = event = block_action = _any
+    command = view = event = block_action = shortcut = _any
 
 
 def test_every_entry_registers_its_listener_behind_the_press_middleware() -> None:

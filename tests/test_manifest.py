@@ -22,7 +22,7 @@ import yaml
 from bot.devtools.fakeslack import FakeSlack, slash_command
 from bot.devtools.fakeslack.scopes import MANIFEST_BOT_SCOPES
 from bot.slack.app import UNHANDLED
-from bot.slack.listeners import BOT_EVENTS, SLASH_COMMANDS
+from bot.slack.listeners import BOT_EVENTS, MESSAGE_SHORTCUTS, SLASH_COMMANDS
 from bot.slack.listeners.unknown import OTHER_COMMAND
 from tests.slack_harness import ANA, CHANNEL, SlackHarness
 
@@ -269,6 +269,27 @@ async def test_the_running_app_handles_each_declared_command_and_event(
     undeclared = await slack.event({"type": "reaction_added", "user": ANA})
     assert undeclared.status_code == 200
     assert len(unhandled(caplog)) == 1
+
+
+def test_the_message_shortcuts_are_exactly_those_the_app_answers() -> None:
+    shortcuts = load_manifest()["features"]["shortcuts"]
+    assert {s["type"] for s in shortcuts} == {"message"}
+    assert [s["callback_id"] for s in shortcuts] == list(MESSAGE_SHORTCUTS)
+    # Slack sends a shortcut's request to the interactivity URL; it needs the commands scope.
+    assert load_manifest()["settings"]["interactivity"]["is_enabled"] is True
+    assert "commands" in load_manifest()["oauth_config"]["scopes"]["bot"]
+
+
+async def test_the_running_app_opens_a_form_for_each_declared_shortcut(
+    slack: SlackHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.slack")
+    message = slack.fake.store_message(CHANNEL, text="Customer wrote", user=ANA)
+    for count, shortcut in enumerate(load_manifest()["features"]["shortcuts"], start=1):
+        sent = await slack.shortcut(message, shortcut["callback_id"])
+        assert sent.ack.status_code == 200
+        await slack.settle("views.update", count)
+    assert unhandled(caplog) == []
 
 
 def unhandled(caplog: pytest.LogCaptureFixture) -> list[str]:

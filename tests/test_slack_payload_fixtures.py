@@ -35,6 +35,7 @@ import pytest
 from bot.devtools.fakeslack import defaults
 from bot.models import ConversationFilter
 from bot.slack.blocks import buttons, modals
+from bot.slack.listeners.shortcuts import NOTE_SHORTCUT
 from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
@@ -272,6 +273,29 @@ async def test_a_select_in_a_modal_convbot_does_not_know(slack: SlackHarness) ->
     assert "response_url" not in payload and payload["view"]["type"] == "modal"
     await send(slack, interaction_body(payload))
     await nothing_happens(slack)
+
+
+async def test_a_message_shortcut(slack: SlackHarness) -> None:
+    """The note shortcut used on a person's message: the form opens, prefilled with the
+    message (its `<@W222>` mention made a name) and its link."""
+    original = fixture("interactivity/message_action.json")
+    slack.fake.add_user("W222", "wanda", "wanda@example.com")
+    message = slack.fake.store_message(CHANNEL, text=original["message"]["text"], user=ANA)
+    payload = adapt(
+        original,
+        {"W111": ANA, "C111": CHANNEL, "T111": TEAM},
+        redrawn=("message",),
+        message=message.as_slack(),
+        message_ts=message.ts,
+        callback_id=NOTE_SHORTCUT,
+        response_url=slack.fake.new_response_url(CHANNEL, ANA),
+        trigger_id=slack.fake.new_trigger_id(ANA),
+    )
+    await send(slack, interaction_body(payload))
+    [update] = await slack.settle("views.update")
+    assert update.ok, update.error
+    shown = texts(update.args["view"]["blocks"])
+    assert "@wanda test" in shown and f"/archives/{CHANNEL}/p" in shown
 
 
 # --- view_submission and view_closed --------------------------------------------------------------

@@ -14,6 +14,7 @@ from bot.models import (
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
+    Metadata,
     Queue,
     ResultPage,
     RoutingRule,
@@ -97,6 +98,15 @@ class ConversationBackend(Protocol):
     async def add_note(self, conversation_id: str, note: NoteCreate) -> Note:
         """An internal note (colleagues only; a closed conversation takes one at the backend,
         the service refuses it)."""
+        ...
+
+    async def get_metadata(self, conversation_id: str) -> Metadata:
+        """The conversation's metadata map (empty when it has none)."""
+        ...
+
+    async def patch_metadata(self, conversation_id: str, values: Metadata) -> None:
+        """Merge `values` (at least one key) into the conversation's metadata: Infobip's PATCH,
+        which creates the map when there is none."""
         ...
 
     async def list_agents(self) -> builtins.list[Agent]:

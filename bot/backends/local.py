@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.backends import local_messages
+from bot.backends import local_messages, local_metadata
 from bot.backends.base import IdPrefixMatches
 from bot.backends.local_messages import Stamp
 from bot.backends.local_queries import (
@@ -65,6 +65,7 @@ from bot.models import (
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
+    Metadata,
     Queue,
     ResultPage,
     RoutingRule,
@@ -299,6 +300,24 @@ class LocalBackend:
     async def add_note(self, conversation_id: str, note: NoteCreate) -> Note:
         async with self._transaction() as conn:
             return await local_messages.add_note(conn, conversation_id, note, self._stamp())
+
+    # --- metadata (local_metadata.py; put and delete serve the emulator) -----------------------
+
+    async def get_metadata(self, conversation_id: str) -> Metadata:
+        async with self._connection() as conn:
+            return await local_metadata.get(conn, conversation_id)
+
+    async def patch_metadata(self, conversation_id: str, values: Metadata) -> None:
+        async with self._transaction() as conn:
+            await local_metadata.patch(conn, conversation_id, values, self._clock())
+
+    async def put_metadata(self, conversation_id: str, values: Metadata) -> None:
+        async with self._transaction() as conn:
+            await local_metadata.put(conn, conversation_id, values, self._clock())
+
+    async def delete_metadata(self, conversation_id: str) -> None:
+        async with self._transaction() as conn:
+            await local_metadata.remove(conn, conversation_id)
 
     # --- agents, queues, rules ----------------------------------------------------------------
 

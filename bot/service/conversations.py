@@ -34,6 +34,7 @@ from bot.service.conversation_ids import ConversationIds
 from bot.service.directory import Directory
 from bot.service.permissions import PermissionPolicy
 from bot.service.refusals import Refusals
+from bot.service.sources import Sources
 from bot.service.transcripts import Transcripts
 from bot.state.audit import AuditLog, changed_fields
 from bot.state.known_ids import KnownConversationIds
@@ -78,6 +79,7 @@ class ConversationService:
         self.directory = Directory(backend)
         # Messages and notes, under this service's permissions and audit.
         self.transcripts = Transcripts(backend, self._record, self.authorize, clock)
+        self.sources = Sources(backend, self._record)  # the Slack message one came from
 
     # --- reads --------------------------------------------------------------------------------
 

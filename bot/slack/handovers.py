@@ -19,6 +19,7 @@ from bot.slack.blocks.card import ID_MAX, actor_label, card_text
 from bot.slack.blocks.mrkdwn import md, user_text
 from bot.slack.context import SlackContext
 from bot.slack.failures import SLACK_FAILURES
+from bot.slack.permalinks import permalink
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ async def tell_previous_agent(
         text = f"{actor_label(actor.id)} reassigned {ref} from you to {name}."
     else:
         text = f"{actor_label(actor.id)} unassigned {ref} from you."
-    link = await _permalink(client, channel, message_ts)
+    link = await permalink(client, channel, message_ts)
     if link:
         text += f" <{link}|See the card>"
     try:
@@ -63,17 +64,3 @@ async def tell_previous_agent(
         )
     except SLACK_FAILURES:
         log.warning("could not tell %s that %s took %s", user, actor.id, conversation.id)
-
-
-async def _permalink(client: AsyncWebClient, channel: str | None, ts: str | None) -> str | None:
-    if not channel or not ts:
-        return None
-    try:
-        answer = await client.chat_getPermalink(channel=channel, message_ts=ts)
-    except SLACK_FAILURES:
-        return None
-    link = answer.get("permalink")
-    # A link goes into mrkdwn as `<url|text>`: only an https URL without those characters.
-    if isinstance(link, str) and link.startswith("https://") and not set("<>| ") & set(link):
-        return link
-    return None

@@ -1,4 +1,5 @@
-"""Global Bolt middleware: an Events API event Slack delivers again is acknowledged, not rerun.
+"""Global Bolt middleware: an Events API event Slack delivers again is acknowledged, not rerun;
+and `first_submission`, the same for a form's submission delivered again.
 
 A Bolt middleware rather than a check in intake.py: Socket Mode deliveries pass here too, and
 Bolt has already verified the signature and answered `url_verification` and `ssl_check`. Bolt
@@ -64,6 +65,28 @@ def once_per_event(events: SlackEvents, metrics: Metrics) -> Middleware:
         return BoltResponse(status=200, body="")
 
     return each_event_once
+
+
+# A form submission is recorded under its view's id with this prefix (Slack's event ids start
+# "Ev", view ids "V"): a view is submitted and closed once, so a second delivery of the same
+# view's submission is Slack (or a proxy, or a load balancer) sending it again.
+SUBMISSION = "view_submission:"
+
+
+async def first_submission(events: SlackEvents, view_id: object) -> bool:
+    """Whether this is the first accepted submission of the form `view_id` (on any replica).
+
+    Recorded only once the form was found valid, so a submission refused with field errors
+    can be corrected and sent again. Bounded as events are (RECORD_TIMEOUT): a state database
+    that does not answer lets it run, since a form must not be lost to a stuck record.
+    """
+    if not isinstance(view_id, str) or not 0 < len(SUBMISSION + view_id) <= EVENT_ID_MAX:
+        return True
+    try:
+        return await _recorded(events, SUBMISSION + view_id)
+    except (SQLAlchemyError, OSError, TimeoutError) as error:
+        log.warning("could not record form %s (%s); saving it", view_id, type(error).__name__)
+        return True
 
 
 async def _recorded(events: SlackEvents, event_id: str) -> bool:

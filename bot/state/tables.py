@@ -358,3 +358,18 @@ local_notes = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Index(None, "conversation_id", "created_at", "seq"),
 )
+
+# A conversation's metadata (Infobip's free key/value map), one JSON object per conversation: it
+# is read and written whole (GET, PUT) or merged (PATCH), never searched by key.
+local_conversation_metadata = Table(
+    "local_conversation_metadata",
+    metadata,
+    Column(
+        "conversation_id",
+        String(64),
+        ForeignKey("local_conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("content", JSON, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

@@ -31,6 +31,7 @@ from bot.models import (
     ConversationCreate,
     ConversationFilter,
     ConversationPatch,
+    Metadata,
     OrderBy,
     Queue,
     ResultPage,
@@ -290,6 +291,17 @@ class InfobipBackend:
             unsure=transcripts.NOTE_UNSURE,
         )
         return wire.parse(Note, answer, "a note")
+
+    async def get_metadata(self, conversation_id: str) -> Metadata:
+        path, subject = f"{_conv(conversation_id)}/metadata", Subject(conversation=conversation_id)
+        return transcripts.metadata(await self._call("GET", path, subject))
+
+    async def patch_metadata(self, conversation_id: str, values: Metadata) -> None:
+        # PATCH merges (the contract), so it is idempotent and retried as any PATCH is.
+        if not values:  # the contract's minProperties: 1, refused before it is sent
+            raise InvalidInput("Metadata to save needs at least one key.")
+        path, subject = f"{_conv(conversation_id)}/metadata", Subject(conversation=conversation_id)
+        await self._call("PATCH", path, subject, body=dict(values))
 
     # --- agents, queues, rules ----------------------------------------------------------------
 

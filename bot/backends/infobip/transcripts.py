@@ -1,8 +1,9 @@
 """A conversation's messages and notes at Infobip (`GET`/`POST …/messages`, `…/notes`): the
-query parameters the contract takes and its pages read into our models."""
+query parameters the contract takes and its pages read into our models; and its metadata map."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -56,3 +57,19 @@ def page(model: type[T], answer: Json, key: str, query: NoteFilter) -> ResultPag
         limit=query.limit,
         orderBy=str(query.orderBy),
     )
+
+
+def metadata(answer: Json) -> dict[str, object]:
+    """GET …/metadata's answer. The contract's schema says `string` while its example (and
+    what the API answers) is the map itself: the map is read, and a string holding a JSON map
+    is read as that map, so either reading of the contract works."""
+    if isinstance(answer, str):
+        try:
+            answer = json.loads(answer) if answer.strip() else {}
+        except ValueError:
+            raise unreadable("the conversation's metadata") from None
+    if answer is None:
+        return {}
+    if not isinstance(answer, dict):
+        raise unreadable("the conversation's metadata")
+    return dict(answer)

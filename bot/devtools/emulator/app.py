@@ -25,7 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.backends.base import ConversationBackend
-from bot.devtools.emulator import answers, params, transcripts
+from bot.devtools.emulator import answers, metadata, params, transcripts
 from bot.devtools.emulator.answers import (
     CLOSED,
     GENERAL_ERROR,
@@ -133,6 +133,7 @@ def create_emulator_app(
             route("/queues", {"GET": _queues}),
             route("/routing", {"GET": _routing}),
             *(route(path, methods) for path, methods in transcripts.ROUTES.items()),
+            *(route(path, methods) for path, methods in metadata.ROUTES.items()),
             *(route(path, methods, "") for path, methods in transcripts.OWN_ROUTES.items()),
         ],
         middleware=[

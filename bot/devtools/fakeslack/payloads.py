@@ -1,7 +1,7 @@
 """Request bodies exactly as Slack sends them to an app's request URL.
 
 - slash commands: form-encoded fields (`command`, `text`, `user_id`, `channel_id`, …);
-- interactivity (block_actions, view_submission): form-encoded `payload=<json>`;
+- interactivity (block_actions, view_submission, message_action): form-encoded `payload=<json>`;
 - Events API: a JSON `event_callback` envelope.
 
 Field names follow Slack's payload reference and what Bolt reads (slack_bolt.request.internals:
@@ -167,6 +167,42 @@ def view_submission(
     return _form_payload(payload)
 
 
+def message_action(
+    callback_id: str,
+    message: JsonDict | StoredMessage,
+    *,
+    user_id: str,
+    channel_id: str,
+    trigger_id: str,
+    response_url: str,
+    team_id: str = defaults.TEAM_ID,
+    team_domain: str = defaults.TEAM_DOMAIN,
+    user_name: str | None = None,
+    channel_name: str | None = None,
+    token: str = defaults.VERIFICATION_TOKEN,
+) -> str:
+    """A message shortcut used on `message` (form-encoded `payload=`), shaped as Slack's own
+    example (tests/fixtures/slack/interactivity/message_action.json, from bolt-python) and
+    https://docs.slack.dev/reference/interaction-payloads/shortcuts-interaction-payload."""
+    message_dict = message.as_slack() if isinstance(message, StoredMessage) else message
+    payload: JsonDict = {
+        "type": "message_action",
+        "token": token,
+        "action_ts": _action_ts(),
+        "team": {"id": team_id, "domain": team_domain},
+        "user": {"id": user_id, "name": user_name or user_id.lower(), "team_id": team_id},
+        "channel": {"id": channel_id, "name": channel_name or _channel_name(channel_id)},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "message_ts": message_dict["ts"],
+        "message": message_dict,
+        "response_url": response_url,
+    }
+    return _form_payload(payload)
+
+
 def event_callback(
     event: JsonDict,
     *,
@@ -254,6 +290,7 @@ def _as_socket_payload(build: Callable[P, str]) -> Callable[P, JsonDict]:
 
 slash_command_payload = _as_socket_payload(slash_command)
 block_actions_payload = _as_socket_payload(block_actions)
+message_action_payload = _as_socket_payload(message_action)
 view_submission_payload = _as_socket_payload(view_submission)
 event_callback_payload = _as_socket_payload(event_callback)
 

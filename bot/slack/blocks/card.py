@@ -140,11 +140,15 @@ def conversation_card(
     snoozed_until: datetime | None = None,
     buttons: bool = True,
     done: str | None = None,
+    slack_message: str | None = None,
 ) -> list[Block]:
     """Header, summary, facts, dates, optional note and snooze, then (unless `buttons` is
     False, for a message that brings buttons of its own) the card's buttons.
 
     `done`: who did what to it, a mrkdwn line (`done_line`) drawn under the dates.
+    `slack_message`: the permalink of the Slack message it came from (its metadata), linked
+    as "From a Slack message"; given only where one conversation is drawn, as reading it
+    costs a request.
 
     The snooze shown is `snoozed_until`, else the context's snooze of this conversation.
     """
@@ -155,6 +159,9 @@ def conversation_card(
         blocks.append(SectionBlock(text=md(user_text(conversation.summary, limits.SECTION_TEXT))))
     blocks.append(SectionBlock(fields=_fields(conversation, context)))
     blocks.append(ContextBlock(elements=[md(_dates(conversation))]))
+    if slack_message and _linkable(slack_message):
+        link = f":speech_balloon: <{slack_message}|From a Slack message>"
+        blocks.append(ContextBlock(elements=[md(link)]))
     if done:
         blocks.append(ContextBlock(elements=[md(clip(done, limits.FIELD_TEXT))]))
     if note:
@@ -168,6 +175,11 @@ def conversation_card(
     if actions is not None:
         blocks.append(actions)
     return blocks
+
+
+def _linkable(url: str) -> bool:
+    # Inside `<url|text>`: an https URL that cannot close the link early or add a label.
+    return url.startswith("https://") and len(url) <= 1000 and not set("<>| ") & set(url)
 
 
 def _topic(conversation: Conversation) -> str:

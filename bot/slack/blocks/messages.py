@@ -45,11 +45,16 @@ def error_blocks(message: str) -> list[Block]:
 
 
 def result_blocks(
-    result: CommandResult, context: CardContext, command_text: str
+    result: CommandResult,
+    context: CardContext,
+    command_text: str,
+    *,
+    slack_message: str | None = None,
 ) -> tuple[str, list[Block]]:
     """`(text, blocks)` for an executor result; `text` is the notification/fallback line.
 
     `command_text` is what was typed after `/conv`: the list's paging buttons replay it.
+    `slack_message`: the link to the Slack message the one conversation drawn came from.
     """
     headline = user_text(result.headline, limits.SECTION_TEXT, empty="Done.")
     if result.kind in ("help", "text"):
@@ -58,7 +63,7 @@ def result_blocks(
         return headline, conversation_list(result.page, command_text, context, result.headline)
     if result.kind == "conversation" and result.conversation is not None:
         text = f"{headline} {card_text(result.conversation)}"
-        card = conversation_card(result.conversation, context)
+        card = conversation_card(result.conversation, context, slack_message=slack_message)
         return text, [ContextBlock(elements=[md(headline)]), *card]
     return headline, [SectionBlock(text=md(headline))]
 

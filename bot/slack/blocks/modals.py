@@ -75,11 +75,25 @@ def problem_modal(title: str, problem: str) -> View:
     )
 
 
-def create_modal(queues: Sequence[Queue] | None, *, private_metadata: str = "") -> View:
-    """Topic, summary, priority, channel, queue and tags; `queues=None` while still loading."""
+def create_modal(
+    queues: Sequence[Queue] | None,
+    *,
+    private_metadata: str = "",
+    topic: str | None = None,
+    summary: str | None = None,
+) -> View:
+    """Topic, summary, priority, channel, queue and tags; `queues=None` while still loading.
+    `topic` and `summary` prefill it (a message shortcut's message)."""
     blocks: list[Block] = [
-        text_input(FIELD_TOPIC, "Topic", TOPIC_MAX, placeholder="What is it about?"),
-        text_input(FIELD_SUMMARY, "Summary", SUMMARY_INPUT_MAX, multiline=True, optional=True),
+        text_input(FIELD_TOPIC, "Topic", TOPIC_MAX, placeholder="What is it about?", initial=topic),
+        text_input(
+            FIELD_SUMMARY,
+            "Summary",
+            SUMMARY_INPUT_MAX,
+            multiline=True,
+            optional=True,
+            initial=summary,
+        ),
         _priority_input(Priority.NORMAL),
         _enum_input(FIELD_CHANNEL, "Channel", list(Channel), Channel.NO_CHANNEL),
         *_queue_blocks(queues, None),

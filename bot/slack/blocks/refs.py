@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import InvalidInput
 from bot.field_rules import ConversationId
@@ -92,6 +92,46 @@ class EditRef(BaseModel):
         if value is not None and not usable_response_url(value):
             raise ValueError("not an http(s) URL to redraw the card on")
         return value
+
+
+class MessageRef(BaseModel):
+    """A message shortcut's form remembers its message (the view's private_metadata, at most
+    3000 characters): where it is, its link, and where to answer once the form is closed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(max_length=64)
+    ts: str = Field(max_length=32)
+    response_url: str | None = Field(default=None, max_length=1000)
+    permalink: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("response_url")
+    @classmethod
+    def _usable(cls, value: str | None) -> str | None:
+        if value is not None and not usable_response_url(value):
+            raise ValueError("not an http(s) URL to answer on")
+        return value
+
+    @field_validator("permalink")
+    @classmethod
+    def _link(cls, value: str | None) -> str | None:
+        # Kept in the conversation and drawn as a link: only what bot/slack/permalinks.py gives.
+        if value is not None and (not value.startswith("https://") or set("<>| ") & set(value)):
+            raise ValueError("not a Slack permalink")
+        return value
+
+    @classmethod
+    def decode(cls, value: str | None) -> MessageRef | None:
+        """The form's reference; None for a form opened without a message (`/conv create`)."""
+        if not value:
+            return None
+        try:
+            return cls.model_validate_json(value)
+        except ValidationError:
+            raise InvalidInput(
+                "This form is from an older version of convbot; close it and use the shortcut "
+                "again."
+            ) from None
 
 
 # Digest items' buttons carry a DigestItemRef as their value; the Snooze select carries it in

@@ -14,6 +14,7 @@ from bot.slack.listeners import (
     digest_items,
     events,
     pages,
+    shortcuts,
     talk,
     unknown,
     views,
@@ -23,6 +24,7 @@ from bot.slack.listeners.press_context import Listener, read_press
 # What the app listens to: manifest.yml must declare exactly these (tests/test_manifest.py).
 SLASH_COMMANDS: tuple[str, ...] = (commands.SLASH_COMMAND,)
 BOT_EVENTS: tuple[str, ...] = (events.HOME_OPENED,)
+MESSAGE_SHORTCUTS: tuple[str, ...] = shortcuts.SHORTCUTS
 
 
 def register_listeners(app: AsyncApp, deps: SlackContext) -> None:
@@ -34,6 +36,7 @@ def register_listeners(app: AsyncApp, deps: SlackContext) -> None:
         app.action(button.id, middleware=[read_press(button, deps.identity)])(listener)
     views.register(app, deps, presses)
     talk.register(app, deps)
+    shortcuts.register(app, deps)
     events.register(app, deps)
     unknown.register(app)  # last: it takes whatever the others did not
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,7 +29,7 @@ from bot.commands.spec import (
 )
 from bot.commands.subcommand import Surface
 from bot.commands.subcommands.assigning import assigned_to
-from bot.errors import InvalidInput
+from bot.errors import ConvbotError, InvalidInput
 from bot.models import Actor
 from bot.service.conversation_ids import with_full_id
 from bot.slack.blocks.card import CardContext
@@ -44,6 +45,7 @@ from bot.slack.listeners.talk import open_reply_form
 from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
 
+log = logging.getLogger(__name__)
 READS = ("help", "text", "page")
 SLASH_COMMAND = "/conv"
 
@@ -197,12 +199,27 @@ async def _executed(deps: SlackContext, command: Command, actor: Actor, text: st
     # A card the whole channel sees is drawn for no one in particular: Take must stay for
     # everyone, even when it is already the presser's.
     context = await deps.card_context(None if shared else actor.agent_id, _shown(result, command))
-    fallback, blocks = result_blocks(result, context, command_text=text)
+    # `show` draws one conversation: worth the one request that finds the Slack message it
+    # came from. Lists and changes are not, so their cards go without the link.
+    link = await _slack_message(deps, result) if command.kind == "show" else None
+    fallback, blocks = result_blocks(result, context, command_text=text, slack_message=link)
     before, after = result.before, result.conversation
     if result.changed and before is not None and before.agentId is not None and after:
         # Taken or reassigned from someone by `take`/`assign`/`unassign`: they are told.
         await tell_previous_agent(deps, deps.client, before.agentId, actor, after)
     return fallback, blocks, shared
+
+
+async def _slack_message(deps: SlackContext, result: CommandResult) -> str | None:
+    """The link to the Slack message the shown conversation came from; a metadata read that
+    fails leaves the link out rather than the card."""
+    if result.conversation is None:
+        return None
+    try:
+        return await deps.service.sources.slack_message(result.conversation.id)
+    except ConvbotError as error:
+        log.info("no Slack message link for %s: %s", result.conversation.id, error)
+        return None
 
 
 def _mentioning(result: CommandResult, deps: SlackContext) -> CommandResult:

@@ -26,11 +26,12 @@ from bot.slack.blocks.modals import (
     read_create,
     read_edit,
 )
-from bot.slack.blocks.refs import EditRef
+from bot.slack.blocks.refs import EditRef, MessageRef
 from bot.slack.context import SlackContext
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.home import publish_home
 from bot.slack.listeners.answering import observed
+from bot.slack.redeliveries import first_submission
 from bot.slack.respond import RetryingRespond
 from bot.timestamps import utcnow
 
@@ -44,6 +45,8 @@ def register(app: AsyncApp, deps: SlackContext, presses: Presses) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         values = _values(body)
         asker = Actor(id=user, surface="slack")
+        view = body.get("view") or {}
+        source = _source(view)
         try:
             data, errors = field_errors(ConversationCreate, read_create(values))
             if not errors:
@@ -54,10 +57,19 @@ def register(app: AsyncApp, deps: SlackContext, presses: Presses) -> None:
         if errors or not isinstance(data, ConversationCreate):
             await ack(response_action="errors", errors=errors)
             return
+        if not await first_submission(deps.slack_events, view.get("id")):
+            await ack()  # the same submission again: its first delivery creates it, once
+            return
         await ack()
+        link = source.permalink if source is not None else None
         with decided(asker, effects.CREATE.permission):  # allowed above: not asked again
             await _deliver(
-                deps, client, user, "create", lambda actor: deps.service.create(actor, data)
+                deps,
+                client,
+                user,
+                "create",
+                lambda actor: deps.service.create(actor, data),
+                slack_message=link,
             )
 
     @app.view(EDIT_MODAL)
@@ -96,6 +108,16 @@ def register(app: AsyncApp, deps: SlackContext, presses: Presses) -> None:
             await publish_home(deps, client, user)
 
 
+def _source(view: dict[str, Any]) -> MessageRef | None:
+    """The message a create form was opened on (the "Create conversation" shortcut). A form
+    whose reference cannot be read is still created, only without the link back."""
+    try:
+        return MessageRef.decode(view.get("private_metadata"))
+    except ConvbotError:
+        log.info("create form %s: no readable message reference; no link kept", view.get("id"))
+        return None
+
+
 class _Stale(ConvbotError):
     def __init__(self) -> None:
         super().__init__(
@@ -112,12 +134,18 @@ async def _deliver(
     work: Any,
     *,
     response_url: str | None = None,
+    slack_message: str | None = None,
 ) -> None:
-    """Do the change, then post the resulting card to the person (and redraw the source card)."""
+    """Do the change, then post the resulting card to the person (and redraw the source card).
+    `slack_message`: the link to the Slack message a new conversation came from, kept in its
+    metadata and shown on its card once kept."""
     try:
         async with observed(deps.metrics, "view", name):
             actor = await deps.identity.actor(user)
             change = await work(actor)
+            if slack_message is not None:
+                kept = await deps.service.sources.keep(actor, change.conversation.id, slack_message)
+                slack_message = slack_message if kept else None
             context = await deps.card_context(actor.agent_id)
     except Exception as error:
         text, blocks = error_reply(error)
@@ -131,6 +159,7 @@ async def _deliver(
         context,
         note=None if change.changed else change.note,  # "It already has that topic."
         done=done_line(done, actor.id, now, now) if done else None,
+        slack_message=slack_message,
     )
     await _tell_user(client, user, name, card_text(conversation), blocks)
     if response_url:
