@@ -9,7 +9,7 @@ import pytest
 
 from bot.commands.parser import parse
 from bot.commands.registry import REGISTRY, subcommand_of
-from bot.commands.spec import Command, ReplyCommand
+from bot.commands.spec import Command, NoteCommand, ReplyCommand
 from bot.commands.subcommand import Subcommand, Surface
 from bot.slack.listeners.commands import SLACK_HANDLERS, unhandled
 
@@ -47,7 +47,8 @@ def test_the_registry_and_the_command_union_name_the_same_models() -> None:
     ]
 
 
-def test_slack_handlers_are_for_slack_only_entries_and_replys_form() -> None:
+def test_slack_handlers_are_for_slack_only_entries_and_the_talking_forms() -> None:
     slack_only = {entry.model for entry in REGISTRY if entry.run is None}
-    # `reply` runs everywhere, but Slack answers it with a form to check before sending.
-    assert set(SLACK_HANDLERS) == slack_only | {ReplyCommand}
+    # `reply` and `note` run everywhere, but in Slack they open a form (always for a reply,
+    # which the customer receives; for a note when its text is not given).
+    assert set(SLACK_HANDLERS) == slack_only | {ReplyCommand, NoteCommand}

@@ -29,15 +29,19 @@ async def test_a_note_is_saved_and_answered_only_to_its_author(slack: SlackHarne
 
 async def test_a_note_is_refused_in_one_ephemeral_sentence(slack: SlackHarness) -> None:
     card = await slack.create("Parcel lost")
-    for text, user, said in (
-        (f"note {card.id}", ANA, "needs the note's text"),
-        (f"note {card.id} Who am I", DAVE, "not linked to an agent"),
-    ):
-        answer = await (await slack.command(text, user)).answer()
-        assert answer.response_type == "ephemeral"
-        assert answer.blocks[0]["text"]["text"].startswith(":warning: ")
-        assert said in answer.text
+    answer = await (await slack.command(f"note {card.id} Who am I", DAVE)).answer()
+    assert answer.response_type == "ephemeral"
+    assert answer.blocks[0]["text"]["text"].startswith(":warning: ")
+    assert "not linked to an agent" in answer.text
     await (await slack.command(f"close {card.id}")).answer()
     closed = await (await slack.command(f"note {card.id} Too late")).answer()
     assert "is closed" in closed.text
     assert await slack.actions(card.id) == ["create", "close"]
+
+
+async def test_a_note_without_its_text_opens_the_note_form(slack: SlackHarness) -> None:
+    card = await slack.create("Parcel lost")
+    await slack.command(f"note {card.id[:8]}")  # a prefix, completed
+    [update] = await slack.settle("views.update")
+    view = update.args["view"]
+    assert view["callback_id"] == "conv.note_modal" and card.id in texts(view["blocks"])

@@ -118,7 +118,7 @@ class NoteCommand(_Spec):
 
     kind: Literal["note"] = "note"
     id: ConversationId
-    text: NoteText
+    text: NoteText | None = None  # Slack's form asks for it when absent
 
 
 class ReplyCommand(_Spec):

@@ -24,12 +24,16 @@ from bot.service.transcripts import Sent
 def _note_grammar(words: list[str], now: datetime) -> NoteCommand:
     conversation, rest = take_id("note", words)
     if not rest:
-        raise InvalidInput("`note` needs the note's text after the conversation id.")
+        return NoteCommand(id=conversation)  # Slack's form asks for the text
     # The note is free text (the entry's `free_text_after`): a `key:value` word is just a word.
     return NoteCommand(id=conversation, text=checked_text("note", " ".join(rest), NOTE_MAX))
 
 
 async def _note(command: NoteCommand, service: ConversationService, actor: Actor) -> CommandResult:
+    if command.text is None:
+        raise InvalidInput(
+            f"`note` needs the note's text after the conversation id: `note {command.id} <text …>`."
+        )
     await service.transcripts.note(actor, command.id, command.text)
     headline = f"Note saved on conversation {command.id} (internal: the customer does not see it)."
     return CommandResult(kind="text", headline=headline)
@@ -39,12 +43,13 @@ NOTE = Subcommand(
     name="note",
     model=NoteCommand,
     grammar=_note_grammar,
-    usage="note <id> <text …>",
+    usage="note <id> [text …]",
     summary="Save an internal note on a conversation.",
     explanation="Saves an internal note on an open conversation in your agent's name:"
-    " colleagues see it, the customer never does. The words after the id are the note, up to"
-    f" {NOTE_MAX:,} characters. You must be linked to an agent.",
-    examples=("note 8f3a2c1d Called the customer back; waiting for the invoice",),
+    " colleagues see it, the customer never does. Everything after the id is the note, as"
+    f" typed, up to {NOTE_MAX:,} characters; in Slack, without a text it opens a form to write"
+    " it. You must be linked to an agent.",
+    examples=("note 8f3a2c1d Called the customer back; waiting for the invoice", "note 8f3a2c1d"),
     section=Section.TALK,
     surfaces=EVERYWHERE,
     run=_note,

@@ -23,6 +23,7 @@ from bot.commands.spec import (
     EscalateCommand,
     EscalationsCommand,
     HelpCommand,
+    NoteCommand,
     OncallCommand,
     ReplyCommand,
     SchedulesCommand,
@@ -41,7 +42,7 @@ from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.answering import observed, tell
-from bot.slack.listeners.talk import open_reply_form
+from bot.slack.listeners.talk import open_note_form, open_reply_form
 from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
 
@@ -100,6 +101,15 @@ async def _reply(command: ReplyCommand, asked: Asked) -> None:
     await open_reply_form(deps, deps.client, asked.trigger_id, asked.user_id, command)
 
 
+async def _note(command: NoteCommand, asked: Asked) -> Reply | None:
+    # A note is internal: with its text it is saved at once; without, a form asks for it.
+    if command.text is not None:
+        return await _executed(asked.deps, command, asked.actor, "")
+    deps = asked.deps
+    await open_note_form(deps, deps.client, asked.trigger_id, asked.user_id, command)
+    return None
+
+
 async def _escalations(command: EscalationsCommand, asked: Asked) -> Reply:
     fallback, blocks = await escalations_reply(asked.deps)
     return fallback, blocks, False
@@ -120,6 +130,7 @@ SLACK_HANDLERS: dict[type[Any], SlackHandler[Any]] = dict(
         _handles(OncallCommand, _oncall),
         _handles(EscalationsCommand, _escalations),
         _handles(ReplyCommand, _reply),
+        _handles(NoteCommand, _note),
     ]
 )
 

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.spec import ReplyCommand
+from bot.commands.spec import NoteCommand, ReplyCommand
 from bot.commands.subcommands.transcripts import sent_line
 from bot.errors import InvalidInput
 from bot.messages import MESSAGE_TEXT_MAX, NOTE_MAX
@@ -99,12 +99,9 @@ def note_form(deps: SlackContext) -> Listener:
                 await tell(respond, error)
                 return
 
-            async def form(actor: Actor) -> View:
-                conversation = await deps.service.transcripts.note_target(actor, conversation_id)
-                return note_modal(note_ref(conversation))
-
             trigger = body.get("trigger_id") or ""
-            await _open(deps, client, trigger, press.user, NOTE_TITLE, NOTE_MODAL, form)
+            command = NoteCommand(id=conversation_id)
+            await open_note_form(deps, client, trigger, press.user, command)
 
     return pressed
 
@@ -131,6 +128,22 @@ async def open_reply_form(
         return reply_modal(reply_ref(plan), text, last_inbound=plan.last_inbound)
 
     await _open(deps, client, trigger_id, user, REPLY_TITLE, REPLY_MODAL, form)
+
+
+async def open_note_form(
+    deps: SlackContext, client: AsyncWebClient, trigger_id: str, user: str, command: NoteCommand
+) -> None:
+    """The note form for a conversation (its id may be a typed prefix)."""
+
+    async def form(actor: Actor) -> View:
+        conversation = await with_full_id(
+            command,
+            deps.service.ids.complete,
+            lambda typed: deps.service.transcripts.note_target(actor, typed.id),
+        )
+        return note_modal(note_ref(conversation), command.text or "")
+
+    await _open(deps, client, trigger_id, user, NOTE_TITLE, NOTE_MODAL, form)
 
 
 async def _open(
