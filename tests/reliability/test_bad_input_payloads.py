@@ -135,6 +135,11 @@ class World:
     def submission(self, form: str, values: Json, user: str = ANA) -> Json:
         fake = self.bot.slack.fake
         view = self.create_form if form == "create" else self.edit_form
+        if form == "create":
+            # A create form is submitted once (a valid one closes, and the same view sent again
+            # is a redelivery, created once): each example is a form of its own.
+            view = copy.deepcopy(view)
+            view.view["id"] = view.view["root_view_id"] = fake.new_id("V")
         if form == "edit":
             # Each Edit press opens a form holding that press's response_url, which Slack
             # takes five posts on: one form submitted for every example would outlive it.
