@@ -42,6 +42,7 @@ from bot.slack.identity import SlackIdentity
 from bot.slack.message_updates import MessageUpdates
 from bot.slack.pager import SlackPager
 from bot.slack.publisher import SlackDigestPublisher
+from bot.slack.threads import SlackThreads
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.audit import AuditLog
 from bot.state.claims import CardClaims
@@ -53,6 +54,7 @@ from bot.state.escalations import EscalationStore
 from bot.state.retention import Retention
 from bot.state.slack_events import SlackEvents
 from bot.state.snoozes import SnoozeStore
+from bot.state.threads import ThreadStore
 from bot.state.ticks import TickClaims
 from bot.timestamps import utcnow
 
@@ -171,6 +173,9 @@ async def build_runtime(
         digests=jobs.digests,
         escalation_notices=notices,
         slack_events=SlackEvents(engine, clock=clock),
+        threads=SlackThreads(
+            client, conversations, ThreadStore(engine, clock=clock), drawing, config.threads
+        ),
     )
     return Runtime(
         settings=settings,

@@ -62,9 +62,7 @@ def test_a_channel_opens_threads_by_itself_when_told(tmp_path: Path) -> None:
         ("retention:\n  threads: 1h\n", "retention.threads: must be at least 1d"),
     ],
 )
-def test_a_threads_mistake_names_its_path_and_fix(
-    tmp_path: Path, text: str, expected: str
-) -> None:
+def test_a_threads_mistake_names_its_path_and_fix(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(InvalidInput) as raised:
         load_config(write(tmp_path, text))
     assert expected in str(raised.value)

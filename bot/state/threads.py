@@ -81,9 +81,11 @@ class ThreadStore:
         *,
         cursor_at: datetime | None = None,
         cursor_ids: Sequence[str] = (),
+        hold_until: datetime | None = None,
     ) -> tuple[SlackThread, bool]:
         """The conversation's thread in the channel, and whether this call opened it (under
-        `root_ts`); False: one was open already (a second press, another replica)."""
+        `root_ts`); False: one was open already (a second press, another replica).
+        `hold_until`: the mirror leaves it alone until then (its transcript is being posted)."""
         async with self._engine.begin() as conn:
             inserted = await insert_unless_present(
                 conn,
@@ -96,6 +98,7 @@ class ThreadStore:
                 cursor_at=cursor_at,
                 cursor_ids=list(cursor_ids)[-CURSOR_IDS_MAX:],
                 failures=0,
+                backoff_until=hold_until,
             )
         found = await self.find(conversation_id, channel_id)
         assert found is not None  # inserted above, or there before
@@ -126,7 +129,11 @@ class ThreadStore:
         await self._update(conversation_id, channel_id, permalink=permalink)
 
     async def advance(
-        self, conversation_id: str, channel_id: str, cursor_at: datetime, cursor_ids: Sequence[str]
+        self,
+        conversation_id: str,
+        channel_id: str,
+        cursor_at: datetime | None,
+        cursor_ids: Sequence[str],
     ) -> None:
         """The mirror posted up to `cursor_at` (the ids posted at that instant): a success, so
         any back-off ends."""

@@ -129,6 +129,11 @@ def chat_delete(fake: FakeSlack, args: JsonDict) -> JsonDict:
 
 
 def chat_get_permalink(fake: FakeSlack, args: JsonDict) -> JsonDict:
+    """docs.slack.dev/reference/methods/chat.getPermalink: `channel` and `message_ts` are
+    required; a channel the bot cannot see (a private one it is not in) is `channel_not_found`,
+    a ts that is no message there `message_not_found`. A reply's link names its thread
+    (`?thread_ts=…&cid=…`), as Slack's own example shows."""
+    visible_channel(fake, args)
     message = stored_message(fake, args, "message_ts")
     permalink = (
         f"https://{fake.team_domain}.slack.com/archives/{message.channel}/"

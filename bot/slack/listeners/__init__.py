@@ -8,7 +8,16 @@ from bot.service.page_answers import PageAnswers
 from bot.service.presses import Presses
 from bot.slack.blocks.buttons import BUTTONS, Answer
 from bot.slack.context import SlackContext
-from bot.slack.listeners import actions, commands, digest_items, events, pages, unknown, views
+from bot.slack.listeners import (
+    actions,
+    commands,
+    digest_items,
+    events,
+    pages,
+    threads,
+    unknown,
+    views,
+)
 from bot.slack.listeners.press_context import Listener, read_press
 
 # What the app listens to: manifest.yml must declare exactly these (tests/test_manifest.py).
@@ -49,5 +58,9 @@ def listener_for(
             return actions.home_refresh(deps)
         case Answer.EDIT_FORM:
             return actions.edit_form(deps)
+        case Answer.THREAD:
+            return threads.thread_press(deps)
+        case Answer.OLDER:
+            return threads.older_press(deps)
         case _:
             assert_never(answer)

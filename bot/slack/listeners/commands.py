@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,7 +29,7 @@ from bot.commands.spec import (
 from bot.commands.subcommand import Surface
 from bot.commands.subcommands.assigning import assigned_to
 from bot.errors import InvalidInput
-from bot.models import Actor
+from bot.models import Actor, Conversation
 from bot.service.conversation_ids import with_full_id
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.messages import result_blocks
@@ -36,12 +37,14 @@ from bot.slack.blocks.modals import CREATE_MODAL, create_modal, loading_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, mention
 from bot.slack.context import SlackContext
 from bot.slack.digests import post_digest_now, schedules_reply
+from bot.slack.failures import SLACK_FAILURES
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.answering import observed, tell
 from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
 
+log = logging.getLogger(__name__)
 READS = ("help", "page")
 SLASH_COMMAND = "/conv"
 
@@ -158,7 +161,14 @@ async def answer(
             # Slack-only commands: the executor cannot post to Slack, so they are answered here.
             handler = SLACK_HANDLERS.get(type(command))
             if handler is None:
-                fallback, blocks, shared = await _executed(deps, command, actor, text)
+                fallback, blocks, shared, card = await _executed(
+                    deps, command, actor, text, channel_id
+                )
+                threaded = shared and card is not None and not card.is_closed
+                if threaded and deps.config.threads.is_auto(channel_id):
+                    assert card is not None
+                    if await post_with_thread(deps, actor, card, channel_id, fallback, blocks):
+                        return
             else:
                 reply = await handler(command, Asked(deps, actor, user_id, channel_id))
                 if reply is None:
@@ -171,19 +181,55 @@ async def answer(
     await respond(text=fallback, blocks=blocks, response_type=visible)
 
 
-async def _executed(deps: SlackContext, command: Command, actor: Actor, text: str) -> Reply:
-    """A grammar command run by the executor: `(text, blocks, for the whole channel?)`."""
+async def _executed(
+    deps: SlackContext, command: Command, actor: Actor, text: str, channel_id: str
+) -> tuple[str, list[Block], bool, Conversation | None]:
+    """A grammar command run by the executor: `(text, blocks, for the whole channel?, the
+    conversation its card shows)`."""
     result = _mentioning(await execute(command, deps.service, actor), deps)
     shared = _for_channel(result, command.kind)
     # A card the whole channel sees is drawn for no one in particular: Take must stay for
     # everyone, even when it is already the presser's.
-    context = await deps.card_context(None if shared else actor.agent_id, _shown(result, command))
+    context = await deps.card_context(
+        None if shared else actor.agent_id,
+        _shown(result, command),
+        channel=channel_id or None,
+    )
     fallback, blocks = result_blocks(result, context, command_text=text)
     before, after = result.before, result.conversation
     if result.changed and before is not None and before.agentId is not None and after:
         # Taken or reassigned from someone by `take`/`assign`/`unassign`: they are told.
         await tell_previous_agent(deps, deps.client, before.agentId, actor, after)
-    return fallback, blocks, shared
+    return fallback, blocks, shared, result.conversation
+
+
+async def post_with_thread(
+    deps: SlackContext,
+    actor: Actor,
+    conversation: Conversation,
+    channel_id: str,
+    fallback: str,
+    blocks: list[Block],
+) -> bool:
+    """In a `threads: auto` channel, the card is posted and its thread opened at once; False
+    when Slack refused the post (answered through response_url instead, without a thread).
+
+    A card posted through response_url has no ts the bot ever learns (Slack answers such a
+    post with a bare "ok"), and a thread hangs under a ts: so here the card is posted with
+    chat.postMessage, whose answer carries it.
+    """
+    try:
+        posted = await deps.client.chat_postMessage(
+            channel=channel_id, text=fallback, blocks=blocks
+        )
+    except SLACK_FAILURES:
+        log.warning("could not post the card in %s to open its thread", channel_id, exc_info=True)
+        return False
+    try:
+        await deps.threads.open(actor, conversation, channel_id, str(posted["ts"]))
+    except Exception:  # the card is out; a thread that failed to open is opened by Thread
+        log.exception("the thread of %s did not open in %s", conversation.id, channel_id)
+    return True
 
 
 def _mentioning(result: CommandResult, deps: SlackContext) -> CommandResult:
