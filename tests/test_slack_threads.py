@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.devtools.fakeslack import StoredMessage
-from bot.messages import MessageCreate
+from bot.messages import Message, MessageCreate
 from bot.slack.blocks import buttons
 from tests.slack_harness import (
     ANA,
@@ -36,7 +36,7 @@ CUSTOMER, OUR_NUMBER = "385991234567", "447492263897"
 
 async def customer_writes(
     slack: SlackHarness, conversation_id: str, text: str = "", **content: Any
-) -> None:
+) -> Message:
     """An inbound message into the embedded store, as the emulator's inbound endpoint adds it."""
     kind = "IMAGE" if "url" in content else "TEXT"
     body = {
@@ -47,7 +47,9 @@ async def customer_writes(
         "content": content or {"text": text},
     }
     store = slack.serving.runtime.backend
-    await store.receive_message(conversation_id, MessageCreate.model_validate(body))  # type: ignore[attr-defined]
+    written = await store.receive_message(conversation_id, MessageCreate.model_validate(body))  # type: ignore[attr-defined]
+    assert isinstance(written, Message)
+    return written
 
 
 def replies(slack: SlackHarness, root: StoredMessage) -> list[StoredMessage]:

@@ -76,6 +76,17 @@ class Transcripts:
             update={"items": newest_first.items[::-1], "orderBy": str(ListOrder())}
         )
 
+    async def since(
+        self, conversation_id: str, after: datetime | None, limit: int
+    ) -> ResultPage[Message]:
+        """Messages created at or after `after` (the conversation list's `createdAfter`
+        includes its instant), oldest first, `limit` of them: one request, for the thread
+        mirror, which skips the ones it posted at that instant."""
+        _check_limit(limit)
+        return await self._backend.list_messages(
+            conversation_id, MessageFilter(orderBy=ListOrder(), limit=limit, createdAfter=after)
+        )
+
     async def notes(
         self, actor: Actor, conversation_id: str, limit: int = TRANSCRIPT_DEFAULT
     ) -> ResultPage[Note]:

@@ -139,6 +139,12 @@ slack_threads = Table(
     Column("opened_at", UTCDateTime(), nullable=False),
     Column("cursor_at", UTCDateTime()),
     Column("cursor_ids", JSON, nullable=False),
+    # The message being posted: set before chat.postMessage, cleared with the cursor. Still set
+    # on the next pass, the post's fate is unknown (a stop between the two) and is read back
+    # from the thread (its replies carry the message id in their metadata).
+    Column("posting_id", String(255)),
+    # The conversation was seen closed: one last poll, a closing line, then retired.
+    Column("closed_at", UTCDateTime()),
     # Infobip throttled or failed this thread's poll: not asked again before `backoff_until`.
     Column("failures", SmallInteger, nullable=False, default=0),
     Column("backoff_until", UTCDateTime()),

@@ -34,6 +34,8 @@ class SlackThread:
     permalink: str | None = None
     cursor_at: datetime | None = None
     cursor_ids: tuple[str, ...] = field(default_factory=tuple)
+    posting_id: str | None = None
+    closed_at: datetime | None = None
     failures: int = 0
     backoff_until: datetime | None = None
     retired_at: datetime | None = None
@@ -54,6 +56,8 @@ def _thread(row: object) -> SlackThread:
         permalink=m["permalink"],
         cursor_at=m["cursor_at"],
         cursor_ids=tuple(m["cursor_ids"] or ()),
+        posting_id=m["posting_id"],
+        closed_at=m["closed_at"],
         failures=m["failures"],
         backoff_until=m["backoff_until"],
         retired_at=m["retired_at"],
@@ -142,9 +146,27 @@ class ThreadStore:
             channel_id,
             cursor_at=cursor_at,
             cursor_ids=list(cursor_ids)[-CURSOR_IDS_MAX:],
+            posting_id=None,
             failures=0,
             backoff_until=None,
         )
+
+    async def posting(self, conversation_id: str, channel_id: str, message_id: str) -> None:
+        """`message_id` is about to be posted: if nothing follows, its fate is read back."""
+        await self._update(conversation_id, channel_id, posting_id=message_id)
+
+    async def closing(self, conversation_id: str) -> None:
+        """The conversation closed: each of its open threads gets a last poll, then retires."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(slack_threads)
+                .where(
+                    slack_threads.c.conversation_id == conversation_id,
+                    slack_threads.c.retired_at.is_(None),
+                    slack_threads.c.closed_at.is_(None),
+                )
+                .values(closed_at=self._clock(), backoff_until=None)
+            )
 
     async def back_off(
         self, conversation_id: str, channel_id: str, failures: int, until: datetime

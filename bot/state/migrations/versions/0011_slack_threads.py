@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("cursor_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cursor_ids", sa.JSON(), nullable=False),
+        sa.Column("posting_id", sa.String(length=255), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("failures", sa.SmallInteger(), nullable=False),
         sa.Column("backoff_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
