@@ -13,10 +13,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.devtools.emulator import create_emulator_app
 from bot.devtools.fakeslack import StoredMessage
+from bot.devtools.loopback import serve_in_background
+from bot.messages import MessageCreate
 from bot.slack.thread_mirror import ThreadMirror
 from bot.state.threads import ChannelLeases
+from bot.timestamps import utcnow
+from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
 from tests.slack_harness import ANA, CHANNEL, SlackHarness, fake_workspace, running_bot, texts
 from tests.test_slack_threads import customer_writes, open_thread, replies
 
@@ -161,3 +167,83 @@ async def test_a_closed_conversations_thread_says_so_and_retires(slack: SlackHar
     thread = await store.find(card.id, CHANNEL)
     assert thread is not None and thread.retired
     assert await mirror(slack) == 0
+
+
+class Throttle:
+    """The Infobip emulator, answering 429 (Retry-After: 1) to message lists while `on`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.on = False
+        self.lists = 0  # message lists asked for, refused or not
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        listing = (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and str(scope["path"]).endswith("/messages")
+        )
+        if listing:
+            self.lists += 1
+        if listing and self.on:
+            body = b'{"requestError":{"serviceException":{"messageId":"TOO_MANY_REQUESTS"}}}'
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+async def test_an_infobip_429_backs_the_thread_off_and_loses_nothing(tmp_path: Path) -> None:
+    engine = await sqlite_engine(tmp_path / "emulator.db")
+    try:
+        store = await seeded_local(engine)
+        throttle = Throttle(create_emulator_app(store, EMULATOR_KEY))
+        async with (
+            serve_in_background(throttle) as infobip,
+            running_bot(
+                tmp_path, config=CONFIG, infobip_base_url=infobip, infobip_api_key=EMULATOR_KEY
+            ) as slack,
+        ):
+            card = await slack.create("Throttled")
+            await open_thread(slack, card)
+            threads = slack.serving.runtime.slack.threads.store
+            throttle.on, asked = True, throttle.lists
+            await store.receive_message(card.id, inbound("held back"))
+
+            assert await mirror(slack) == 0
+            thread = await threads.find(card.id, CHANNEL)
+            assert thread is not None and thread.failures == 1
+            assert thread.backoff_until is not None and thread.backoff_until > utcnow()
+            asked = throttle.lists - asked
+            assert 1 <= asked <= 4  # one list (the client's own retries included), no more
+
+            before = throttle.lists
+            assert await mirror(slack) == 0  # backing off: Infobip is not asked at all
+            assert throttle.lists == before
+
+            throttle.on = False  # Infobip recovers, and the back-off runs out
+            await threads.back_off(card.id, CHANNEL, 1, utcnow())
+            assert await mirror(slack) == 1
+            assert "held back" in said(replies(slack, card.message))[-1]
+            thread = await threads.find(card.id, CHANNEL)
+            assert thread is not None and (thread.failures, thread.backoff_until) == (0, None)
+    finally:
+        await engine.dispose()
+
+
+def inbound(text: str) -> MessageCreate:
+    return MessageCreate.model_validate(
+        {
+            "from": "385991234567",
+            "to": "447492263897",
+            "channel": "SMS",
+            "contentType": "TEXT",
+            "content": {"text": text},
+        }
+    )
