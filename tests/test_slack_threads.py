@@ -23,6 +23,7 @@ from tests.slack_harness import (
     Card,
     SlackHarness,
     eventually,
+    fake_workspace,
     running_bot,
     texts,
 )
@@ -207,3 +208,23 @@ async def test_an_auto_channel_opens_the_thread_of_every_card_posted_there(
         [opened] = replies(slack, card)
         assert "No messages yet" in texts(opened.blocks)
         assert sent.answers() == []  # the card is the answer, posted once
+
+
+async def test_a_public_channel_is_joined_and_a_private_one_asks_for_an_invite(
+    tmp_path: Path,
+) -> None:
+    fake = fake_workspace()
+    fake.add_channel("CPUBLIC01", "public", is_member=False)
+    fake.add_channel("CPRIVATE1", "private", is_private=True, is_member=False)
+    async with running_bot(tmp_path, fake=fake) as slack:
+        public = await slack.create("In public", channel="CPUBLIC01")
+        await open_thread(slack, public)
+        assert "No messages yet" in texts(replies(slack, public.message)[0].blocks)
+
+        private = await slack.create("In private", channel="CPRIVATE1")
+        refused = await (await slack.press(private.message, THREAD)).answer()
+        assert refused.response_type == "ephemeral"
+        assert "invite it with `/invite @convbot` and press Thread again" in refused.text
+        fake.channels["CPRIVATE1"].is_member = True  # invited
+        await open_thread(slack, private)
+        assert "No messages yet" in texts(replies(slack, private.message)[0].blocks)

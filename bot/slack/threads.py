@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import InvalidInput
 from bot.messages import Message
 from bot.models import Actor, Conversation
 from bot.service.conversations import ConversationService
@@ -26,6 +28,7 @@ from bot.slack.blocks.transcript import (
     older_posts,
     transcript_posts,
 )
+from bot.slack.channels import INVITE, join_channel
 from bot.slack.drawing import CardDrawing
 from bot.slack.failures import SLACK_FAILURES
 from bot.state.threads import SlackThread, ThreadStore
@@ -36,6 +39,20 @@ log = logging.getLogger(__name__)
 # While its transcript is being posted, a new thread is not mirrored, so nothing the mirror
 # posts lands between the transcript's replies; past this, the mirror goes on regardless.
 OPENING_HOLD = timedelta(seconds=60)
+
+
+_REFUSED = {
+    "not_in_channel": (
+        f"convbot is not in this channel, so it cannot open a thread here: invite it with"
+        f" `{INVITE}` and press Thread again."
+    ),
+    "channel_not_found": (
+        f"convbot cannot see this channel, so it cannot open a thread here: invite it with"
+        f" `{INVITE}` and press Thread again."
+    ),
+    "is_archived": "This channel is archived, so no thread can open here.",
+}
+_REFUSED_ANY = "Slack refused the thread's first message ({code}); press Thread again later."
 
 
 @dataclass(frozen=True)
@@ -104,7 +121,12 @@ class SlackThreads:
         if conversation.is_closed:
             posts.append(closed_post())
         try:
-            await self._post_all(channel, root_ts, posts)
+            await self._first(channel, root_ts, posts[0])
+        except BaseException:
+            await self.store.forget(conversation.id, channel)  # nothing is in Slack: not open
+            raise
+        try:
+            await self._post_all(channel, root_ts, posts[1:])
         finally:
             # The mirror takes over from the transcript's newest message (and ends its hold).
             if conversation.is_closed:
@@ -149,6 +171,19 @@ class SlackThreads:
             await self._client.chat_postEphemeral(
                 channel=channel, user=user, thread_ts=root_ts, text=post.text, blocks=post.blocks
             )
+
+    async def _first(self, channel: str, root_ts: str, post: Post) -> None:
+        """The thread's first reply: a public channel the bot is not in (a card answered
+        through response_url needs no membership) is joined first; any other refusal is told
+        as what to do."""
+        try:
+            await self._post_all(channel, root_ts, [post])
+            return
+        except SlackApiError as refusal:
+            code = str((refusal.response or {}).get("error") or "")
+            if code != "not_in_channel" or not await join_channel(self._client, channel):
+                raise InvalidInput(_REFUSED.get(code, _REFUSED_ANY).format(code=code)) from None
+        await self._post_all(channel, root_ts, [post])
 
     async def _post_all(self, channel: str, root_ts: str, posts: Sequence[Post]) -> None:
         for post in posts:

@@ -173,6 +173,11 @@ class ThreadStore:
     ) -> None:
         await self._update(conversation_id, channel_id, failures=failures, backoff_until=until)
 
+    async def forget(self, conversation_id: str, channel_id: str) -> None:
+        """A thread that could not be opened after all (Slack refused its first post)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(slack_threads.delete().where(_key(conversation_id, channel_id)))
+
     async def retire(self, conversation_id: str, channel_id: str) -> None:
         """The conversation closed: the thread is no longer mirrored, and retention drops it."""
         await self._update(conversation_id, channel_id, retired_at=self._clock())

@@ -35,6 +35,7 @@ from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import CREATE_MODAL, create_modal, loading_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, mention
+from bot.slack.channels import post_joining
 from bot.slack.context import SlackContext
 from bot.slack.digests import post_digest_now, schedules_reply
 from bot.slack.failures import SLACK_FAILURES
@@ -219,9 +220,7 @@ async def post_with_thread(
     chat.postMessage, whose answer carries it.
     """
     try:
-        posted = await deps.client.chat_postMessage(
-            channel=channel_id, text=fallback, blocks=blocks
-        )
+        posted = await post_joining(deps.client, channel_id, fallback, blocks)
     except SLACK_FAILURES:
         log.warning("could not post the card in %s to open its thread", channel_id, exc_info=True)
         return False

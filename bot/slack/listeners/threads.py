@@ -17,6 +17,7 @@ from bot.errors import InvalidInput
 from bot.slack.blocks.card import card_text, conversation_card
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md
 from bot.slack.blocks.refs import CardRef, OlderRef
+from bot.slack.channels import post_joining
 from bot.slack.context import SlackContext
 from bot.slack.listeners.answering import answering
 from bot.slack.listeners.press_context import Listener, press_of
@@ -58,10 +59,11 @@ def thread_press(deps: SlackContext) -> Listener:
                 # anyone else could open. The card is posted in the channel, and the thread
                 # opens under that one.
                 card_context = await deps.card_context(None, [conversation.id])
-                posted = await deps.client.chat_postMessage(
-                    channel=channel,
-                    text=card_text(conversation),
-                    blocks=conversation_card(conversation, card_context),
+                posted = await post_joining(
+                    deps.client,
+                    channel,
+                    card_text(conversation),
+                    conversation_card(conversation, card_context),
                 )
                 message_ts = str(posted["ts"])
             opened = await deps.threads.open(actor, conversation, channel, message_ts)
