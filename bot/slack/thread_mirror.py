@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import deadlines
 from bot.errors import BackendUnavailable, NotFound, RateLimited
 from bot.messages import Direction, Message
 from bot.models import Actor
@@ -54,6 +55,7 @@ PER_THREAD = 20  # messages asked for per thread per pass
 POSTS_PER_CHANNEL = 30  # ~30 s of posting at Slack's pace; the rest waits for the next pass
 POST_INTERVAL = 1.0  # seconds between two posts in one channel (Slack: 1 per second)
 SLACK_RETRIES = 3  # a post still refused after these waits is left for the next pass
+POLL_SECONDS = 5.0  # one thread's request, its client's retries included
 STATUS_EVERY = 12  # every 12th pass of a thread asks whether its conversation closed
 BACKOFF_MAX = timedelta(minutes=5)
 EVENT_TYPE = "convbot_conversation_message"  # the posts' metadata: which message each is
@@ -172,14 +174,18 @@ class ThreadMirror:
         polls = self._polls.next(thread)
         key = thread.conversation_id, thread.channel_id
         try:
-            if thread.closed_at is None and polls % STATUS_EVERY == 0:
-                conversation = await self._service.get(thread.conversation_id)
-                if conversation.is_closed:
-                    await self._store.closing(thread.conversation_id)
-                return None
-            page = await self._service.transcripts.since(
-                thread.conversation_id, thread.cursor_at, PER_THREAD
-            )
+            # The Infobip client's own retries (a 429's Retry-After, a 5xx) stay within this,
+            # so one throttled thread cannot hold up its channel's others for long: past it,
+            # the thread backs off instead.
+            with deadlines.within(POLL_SECONDS):
+                if thread.closed_at is None and polls % STATUS_EVERY == 0:
+                    conversation = await self._service.get(thread.conversation_id)
+                    if conversation.is_closed:
+                        await self._store.closing(thread.conversation_id)
+                    return None
+                page = await self._service.transcripts.since(
+                    thread.conversation_id, thread.cursor_at, PER_THREAD
+                )
         except NotFound:
             await self._store.retire(*key)  # the conversation is gone: nothing will come
             return None
