@@ -19,7 +19,8 @@ from bot.devtools.emulator import create_emulator_app
 from bot.devtools.fakeslack import StoredMessage
 from bot.devtools.loopback import serve_in_background
 from bot.messages import MessageCreate
-from bot.slack.thread_mirror import ThreadMirror
+from bot.models import ConversationPatch, Status
+from bot.slack.thread_mirror import STATUS_EVERY, ThreadMirror
 from bot.state.threads import ChannelLeases
 from bot.timestamps import utcnow
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
@@ -247,3 +248,21 @@ def inbound(text: str) -> MessageCreate:
             "content": {"text": text},
         }
     )
+
+
+async def test_a_close_made_in_infobip_itself_is_noticed_and_retires_the_thread(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Closed elsewhere")
+    await open_thread(slack, card)
+    backend = slack.serving.runtime.backend
+    await backend.patch(card.id, ConversationPatch(status=Status.CLOSED))  # not through convbot
+    # Every STATUS_EVERY-th pass asks for the conversation instead of its messages.
+    for _ in range(STATUS_EVERY - 1):
+        assert await mirror(slack) == 0
+    assert await mirror(slack) == 0  # the status pass: closed, so the next is the last
+    assert await mirror(slack) == 1
+    assert "Conversation closed" in said(replies(slack, card.message))[-1]
+    store = slack.serving.runtime.slack.threads.store
+    thread = await store.find(card.id, CHANNEL)
+    assert thread is not None and thread.retired
