@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -42,6 +42,8 @@ from bot.slack.identity import SlackIdentity
 from bot.slack.message_updates import MessageUpdates
 from bot.slack.pager import SlackPager
 from bot.slack.publisher import SlackDigestPublisher
+from bot.slack.thread_mirror import ThreadMirror
+from bot.slack.threads import SlackThreads
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.audit import AuditLog
 from bot.state.claims import CardClaims
@@ -53,6 +55,7 @@ from bot.state.escalations import EscalationStore
 from bot.state.retention import Retention
 from bot.state.slack_events import SlackEvents
 from bot.state.snoozes import SnoozeStore
+from bot.state.threads import ChannelLeases, ThreadStore
 from bot.state.ticks import TickClaims
 from bot.timestamps import utcnow
 
@@ -152,6 +155,21 @@ async def build_runtime(
     posts = DigestPosts(engine, clock=clock)
     publisher = SlackDigestPublisher(client, lambda: drawing.context(None), posts, updates)
     jobs = _jobs(config, engine, conversations, escalations, publisher, clock)
+    threads = SlackThreads(
+        client, conversations, ThreadStore(engine, clock=clock), drawing, config.threads
+    )
+    mirror = ThreadMirror(
+        client,
+        conversations,
+        threads,
+        ChannelLeases(engine, replica_name(), _channel_lease(config), clock=clock),
+        config.threads.poll_interval,
+        clock=clock,
+    )
+    # Whichever surface closes a conversation, its threads get a last poll and retire.
+    conversations.when_closed(mirror.conversation_closed)
+    jobs.threads = mirror.run_pass
+    closers.append(mirror.release)
     claims = CardClaims(engine, clock=clock)
     slack = SlackContext(
         settings=settings,
@@ -171,6 +189,7 @@ async def build_runtime(
         digests=jobs.digests,
         escalation_notices=notices,
         slack_events=SlackEvents(engine, clock=clock),
+        threads=threads,
     )
     return Runtime(
         settings=settings,
@@ -210,6 +229,12 @@ async def _open(
             await close()
         raise
     return engine, backend, closers
+
+
+def _channel_lease(config: OpsConfig) -> timedelta:
+    """How long a replica holds a channel's threads without renewing (it renews before each
+    post): a stopped replica's channels pass to another this much later."""
+    return max(config.threads.poll_interval * 3, timedelta(seconds=15))
 
 
 def _jobs(

@@ -35,6 +35,7 @@ from bot.models import (
 )
 from bot.oncall.config import OncallConfig
 from bot.schedules import check_cron
+from bot.threads_config import ThreadsConfig
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$")
 
@@ -303,8 +304,10 @@ class RetentionConfig(_Section):
     # Posted digests whose buttons still redraw; a row holds the drawn blocks (up to ~12 kB),
     # so a digest every minute keeps ~10,000 of them a week.
     digest_posts: RetentionPeriod = timedelta(days=7)
+    # Threads of closed conversations (and of cards deleted from Slack), after they retired.
+    threads: RetentionPeriod = timedelta(days=30)
 
-    @field_validator("audit_log", "job_ticks", "escalations", "digest_posts")
+    @field_validator("audit_log", "job_ticks", "escalations", "digest_posts", "threads")
     @classmethod
     def _at_least_a_day(cls, value: timedelta) -> timedelta:
         if value < timedelta(days=1):
@@ -322,6 +325,7 @@ class OpsConfig(_Section):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     oncall: OncallConfig = Field(default_factory=OncallConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    threads: ThreadsConfig = Field(default_factory=ThreadsConfig)
 
     @field_validator("digests")
     @classmethod

@@ -220,20 +220,22 @@ def test_take_is_offered_to_others_and_hidden_when_mine() -> None:
     mine = as_json(conversation_card(conversation(agentId="agent-ana"), CONTEXT))
     assert action_ids(others) == [
         buttons.TAKE.id,
-        buttons.REPLY.id,
-        buttons.NOTE.id,
         buttons.ROUTE.id,
         buttons.CLOSE.id,
         buttons.PRIORITY.id,
         buttons.EDIT.id,
+        buttons.REPLY.id,
+        buttons.NOTE.id,
+        buttons.THREAD.id,
     ]
     assert action_ids(mine) == [
-        buttons.REPLY.id,
-        buttons.NOTE.id,
         buttons.ROUTE.id,
         buttons.CLOSE.id,
         buttons.PRIORITY.id,
         buttons.EDIT.id,
+        buttons.REPLY.id,
+        buttons.NOTE.id,
+        buttons.THREAD.id,
     ]
 
 
@@ -247,13 +249,14 @@ def test_escalate_only_when_escalation_is_enabled() -> None:
     blocks = as_json(conversation_card(conversation(), enabled))
     assert action_ids(blocks) == [
         buttons.TAKE.id,
-        buttons.REPLY.id,
-        buttons.NOTE.id,
         buttons.ROUTE.id,
         buttons.CLOSE.id,
         buttons.ESCALATE.id,
         buttons.PRIORITY.id,
         buttons.EDIT.id,
+        buttons.REPLY.id,
+        buttons.NOTE.id,
+        buttons.THREAD.id,
     ]
 
 
@@ -268,12 +271,14 @@ def test_closed_card_has_no_actions() -> None:
 def test_every_button_carries_the_card_version(status: Status) -> None:
     shown = conversation(status=status)
     blocks = as_json(conversation_card(shown, CONTEXT))
-    (actions,) = [b for b in blocks if b["type"] == "actions"]
+    actions, talking = [b for b in blocks if b["type"] == "actions"]
     expected = refs.CardRef(id="c-1", v=shown.updatedAt)
-    buttons = [e for e in actions["elements"] if e["type"] == "button"]
-    assert len(buttons) == 6
+    buttons = [e for e in actions["elements"] + talking["elements"] if e["type"] == "button"]
+    assert len(buttons) == 7
     assert {refs.CardRef.decode(b["value"]) for b in buttons} == {expected}
     assert card_ref_from_block_id(actions["block_id"]) == expected
+    # The talking block's id is shaped like the first's: its own prefix, the same CardRef.
+    assert talking["block_id"] == refs.TALK_BLOCK_PREFIX + expected.encode()
     assert expected.is_current(shown.updatedAt)
 
 
@@ -302,11 +307,12 @@ def test_an_id_too_long_for_a_block_id_drops_only_the_select() -> None:
     blocks = as_json(conversation_card(conversation(id="x" * 240), CONTEXT))
     assert action_ids(blocks) == [
         buttons.TAKE.id,
-        buttons.REPLY.id,
-        buttons.NOTE.id,
         buttons.ROUTE.id,
         buttons.CLOSE.id,
         buttons.EDIT.id,
+        buttons.REPLY.id,
+        buttons.NOTE.id,
+        buttons.THREAD.id,
     ]
     assert_within_limits(blocks, 50)
 

@@ -12,6 +12,7 @@ import pytest
 
 from bot.config import Action
 from bot.digests.model import Digest, DigestItem
+from bot.messages import Direction, Message, Note
 from bot.models import Conversation, Priority, ResultPage, Status
 from bot.service.effects import ConversationEffect
 from bot.slack.blocks.buttons import BUTTONS, BY_ID, Answer, Button
@@ -20,6 +21,7 @@ from bot.slack.blocks.digest import digest_blocks
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.listing import conversation_list
 from bot.slack.blocks.page import page_buttons
+from bot.slack.blocks.transcript import Authors, Post, transcript_posts
 from bot.slack.listeners import listener_for, register_listeners
 from bot.state.escalations import EscalationRecord, EscalationStatus
 
@@ -88,7 +90,16 @@ def _everything_drawn() -> dict[str, set[str]]:
         "home": set(_action_ids(home)),
         "digest item": set(_action_ids(digest_blocks(digest, CONTEXT, now=NOW)[1])),
         "page": set(_action_ids(page_buttons(record, conversation=mine, context=CONTEXT))),
+        "transcript": set(_action_ids([post.blocks for post in _transcript()])),
     }
+
+
+def _transcript() -> list[Post]:
+    """A transcript with more messages than it shows: its Older button drawn."""
+    message = Message(id="m-1", direction=Direction.INBOUND, createdAt=NOW, content={"text": "hi"})
+    page = ResultPage(items=[message], page=0, limit=1, totalItems=2)
+    notes: ResultPage[Note] = ResultPage(items=[], totalItems=0)
+    return transcript_posts("c-1", page, notes, Authors(), "1.000001")
 
 
 def test_every_drawn_action_id_is_in_the_table() -> None:

@@ -195,6 +195,16 @@ async def test_get_permalink(client: AsyncWebClient) -> None:
     posted = await client.chat_postMessage(channel="C0BILLING", text="x")
     link = await client.chat_getPermalink(channel="C0BILLING", message_ts=posted["ts"])
     assert link["permalink"].endswith(f"/archives/C0BILLING/p{posted['ts'].replace('.', '')}")
+    reply = await client.chat_postMessage(channel="C0BILLING", text="y", thread_ts=posted["ts"])
+    linked = await client.chat_getPermalink(channel="C0BILLING", message_ts=reply["ts"])
+    assert linked["permalink"].endswith(f"?thread_ts={posted['ts']}&cid=C0BILLING")
+    for arguments, error in (
+        ({"channel": "C0BILLING", "message_ts": "1.000009"}, "message_not_found"),
+        ({"channel": "C0NOWHERE", "message_ts": posted["ts"]}, "channel_not_found"),
+        ({"channel": "C0BILLING"}, "message_not_found"),
+    ):
+        refusal = await refused(client.api_call("chat.getPermalink", params=arguments))
+        assert refusal.response["error"] == error
 
 
 async def test_views_open_update_push_with_triggers_and_hashes(

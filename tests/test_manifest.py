@@ -119,6 +119,9 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     # Public and private channels; im:read and mpim:read would add DMs, where digests do not go.
     "conversations.info": ("channels:read", "groups:read"),
     "conversations.join": "channels:join",  # public channels only; private ones need an invite
+    # The thread mirror reads back a thread after a stop between a post and its record (the
+    # replies' metadata name the Infobip message): public and private channels.
+    "conversations.replies": ("channels:history", "groups:history"),
     "users.info": "users:read",
     "users.lookupByEmail": "users:read.email",
     "usergroups.users.list": "usergroups:read",

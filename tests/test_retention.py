@@ -85,7 +85,13 @@ async def test_each_growing_table_keeps_only_what_its_retention_says(engine: Asy
 
     dropped = await Retention(engine, config, clock=lambda: NOW).prune()
 
-    assert dropped == {"audit_log": 2, "job_ticks": 3, "escalations": 1, "digest_posts": 1}
+    assert dropped == {
+        "audit_log": 2,
+        "job_ticks": 3,
+        "escalations": 1,
+        "digest_posts": 1,
+        "slack_threads": 0,
+    }
     async with engine.connect() as conn:
         audit_at = (await conn.execute(select(audit_log.c.at))).scalars().all()
         kept_ticks = (

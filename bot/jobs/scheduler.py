@@ -39,6 +39,9 @@ class Jobs:
     # Hourly on every replica, by job id, so the state tables stay small (deleting what another
     # replica already deleted is harmless).
     housekeeping: dict[str, Callable[[], Awaitable[object]]]
+    # The thread mirror's pass (bot/slack/thread_mirror.py), every `threads.poll_interval` on
+    # every replica; each posts in the channels whose lease it holds.
+    threads: Callable[[], Awaitable[object]] | None = None
 
 
 def start_scheduler(work: Jobs, config: OpsConfig) -> AsyncIOScheduler:
@@ -77,6 +80,15 @@ def start_scheduler(work: Jobs, config: OpsConfig) -> AsyncIOScheduler:
             work.handoffs.run,
             IntervalTrigger(seconds=config.scheduler.escalation_sweep.total_seconds()),
             id="oncall:handoffs",
+            coalesce=True,
+            max_instances=1,
+        )
+    if work.threads is not None:
+        scheduler.add_job(
+            work.threads,
+            IntervalTrigger(seconds=config.threads.poll_interval.total_seconds()),
+            id="threads:mirror",
+            # A long pass (a burst, paced at Slack's one post a second) delays the next one.
             coalesce=True,
             max_instances=1,
         )

@@ -31,6 +31,7 @@ from bot.messages import (
     MessageFilter,
     Note,
     NoteCreate,
+    NoteFilter,
 )
 from bot.models import Actor, AgentRole, Channel, Conversation, ResultPage
 from bot.timestamps import utcnow
@@ -88,14 +89,48 @@ class Transcripts:
         self._clock = clock
 
     async def messages(
-        self, actor: Actor, conversation_id: str, limit: int = TRANSCRIPT_DEFAULT
+        self,
+        actor: Actor,
+        conversation_id: str,
+        limit: int = TRANSCRIPT_DEFAULT,
+        *,
+        before: datetime | None = None,
     ) -> ResultPage[Message]:
-        """The latest `limit` messages (at most TRANSCRIPT_MAX), newest last, with the total."""
-        if not 1 <= limit <= TRANSCRIPT_MAX:
-            raise InvalidInput(f"A transcript shows 1-{TRANSCRIPT_MAX} messages, not {limit}.")
+        """The latest `limit` messages (at most TRANSCRIPT_MAX), newest last, with the total;
+        with `before`, the latest of those created before it (the previous page)."""
+        _check_limit(limit)
         newest_first = await self._backend.list_messages(
             conversation_id,
-            MessageFilter(orderBy=ListOrder(field="createdAt", direction="desc"), limit=limit),
+            MessageFilter(
+                orderBy=ListOrder(field="createdAt", direction="desc"),
+                limit=limit,
+                createdBefore=before,
+            ),
+        )
+        return newest_first.model_copy(
+            update={"items": newest_first.items[::-1], "orderBy": str(ListOrder())}
+        )
+
+    async def since(
+        self, conversation_id: str, after: datetime | None, limit: int
+    ) -> ResultPage[Message]:
+        """Messages created at or after `after` (the conversation list's `createdAfter`
+        includes its instant), oldest first, `limit` of them: one request, for the thread
+        mirror, which skips the ones it posted at that instant."""
+        _check_limit(limit)
+        return await self._backend.list_messages(
+            conversation_id, MessageFilter(orderBy=ListOrder(), limit=limit, createdAfter=after)
+        )
+
+    async def notes(
+        self, actor: Actor, conversation_id: str, limit: int = TRANSCRIPT_DEFAULT
+    ) -> ResultPage[Note]:
+        """The latest `limit` internal notes, newest last, with the total. Reading needs no
+        permission beyond seeing the conversation, as the transcript's does."""
+        _check_limit(limit)
+        newest_first = await self._backend.list_notes(
+            conversation_id,
+            NoteFilter(orderBy=ListOrder(field="createdAt", direction="desc"), limit=limit),
         )
         return newest_first.model_copy(
             update={"items": newest_first.items[::-1], "orderBy": str(ListOrder())}
@@ -240,6 +275,11 @@ class Transcripts:
                 " is no channel or address to reply on; wait for their message, or add a note."
             )
         return page.items[0]
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= TRANSCRIPT_MAX:
+        raise InvalidInput(f"A transcript shows 1-{TRANSCRIPT_MAX} messages, not {limit}.")
 
 
 def _require_text(what: str, text: str, limit: int, verb: str) -> None:

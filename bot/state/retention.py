@@ -11,6 +11,8 @@ What grows, and what is kept of it:
   longer ago than `retention.escalations`.
 - `digest_posts`: posted digests older than `retention.digest_posts`; a press on one of them
   still acts, but no longer redraws the message (bot/slack/listeners/digest_items.py).
+- `slack_threads`: threads retired (their conversation closed) longer ago than
+  `retention.threads`; open threads are kept while their conversation is open.
 The other growing tables prune themselves: `card_action_claims` (bot/state/claims.py),
 `slack_events` and `conversation_snoozes`.
 
@@ -35,6 +37,7 @@ from bot.state.tables import (
     escalation_pages,
     escalations,
     job_ticks,
+    slack_threads,
 )
 from bot.timestamps import utcnow
 
@@ -70,6 +73,14 @@ class Retention:
                 digest_posts,
                 [digest_posts.c.channel, digest_posts.c.ts],
                 digest_posts.c.posted_at < now - self._config.digest_posts,
+            ),
+            "slack_threads": await self._batched(
+                slack_threads,
+                [slack_threads.c.conversation_id, slack_threads.c.channel_id],
+                and_(
+                    slack_threads.c.retired_at.is_not(None),
+                    slack_threads.c.retired_at < now - self._config.threads,
+                ),
             ),
         }
         if any(dropped.values()):

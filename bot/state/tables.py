@@ -123,6 +123,47 @@ conversation_snoozes = Table(
     Index(None, "until"),
 )
 
+# A conversation's transcript in a Slack thread (bot/state/threads.py): one per (conversation,
+# channel), so two presses, or two replicas, open one thread. `cursor_at` and `cursor_ids` are
+# how far the mirror posted: the newest message's createdAt, and the ids posted at that instant
+# (`createdAfter` includes it, so they come back and are skipped). A retired thread (its
+# conversation closed) is dropped by retention.
+slack_threads = Table(
+    "slack_threads",
+    metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("channel_id", String(64), primary_key=True),
+    Column("root_ts", String(32), nullable=False),
+    Column("permalink", Text),
+    Column("opened_by", String(255), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("cursor_at", UTCDateTime()),
+    Column("cursor_ids", JSON, nullable=False),
+    # The message being posted: set before chat.postMessage, cleared with the cursor. Still set
+    # on the next pass, the post's fate is unknown (a stop between the two) and is read back
+    # from the thread (its replies carry the message id in their metadata).
+    Column("posting_id", String(255)),
+    # The conversation was seen closed: one last poll, a closing line, then retired.
+    Column("closed_at", UTCDateTime()),
+    # Infobip throttled or failed this thread's poll: not asked again before `backoff_until`.
+    Column("failures", SmallInteger, nullable=False, default=0),
+    Column("backoff_until", UTCDateTime()),
+    Column("retired_at", UTCDateTime()),
+    Index(None, "channel_id", "retired_at"),
+    Index(None, "retired_at"),
+)
+
+# Which replica mirrors a channel's threads (bot/state/threads.py ChannelLeases): the holder
+# posts that channel's new messages one at a time, so Slack's one message per second per
+# channel is paced in one place, and the lease passes on when its holder stops renewing it.
+thread_channel_leases = Table(
+    "thread_channel_leases",
+    metadata,
+    Column("channel_id", String(64), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("until", UTCDateTime(), nullable=False),
+)
+
 # The message an `edit_in_place` digest edits at each tick: one per (digest, channel).
 digest_messages = Table(
     "digest_messages",

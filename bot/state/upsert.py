@@ -28,3 +28,11 @@ def upsert(
 
 async def insert_ignoring_duplicates(conn: AsyncConnection, table: Table, **values: Any) -> None:
     await conn.execute(_insert(conn, table).values(**values).on_conflict_do_nothing())
+
+
+async def insert_unless_present(conn: AsyncConnection, table: Table, **values: Any) -> bool:
+    """Insert the row unless its key is taken; whether this insert made it (one wins a race)."""
+    # RETURNING, not rowcount: a driver may answer -1 ("unknown") for a skipped insert.
+    key = list(table.primary_key.columns)
+    statement = _insert(conn, table).values(**values).on_conflict_do_nothing().returning(*key)
+    return (await conn.execute(statement)).first() is not None

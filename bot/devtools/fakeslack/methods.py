@@ -129,6 +129,11 @@ def chat_delete(fake: FakeSlack, args: JsonDict) -> JsonDict:
 
 
 def chat_get_permalink(fake: FakeSlack, args: JsonDict) -> JsonDict:
+    """docs.slack.dev/reference/methods/chat.getPermalink: `channel` and `message_ts` are
+    required; a channel the bot cannot see (a private one it is not in) is `channel_not_found`,
+    a ts that is no message there `message_not_found`. A reply's link names its thread
+    (`?thread_ts=…&cid=…`), as Slack's own example shows."""
+    visible_channel(fake, args)
     message = stored_message(fake, args, "message_ts")
     permalink = (
         f"https://{fake.team_domain}.slack.com/archives/{message.channel}/"
@@ -137,6 +142,45 @@ def chat_get_permalink(fake: FakeSlack, args: JsonDict) -> JsonDict:
     if message.thread_ts is not None and message.thread_ts != message.ts:
         permalink += f"?thread_ts={message.thread_ts}&cid={message.channel}"
     return {"channel": message.channel, "permalink": permalink}
+
+
+REPLIES_LIMIT_MAX = 1000
+
+
+def conversations_replies(fake: FakeSlack, args: JsonDict) -> JsonDict:
+    """docs.slack.dev/reference/methods/conversations.replies: the thread under `ts` (its
+    parent first, then the replies, oldest first), `limit` at a time (default and most 1000)
+    with a `next_cursor`; `channel_not_found` for a channel the bot cannot see,
+    `thread_not_found` for a ts that is no message there. Each message's `metadata` is in the
+    answer only with `include_all_metadata` (Slack's message metadata guide)."""
+    channel = visible_channel(fake, args)
+    ts = required(args, "ts", "thread_not_found")
+    parent = fake.message(channel.id, ts)
+    if parent is None or (parent.thread_ts is not None and parent.thread_ts != parent.ts):
+        raise SlackRefusal("thread_not_found")
+    thread = [parent] + [
+        m for m in fake.messages_in(channel.id) if m.thread_ts == ts and m.ts != ts
+    ]
+    try:
+        limit = int(optional(args, "limit") or REPLIES_LIMIT_MAX)
+        start = int(optional(args, "cursor") or 0)
+    except ValueError:
+        raise SlackRefusal("invalid_arguments") from None
+    limit = max(1, min(limit, REPLIES_LIMIT_MAX))
+    page = thread[start : start + limit]
+    with_metadata = truthy(args.get("include_all_metadata"))
+    messages = []
+    for message in page:
+        drawn = message_object(fake, message)
+        if not with_metadata:
+            drawn.pop("metadata", None)
+        messages.append(drawn)
+    more = start + limit < len(thread)
+    return {
+        "messages": messages,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
 
 
 def conversations_open(fake: FakeSlack, args: JsonDict) -> JsonDict:
@@ -254,6 +298,7 @@ METHODS: dict[str, Method] = {
     "views.publish": views_publish,
     "conversations.open": conversations_open,
     "conversations.info": conversations_info,
+    "conversations.replies": conversations_replies,
     "conversations.join": conversations_join,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,

@@ -30,6 +30,9 @@ TIERS: dict[str, int] = {
     "views.publish": TIER_4,
     "conversations.open": TIER_3,
     "conversations.info": TIER_3,
+    # Tier 3 for an app a workspace builds for itself; a commercially distributed app outside
+    # the Marketplace gets 1 a minute (Slack's changelog, 2025-05-29).
+    "conversations.replies": TIER_3,
     "conversations.join": TIER_3,
     "users.info": TIER_4,
     "users.lookupByEmail": TIER_3,

@@ -35,6 +35,8 @@ MANIFEST_BOT_SCOPES = (
     "channels:read",
     "groups:read",
     "channels:join",
+    "channels:history",
+    "groups:history",
 )
 
 # Methods that need no scope at all: auth.test, chat.getPermalink, the views.* methods (a
@@ -72,9 +74,16 @@ def _info(fake: Workspace, args: JsonDict) -> str | None:
     return None if channel is None else _reading(channel)
 
 
+def _history(fake: Workspace, args: JsonDict) -> str | None:
+    """conversations.replies: one history scope per kind of conversation."""
+    channel = fake.channels.get(str(args.get("channel") or ""))
+    return None if channel is None else _reading(channel).replace(":read", ":history")
+
+
 _BY_CHANNEL: dict[str, Callable[[Workspace, JsonDict], str | None]] = {
     "conversations.open": _opening,
     "conversations.info": _info,
+    "conversations.replies": _history,
 }
 
 

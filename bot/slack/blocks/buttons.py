@@ -25,12 +25,13 @@ from bot.slack.blocks.refs import (
     CardRef,
     DigestItemRef,
     EscalationRef,
+    OlderRef,
     PageRef,
     card_ref_from_block_id,
 )
 from bot.slack.blocks.refs import digest_ref_from_block_id as digest_ref
 
-Surface = Literal["card", "list", "home", "digest item", "page"]
+Surface = Literal["card", "list", "home", "digest item", "page", "transcript"]
 
 
 class Answer(Enum):
@@ -46,6 +47,8 @@ class Answer(Enum):
     EDIT_FORM = "the edit form opened"
     REPLY_FORM = "the reply form opened: the customer, the channel, the text; Send sends"
     NOTE_FORM = "the note form opened; Save saves an internal note"
+    THREAD = "the conversation's thread opened under the card, or a link to it"
+    OLDER = "the transcript's previous page, to the presser, in the thread"
 
 
 # What a press carries back, read from its first action by the middleware
@@ -218,6 +221,27 @@ PAGE_TAKE = Button(
     "page-take",
 )
 
+# Talking about the conversation: in the card's second actions block (card.py `talk_actions`).
+# Reading needs no permission beyond the channel: unlinked people may open and read a thread.
+THREAD = Button(
+    "conv.thread",
+    ":thread: Thread",
+    ("card",),
+    Answer.THREAD,
+    _value(CardRef.decode),
+    None,
+    "thread",
+)
+OLDER = Button(
+    "thread.older",
+    "Older messages",
+    ("transcript",),
+    Answer.OLDER,
+    _value(OlderRef.decode),
+    None,
+    "thread-older",
+)
+
 BUTTONS: tuple[Button, ...] = (
     TAKE,
     ROUTE,
@@ -238,5 +262,7 @@ BUTTONS: tuple[Button, ...] = (
     DIGEST_SNOOZE,
     PAGE_ACK,
     PAGE_TAKE,
+    THREAD,
+    OLDER,
 )
 BY_ID: Mapping[str, Button] = {button.id: button for button in BUTTONS}

@@ -6,6 +6,7 @@ set of listeners handles every button wherever it was pressed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +38,7 @@ from bot.slack.blocks.mrkdwn import (
     slack_date,
     user_text,
 )
-from bot.slack.blocks.refs import CARD_BLOCK_PREFIX, CardRef
+from bot.slack.blocks.refs import CARD_BLOCK_PREFIX, TALK_BLOCK_PREFIX, CardRef
 
 PRIORITY_EMOJI: Mapping[Priority, str] = {
     Priority.URGENT: ":rotating_light:",
@@ -61,6 +62,8 @@ class CardContext:
     agent_names: Mapping[str, str] = field(default_factory=dict)  # agent id → display name
     escalation_enabled: bool = False
     snoozed: Mapping[str, datetime] = field(default_factory=dict)  # conversation id → until
+    # Conversation id → the permalink of its thread in the channel the card is drawn in.
+    thread_links: Mapping[str, str] = field(default_factory=dict)
 
 
 # Names that sentence case would spell wrong ("Sms", "Whatsapp").
@@ -162,6 +165,9 @@ def conversation_card(
     if slack_message and _linkable(slack_message):
         link = f":speech_balloon: <{slack_message}|From a Slack message>"
         blocks.append(ContextBlock(elements=[md(link)]))
+    thread = thread_line(context.thread_links.get(conversation.id))
+    if thread is not None:
+        blocks.append(ContextBlock(elements=[md(thread)]))
     if done:
         blocks.append(ContextBlock(elements=[md(clip(done, limits.FIELD_TEXT))]))
     if note:
@@ -174,12 +180,45 @@ def conversation_card(
     actions = card_actions(conversation, context) if buttons else None
     if actions is not None:
         blocks.append(actions)
+    talking = talk_actions(conversation) if buttons else None
+    if talking is not None:
+        blocks.append(talking)
     return blocks
 
 
 def _linkable(url: str) -> bool:
     # Inside `<url|text>`: an https URL that cannot close the link early or add a label.
     return url.startswith("https://") and len(url) <= 1000 and not set("<>| ") & set(url)
+
+
+# A permalink Slack gave us (chat.getPermalink): drawn as a link only if it is one.
+_PERMALINK = re.compile(r"https://[^\s<>|]+")
+
+
+def thread_line(permalink: str | None) -> str | None:
+    """The card's link to its thread in this channel, when it has one."""
+    if permalink is None or not _PERMALINK.fullmatch(permalink):
+        return None
+    return f":thread: <{escape(permalink)}|Open the conversation's thread>"
+
+
+def talk_actions(conversation: Conversation) -> ActionsBlock | None:
+    """The buttons that talk with the customer or about the conversation (Reply, Note,
+    Thread), in a second actions block whose
+    block_id is shaped like the first's (`talk|` and the CardRef); none once it is closed, as
+    the first's (its thread, if any, stays readable)."""
+    value = card_value(conversation)
+    if conversation.status is Status.CLOSED or value is None:
+        return None
+    block_id = TALK_BLOCK_PREFIX + value
+    return ActionsBlock(
+        block_id=block_id if len(block_id) <= limits.BLOCK_ID else None,
+        elements=[
+            buttons.REPLY.draw(value, style="primary"),
+            buttons.NOTE.draw(value),
+            buttons.THREAD.draw(value),
+        ],
+    )
 
 
 def _topic(conversation: Conversation) -> str:
@@ -222,8 +261,6 @@ def card_actions(conversation: Conversation, context: CardContext) -> ActionsBlo
         if conversation.agentId is not None:
             confirm = take_confirm(conversation.agentId, context)
         elements.append(buttons.TAKE.draw(value, confirm=confirm))
-    elements.append(buttons.REPLY.draw(value))
-    elements.append(buttons.NOTE.draw(value))
     elements.append(buttons.ROUTE.draw(value))
     elements.append(close_button(conversation, value))
     if context.escalation_enabled:

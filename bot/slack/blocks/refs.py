@@ -55,6 +55,34 @@ def card_ref_from_block_id(block_id: str | None) -> CardRef:
     return CardRef.decode(block_id.removeprefix(CARD_BLOCK_PREFIX))
 
 
+# A card's second actions block, of the buttons that talk (Thread; Reply and Note next): the
+# same CardRef as the first's, under its own prefix, since block_ids are unique in a message.
+TALK_BLOCK_PREFIX = "talk|"
+
+
+class OlderRef(BaseModel):
+    """What a transcript's "Older messages" carries: the conversation, the moment before which
+    to read (the oldest message shown), and the thread's root, where the page is shown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: ConversationId
+    b: Timestamp | None = None
+    t: str
+
+    def encode(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def decode(cls, value: str | None) -> OlderRef:
+        try:
+            return cls.model_validate_json(value or "")
+        except ValidationError:
+            raise InvalidInput(
+                "That button is broken; press Thread on the conversation's card again."
+            ) from None
+
+
 BROKEN_PAGE_BUTTON = "That button is broken; run `/conv list` again."
 
 

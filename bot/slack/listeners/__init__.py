@@ -16,6 +16,7 @@ from bot.slack.listeners import (
     pages,
     shortcuts,
     talk,
+    threads,
     unknown,
     views,
 )
@@ -66,5 +67,9 @@ def listener_for(
             return talk.reply_form(deps)
         case Answer.NOTE_FORM:
             return talk.note_form(deps)
+        case Answer.THREAD:
+            return threads.thread_press(deps)
+        case Answer.OLDER:
+            return threads.older_press(deps)
         case _:
             assert_never(answer)

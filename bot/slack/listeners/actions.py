@@ -181,7 +181,9 @@ async def press_card(
     if effect is effects.TAKE and pressed.taken_meanwhile(actor):
         await _offer_fresh_card(deps, respond, actor, shown)
         return
-    card_context = await deps.card_context(None if shared else actor.agent_id)
+    card_context = await deps.card_context(
+        None if shared else actor.agent_id, [shown.id], channel=where.get("channel_id")
+    )
     done = _done(effect, actor, pressed, card_context) if pressed.changed else None
     await respond(
         text=card_text(shown),

@@ -31,14 +31,16 @@ from bot.commands.spec import (
 from bot.commands.subcommand import Surface
 from bot.commands.subcommands.assigning import assigned_to
 from bot.errors import ConvbotError, InvalidInput
-from bot.models import Actor
+from bot.models import Actor, Conversation
 from bot.service.conversation_ids import with_full_id
 from bot.slack.blocks.card import CardContext
 from bot.slack.blocks.messages import result_blocks
 from bot.slack.blocks.modals import CREATE_MODAL, create_modal, loading_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn, escape, md, mention
+from bot.slack.channels import post_joining
 from bot.slack.context import SlackContext
 from bot.slack.digests import post_digest_now, schedules_reply
+from bot.slack.failures import SLACK_FAILURES
 from bot.slack.forms import fill_in
 from bot.slack.handovers import tell_previous_agent
 from bot.slack.listeners.answering import observed, tell
@@ -104,7 +106,10 @@ async def _reply(command: ReplyCommand, asked: Asked) -> None:
 async def _note(command: NoteCommand, asked: Asked) -> Reply | None:
     # A note is internal: with its text it is saved at once; without, a form asks for it.
     if command.text is not None:
-        return await _executed(asked.deps, command, asked.actor, "")
+        fallback, blocks, shared, _ = await _executed(
+            asked.deps, command, asked.actor, "", asked.channel_id
+        )
+        return fallback, blocks, shared
     deps = asked.deps
     await open_note_form(deps, deps.client, asked.trigger_id, asked.user_id, command)
     return None
@@ -189,7 +194,14 @@ async def answer(
             # Slack-only commands: the executor cannot post to Slack, so they are answered here.
             handler = SLACK_HANDLERS.get(type(command))
             if handler is None:
-                fallback, blocks, shared = await _executed(deps, command, actor, text)
+                fallback, blocks, shared, card = await _executed(
+                    deps, command, actor, text, channel_id
+                )
+                threaded = shared and card is not None and not card.is_closed
+                if threaded and deps.config.threads.is_auto(channel_id):
+                    assert card is not None
+                    if await post_with_thread(deps, actor, card, channel_id, fallback, blocks):
+                        return
             else:
                 asked = Asked(deps, actor, user_id, channel_id, trigger_id)
                 reply = await handler(command, asked)
@@ -203,13 +215,20 @@ async def answer(
     await respond(text=fallback, blocks=blocks, response_type=visible)
 
 
-async def _executed(deps: SlackContext, command: Command, actor: Actor, text: str) -> Reply:
-    """A grammar command run by the executor: `(text, blocks, for the whole channel?)`."""
+async def _executed(
+    deps: SlackContext, command: Command, actor: Actor, text: str, channel_id: str
+) -> tuple[str, list[Block], bool, Conversation | None]:
+    """A grammar command run by the executor: `(text, blocks, for the whole channel?, the
+    conversation its card shows)`."""
     result = _mentioning(await execute(command, deps.service, actor), deps)
     shared = _for_channel(result, command.kind)
     # A card the whole channel sees is drawn for no one in particular: Take must stay for
     # everyone, even when it is already the presser's.
-    context = await deps.card_context(None if shared else actor.agent_id, _shown(result, command))
+    context = await deps.card_context(
+        None if shared else actor.agent_id,
+        _shown(result, command),
+        channel=channel_id or None,
+    )
     # `show` draws one conversation: worth the one request that finds the Slack message it
     # came from. Lists and changes are not, so their cards go without the link.
     link = await _slack_message(deps, result) if command.kind == "show" else None
@@ -218,7 +237,34 @@ async def _executed(deps: SlackContext, command: Command, actor: Actor, text: st
     if result.changed and before is not None and before.agentId is not None and after:
         # Taken or reassigned from someone by `take`/`assign`/`unassign`: they are told.
         await tell_previous_agent(deps, deps.client, before.agentId, actor, after)
-    return fallback, blocks, shared
+    return fallback, blocks, shared, result.conversation
+
+
+async def post_with_thread(
+    deps: SlackContext,
+    actor: Actor,
+    conversation: Conversation,
+    channel_id: str,
+    fallback: str,
+    blocks: list[Block],
+) -> bool:
+    """In a `threads: auto` channel, the card is posted and its thread opened at once; False
+    when Slack refused the post (answered through response_url instead, without a thread).
+
+    A card posted through response_url has no ts the bot ever learns (Slack answers such a
+    post with a bare "ok"), and a thread hangs under a ts: so here the card is posted with
+    chat.postMessage, whose answer carries it.
+    """
+    try:
+        posted = await post_joining(deps.client, channel_id, fallback, blocks)
+    except SLACK_FAILURES:
+        log.warning("could not post the card in %s to open its thread", channel_id, exc_info=True)
+        return False
+    try:
+        await deps.threads.open(actor, conversation, channel_id, str(posted["ts"]))
+    except Exception:  # the card is out; a thread that failed to open is opened by Thread
+        log.exception("the thread of %s did not open in %s", conversation.id, channel_id)
+    return True
 
 
 async def _slack_message(deps: SlackContext, result: CommandResult) -> str | None:

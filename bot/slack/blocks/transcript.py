@@ -1,0 +1,198 @@
+"""A conversation's transcript in a Slack thread (issue 18): each message drawn by who wrote it,
+notes drawn apart, attachments as links, times in each reader's own zone.
+
+What a customer wrote is the least trusted text convbot draws: it is escaped (no `<!channel>`,
+no `<https://evil|bank.com>` that shows one address and opens another) and cut to Block Kit's
+limits. Links convbot draws itself (attachments) show their real address as their text, so a
+link never says it goes somewhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
+
+from bot.messages import AuthorType, Direction, LocationContent, Message, Note
+from bot.models import ResultPage
+from bot.slack.blocks import buttons, limits
+from bot.slack.blocks.mrkdwn import Mrkdwn, clip, escape, md, mention, slack_date, user_text
+from bot.slack.blocks.refs import OlderRef
+
+# A message's text in its section: room left under SECTION_TEXT for the author line and links.
+BODY_MAX = 2_400
+LINK_MAX = 400  # an attachment address drawn as a link; longer ones are shown as text
+NAME_MAX = 80
+# What a link may be: http(s), and none of the characters that end or split Slack's `<…|…>`.
+_LINKABLE = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Authors:
+    """How agents are named: agent id → Slack user (a mention) or display name."""
+
+    agent_users: Mapping[str, str] = field(default_factory=dict)
+    agent_names: Mapping[str, str] = field(default_factory=dict)
+
+    def agent(self, agent_id: str | None) -> str:
+        if agent_id is None:
+            return "an agent"
+        user = self.agent_users.get(agent_id)
+        if user:
+            return mention(user)
+        return user_text(self.agent_names.get(agent_id) or agent_id, NAME_MAX)
+
+
+@dataclass(frozen=True)
+class Post:
+    """One Slack message of a transcript: its notification text and its blocks."""
+
+    text: str
+    blocks: list[Block]
+
+
+def author_line(message: Message, authors: Authors) -> str:
+    """`:bust_in_silhouette: *Customer* (+385…) · <date>`: who wrote it, and when."""
+    kind = message.authorType
+    if kind is None:  # Infobip leaves it out on some channels: the direction says enough
+        kind = AuthorType.CUSTOMER if message.direction is Direction.INBOUND else AuthorType.AGENT
+    if kind is AuthorType.CUSTOMER:
+        who = ":bust_in_silhouette: *Customer*"
+        if message.from_:
+            who += f" ({user_text(message.from_, NAME_MAX)})"
+    elif kind is AuthorType.AGENT:
+        who = f":headphones: *Agent* {authors.agent(message.authorId)}"
+    elif kind is AuthorType.BOT:
+        who = ":robot_face: *Bot*"
+    else:
+        who = ":gear: *System*"
+    return f"{who} · {slack_date(message.createdAt)}"
+
+
+def link(url: str) -> str:
+    """An address as a link that shows itself; anything unlinkable as escaped text."""
+    address = url.strip()
+    if len(address) <= LINK_MAX and _LINKABLE.fullmatch(address):
+        return f"<{escape(address)}>"
+    return escape(clip(address, LINK_MAX))
+
+
+def message_body(message: Message) -> str:
+    """The message's text (escaped, cut), its attachment links, or what kind it is."""
+    parts: list[str] = []
+    if message.text and message.text.strip():
+        parts.append(user_text(message.text, BODY_MAX))
+    for address in message.links:
+        parts.append(f":paperclip: {escape(message.contentType.lower())}: {link(address)}")
+    if isinstance(message.content, LocationContent):
+        place = message.content.locationName or message.content.address or ""
+        where = f"{message.content.latitude:.5f}, {message.content.longitude:.5f}"
+        parts.append(f":round_pushpin: {user_text(place, NAME_MAX, empty='')} {where}".strip())
+    if not parts:
+        parts.append(f"_(a {escape(clip(message.contentType, 40))} message)_")
+    return "\n".join(parts)
+
+
+def message_block(message: Message, authors: Authors) -> SectionBlock:
+    text = f"{author_line(message, authors)}\n{message_body(message)}"
+    return SectionBlock(text=md(clip(text, limits.SECTION_TEXT)))
+
+
+def note_block(note: Note, authors: Authors) -> SectionBlock:
+    """A note, drawn so it can never be taken for a message: a lock and "internal note"."""
+    head = f":lock: *Internal note* by {authors.agent(note.agentId)} · {slack_date(note.createdAt)}"
+    lines = [user_text(note.text, BODY_MAX)]
+    lines += [f":paperclip: {link(address)}" for address in note.links]
+    return SectionBlock(text=md(clip(head + "\n" + "\n".join(lines), limits.SECTION_TEXT)))
+
+
+def older_button(conversation_id: str, page: ResultPage[Message], root_ts: str) -> ActionsBlock:
+    """ "Older messages": the page before the oldest one shown, to whoever presses it."""
+    oldest = page.items[0].createdAt if page.items else None
+    value = OlderRef(id=conversation_id, b=oldest, t=root_ts).encode()
+    return ActionsBlock(elements=[buttons.OLDER.draw(value)])
+
+
+def _has_older(page: ResultPage[Message]) -> bool:
+    return bool(page.items) and page.totalItems > len(page.items)
+
+
+def transcript_posts(
+    conversation_id: str,
+    page: ResultPage[Message],
+    notes: ResultPage[Note],
+    authors: Authors,
+    root_ts: str,
+) -> list[Post]:
+    """The thread's first replies: a heading (with "Older messages" when there are more), the
+    latest messages oldest first, then the notes apart, each post within Slack's limits."""
+    shown, total = len(page.items), page.totalItems
+    if shown == 0:
+        heading = ":speech_balloon: No messages yet; new ones will appear here."
+    elif shown < total:
+        heading = f":speech_balloon: The latest {shown} of {total} messages; new ones follow here."
+    else:
+        heading = f":speech_balloon: All {shown} messages; new ones follow here."
+    first: list[Block] = [ContextBlock(elements=[md(Mrkdwn(heading))])]
+    if _has_older(page):
+        first.append(older_button(conversation_id, page, root_ts))
+    posts = _chunked("Transcript", first, [message_block(m, authors) for m in page.items])
+    if notes.items:
+        more = len(notes.items) < notes.totalItems
+        title = ":lock: Internal notes (colleagues only; never sent to the customer)"
+        if more:
+            title += f": the latest {len(notes.items)} of {notes.totalItems}"
+        head: list[Block] = [ContextBlock(elements=[md(Mrkdwn(title))])]
+        posts += _chunked("Internal notes", head, [note_block(n, authors) for n in notes.items])
+    return posts
+
+
+def older_posts(
+    conversation_id: str, page: ResultPage[Message], authors: Authors, root_ts: str
+) -> list[Post]:
+    """The page before: shown to the presser alone, with its own "Older messages"."""
+    if not page.items:
+        note = ":speech_balloon: There are no older messages."
+        return [Post(note, [ContextBlock(elements=[md(Mrkdwn(note))])])]
+    heading = f":speech_balloon: {len(page.items)} older messages (only you see these)"
+    head: list[Block] = [ContextBlock(elements=[md(Mrkdwn(heading))])]
+    posts = _chunked("Older messages", head, [message_block(m, authors) for m in page.items])
+    if _has_older(page):
+        posts[-1].blocks.append(older_button(conversation_id, page, root_ts))
+    return posts
+
+
+def live_post(message: Message, authors: Authors) -> Post:
+    """One new message, as the mirror posts it into the thread."""
+    return Post(_fallback(message), [message_block(message, authors)])
+
+
+def closed_post() -> Post:
+    text = ":lock: Conversation closed; no new messages will appear here."
+    return Post(text, [ContextBlock(elements=[md(Mrkdwn(text))])])
+
+
+def _fallback(message: Message) -> str:
+    who = "Customer" if message.direction is Direction.INBOUND else "Agent"
+    return clip(f"{who}: {escape(message.text or message.contentType)}", 300)
+
+
+def _chunked(title: str, head: Sequence[Block], body: Sequence[Block]) -> list[Post]:
+    """`head` then `body` in as few posts as Slack allows: at most MESSAGE_BLOCKS blocks (room
+    kept for a button) and MESSAGE_TEXT_BUDGET characters each."""
+    posts: list[Post] = []
+    current: list[Block] = list(head)
+    size = sum(limits.text_length(block) for block in current)
+    for block in body:
+        length = limits.text_length(block)
+        full = len(current) >= limits.MESSAGE_BLOCKS - 1
+        if current and (full or size + length > limits.MESSAGE_TEXT_BUDGET):
+            posts.append(Post(title, current))
+            current, size = [], 0
+        current.append(block)
+        size += length
+    if current:
+        posts.append(Post(title, current))
+    return posts

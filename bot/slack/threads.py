@@ -1,0 +1,192 @@
+"""Conversations' transcripts in Slack threads (issue 18): opening one under a card, the links
+cards draw to it, and the older pages a reader asks for.
+
+A thread is one per (conversation, channel), remembered in the state database
+(bot/state/threads.py): the press that inserts the row posts the transcript, any other press
+(a second one, on another replica) is answered with a link. New messages are posted afterwards
+by the mirror (bot/slack/thread_mirror.py), from the cursor set here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import InvalidInput
+from bot.messages import Message
+from bot.models import Actor, Conversation
+from bot.service.conversations import ConversationService
+from bot.slack.blocks.transcript import (
+    Authors,
+    Post,
+    closed_post,
+    older_posts,
+    transcript_posts,
+)
+from bot.slack.channels import INVITE, join_channel
+from bot.slack.drawing import CardDrawing
+from bot.slack.failures import SLACK_FAILURES
+from bot.state.threads import SlackThread, ThreadStore
+from bot.threads_config import ThreadsConfig
+from bot.timestamps import utcnow
+
+log = logging.getLogger(__name__)
+# While its transcript is being posted, a new thread is not mirrored, so nothing the mirror
+# posts lands between the transcript's replies; past this, the mirror goes on regardless.
+OPENING_HOLD = timedelta(seconds=60)
+
+
+_REFUSED = {
+    "not_in_channel": (
+        f"convbot is not in this channel, so it cannot open a thread here: invite it with"
+        f" `{INVITE}` and press Thread again."
+    ),
+    "channel_not_found": (
+        f"convbot cannot see this channel, so it cannot open a thread here: invite it with"
+        f" `{INVITE}` and press Thread again."
+    ),
+    "is_archived": "This channel is archived, so no thread can open here.",
+}
+_REFUSED_ANY = "Slack refused the thread's first message ({code}); press Thread again later."
+
+
+@dataclass(frozen=True)
+class Opened:
+    thread: SlackThread
+    created: bool  # this call opened it; False: it was open already
+    permalink: str | None
+
+
+def cursor_of(messages: Sequence[Message]) -> tuple[datetime | None, list[str]]:
+    """Where the mirror starts after these (oldest first): the newest instant, and the ids of
+    the messages at it (`createdAfter` includes that instant, so they come back)."""
+    dated = [m for m in messages if m.createdAt is not None]
+    if not dated:
+        return None, []
+    newest = max(m.createdAt for m in dated if m.createdAt is not None)
+    return newest, [m.id for m in dated if m.createdAt == newest]
+
+
+class SlackThreads:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        service: ConversationService,
+        store: ThreadStore,
+        drawing: CardDrawing,
+        config: ThreadsConfig,
+    ) -> None:
+        self._client = client
+        self._service = service
+        self.store = store
+        self._drawing = drawing
+        self.config = config
+
+    async def authors(self) -> Authors:
+        """Agents as mentions (linked) or names; cosmetic, as a card's names are."""
+        context = await self._drawing.context(None, [])
+        return Authors(agent_users=context.agent_users, agent_names=context.agent_names)
+
+    async def open(
+        self, actor: Actor, conversation: Conversation, channel: str, root_ts: str
+    ) -> Opened:
+        """Open the conversation's thread in `channel` under the message `root_ts` and post its
+        transcript, unless the conversation has a thread there already."""
+        existing = await self.store.find(conversation.id, channel)
+        if existing is not None:
+            return Opened(existing, False, await self.permalink(existing))
+        transcripts = self._service.transcripts
+        latest = self.config.latest
+        page = await transcripts.messages(actor, conversation.id, latest)
+        notes = await transcripts.notes(actor, conversation.id, latest)
+        cursor_at, cursor_ids = cursor_of(page.items)
+        thread, created = await self.store.open(
+            conversation.id,
+            channel,
+            root_ts,
+            actor.id,
+            cursor_at=cursor_at,
+            cursor_ids=cursor_ids,
+            hold_until=utcnow() + OPENING_HOLD,
+        )
+        if not created:  # another press, or replica, opened it a moment ago
+            return Opened(thread, False, await self.permalink(thread))
+        authors = await self.authors()
+        posts = transcript_posts(conversation.id, page, notes, authors, root_ts)
+        if conversation.is_closed:
+            posts.append(closed_post())
+        try:
+            await self._first(channel, root_ts, posts[0])
+        except BaseException:
+            await self.store.forget(conversation.id, channel)  # nothing is in Slack: not open
+            raise
+        try:
+            await self._post_all(channel, root_ts, posts[1:])
+        finally:
+            # The mirror takes over from the transcript's newest message (and ends its hold).
+            if conversation.is_closed:
+                await self.store.retire(conversation.id, channel)
+            await self.store.advance(conversation.id, channel, cursor_at, cursor_ids)
+        return Opened(thread, True, await self.permalink(thread))
+
+    async def permalink(self, thread: SlackThread) -> str | None:
+        """The thread's link (asked of Slack once, then kept); None when Slack will not say."""
+        if thread.permalink is not None:
+            return thread.permalink
+        try:
+            answer = await self._client.chat_getPermalink(
+                channel=thread.channel_id, message_ts=thread.root_ts
+            )
+        except SLACK_FAILURES:
+            log.warning("no permalink for the thread %s", thread.root_ts, exc_info=True)
+            return None
+        permalink = str(answer.get("permalink") or "") or None
+        if permalink is not None:
+            await self.store.set_permalink(thread.conversation_id, thread.channel_id, permalink)
+        return permalink
+
+    async def links(self, channel: str, conversation_ids: Sequence[str]) -> dict[str, str]:
+        return await self.store.links(channel, conversation_ids)
+
+    async def show_older(
+        self,
+        actor: Actor,
+        conversation_id: str,
+        before: datetime | None,
+        channel: str,
+        user: str,
+        root_ts: str,
+    ) -> None:
+        """The page of messages before `before`, to `user` alone, in the thread."""
+        page = await self._service.transcripts.messages(
+            actor, conversation_id, self.config.latest, before=before
+        )
+        posts = older_posts(conversation_id, page, await self.authors(), root_ts)
+        for post in posts:
+            await self._client.chat_postEphemeral(
+                channel=channel, user=user, thread_ts=root_ts, text=post.text, blocks=post.blocks
+            )
+
+    async def _first(self, channel: str, root_ts: str, post: Post) -> None:
+        """The thread's first reply: a public channel the bot is not in (a card answered
+        through response_url needs no membership) is joined first; any other refusal is told
+        as what to do."""
+        try:
+            await self._post_all(channel, root_ts, [post])
+            return
+        except SlackApiError as refusal:
+            code = str((refusal.response or {}).get("error") or "")
+            if code != "not_in_channel" or not await join_channel(self._client, channel):
+                raise InvalidInput(_REFUSED.get(code, _REFUSED_ANY).format(code=code)) from None
+        await self._post_all(channel, root_ts, [post])
+
+    async def _post_all(self, channel: str, root_ts: str, posts: Sequence[Post]) -> None:
+        for post in posts:
+            await self._client.chat_postMessage(
+                channel=channel, thread_ts=root_ts, text=post.text, blocks=post.blocks
+            )

@@ -1,0 +1,268 @@
+"""New messages arrive in open threads by themselves (issue 18 item 3): the mirror's pass is run
+directly (as tests run escalation sweeps), through the real bot, the embedded store and the
+strict fake Slack. Each message once and in order, across a restart that stopped between a
+post and its record, and between two replicas; Slack's pace kept through a 429 burst; a closed
+conversation's thread retired with a last line."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.devtools.emulator import create_emulator_app
+from bot.devtools.fakeslack import StoredMessage
+from bot.devtools.loopback import serve_in_background
+from bot.messages import MessageCreate
+from bot.models import ConversationPatch, Status
+from bot.slack.thread_mirror import STATUS_EVERY, ThreadMirror
+from bot.state.threads import ChannelLeases
+from bot.timestamps import utcnow
+from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
+from tests.slack_harness import ANA, CHANNEL, SlackHarness, fake_workspace, running_bot, texts
+from tests.test_slack_threads import customer_writes, open_thread, replies
+
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback; posts paced.
+pytestmark = pytest.mark.slow
+
+
+# The scheduler's own pass waits a minute: each test runs the pass itself.
+CONFIG = {"threads": {"poll_interval": "60s"}}
+
+
+@pytest.fixture
+async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
+    async with running_bot(tmp_path, config=CONFIG) as harness:
+        yield harness
+
+
+async def mirror(slack: SlackHarness) -> int:
+    """One pass of the mirror job, as the scheduler runs it."""
+    run = slack.serving.runtime.jobs.threads
+    assert run is not None
+    return int(await run())
+
+
+def said(messages: list[StoredMessage]) -> list[str]:
+    return [texts(m.blocks) for m in messages]
+
+
+async def test_new_messages_appear_in_the_thread_in_order_and_once(slack: SlackHarness) -> None:
+    card = await slack.create("Live")
+    await customer_writes(slack, card.id, "first")
+    await open_thread(slack, card)
+    assert await mirror(slack) == 0  # nothing new since the transcript
+
+    for text in ("second", "third"):
+        await customer_writes(slack, card.id, text)
+    await (await slack.command(f"take {card.id}")).answer()
+    actor = await slack.serving.runtime.slack.identity.actor(ANA)
+    await slack.service.transcripts.reply(actor, card.id, "answered elsewhere")
+    assert await mirror(slack) == 3
+    assert await mirror(slack) == 0  # each once
+
+    live = replies(slack, card.message)[1:]
+    drawn = said(live)
+    assert ["second" in drawn[0], "third" in drawn[1]] == [True, True]
+    assert f"*Agent* <@{ANA}>" in drawn[2] and "answered elsewhere" in drawn[2]
+    # Each post names its Infobip message in its metadata: how a restart tells it was posted.
+    assert all(m.metadata and m.metadata["event_payload"]["message_id"] for m in live)
+
+
+async def test_a_restart_between_a_post_and_its_record_neither_repeats_nor_loses(
+    tmp_path: Path,
+) -> None:
+    fake = fake_workspace()
+    async with running_bot(tmp_path, fake=fake, config=CONFIG) as slack:
+        card = await slack.create("Restarted")
+        await open_thread(slack, card)
+        await customer_writes(slack, card.id, "before the stop")
+        store = slack.serving.runtime.slack.threads.store
+        before = await store.find(card.id, CHANNEL)
+        assert before is not None
+        assert await mirror(slack) == 1
+        # As if the bot stopped after Slack took the post and before the cursor was written.
+        posted = replies(slack, card.message)[-1]
+        message_id = posted.metadata["event_payload"]["message_id"]  # type: ignore[index]
+        await store.advance(card.id, CHANNEL, before.cursor_at, before.cursor_ids)
+        await store.posting(card.id, CHANNEL, message_id)
+        await customer_writes(slack, card.id, "while it was down")
+
+    async with running_bot(tmp_path, fake=fake, config=CONFIG) as slack:
+        await mirror(slack)
+        drawn = said(replies(slack, card.message))
+        assert sum("before the stop" in text for text in drawn) == 1, drawn
+        assert sum("while it was down" in text for text in drawn) == 1
+        assert drawn.index(next(t for t in drawn if "while it was down" in t)) == len(drawn) - 1
+
+
+async def test_a_post_that_never_reached_slack_is_made_after_a_restart(tmp_path: Path) -> None:
+    fake = fake_workspace()
+    async with running_bot(tmp_path, fake=fake, config=CONFIG) as slack:
+        card = await slack.create("Lost post")
+        await open_thread(slack, card)
+        message = await customer_writes(slack, card.id, "never posted")
+        store = slack.serving.runtime.slack.threads.store
+        # Stopped after recording the post and before Slack had it.
+        await store.posting(card.id, CHANNEL, message.id)
+    async with running_bot(tmp_path, fake=fake, config=CONFIG) as slack:
+        assert await mirror(slack) == 1
+        assert "never posted" in said(replies(slack, card.message))[-1]
+
+
+async def test_two_replicas_post_each_message_once(slack: SlackHarness) -> None:
+    card = await slack.create("Two replicas")
+    await open_thread(slack, card)
+    runtime = slack.serving.runtime
+    other = ThreadMirror(
+        runtime.slack.client,
+        runtime.conversations,
+        runtime.slack.threads,
+        ChannelLeases(runtime.engine, "replica-two", timedelta(seconds=30)),
+        timedelta(seconds=5),
+    )
+    for n in range(3):
+        await customer_writes(slack, card.id, f"message {n}")
+    counts = await asyncio.gather(mirror(slack), other.run_pass())
+    assert sorted(counts) == [0, 3]  # the channel's lease holder posted, the other did not
+    assert await other.run_pass() == 0 and await mirror(slack) == 0
+    drawn = said(replies(slack, card.message)[1:])
+    assert [f"message {n}" in drawn[n] for n in range(3)] == [True] * 3
+
+
+async def test_a_slack_429_burst_posts_everything_in_order_at_slacks_pace(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Burst")
+    await open_thread(slack, card)
+    for n in range(6):
+        await customer_writes(slack, card.id, f"burst {n}")
+    slack.fake.fail("chat.postMessage", times=2, retry_after=1)
+    assert await mirror(slack) == 6
+    drawn = said(replies(slack, card.message)[1:])
+    assert [f"burst {n}" in drawn[n] for n in range(6)] == [True] * 6, drawn
+    # Never faster than Slack's one message per second in the channel (the fake's clock).
+    times = [
+        call.time
+        for call in slack.fake.calls_to("chat.postMessage", faulted=False)
+        if call.args.get("thread_ts") == card.message.ts
+    ][-6:]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 0.95, gaps
+
+
+async def test_a_closed_conversations_thread_says_so_and_retires(slack: SlackHarness) -> None:
+    card = await slack.create("Closing")
+    await open_thread(slack, card)
+    await customer_writes(slack, card.id, "thanks, bye")
+    await (await slack.command(f"close {card.id}")).answer()
+    assert await mirror(slack) == 2
+    drawn = said(replies(slack, card.message))
+    assert "thanks, bye" in drawn[-2] and "Conversation closed" in drawn[-1]
+    store = slack.serving.runtime.slack.threads.store
+    thread = await store.find(card.id, CHANNEL)
+    assert thread is not None and thread.retired
+    assert await mirror(slack) == 0
+
+
+class Throttle:
+    """The Infobip emulator, answering 429 (Retry-After: 1) to message lists while `on`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.on = False
+        self.lists = 0  # message lists asked for, refused or not
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        listing = (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and str(scope["path"]).endswith("/messages")
+        )
+        if listing:
+            self.lists += 1
+        if listing and self.on:
+            body = b'{"requestError":{"serviceException":{"messageId":"TOO_MANY_REQUESTS"}}}'
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+async def test_an_infobip_429_backs_the_thread_off_and_loses_nothing(tmp_path: Path) -> None:
+    engine = await sqlite_engine(tmp_path / "emulator.db")
+    try:
+        store = await seeded_local(engine)
+        throttle = Throttle(create_emulator_app(store, EMULATOR_KEY))
+        async with (
+            serve_in_background(throttle) as infobip,
+            running_bot(
+                tmp_path, config=CONFIG, infobip_base_url=infobip, infobip_api_key=EMULATOR_KEY
+            ) as slack,
+        ):
+            card = await slack.create("Throttled")
+            await open_thread(slack, card)
+            threads = slack.serving.runtime.slack.threads.store
+            throttle.on, asked = True, throttle.lists
+            await store.receive_message(card.id, inbound("held back"))
+
+            assert await mirror(slack) == 0
+            thread = await threads.find(card.id, CHANNEL)
+            assert thread is not None and thread.failures == 1
+            assert thread.backoff_until is not None and thread.backoff_until > utcnow()
+            asked = throttle.lists - asked
+            assert 1 <= asked <= 4  # one list (the client's own retries included), no more
+
+            before = throttle.lists
+            assert await mirror(slack) == 0  # backing off: Infobip is not asked at all
+            assert throttle.lists == before
+
+            throttle.on = False  # Infobip recovers, and the back-off runs out
+            await threads.back_off(card.id, CHANNEL, 1, utcnow())
+            assert await mirror(slack) == 1
+            assert "held back" in said(replies(slack, card.message))[-1]
+            thread = await threads.find(card.id, CHANNEL)
+            assert thread is not None and (thread.failures, thread.backoff_until) == (0, None)
+    finally:
+        await engine.dispose()
+
+
+def inbound(text: str) -> MessageCreate:
+    return MessageCreate.model_validate(
+        {
+            "from": "385991234567",
+            "to": "447492263897",
+            "channel": "SMS",
+            "contentType": "TEXT",
+            "content": {"text": text},
+        }
+    )
+
+
+async def test_a_close_made_in_infobip_itself_is_noticed_and_retires_the_thread(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Closed elsewhere")
+    await open_thread(slack, card)
+    backend = slack.serving.runtime.backend
+    await backend.patch(card.id, ConversationPatch(status=Status.CLOSED))  # not through convbot
+    # Every STATUS_EVERY-th pass asks for the conversation instead of its messages.
+    for _ in range(STATUS_EVERY - 1):
+        assert await mirror(slack) == 0
+    assert await mirror(slack) == 0  # the status pass: closed, so the next is the last
+    assert await mirror(slack) == 1
+    assert "Conversation closed" in said(replies(slack, card.message))[-1]
+    store = slack.serving.runtime.slack.threads.store
+    thread = await store.find(card.id, CHANNEL)
+    assert thread is not None and thread.retired

@@ -1,0 +1,230 @@
+"""A conversation's transcript in a Slack thread (issue 18 item 2), as Slack sends the presses:
+the Thread button opens one thread per conversation and channel, draws each message by who
+wrote it, notes apart, attachments as links and customer text escaped; "Older messages" shows
+the page before to the presser; cards drawn in the channel link to the thread; an `auto`
+channel opens the thread of every card the bot posts there."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.devtools.fakeslack import StoredMessage
+from bot.messages import Message, MessageCreate
+from bot.slack.blocks import buttons
+from tests.slack_harness import (
+    ANA,
+    BEN,
+    CHANNEL,
+    DAVE,
+    Card,
+    SlackHarness,
+    eventually,
+    fake_workspace,
+    running_bot,
+    texts,
+)
+
+# The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
+pytestmark = pytest.mark.slow
+
+THREAD, OLDER = buttons.THREAD.id, buttons.OLDER.id
+CUSTOMER, OUR_NUMBER = "385991234567", "447492263897"
+
+
+async def customer_writes(
+    slack: SlackHarness, conversation_id: str, text: str = "", **content: Any
+) -> Message:
+    """An inbound message into the embedded store, as the emulator's inbound endpoint adds it."""
+    kind = "IMAGE" if "url" in content else "TEXT"
+    body = {
+        "from": CUSTOMER,
+        "to": OUR_NUMBER,
+        "channel": "SMS",
+        "contentType": kind,
+        "content": content or {"text": text},
+    }
+    store = slack.serving.runtime.backend
+    written = await store.receive_message(conversation_id, MessageCreate.model_validate(body))  # type: ignore[attr-defined]
+    assert isinstance(written, Message)
+    return written
+
+
+def replies(slack: SlackHarness, root: StoredMessage) -> list[StoredMessage]:
+    """The thread's replies under `root`, oldest first."""
+    return [
+        m
+        for m in slack.channel_messages(root.channel)
+        if m.thread_ts == root.ts and m.ts != root.ts
+    ]
+
+
+async def open_thread(slack: SlackHarness, card: Card, user: str = ANA) -> list[StoredMessage]:
+    """Press Thread on the card; the thread's replies once it has opened (its permalink asked)."""
+    before = len(slack.fake.calls_to("chat.getPermalink"))
+    await slack.press(card.message, THREAD, user)
+    await slack.fake.wait_for("chat.getPermalink", count=before + 1)
+    return replies(slack, card.message)
+
+
+async def test_thread_opens_one_transcript_drawn_by_author_with_notes_apart(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Parcel lost")
+    await customer_writes(slack, card.id, "Where is my parcel?")
+    await (await slack.command(f"take {card.id}")).answer()  # Ana's reply names her
+    await slack.service.transcripts.reply(
+        await slack.serving.runtime.slack.identity.actor(ANA), card.id, "Looking into it"
+    )
+    await customer_writes(slack, card.id, url="https://cdn.example.com/receipt.png")
+    await slack.service.transcripts.note(
+        await slack.serving.runtime.slack.identity.actor(ANA), card.id, "Courier is DHL"
+    )
+
+    thread = await open_thread(slack, card)
+
+    transcript, notes = thread
+    drawn = texts(transcript.blocks)
+    assert "The latest" not in drawn and "All 3 messages" in drawn
+    assert drawn.index("Where is my parcel?") < drawn.index("Looking into it")
+    assert f":bust_in_silhouette: *Customer* ({CUSTOMER})" in drawn
+    assert f":headphones: *Agent* <@{ANA}>" in drawn
+    assert ":paperclip: image: <https://cdn.example.com/receipt.png>" in drawn
+    assert drawn.count("<!date^") == 3  # each reader sees their own time zone
+    assert "Courier is DHL" not in drawn  # notes are never drawn as messages
+    assert ":lock: Internal notes" in texts(notes.blocks)
+    assert f":lock: *Internal note* by <@{ANA}>" in texts(notes.blocks)
+    assert "Courier is DHL" in texts(notes.blocks)
+    assert OLDER not in str(transcript.blocks)  # everything is shown
+
+    # A second press (by someone else) opens nothing: it is told where the thread is.
+    again = await slack.press(card.message, THREAD, BEN)
+    answer = await again.answer()
+    assert answer.response_type == "ephemeral"
+    assert "already has a thread in this channel" in answer.text
+    assert f"/archives/{CHANNEL}/p{card.message.ts.replace('.', '')}" in answer.text
+    assert len(replies(slack, card.message)) == 2
+
+
+async def test_two_presses_at_once_open_one_thread(slack: SlackHarness) -> None:
+    card = await slack.create("Pressed twice")
+    await customer_writes(slack, card.id, "Hello?")
+    first, second = await asyncio.gather(
+        slack.press(card.message, THREAD, ANA), slack.press(card.message, THREAD, BEN)
+    )
+    told = await eventually(lambda: first.answers() + second.answers())
+    assert "already has a thread" in told[0].text
+    await slack.fake.wait_for("chat.getPermalink", count=2)
+    assert len(replies(slack, card.message)) == 1
+
+
+async def test_a_hostile_customer_text_neither_pings_nor_pretends(slack: SlackHarness) -> None:
+    card = await slack.create("Phishing")
+    attack = "<!channel> log in at <https://evil.example|bank.com> @here &amp"
+    await customer_writes(slack, card.id, attack)
+    [transcript] = await open_thread(slack, card)
+    drawn = texts(transcript.blocks)
+    for forbidden in ("<!channel>", "<https://evil.example|bank.com>"):
+        assert forbidden not in drawn and forbidden not in transcript.text
+    assert (
+        "&lt;!channel&gt; log in at &lt;https://evil.example|bank.com&gt; @here &amp;amp" in drawn
+    )
+    # Slack is told not to link or mention anything in it by itself.
+    assert all(
+        block["text"].get("verbatim") for block in transcript.blocks if block["type"] == "section"
+    )
+
+
+async def test_a_long_transcript_is_cut_to_slacks_limits(slack: SlackHarness) -> None:
+    card = await slack.create("Chatty")
+    for n in range(12):
+        await customer_writes(slack, card.id, f"{n} " + "x" * 4000)
+    thread = await open_thread(slack, card)
+    assert len(thread) >= 2  # over one message's text budget: split, nothing refused
+    for reply in thread:
+        assert len(reply.blocks) <= 50
+        assert sum(len(str(b)) for b in reply.blocks) < 13_000
+
+
+async def test_older_messages_are_shown_to_the_presser_in_the_thread(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, config={"threads": {"latest": 2}}) as slack:
+        card = await slack.create("Many words")
+        for n in range(5):
+            await customer_writes(slack, card.id, f"message {n}")
+        [transcript] = await open_thread(slack, card)
+        assert "The latest 2 of 5 messages" in texts(transcript.blocks)
+        assert "message 3" in texts(transcript.blocks) and "message 2" not in texts(
+            transcript.blocks
+        )
+
+        await slack.press(transcript, OLDER, DAVE)  # unlinked people may read
+        [older] = await eventually(lambda: slack.ephemeral_for(DAVE))
+        assert older.thread_ts == card.message.ts
+        assert "message 1" in texts(older.blocks) and "message 2" in texts(older.blocks)
+        assert "message 3" not in texts(older.blocks)
+
+        await slack.press_ephemeral(older, OLDER)
+        oldest = await eventually(lambda: slack.ephemeral_for(DAVE)[1:])
+        assert "message 0" in texts(oldest[0].blocks)
+        assert OLDER not in str(oldest[0].blocks)  # nothing older remains
+
+
+async def test_cards_drawn_in_the_channel_link_to_its_thread(slack: SlackHarness) -> None:
+    card = await slack.create("Linked")
+    await open_thread(slack, card)
+    shown = await (await slack.command(f"show {card.id}")).answer()
+    link = f"https://{slack.fake.team_domain}.slack.com/archives/{CHANNEL}/p"
+    assert f":thread: <{link}{card.message.ts.replace('.', '')}|" in texts(shown.blocks)
+    elsewhere = await (await slack.command(f"show {card.id}", channel="COTHER0001")).answer()
+    assert "Open the conversation's thread" not in texts(elsewhere.blocks)
+
+
+async def test_thread_on_a_card_only_the_presser_sees_posts_the_card_for_it(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Private look")
+    await (await slack.command(f"show {card.id}")).answer()
+    [shown] = await eventually(lambda: slack.ephemeral_for(ANA))
+    before = len(slack.channel_messages())
+    await slack.press_ephemeral(shown, THREAD)
+    await slack.fake.wait_for("chat.getPermalink")
+    posted = slack.channel_messages()[before]
+    assert posted.thread_ts is None and card.id in texts(posted.blocks)
+    assert "No messages yet" in texts(replies(slack, posted)[0].blocks)
+
+
+async def test_an_auto_channel_opens_the_thread_of_every_card_posted_there(
+    tmp_path: Path,
+) -> None:
+    config = {"threads": {"channels": {CHANNEL: {"auto": True}}}}
+    async with running_bot(tmp_path, config=config) as slack:
+        sent = await slack.command("create Auto threaded")
+        await slack.fake.wait_for("chat.getPermalink")
+        [card] = [m for m in slack.channel_messages() if m.thread_ts is None]
+        assert "Auto threaded" in texts(card.blocks)
+        [opened] = replies(slack, card)
+        assert "No messages yet" in texts(opened.blocks)
+        assert sent.answers() == []  # the card is the answer, posted once
+
+
+async def test_a_public_channel_is_joined_and_a_private_one_asks_for_an_invite(
+    tmp_path: Path,
+) -> None:
+    fake = fake_workspace()
+    fake.add_channel("CPUBLIC01", "public", is_member=False)
+    fake.add_channel("CPRIVATE1", "private", is_private=True, is_member=False)
+    async with running_bot(tmp_path, fake=fake) as slack:
+        public = await slack.create("In public", channel="CPUBLIC01")
+        await open_thread(slack, public)
+        assert "No messages yet" in texts(replies(slack, public.message)[0].blocks)
+
+        private = await slack.create("In private", channel="CPRIVATE1")
+        refused = await (await slack.press(private.message, THREAD)).answer()
+        assert refused.response_type == "ephemeral"
+        assert "invite it with `/invite @convbot` and press Thread again" in refused.text
+        fake.channels["CPRIVATE1"].is_member = True  # invited
+        await open_thread(slack, private)
+        assert "No messages yet" in texts(replies(slack, private.message)[0].blocks)
