@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.backends.local import LocalBackend
-from bot.messages import MessageCreate
+from bot.messages import MessageCreate, TextContent
+from bot.models import Channel
 from tests.test_cli import Cli, run_in
 from tests.test_messages import CUSTOMER, OUR_NUMBER
 
@@ -78,14 +79,33 @@ def test_a_reply_is_sent_to_the_customer_and_says_where_it_went(tmp_path: Path, 
     as_json = cli("conv", "--json", "reply", cid, "And arrives tomorrow.")
     assert "Infobip accepted it" in json.loads(as_json.stdout)["text"]
 
+    asyncio.run(_customer_writes(tmp_path / "convbot.db", cid, "Thanks\x1b[2J\nbye"))
+    transcript = cli("conv", "messages", cid)
+    assert transcript.returncode == 0, transcript.stderr
+    lines = transcript.stdout.splitlines()
+    assert lines[0] == f"Conversation {cid}: the latest 4 of 4 messages, oldest first."
+    assert lines[1].endswith(f"Customer ({CUSTOMER}): Where is it?")
+    assert lines[2].endswith("Agent: It left the depot today.")  # unassigned: no agent named
+    assert "\x1b" not in transcript.stdout and lines[4].endswith("Thanks\ufffd[2J")
+    assert lines[5].strip() == "bye"  # a second line, indented under the first
+    listed = json.loads(cli("conv", "--json", "messages", cid, "limit:2").stdout)
+    assert [m["direction"] for m in listed["messages"]] == ["OUTBOUND", "INBOUND"]
+    assert listed["pagination"]["totalItems"] == 4 and listed["notes"] == []
+
 
 async def _customer_writes(database: Path, conversation_id: str, text: str) -> None:
-    """The customer writes into the embedded store the CLI uses (a real SQLite file)."""
+    """The customer writes into the embedded store the CLI uses (a real SQLite file). Not
+    validated as what convbot sends is: a customer's text arrives as they wrote it, control
+    characters and all."""
     engine = create_async_engine(f"sqlite+aiosqlite:///{database}")
     try:
-        body = {"from": CUSTOMER, "to": OUR_NUMBER, "channel": "SMS", "content": {"text": text}}
-        await LocalBackend(engine).receive_message(
-            conversation_id, MessageCreate.model_validate(body)
+        message = MessageCreate.model_construct(
+            from_=CUSTOMER,
+            to=OUR_NUMBER,
+            channel=Channel.SMS,
+            contentType="TEXT",
+            content=TextContent(text=text),
         )
+        await LocalBackend(engine).receive_message(conversation_id, message)
     finally:
         await engine.dispose()

@@ -1,4 +1,4 @@
-"""`note <id> <text …>` parsed (issue 18): the words after the id are the note, as typed."""
+"""`note <id> [text …]` and `messages <id>` parsed (issue 18): a note is its text as typed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from bot.commands.parser import parse, parse_tokens
 from bot.commands.registry import help_text
-from bot.commands.spec import NoteCommand
+from bot.commands.spec import MessagesCommand, NoteCommand
 from bot.errors import InvalidInput
 from bot.messages import NOTE_MAX
 
@@ -42,3 +42,15 @@ def test_help_explains_the_note() -> None:
     assert "note <id> [text …]" in help_text()
     # Without a text: the id alone (Slack opens a form; the shell says the text is needed).
     assert parse("note abc") == NoteCommand(id="abc")
+
+
+def test_messages_takes_an_id_and_a_limit() -> None:
+    assert parse("messages abc") == MessagesCommand(id="abc")
+    assert parse("messages abc limit:50") == MessagesCommand(id="abc", limit=50)
+    for text, said in (
+        ("messages", "needs a conversation id"),
+        ("messages abc limit:51", "50"),
+        ("messages abc please", "Unexpected 'please'"),
+    ):
+        with pytest.raises(InvalidInput, match=said):
+            parse(text)

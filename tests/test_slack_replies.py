@@ -137,3 +137,29 @@ async def test_an_empty_or_too_long_text_is_refused_beside_the_input(slack: Slac
     answer = await (await slack.command(f"reply {card.id} {long}")).answer()
     assert answer.response_type == "ephemeral" and "Slack's form holds 3,000" in answer.text
     assert await outbound(slack, card.id) == []
+
+
+async def test_messages_shows_the_transcript_to_the_asker_only(slack: SlackHarness) -> None:
+    card = await slack.create("Parcel lost")
+    await customer_writes(slack, card.id, "Where is my parcel? <!channel> <https://evil|bank.com>")
+    await (await slack.command(f"note {card.id} VIP customer")).answer()
+    posted = len(slack.channel_messages())
+    answer = await (await slack.command(f"messages {card.id[:8]}")).answer()
+    assert answer.response_type == "ephemeral" and len(slack.channel_messages()) == posted
+    shown = texts(answer.blocks)
+    assert f"Conversation {card.id}: the latest 1 of 1 messages" in shown
+    assert "*Customer* (+385911234567)" in shown
+    assert "&lt;!channel&gt; &lt;https://evil|bank.com&gt;" in shown  # inert, never a ping
+    assert ":lock: *Internal note* by <@UANA00001>" in shown
+
+
+async def test_a_long_transcript_fits_one_message_and_says_what_did_not(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Parcel lost")
+    for n in range(12):
+        await customer_writes(slack, card.id, f"{n} " + "x" * 2000)
+    answer = await (await slack.command(f"messages {card.id} limit:12")).answer()
+    shown = texts(answer.blocks)
+    assert "more did not fit here: press *Thread* on the card" in shown
+    assert "11 " + "x" * 10 in shown  # the newest are the ones kept

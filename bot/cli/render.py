@@ -13,7 +13,11 @@ from typing import Any
 
 from bot.cli.terminal_text import clip, pad, plain, width
 from bot.commands.result import CommandResult
+from bot.field_rules import BAD_CHARACTERS
+from bot.messages import AuthorType, Direction, Message, Note
 from bot.models import Conversation, ResultPage
+
+_NO_NOTES: ResultPage[Note] = ResultPage(items=[], totalItems=0)
 
 _TOPIC_WIDTH = 48
 SHORT_ID = 8  # the id prefix a table shows; the commands take a unique prefix this long
@@ -29,6 +33,8 @@ def render_text(
     if result.kind == "page" and result.page is not None:
         table = render_table(result.page, queue_names, short_ids=short_ids)
         return table + "\n" + plain(result.headline)
+    if result.kind == "transcript" and result.messages is not None:
+        return render_transcript(plain(result.headline), result.messages, result.notes)
     assert result.conversation is not None
     card = render_card(result.conversation, queue_names)
     # `show` heads its answer with the topic, which the card's first line already is.
@@ -108,21 +114,70 @@ def render_json(result: CommandResult) -> str:
         payload = {"help": plain(result.text or "")}
     elif result.kind == "text":
         payload = {"text": plain(result.text or result.headline)}
+    elif result.kind == "transcript" and result.messages is not None:
+        # Infobip's own shapes: MessageApiResponse and NoteApiResponse items with their paging.
+        payload = {
+            "messages": [message.wire() for message in result.messages.items],
+            "pagination": _pagination(result.messages),
+            "notes": [n.model_dump(mode="json") for n in (result.notes or _NO_NOTES).items],
+        }
     elif result.kind == "page" and result.page is not None:
         page = result.page
         payload = {
             "conversations": [c.model_dump(mode="json") for c in page.items],
-            "pagination": {
-                "totalItems": page.totalItems,
-                "page": page.page,
-                "limit": page.limit,
-                "orderBy": page.orderBy,
-            },
+            "pagination": _pagination(page),
         }
     else:
         assert result.conversation is not None
         payload = result.conversation.model_dump(mode="json")
     return json.dumps(payload, indent=2, ensure_ascii=False)
+
+
+def _pagination(page: ResultPage[Any]) -> dict[str, Any]:
+    return {
+        "totalItems": page.totalItems,
+        "page": page.page,
+        "limit": page.limit,
+        "orderBy": page.orderBy,
+    }
+
+
+def render_transcript(
+    headline: str, messages: ResultPage[Message], notes: ResultPage[Note] | None
+) -> str:
+    """One line per message, oldest first: when, who, what (attachments as their address);
+    then the notes apart, marked internal."""
+    lines = [headline]
+    for message in messages.items:
+        said = _inert(f"{_author(message)}: {_said(message)}")
+        lines.append(f"{_when(message.createdAt)}  {said}")
+    if notes is not None and notes.items:
+        lines += ["", f"Internal notes (the latest {len(notes.items)} of {notes.totalItems}):"]
+        for note in notes.items:
+            said = _inert(f"{note.agentId or 'an agent'}: {note.text}")
+            lines.append(f"{_when(note.createdAt)}  {said}")
+    return "\n".join(lines)
+
+
+def _inert(text: str) -> str:
+    """A customer's text as a terminal shows it harmlessly: control characters (a terminal's
+    escape sequences among them) replaced, each further line indented under the first."""
+    return BAD_CHARACTERS.sub("\ufffd", text).replace("\r", "").replace("\n", "\n" + " " * 22)
+
+
+def _author(message: Message) -> str:
+    kind = message.authorType
+    if kind is AuthorType.BOT or kind is AuthorType.SYSTEM:
+        return kind.value.capitalize()
+    if kind is AuthorType.CUSTOMER or (kind is None and message.direction is Direction.INBOUND):
+        return f"Customer ({message.from_})" if message.from_ else "Customer"
+    return f"Agent {message.authorId}" if message.authorId else "Agent"
+
+
+def _said(message: Message) -> str:
+    parts = [message.text] if message.text else []
+    parts += [f"[{message.contentType.lower()}: {url}]" for url in message.links]
+    return " ".join(parts) or f"[a {message.contentType} message]"
 
 
 def _queue(queue_id: str | None, names: Mapping[str, str]) -> str:

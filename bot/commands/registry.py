@@ -26,7 +26,7 @@ from bot.commands.subcommands.changes import CLOSE, CREATE, ROUTE, TAG, UNTAG, U
 from bot.commands.subcommands.digests import DIGEST, SCHEDULES
 from bot.commands.subcommands.oncall import ESCALATE, ESCALATIONS, ONCALL
 from bot.commands.subcommands.reading import LIST, SHOW
-from bot.commands.subcommands.transcripts import NOTE, REPLY
+from bot.commands.subcommands.transcripts import MESSAGES, NOTE, REPLY
 from bot.commands.values import printable, suggestion
 from bot.errors import InvalidInput
 from bot.models import Actor
@@ -69,6 +69,7 @@ REGISTRY: tuple[Subcommand[Any], ...] = (
     TAG,
     UNTAG,
     CLOSE,
+    MESSAGES,
     REPLY,
     NOTE,
     DIGEST,

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from bot.messages import Message, Note
 from bot.models import Agent, Conversation, ConversationFilter, ResultPage
 from bot.service.conversations import Change
 
@@ -15,7 +16,7 @@ class CommandResult(BaseModel):
 
     # "text": a sentence or a few lines, drawn as text on every surface (help is text too, kept
     # apart for its metric and its escaping of `<placeholders>`).
-    kind: Literal["conversation", "page", "help", "text"]
+    kind: Literal["conversation", "page", "help", "text", "transcript"]
     headline: str
     conversation: Conversation | None = None
     before: Conversation | None = None  # the conversation before a change, when it changed
@@ -24,6 +25,10 @@ class CommandResult(BaseModel):
     changed: bool = False
     text: str | None = None
     agent: Agent | None = None  # whom `assign` gave it to, for a surface to mention
+    # A transcript: whose, its latest messages and notes (newest last).
+    conversation_id: str | None = None
+    messages: ResultPage[Message] | None = None
+    notes: ResultPage[Note] | None = None
 
 
 def changed(change: Change, headline: str) -> CommandResult:

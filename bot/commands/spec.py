@@ -14,6 +14,7 @@ from bot.field_rules import SUMMARY_MAX, TOPIC_MAX, VALUES_PER_FILTER, Conversat
 from bot.identifiers import CONFIG_NAME_PATTERN
 from bot.messages import MESSAGE_TEXT_MAX, NOTE_MAX
 from bot.models import Channel, OrderBy, Priority, Status
+from bot.service.transcripts import TRANSCRIPT_MAX
 
 LIST_LIMIT_MAX = 100  # one chat message; the API allows more but nobody reads 999 rows in Slack
 
@@ -27,6 +28,7 @@ ScheduleName = Annotated[str, Field(pattern=CONFIG_NAME_PATTERN)]
 REASON_MAX = 500
 Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX)]
 NoteText = Annotated[str, Field(min_length=1, max_length=NOTE_MAX)]
+TRANSCRIPT_LIMIT_MAX = TRANSCRIPT_MAX  # a transcript's page, as the service bounds it
 ReplyText = Annotated[str, Field(min_length=1, max_length=MESSAGE_TEXT_MAX)]
 
 
@@ -121,6 +123,14 @@ class NoteCommand(_Spec):
     text: NoteText | None = None  # Slack's form asks for it when absent
 
 
+class MessagesCommand(_Spec):
+    """Read a conversation's latest messages and notes."""
+
+    kind: Literal["messages"] = "messages"
+    id: ConversationId
+    limit: int | None = Field(default=None, ge=1, le=TRANSCRIPT_LIMIT_MAX)
+
+
 class ReplyCommand(_Spec):
     """Answer the customer. Slack opens a form to check and send it (the text may come later,
     in the form); the CLI sends the text at once."""
@@ -188,6 +198,7 @@ Command = Annotated[
     | CloseCommand
     | NoteCommand
     | ReplyCommand
+    | MessagesCommand
     | DigestCommand
     | SchedulesCommand
     | EscalateCommand

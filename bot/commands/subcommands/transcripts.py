@@ -7,18 +7,19 @@ shows whom it goes to before anything is sent (bot/slack/listeners/talk.py); els
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
-from bot.commands.grammar import take_id
+from bot.commands.grammar import Option, read_options, take_id, unexpected
 from bot.commands.result import CommandResult
-from bot.commands.spec import NoteCommand, ReplyCommand
+from bot.commands.spec import TRANSCRIPT_LIMIT_MAX, MessagesCommand, NoteCommand, ReplyCommand
 from bot.commands.subcommand import EVERYWHERE, Section, Subcommand
-from bot.commands.values import checked_text
+from bot.commands.values import checked_text, whole_number
 from bot.errors import InvalidInput
 from bot.messages import MESSAGE_TEXT_MAX, NOTE_MAX
 from bot.models import Actor
 from bot.service.conversations import ConversationService
-from bot.service.transcripts import Sent
+from bot.service.transcripts import TRANSCRIPT_DEFAULT, Sent
 
 
 def _note_grammar(words: list[str], now: datetime) -> NoteCommand:
@@ -107,4 +108,64 @@ REPLY = Subcommand(
     surfaces=EVERYWHERE,
     run=_reply,
     free_text_after=1,
+)
+
+
+_MESSAGES_OPTIONS = {
+    "limit": Option("limit", whole_number("limit", TRANSCRIPT_LIMIT_MAX), "limit:50"),
+}
+
+
+def _messages_grammar(words: list[str], now: datetime) -> MessagesCommand:
+    conversation, rest = take_id("messages", words)
+    values, extra = read_options(rest, _MESSAGES_OPTIONS, now)
+    if extra:
+        raise unexpected("messages", extra[0], _MESSAGES_OPTIONS)
+    return MessagesCommand.model_validate({"id": conversation, **values})
+
+
+async def _messages(
+    command: MessagesCommand, service: ConversationService, actor: Actor
+) -> CommandResult:
+    limit = command.limit or TRANSCRIPT_DEFAULT
+    # Two independent reads at once; the messages' unknown id is raised first (a typed prefix
+    # is then completed by the executor).
+    messages, notes = await asyncio.gather(
+        service.transcripts.messages(actor, command.id, limit),
+        service.transcripts.notes(actor, command.id, limit),
+        return_exceptions=True,
+    )
+    for failed in (messages, notes):
+        if isinstance(failed, BaseException):
+            raise failed
+    assert not isinstance(messages, BaseException) and not isinstance(notes, BaseException)
+    shown, total = len(messages.items), messages.totalItems
+    headline = (
+        f"Conversation {command.id}: no messages yet."
+        if total == 0
+        else f"Conversation {command.id}: the latest {shown} of {total} messages, oldest first."
+    )
+    return CommandResult(
+        kind="transcript",
+        headline=headline,
+        conversation_id=command.id,
+        messages=messages,
+        notes=notes,
+    )
+
+
+MESSAGES = Subcommand(
+    name="messages",
+    model=MessagesCommand,
+    grammar=_messages_grammar,
+    usage="messages <id> [limit:N]",
+    summary="Read its latest messages and internal notes.",
+    explanation="Shows the conversation's latest messages (20 unless `limit:` says, at most"
+    f" {TRANSCRIPT_LIMIT_MAX}), oldest first, each with who wrote it and when, then its latest"
+    " internal notes apart. Only you see it; in Slack, press *Thread* on the card to follow"
+    " the conversation live in a thread.",
+    examples=("messages 8f3a2c1d", "messages 8f3a2c1d limit:50"),
+    section=Section.TALK,
+    surfaces=EVERYWHERE,
+    run=_messages,
 )

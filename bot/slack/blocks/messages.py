@@ -11,6 +11,7 @@ from bot.slack.blocks import limits
 from bot.slack.blocks.card import CardContext, card_text, conversation_card
 from bot.slack.blocks.listing import conversation_list
 from bot.slack.blocks.mrkdwn import Mrkdwn, clip, escape, md, mention, subteam_mention, user_text
+from bot.slack.blocks.transcript import Authors, transcript_answer
 
 UNEXPECTED = (
     "Something went wrong on our side (it is logged); check with `/conv list` before trying again."
@@ -59,6 +60,9 @@ def result_blocks(
     headline = user_text(result.headline, limits.SECTION_TEXT, empty="Done.")
     if result.kind in ("help", "text"):
         return headline, help_blocks(result.text or result.headline)
+    if result.kind == "transcript" and result.messages is not None and result.notes is not None:
+        authors = Authors(agent_users=context.agent_users, agent_names=context.agent_names)
+        return headline, transcript_answer(result.headline, result.messages, result.notes, authors)
     if result.kind == "page" and result.page is not None:
         return headline, conversation_list(result.page, command_text, context, result.headline)
     if result.kind == "conversation" and result.conversation is not None:

@@ -164,6 +164,44 @@ def older_posts(
     return posts
 
 
+def transcript_answer(
+    headline: str, page: ResultPage[Message], notes: ResultPage[Note], authors: Authors
+) -> list[Block]:
+    """`/conv messages` as one message only the asker sees: as many of the latest messages as
+    fit Slack's limits, oldest first, then the latest notes apart while they fit; what did not
+    fit is counted, with where to read it."""
+    head: list[Block] = [ContextBlock(elements=[md(user_text(headline, limits.FIELD_TEXT))])]
+    room = limits.MESSAGE_BLOCKS - len(head) - 2  # kept: the notes' heading, the last line
+    budget = limits.MESSAGE_TEXT_BUDGET - sum(limits.text_length(b) for b in head) - 400
+    shown = _latest_that_fit([message_block(m, authors) for m in page.items], room, budget)
+    budget -= sum(limits.text_length(b) for b in shown)
+    noted = _latest_that_fit(
+        [note_block(n, authors) for n in notes.items], room - len(shown), budget
+    )
+    blocks = [*head, *shown]
+    if noted:
+        title = ":lock: Internal notes (colleagues only; never sent to the customer)"
+        blocks += [ContextBlock(elements=[md(Mrkdwn(title))]), *noted]
+    left = len(page.items) - len(shown) + len(notes.items) - len(noted)
+    if left:
+        more = f"{left} more did not fit here: press *Thread* on the card to read them all."
+        blocks.append(ContextBlock(elements=[md(Mrkdwn(more))]))
+    return blocks
+
+
+def _latest_that_fit(blocks: Sequence[Block], room: int, budget: int) -> list[Block]:
+    """The last of `blocks` (the newest) that fit `room` blocks and `budget` characters, in
+    their order."""
+    kept: list[Block] = []
+    for block in reversed(blocks):
+        length = limits.text_length(block)
+        if len(kept) >= room or length > budget:
+            break
+        kept.append(block)
+        budget -= length
+    return kept[::-1]
+
+
 def live_post(message: Message, authors: Authors) -> Post:
     """One new message, as the mirror posts it into the thread."""
     return Post(_fallback(message), [message_block(message, authors)])

@@ -49,7 +49,7 @@ from bot.slack.oncall import escalate_reply, escalations_reply, oncall_reply
 from bot.slack.text import from_slack
 
 log = logging.getLogger(__name__)
-READS = ("help", "text", "page")
+READS = ("help", "text", "transcript", "page")
 SLASH_COMMAND = "/conv"
 
 
