@@ -12,7 +12,10 @@
 6. degraded: 50 commands at once on a stalled Infobip and on one where half the requests time
    out, each answered within its deadline (15 s), and `/conv help` meanwhile;
 7. transcript: requests and time to the first screen (the latest 20) of a 1,000-message
-   conversation, against reading it from the start.
+   conversation, against reading it from the start;
+8. thread_mirror: 500 customer messages over 150 s into 50 open threads in 5 channels: delay
+   to the Slack post, Slack's pace per channel, losses and repeats, Infobip requests per
+   thread per minute.
 
 Each runs in a process of its own, with its default options (local_list with --rows 1000000),
 and prints its own report as it goes; the summary table comes last.
@@ -41,6 +44,7 @@ BENCHMARKS = [
     ("throughput", []),
     ("degraded", []),
     ("transcript", []),
+    ("thread_mirror", []),
 ]
 LIST_TARGET_MS = 50.0
 Row = tuple[str, str, str, str]  # measure, value, target, verdict
@@ -166,6 +170,30 @@ def transcript_rows(found: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def mirror_rows(found: dict[str, Any]) -> list[Row]:
+    from benchmarks.thread_mirror import TARGET_P99_S
+
+    p50, p99 = found["delay_p50"], found["delay_p99"]
+    busiest, lost, twice = found["most_posts_in_a_second"], found["lost"], found["duplicated"]
+    cost, poll = found["requests_per_thread_minute"], found["poll"]
+    return [
+        (
+            "delay to the Slack post p50 / p99 s",
+            "none posted" if p99 is None else f"{p50:.2f} / {p99:.2f}",
+            f"< {TARGET_P99_S:g}",
+            verdict(p99 is not None and p99 < TARGET_P99_S),
+        ),
+        ("most posts per channel in 1 s", str(busiest), "<= 1", verdict(busiest <= 1)),
+        ("lost | posted twice", f"{lost} | {twice}", "0 | 0", verdict(lost == twice == 0)),
+        (
+            "Infobip requests / thread / minute",
+            f"{cost:.1f}",
+            f"<= {60 / poll:g}",
+            verdict(cost <= 60 / poll),
+        ),
+    ]
+
+
 def list_rows(local: dict[str, Any] | None, requests: dict[str, Any] | None) -> list[Row]:
     rows: list[Row] = []
     if local is not None:
@@ -209,6 +237,9 @@ def summary(folder: Path) -> str:
     stalled = load(folder, "degraded")
     for mode in stalled["modes"] if stalled is not None else []:
         sections.append((mode["title"], degraded_rows(stalled, mode)))
+    mirrored = load(folder, "thread_mirror")
+    if mirrored is not None:
+        sections.append(("thread mirror", mirror_rows(mirrored)))
     transcript = load(folder, "transcript")
     if transcript is not None:
         sections.append(("transcript", transcript_rows(transcript)))

@@ -21,7 +21,8 @@ after the thread's cursor and posting them into the thread in order, each once.
 - Infobip's 429 or 5xx backs that thread off, exponentially up to BACKOFF_MAX, or for the
   Retry-After it gave; its cursor stays where it was.
 - Bounded: CHANNELS_PER_PASS channels, THREADS_PER_CHANNEL threads each, PER_THREAD messages
-  per thread and POSTS_PER_CHANNEL posts per channel in one pass.
+  per thread and POSTS_PER_CHANNEL posts per channel in one pass, in at most ROUNDS_PER_PASS
+  rounds (a pass that posted for a while asks again the threads whose interval has passed).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ POSTS_PER_CHANNEL = 30  # ~30 s of posting at Slack's pace; the rest waits for t
 POST_INTERVAL = 1.0  # seconds between two posts in one channel (Slack: 1 per second)
 SLACK_RETRIES = 3  # a post still refused after these waits is left for the next pass
 POLL_SECONDS = 5.0  # one thread's request, its client's retries included
+ROUNDS_PER_PASS = 10  # rounds over a channel's threads in one pass (see _mirror)
 STATUS_EVERY = 12  # every 12th pass of a thread asks whether its conversation closed
 BACKOFF_MAX = timedelta(minutes=5)
 EVENT_TYPE = "convbot_conversation_message"  # the posts' metadata: which message each is
@@ -70,18 +72,24 @@ class Pacer:
     monotonic: Callable[[], float]
     sleep: Callable[[float], Awaitable[object]]
     next_at: float = 0.0
+    started: float = 0.0  # when the post under way was sent
 
     async def turn(self) -> None:
         """Wait until the channel may take the next post."""
         wait = self.next_at - self.monotonic()
         if wait > 0:
             await self.sleep(wait)
+        self.started = self.monotonic()
 
     def posted(self) -> None:
-        """A post's call returned: the next waits a whole interval from now. From the answer,
-        not the request: the client's own retries (a 429 waited out inside it) may have sent
-        the post that Slack took only just now."""
-        self.next_at = self.monotonic() + self.interval
+        """A post's call returned: the next is sent an interval after this one was, so the
+        work between two posts (the records, the next poll) runs inside the wait instead of
+        after it. A call that took an interval or longer may hold the client's own retries (a
+        429 waited out inside it), whose post Slack took only just now: then the interval runs
+        from the answer."""
+        now = self.monotonic()
+        start = now if now - self.started >= self.interval else self.started
+        self.next_at = start + self.interval
 
 
 @dataclass
@@ -154,18 +162,33 @@ class ThreadMirror:
         pacer = self._pacers.setdefault(channel, Pacer(POST_INTERVAL, self._monotonic, self._sleep))
         budget = POSTS_PER_CHANNEL
         authors: Authors | None = None
-        for thread in await self._store.open_in(channel, THREADS_PER_CHANNEL):
-            if budget <= 0:
+        asked: dict[tuple[str, str], float] = {}  # thread → when this pass last polled it
+        # Posting is paced (a second a post), so a round that posted took a while: threads whose
+        # customers wrote meanwhile are asked again in this pass, once a poll interval has gone
+        # by since their last request, rather than a whole pass later. Still at most one request
+        # per thread per interval; a round that posted nothing ends the pass.
+        for _round in range(ROUNDS_PER_PASS):
+            round_posted = 0
+            for thread in await self._store.open_in(channel, THREADS_PER_CHANNEL):
+                if budget <= 0:
+                    break
+                key = (thread.conversation_id, thread.channel_id)
+                last = asked.get(key)
+                if last is not None and self._monotonic() - last < self._base.total_seconds():
+                    continue
+                asked[key] = self._monotonic()
+                messages = await self._poll(thread)
+                if messages is None:
+                    continue
+                if messages and authors is None:
+                    authors = await self._threads.authors()
+                posted = await self._post(thread, messages, authors or Authors(), pacer, budget)
+                if posted is None:
+                    return POSTS_PER_CHANNEL - budget  # the lease was lost, or Slack refused
+                budget -= posted
+                round_posted += posted
+            if budget <= 0 or round_posted == 0:
                 break
-            messages = await self._poll(thread)
-            if messages is None:
-                continue
-            if messages and authors is None:
-                authors = await self._threads.authors()
-            posted = await self._post(thread, messages, authors or Authors(), pacer, budget)
-            if posted is None:
-                break  # the lease was lost, or Slack would not take a post: stop here
-            budget -= posted
         return POSTS_PER_CHANNEL - budget
 
     async def _poll(self, thread: SlackThread) -> list[Message] | None:
