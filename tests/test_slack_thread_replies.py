@@ -143,6 +143,10 @@ async def test_in_a_note_channel_a_message_is_saved_as_a_note(tmp_path: Path) ->
         assert await notes(slack, card.id) == ["Customer sounds upset; call them"]
         assert await outbound(slack, card.id) == []
         assert reactions(message) == {"memo": [slack.fake.bot_user_id]}
+        too_long = await writes(slack, card, "n" * 4_001)
+        assert reactions(too_long) == {"warning": [slack.fake.bot_user_id]}
+        [said] = told(slack, ANA, card)
+        assert "Not saved as a note" in said and "4,001 characters; the limit is 4,000" in said
 
 
 async def test_with_thread_replies_off_a_message_in_the_thread_is_left_alone(
