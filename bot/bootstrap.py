@@ -43,6 +43,7 @@ from bot.slack.message_updates import MessageUpdates
 from bot.slack.pager import SlackPager
 from bot.slack.publisher import SlackDigestPublisher
 from bot.slack.thread_mirror import ThreadMirror
+from bot.slack.thread_replies import ThreadReplyBox
 from bot.slack.threads import SlackThreads
 from bot.slack.usergroups import SlackUserGroups
 from bot.state.audit import AuditLog
@@ -55,6 +56,7 @@ from bot.state.escalations import EscalationStore
 from bot.state.retention import Retention
 from bot.state.slack_events import SlackEvents
 from bot.state.snoozes import SnoozeStore
+from bot.state.thread_replies import ThreadReplyRecords
 from bot.state.threads import ChannelLeases, ThreadStore
 from bot.state.ticks import TickClaims
 from bot.timestamps import utcnow
@@ -158,6 +160,7 @@ async def build_runtime(
     threads = SlackThreads(
         client, conversations, ThreadStore(engine, clock=clock), drawing, config.threads
     )
+    thread_replies = ThreadReplyRecords(engine, clock=clock)
     mirror = ThreadMirror(
         client,
         conversations,
@@ -165,6 +168,7 @@ async def build_runtime(
         ChannelLeases(engine, replica_name(), _channel_lease(config), clock=clock),
         config.threads.poll_interval,
         clock=clock,
+        replies=thread_replies,
     )
     # Whichever surface closes a conversation, its threads get a last poll and retire.
     conversations.when_closed(mirror.conversation_closed)
@@ -190,6 +194,7 @@ async def build_runtime(
         escalation_notices=notices,
         slack_events=SlackEvents(engine, clock=clock),
         threads=threads,
+        thread_replies=ThreadReplyBox(client, conversations, threads, identity, thread_replies),
     )
     return Runtime(
         settings=settings,
@@ -274,6 +279,7 @@ def _jobs(
         housekeeping={
             "housekeeping:card-claims": CardClaims(engine, clock=clock).forget_old,
             "housekeeping:slack-events": SlackEvents(engine, clock=clock).forget_old,
+            "housekeeping:thread-replies": ThreadReplyRecords(engine, clock=clock).forget_old,
             "housekeeping:snoozes": SnoozeStore(engine, clock=clock).forget_expired,
             "housekeeping:retention": Retention(
                 engine,

@@ -49,7 +49,7 @@ class ThreadChannel(_Section):
     auto: bool = False
     # What a person's message in a thread becomes: a reply to the customer, an internal note,
     # or nothing (`off`, the default: a customer must never receive chatter meant for
-    # colleagues unless the channel says so). Parsed here; the mode itself is issue 18 item 4.
+    # colleagues unless the channel says so). The mode: bot/slack/thread_replies.py.
     thread_replies: ThreadReplies = "off"
 
 

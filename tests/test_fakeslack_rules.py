@@ -218,3 +218,48 @@ async def test_chat_update_is_tier_3(fake: FakeSlack, client: AsyncWebClient) ->
     with pytest.raises(SlackApiError) as limited:
         await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="v51")
     assert limited.value.response.status_code == 429
+
+
+# --- reactions.add (https://api.slack.com/methods/reactions.add) ----------------------------------
+
+
+async def test_reactions_add_refuses_as_slack_does(fake: FakeSlack, client: AsyncWebClient) -> None:
+    message = fake.store_message(CHANNEL, text="Sent", user="U1ANA")
+    await client.reactions_add(channel=CHANNEL, timestamp=message.ts, name="white_check_mark")
+    assert message.reactions == {"white_check_mark": [fake.bot_user_id]}
+    said = [
+        await refusal(client.reactions_add(channel=CHANNEL, timestamp=message.ts, name=name))
+        for name in ("white_check_mark", "not_an_emoji_at_all", ":memo:")
+    ]
+    assert [a["error"] for a in said] == ["already_reacted", "invalid_name", "invalid_name"]
+    missing = await refusal(
+        client.reactions_add(channel=CHANNEL, timestamp="1.000009", name="memo")
+    )
+    assert missing["error"] == "message_not_found"
+    nothing = await refusal(client.api_call("reactions.add", params={"name": "memo"}))
+    assert nothing["error"] == "no_item_specified"
+    # A reaction shows on the message, as conversations.history and replies return it.
+    [drawn] = message.as_slack()["reactions"]
+    assert drawn == {"name": "white_check_mark", "users": [fake.bot_user_id], "count": 1}
+    # Sending a name Slack does not know, or no item, is the app's mistake; already reacted
+    # and a message gone are the workspace's state.
+    assert [v.error for v in fake.violations] == ["invalid_name"] * 2 + ["no_item_specified"]
+    # The scope: reactions:write (the method's "Required scopes").
+    granted = fake.scopes
+    fake.scopes = frozenset(granted - {"reactions:write"})
+    answer = await refusal(client.reactions_add(channel=CHANNEL, timestamp=message.ts, name="x"))
+    assert (answer["error"], answer["needed"]) == ("missing_scope", "reactions:write")
+    fake.scopes = granted
+    assert fake.violations[-1].error == "missing_scope"
+
+
+async def test_reactions_add_is_tier_3(fake: FakeSlack, client: AsyncWebClient) -> None:
+    client.retry_handlers.clear()
+    message = fake.store_message(CHANNEL, text="Sent", user="U1ANA")
+    names = sorted(["x", "warning", "memo", "eyes", "tada", "fire", "heart", "wave", "pray"])
+    for n in range(50):
+        target = fake.store_message(CHANNEL, text=f"{n}", user="U1ANA")
+        await client.reactions_add(channel=CHANNEL, timestamp=target.ts, name=names[n % 9])
+    with pytest.raises(SlackApiError) as limited:
+        await client.reactions_add(channel=CHANNEL, timestamp=message.ts, name="memo")
+    assert limited.value.response.status_code == 429

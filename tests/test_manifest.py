@@ -125,6 +125,8 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "users.info": "users:read",
     "users.lookupByEmail": "users:read.email",
     "usergroups.users.list": "usergroups:read",
+    # thread_replies: a person's message in a thread marked sent, saved or failed.
+    "reactions.add": "reactions:write",
 }
 
 
@@ -240,7 +242,11 @@ def test_settings_route_everything_to_slack_events() -> None:
 def test_commands_and_events() -> None:
     commands, events = manifest_commands_and_events()
     assert commands == {"/conv"}
-    assert events == {"app_home_opened"}
+    # message.channels and message.groups: people's messages in conversations' threads, for
+    # `thread_replies` (they need channels:history and groups:history); no DMs (message.im).
+    assert events == {"app_home_opened", "message.channels", "message.groups"}
+    scopes = load_manifest()["oauth_config"]["scopes"]["bot"]
+    assert {"channels:history", "groups:history"} <= set(scopes)
     # app_home_opened needs no scope, but only fires for an App Home the manifest enables.
     assert load_manifest()["features"]["app_home"]["home_tab_enabled"] is True
 
@@ -265,7 +271,9 @@ async def test_the_running_app_handles_each_declared_command_and_event(
         ack = await slack.post(body)
         assert ack.status_code == 200 and ack.text != OTHER_COMMAND  # not the catch-all's answer
     for event in events:
-        assert (await slack.event({"type": event, "user": ANA, "tab": "home"})).status_code == 200
+        # message.channels and message.groups both arrive as events of type `message`.
+        kind = event.split(".")[0]
+        assert (await slack.event({"type": kind, "user": ANA, "tab": "home"})).status_code == 200
     assert unhandled(caplog) == []
     # A request no listener takes is acknowledged (an error status would make Slack retry it),
     # and logged as such: so the declared ones above did reach their listeners.

@@ -25,6 +25,7 @@ from bot.slack.blocks.card import CardContext
 from bot.slack.drawing import CardDrawing
 from bot.slack.identity import SlackIdentity
 from bot.slack.message_updates import MessageUpdates
+from bot.slack.thread_replies import ThreadReplyBox
 from bot.slack.threads import SlackThreads
 from bot.state.audit import AuditLog
 from bot.state.claims import CardClaims
@@ -55,6 +56,7 @@ class SlackContext:
     escalation_notices: EscalationNotices  # "/conv escalate" posts
     slack_events: SlackEvents  # event ids taken in, so a redelivery runs once
     threads: SlackThreads  # conversations' transcripts in threads
+    thread_replies: ThreadReplyBox  # people's messages in threads, under `thread_replies`
 
     async def card_context(
         self,

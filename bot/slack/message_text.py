@@ -12,8 +12,13 @@ escaped as any user text is (bot/slack/blocks/mrkdwn.py).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.failures import SLACK_FAILURES
 
 _MARKUP = re.compile(r"<([^<>]*)>")
 _USER = re.compile(r"^@([UW][A-Z0-9]+)(?:\|([^<>]*))?$")
@@ -94,3 +99,20 @@ def cut_at_word(text: str, limit: int) -> str:
         if space > limit // 2:  # unless that throws away more than it keeps tidy
             room = room[:space]
     return room.rstrip() + _ELLIPSIS
+
+
+async def display_names(client: AsyncWebClient, user_ids: list[str]) -> dict[str, str]:
+    """Display names of the mentioned users (at most MENTIONS_RESOLVED lookups, at once); one
+    Slack will not give reads as `@user`."""
+
+    async def name_of(user_id: str) -> tuple[str, str | None]:
+        try:
+            user = (await client.users_info(user=user_id)).get("user") or {}
+        except SLACK_FAILURES:
+            return user_id, None
+        profile = user.get("profile") or {}
+        found = profile.get("display_name") or user.get("real_name") or user.get("name")
+        return user_id, found if isinstance(found, str) and found.strip() else None
+
+    found = await asyncio.gather(*(name_of(user_id) for user_id in user_ids))
+    return {user_id: name for user_id, name in found if name}

@@ -20,6 +20,11 @@ after the thread's cursor and posting them into the thread in order, each once.
   message is retried after its Retry-After.
 - Infobip's 429 or 5xx backs that thread off, exponentially up to BACKOFF_MAX, or for the
   Retry-After it gave; its cursor stays where it was.
+- Never an echo: a reply written in the thread itself (`thread_replies`, bot/slack/
+  thread_replies.py) comes back from Infobip as an OUTBOUND message; its Infobip id is recorded
+  against the thread (bot/state/thread_replies.py), so it is passed over, not posted again. While
+  such a reply is still being sent (its id not known yet), the thread's outbound messages wait
+  for the next pass.
 - Bounded: CHANNELS_PER_PASS channels, THREADS_PER_CHANNEL threads each, PER_THREAD messages
   per thread and POSTS_PER_CHANNEL posts per channel in one pass, in at most ROUNDS_PER_PASS
   rounds (a pass that posted for a while asks again the threads whose interval has passed).
@@ -45,6 +50,7 @@ from bot.service.conversations import ConversationService
 from bot.slack.blocks.transcript import Authors, Post, closed_post, live_post
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.threads import SlackThreads
+from bot.state.thread_replies import ThreadReplyRecords
 from bot.state.threads import ChannelLeases, SlackThread, ThreadStore
 from bot.timestamps import utcnow
 
@@ -114,8 +120,10 @@ class ThreadMirror:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], datetime] = utcnow,
+        replies: ThreadReplyRecords | None = None,
     ) -> None:
         self._client = client
+        self._replies = replies
         self._service = service
         self._threads = threads
         self._store: ThreadStore = threads.store
@@ -180,9 +188,13 @@ class ThreadMirror:
                 messages = await self._poll(thread)
                 if messages is None:
                     continue
+                echoes = await self._echoes(thread, messages)
+                if echoes is None:
+                    continue  # a reply from the thread is being sent: its id comes next pass
                 if messages and authors is None:
                     authors = await self._threads.authors()
-                posted = await self._post(thread, messages, authors or Authors(), pacer, budget)
+                drawn = authors or Authors()
+                posted = await self._post(thread, messages, drawn, pacer, budget, echoes)
                 if posted is None:
                     return POSTS_PER_CHANNEL - budget  # the lease was lost, or Slack refused
                 budget -= posted
@@ -220,6 +232,18 @@ class ThreadMirror:
             new.append(_CLOSING)  # the last of them: then the closing line and retirement
         return new
 
+    async def _echoes(self, thread: SlackThread, messages: list[Message]) -> frozenset[str] | None:
+        """The replies among `messages` that were written in the thread itself (not to be
+        posted), or None when one is still being sent and may be among them. Read after the
+        poll: a reply the poll saw was claimed before it was sent, so it is on record here."""
+        outbound = [m for m in messages if m.direction is Direction.OUTBOUND]
+        if not outbound or self._replies is None:
+            return frozenset()
+        echoes = await self._replies.echoes(thread.channel_id, thread.conversation_id)
+        if echoes.pending and any(m.id not in echoes.message_ids for m in outbound):
+            return None
+        return echoes.message_ids
+
     async def _back_off(self, thread: SlackThread, error: BackendUnavailable) -> None:
         failures = thread.failures + 1
         wait = min(self._base * 2 ** min(failures - 1, 16), BACKOFF_MAX)
@@ -237,11 +261,13 @@ class ThreadMirror:
         authors: Authors,
         pacer: Pacer,
         budget: int,
+        echoes: frozenset[str] = frozenset(),
     ) -> int | None:
         """Post `messages` in order, the cursor after each; how many were posted, or None
-        when the channel's pass must stop (lease lost, Slack refusing)."""
+        when the channel's pass must stop (lease lost, Slack refusing). `echoes`: replies
+        written in the thread itself, passed over."""
         key = thread.conversation_id, thread.channel_id
-        already = await self._recovered(thread, messages)
+        already = await self._recovered(thread, messages) | echoes
         cursor_at, cursor_ids = thread.cursor_at, list(thread.cursor_ids)
         posted = 0
         for message in messages:

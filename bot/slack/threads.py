@@ -117,7 +117,15 @@ class SlackThreads:
         if not created:  # another press, or replica, opened it a moment ago
             return Opened(thread, False, await self.permalink(thread))
         authors = await self.authors()
-        posts = transcript_posts(conversation.id, page, notes, authors, root_ts)
+        posts = transcript_posts(
+            conversation.id,
+            page,
+            notes,
+            authors,
+            root_ts,
+            talk=not conversation.is_closed,
+            replies=self.config.channel(channel).thread_replies,
+        )
         if conversation.is_closed:
             posts.append(closed_post())
         try:

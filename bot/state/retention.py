@@ -14,7 +14,7 @@ What grows, and what is kept of it:
 - `slack_threads`: threads retired (their conversation closed) longer ago than
   `retention.threads`; open threads are kept while their conversation is open.
 The other growing tables prune themselves: `card_action_claims` (bot/state/claims.py),
-`slack_events` and `conversation_snoozes`.
+`slack_events`, `slack_thread_replies` and `conversation_snoozes`.
 
 Deletes run in batches of BATCH rows, each its own transaction, so the first prune of a large
 backlog neither holds a long lock nor builds one huge transaction on PostgreSQL.

@@ -151,6 +151,8 @@ slack_threads = Table(
     Column("retired_at", UTCDateTime()),
     Index(None, "channel_id", "retired_at"),
     Index(None, "retired_at"),
+    # A person's message in a thread names its root (bot/slack/thread_replies.py).
+    Index(None, "channel_id", "root_ts"),
 )
 
 # Which replica mirrors a channel's threads (bot/state/threads.py ChannelLeases): the holder
@@ -413,4 +415,23 @@ local_conversation_metadata = Table(
     ),
     Column("content", JSON, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+
+# What the bot did with each person's message in a thread under `thread_replies`
+# (bot/state/thread_replies.py): claimed before the reply is sent, so a message is sent at most
+# once whatever Slack delivers; the Infobip message id the reply got, so the thread mirror does
+# not post it back into the thread; and the edits already answered, each once.
+slack_thread_replies = Table(
+    "slack_thread_replies",
+    metadata,
+    Column("channel_id", String(64), primary_key=True),
+    Column("message_ts", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # "message", "edit"
+    Column("conversation_id", String(255), nullable=False),
+    Column("state", String(16), nullable=False),  # sending, sent, saved, failed, told
+    Column("message_id", String(255)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "channel_id", "conversation_id", "created_at"),
+    Index(None, "created_at"),
 )

@@ -115,6 +115,19 @@ class ThreadStore:
             ).first()
         return None if row is None else _thread(row)
 
+    async def by_root(self, channel_id: str, root_ts: str) -> SlackThread | None:
+        """The thread under the message `root_ts` of the channel, if it is a conversation's."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(slack_threads).where(
+                        slack_threads.c.channel_id == channel_id,
+                        slack_threads.c.root_ts == root_ts,
+                    )
+                )
+            ).first()
+        return None if row is None else _thread(row)
+
     async def links(self, channel_id: str, conversation_ids: Sequence[str]) -> dict[str, str]:
         """Conversation id → its thread's permalink in the channel, for the cards drawn there."""
         if not conversation_ids:

@@ -16,6 +16,7 @@
 """
 
 from bot.devtools.fakeslack.errors import SlackRefusal
+from bot.devtools.fakeslack.message_events import message_changed, message_deleted, message_event
 from bot.devtools.fakeslack.payloads import (
     app_home_opened,
     block_actions,
@@ -74,6 +75,9 @@ __all__ = [
     "event_callback_payload",
     "message_action",
     "message_action_payload",
+    "message_changed",
+    "message_deleted",
+    "message_event",
     "serve_fake_slack",
     "slash_command",
     "slash_command_payload",

@@ -33,6 +33,7 @@ from bot.devtools.fakeslack.blockkit import (
 )
 from bot.devtools.fakeslack.errors import SlackRefusal
 from bot.devtools.fakeslack.objects import channel_object, im_object, message_object, user_object
+from bot.devtools.fakeslack.reactions import reactions_add
 from bot.devtools.fakeslack.recorder import FakeSlack
 from bot.devtools.fakeslack.records import (
     JsonDict,
@@ -304,6 +305,7 @@ METHODS: dict[str, Method] = {
     "users.lookupByEmail": users_lookup_by_email,
     "usergroups.users.list": usergroups_users_list,
     "team.info": team_info,
+    "reactions.add": reactions_add,
 }
 
 

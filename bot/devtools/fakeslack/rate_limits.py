@@ -38,6 +38,7 @@ TIERS: dict[str, int] = {
     "users.lookupByEmail": TIER_3,
     "usergroups.users.list": TIER_2,
     "team.info": TIER_3,
+    "reactions.add": TIER_3,  # docs.slack.dev/reference/methods/reactions.add
 }
 
 

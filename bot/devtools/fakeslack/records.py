@@ -19,6 +19,8 @@ RULE_ERRORS = frozenset(
         "invalid_arguments",
         "invalid_attachments",
         "invalid_metadata_format",
+        "invalid_name",
+        "no_item_specified",
         "missing_scope",
         "no_text",
         "exchanged_trigger_id",
@@ -111,6 +113,7 @@ class StoredMessage:
     attachments: list[JsonDict] = field(default_factory=list)
     metadata: JsonDict | None = None
     edited: bool = False
+    reactions: dict[str, list[str]] = field(default_factory=dict)  # emoji name → users
 
     def as_slack(self) -> JsonDict:
         """The message as Slack renders it in payloads (`message` of a block_actions payload)."""
@@ -125,6 +128,11 @@ class StoredMessage:
             out["thread_ts"] = self.thread_ts
         if self.metadata is not None:
             out["metadata"] = self.metadata
+        if self.reactions:
+            out["reactions"] = [
+                {"name": name, "users": list(users), "count": len(users)}
+                for name, users in self.reactions.items()
+            ]
         return out
 
 

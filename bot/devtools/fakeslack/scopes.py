@@ -37,6 +37,7 @@ MANIFEST_BOT_SCOPES = (
     "channels:join",
     "channels:history",
     "groups:history",
+    "reactions:write",
 )
 
 # Methods that need no scope at all: auth.test, chat.getPermalink, the views.* methods (a
@@ -51,6 +52,7 @@ _FIXED: dict[str, str] = {
     "users.lookupByEmail": "users:read.email",
     "usergroups.users.list": "usergroups:read",
     "team.info": "team:read",
+    "reactions.add": "reactions:write",
 }
 
 

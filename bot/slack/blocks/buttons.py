@@ -164,11 +164,25 @@ EDIT = Button(
 # Talking: each opens a form, checked and sent (or saved) only from the form's own button, so
 # no press alone reaches the customer. Permissions `reply` and `note` are checked when the form
 # opens and again when it is sent (bot/service/transcripts.py).
+# The thread's first post draws the same two (blocks/transcript.py `talk_block`), carrying the
+# conversation alone: the forms need no card version.
 REPLY = Button(
-    "conv.reply", "Reply", ("card",), Answer.REPLY_FORM, _value(CardRef.decode), None, "reply-form"
+    "conv.reply",
+    "Reply",
+    ("card", "transcript"),
+    Answer.REPLY_FORM,
+    _value(CardRef.decode),
+    None,
+    "reply-form",
 )
 NOTE = Button(
-    "conv.note", "Note", ("card",), Answer.NOTE_FORM, _value(CardRef.decode), None, "note-form"
+    "conv.note",
+    "Note",
+    ("card", "transcript"),
+    Answer.NOTE_FORM,
+    _value(CardRef.decode),
+    None,
+    "note-form",
 )
 # List rows (once "Open": the id stays) and list paging. Slack refuses two elements with one
 # action_id in a block (`invalid_blocks`), so Previous and Next differ; lists drawn before

@@ -13,13 +13,20 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    SectionBlock,
+)
 
 from bot.messages import AuthorType, Direction, LocationContent, Message, Note
 from bot.models import ResultPage
 from bot.slack.blocks import buttons, limits
 from bot.slack.blocks.mrkdwn import Mrkdwn, clip, escape, md, mention, slack_date, user_text
-from bot.slack.blocks.refs import OlderRef
+from bot.slack.blocks.refs import CardRef, OlderRef
+from bot.threads_config import ThreadReplies
 
 # A message's text in its section: room left under SECTION_TEXT for the author line and links.
 BODY_MAX = 2_400
@@ -110,9 +117,36 @@ def note_block(note: Note, authors: Authors) -> SectionBlock:
 
 def older_button(conversation_id: str, page: ResultPage[Message], root_ts: str) -> ActionsBlock:
     """ "Older messages": the page before the oldest one shown, to whoever presses it."""
+    return ActionsBlock(elements=[_older(conversation_id, page, root_ts)])
+
+
+def _older(conversation_id: str, page: ResultPage[Message], root_ts: str) -> ButtonElement:
     oldest = page.items[0].createdAt if page.items else None
-    value = OlderRef(id=conversation_id, b=oldest, t=root_ts).encode()
-    return ActionsBlock(elements=[buttons.OLDER.draw(value)])
+    return buttons.OLDER.draw(OlderRef(id=conversation_id, b=oldest, t=root_ts).encode())
+
+
+# What a person's message in the thread becomes, said where they write it (threads_config.py):
+# a customer must never receive something an agent meant for colleagues unawares.
+REPLIES_LINE: dict[ThreadReplies, str] = {
+    "customer": ":incoming_envelope: *What you write in this thread is sent to the customer*,"
+    " in your agent's name. Use Note for colleagues.",
+    "note": ":lock: What you write in this thread is saved as an internal note; the customer"
+    " does not see it. Use Reply to answer them.",
+}
+
+
+def talk_block(
+    conversation_id: str, page: ResultPage[Message], root_ts: str, *, talk: bool
+) -> ActionsBlock | None:
+    """The thread's own Reply and Note (the card's, carrying the conversation), with "Older
+    messages" when there are more; None when there is nothing to press."""
+    elements: list[ButtonElement] = []
+    if talk:
+        value = CardRef(id=conversation_id).encode()
+        elements += [buttons.REPLY.draw(value), buttons.NOTE.draw(value)]
+    if _has_older(page):
+        elements.append(_older(conversation_id, page, root_ts))
+    return ActionsBlock(elements=elements) if elements else None
 
 
 def _has_older(page: ResultPage[Message]) -> bool:
@@ -125,9 +159,14 @@ def transcript_posts(
     notes: ResultPage[Note],
     authors: Authors,
     root_ts: str,
+    *,
+    talk: bool = True,
+    replies: ThreadReplies = "off",
 ) -> list[Post]:
-    """The thread's first replies: a heading (with "Older messages" when there are more), the
-    latest messages oldest first, then the notes apart, each post within Slack's limits."""
+    """The thread's first replies: a heading (with Reply and Note unless `talk` is False, a
+    closed conversation's, and "Older messages" when there are more; what the thread's own
+    messages become under `replies`), the latest messages oldest first, then the notes apart,
+    each post within Slack's limits."""
     shown, total = len(page.items), page.totalItems
     if shown == 0:
         heading = ":speech_balloon: No messages yet; new ones will appear here."
@@ -136,8 +175,11 @@ def transcript_posts(
     else:
         heading = f":speech_balloon: All {shown} messages; new ones follow here."
     first: list[Block] = [ContextBlock(elements=[md(Mrkdwn(heading))])]
-    if _has_older(page):
-        first.append(older_button(conversation_id, page, root_ts))
+    if talk and replies in REPLIES_LINE:
+        first.append(ContextBlock(elements=[md(Mrkdwn(REPLIES_LINE[replies]))]))
+    actions = talk_block(conversation_id, page, root_ts, talk=talk)
+    if actions is not None:
+        first.append(actions)
     posts = _chunked("Transcript", first, [message_block(m, authors) for m in page.items])
     if notes.items:
         more = len(notes.items) < notes.totalItems

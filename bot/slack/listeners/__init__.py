@@ -16,6 +16,7 @@ from bot.slack.listeners import (
     pages,
     shortcuts,
     talk,
+    thread_messages,
     threads,
     unknown,
     views,
@@ -24,7 +25,7 @@ from bot.slack.listeners.press_context import Listener, read_press
 
 # What the app listens to: manifest.yml must declare exactly these (tests/test_manifest.py).
 SLASH_COMMANDS: tuple[str, ...] = (commands.SLASH_COMMAND,)
-BOT_EVENTS: tuple[str, ...] = (events.HOME_OPENED,)
+BOT_EVENTS: tuple[str, ...] = (events.HOME_OPENED, *thread_messages.SUBSCRIPTIONS)
 MESSAGE_SHORTCUTS: tuple[str, ...] = shortcuts.SHORTCUTS
 
 
@@ -39,6 +40,7 @@ def register_listeners(app: AsyncApp, deps: SlackContext) -> None:
     talk.register(app, deps)
     shortcuts.register(app, deps)
     events.register(app, deps)
+    thread_messages.register(app, deps)
     unknown.register(app)  # last: it takes whatever the others did not
 
 

@@ -47,7 +47,13 @@ from bot.slack.context import SlackContext
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.forms import fill_in
 from bot.slack.listeners.answering import observed, tell
-from bot.slack.message_text import cut_at_word, first_line, mentioned_users, plain_text
+from bot.slack.message_text import (
+    cut_at_word,
+    display_names,
+    first_line,
+    mentioned_users,
+    plain_text,
+)
 from bot.slack.permalinks import permalink
 from bot.slack.redeliveries import first_submission
 from bot.slack.respond import RetryingRespond
@@ -123,7 +129,7 @@ async def _read_message(client: AsyncWebClient, shortcut: dict[str, Any]) -> tup
     text = message.get("text")
     raw = text if isinstance(text, str) else ""
     link, names = await asyncio.gather(
-        permalink(client, channel, ts), _names(client, mentioned_users(raw))
+        permalink(client, channel, ts), display_names(client, mentioned_users(raw))
     )
     url = shortcut.get("response_url")
     ref = MessageRef(
@@ -133,23 +139,6 @@ async def _read_message(client: AsyncWebClient, shortcut: dict[str, Any]) -> tup
         permalink=link,
     )
     return ref, plain_text(raw, names)
-
-
-async def _names(client: AsyncWebClient, user_ids: list[str]) -> dict[str, str]:
-    """Display names of the mentioned users (at most MENTIONS_RESOLVED lookups, at once); one
-    Slack will not give reads as `@user`."""
-
-    async def name_of(user_id: str) -> tuple[str, str | None]:
-        try:
-            user = (await client.users_info(user=user_id)).get("user") or {}
-        except SLACK_FAILURES:
-            return user_id, None
-        profile = user.get("profile") or {}
-        found = profile.get("display_name") or user.get("real_name") or user.get("name")
-        return user_id, found if isinstance(found, str) and found.strip() else None
-
-    found = await asyncio.gather(*(name_of(user_id) for user_id in user_ids))
-    return {user_id: name for user_id, name in found if name}
 
 
 async def _create_form(
