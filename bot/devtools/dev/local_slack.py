@@ -159,6 +159,7 @@ class LocalSlack:
             {
                 "channel": m.channel,
                 "ts": m.ts,
+                "thread_ts": None,
                 "text": m.text,
                 "blocks": m.blocks,
                 "user": self.fake.bot_user_id,
