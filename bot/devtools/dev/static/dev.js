@@ -374,7 +374,7 @@
       list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     ui.sent = false;
     const restore = rememberFocus(list);
-    list.replaceChildren(...messages.map(renderMessage));
+    list.replaceChildren(...messages.map((message) => renderMessage(message)));
     if (!messages.length) list.append(h("div", { class: "empty" }, "No messages yet. Try /conv help."));
     ui.drawn.messages = key;
     restore();
