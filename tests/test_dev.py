@@ -492,8 +492,9 @@ def test_reactions_and_reply_counts_are_drawn_as_slack_keeps_them() -> None:
     root = fake.store_message(SUPPORT, text="card")
     fake.store_message(SUPPORT, text="one", thread_ts=root.ts)
     last = fake.store_message(SUPPORT, text="two", user=BEN, thread_ts=root.ts)
-    # As Slack's message objects carry them (reactions.get), whichever way the fake keeps them.
-    last.reactions = [{"name": "white_check_mark", "users": [fake.bot_user_id], "count": 1}]  # type: ignore[attr-defined]
+    # As the fake keeps them (emoji name → who reacted); drawn as Slack's message objects
+    # carry them (reactions.get: name, users, count).
+    setattr(last, "reactions", {"white_check_mark": [fake.bot_user_id]})  # noqa: B010
     shown = threads.channel_messages(fake, SUPPORT)
     assert [m["text"] for m in shown] == ["card"]
     assert shown[0]["reply_count"] == 2 and shown[0]["latest_reply"] == last.ts

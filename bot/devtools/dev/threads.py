@@ -47,13 +47,14 @@ def drawn(fake: FakeSlack, message: StoredMessage) -> Json:
 
 
 def reactions_of(message: StoredMessage) -> list[Json]:
-    """The message's reactions, wherever the fake keeps them (on the record, or in the message
-    object it renders), as `{name, count, users}`; [] when it has none."""
-    found = getattr(message, "reactions", None)
-    if not found:
-        found = message.as_slack().get("reactions")
+    """The message's reactions as `{name, count, users}` ([] when it has none): from the
+    message object the fake renders (Slack's shape, a list) or else from its record (a list,
+    or a map of emoji name to the users who reacted)."""
+    found: Any = message.as_slack().get("reactions") or getattr(message, "reactions", None)
+    if isinstance(found, dict):
+        found = [{"name": name, "users": users} for name, users in found.items()]
     out: list[Json] = []
-    for reaction in found or []:
+    for reaction in found if isinstance(found, list) else []:
         if isinstance(reaction, dict) and reaction.get("name"):
             users = [str(u) for u in reaction.get("users") or []]
             count = reaction.get("count")

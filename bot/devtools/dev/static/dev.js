@@ -485,6 +485,11 @@
       const [root, ...replies] = thread.messages;
       const rootEl = renderMessage(root, true);
       rootEl.classList.add("thread-root");
+      // The customer's message has arrived (or something else has): the "sent" hint is done.
+      if (ui.customerWaiting != null && replies.length > ui.customerWaiting) {
+        ui.customerWaiting = null;
+        $("thread-hint").textContent = "";
+      }
       list.replaceChildren(rootEl,
         h("div", { class: "thread-count" }, replies.length === 1 ? "1 reply" : `${replies.length} replies`),
         ...replies.map((m) => renderMessage(m, true)));
@@ -984,6 +989,7 @@
         if (!input.value) input.value = text;
       } else if (path === "/dev/api/customer") {
         $("thread-hint").textContent = "Sent as the customer: it shows here when the bot next looks.";
+        ui.customerWaiting = Math.max(0, (ui.state?.thread?.messages.length || 1) - 1);
       }
     });
   }
