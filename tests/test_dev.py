@@ -505,3 +505,17 @@ def test_reactions_and_reply_counts_are_drawn_as_slack_keeps_them() -> None:
         {"name": "white_check_mark", "users": [fake.bot_user_id], "count": 1}
     ]
     assert threads.thread(fake, ANA, SUPPORT, last.ts) is None  # a reply opens no thread
+
+
+def test_a_thread_is_no_news_for_the_channel_beside_it() -> None:
+    fake = FakeSlack()
+    demo.workspace(fake)
+    local = LocalSlack(fake, "secret")
+    root = fake.store_message(SUPPORT, text="card")
+    assert local.unread(ANA, SUPPORT) == 1
+    local.mark_read(ANA, SUPPORT, float(root.ts))  # Ana had the channel on screen
+    fake.store_message(SUPPORT, text="a customer writes", thread_ts=root.ts)
+    fake.store_ephemeral(SUPPORT, ANA, text="older messages", thread_ts=root.ts)
+    assert local.unread(ANA, SUPPORT) == 0
+    fake.store_ephemeral(SUPPORT, ANA, text="only you see this")
+    assert local.unread(ANA, SUPPORT) == 1

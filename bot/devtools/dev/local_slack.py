@@ -94,7 +94,7 @@ class LocalSlack:
         messages = self._messages(user, channel)
         read_up_to = self._read.get((user, channel), 0.0)
         if reading and messages:
-            self._mark_read(user, channel, float(messages[-1]["ts"]))
+            self.mark_read(user, channel, float(messages[-1]["ts"]))
         return {
             "version": self.version,
             "bot_user": fake.bot_user_id,
@@ -138,7 +138,8 @@ class LocalSlack:
     def unread(self, user: str, channel: str) -> int:
         """How many messages in `channel` arrived since `user` last had it on screen: new
         top-level messages by others and ephemeral ones for them (an edit is not new, as in
-        Slack, so a card redrawn or a digest edited in place does not count again)."""
+        Slack, so a card redrawn or a digest edited in place does not count again; a reply is
+        the thread's news, not the channel's)."""
         seen = self._read.get((user, channel), 0.0)
         posted = sum(
             1
@@ -147,9 +148,12 @@ class LocalSlack:
             and m.user != user
             and float(m.ts) > seen
         )
-        return posted + sum(1 for m in self.fake.ephemeral_for(user, channel) if float(m.ts) > seen)
+        # One shown in a thread (Older messages, a refusal) is news in the thread, not here.
+        ephemeral = self.fake.ephemeral_for(user, channel)
+        return posted + sum(1 for m in ephemeral if m.thread_ts is None and float(m.ts) > seen)
 
-    def _mark_read(self, user: str, channel: str, ts: float) -> None:
+    def mark_read(self, user: str, channel: str, ts: float) -> None:
+        """`user` has had `channel` on screen up to the message at `ts`."""
         key = (user, channel)
         self._read[key] = max(self._read.get(key, 0.0), ts)
 
@@ -260,7 +264,7 @@ class LocalSlack:
         delivered to the bot as Slack's `message` event (the bot's answer, whatever it is, is
         not the person's business: Slack shows the message either way)."""
         message = threads.write(self.fake, user, channel, thread_ts, text)
-        self._mark_read(user, channel, float(message.ts))
+        self.mark_read(user, channel, float(message.ts))
         self._changed()
         event = threads.message_event(self.fake, message)
         answer = await self._send(event_callback(event))

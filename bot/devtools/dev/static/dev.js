@@ -440,6 +440,9 @@
       "data-testid": "replies",
       onclick: () => openThread(message.ts),
     },
+    (message.reply_users || []).map((u) => h("span", {
+      class: "replies-avatar" + (u === ui.state.bot_user ? " bot" : ""), "aria-hidden": "true",
+    }, (u === ui.state.bot_user ? BOT_NAME : displayName(u)).slice(0, 1).toUpperCase())),
     h("span", { class: "replies-count" }, count === 1 ? "1 reply" : `${count} replies`),
     message.latest_reply && h("span", { class: "replies-last" }, `Last reply ${formatTs(message.latest_reply)}`));
   }
