@@ -26,7 +26,7 @@ def _type(page: Any, text: str) -> None:
 
 
 def open_a_thread(page: Any, dev_url: str) -> Any:
-    """As Ana: tag the most urgent demo conversation, hers (a change posts its card in
+    """As Ana: take and tag the most urgent demo conversation (a change posts its card in
     #support), press Thread, open the thread beside the channel; the pane's messages."""
     page.goto(f"{dev_url}/dev?user={ANA}&channel={demo.SUPPORT}")
     expect(page.get_by_test_id("composer")).to_be_visible()
@@ -36,6 +36,9 @@ def open_a_thread(page: Any, dev_url: str) -> Any:
     found = _ID.search(listing.inner_text())
     assert found, listing.inner_text()
     conversation = found.group(0)
+    # Hers for sure (Reply needs the assignee; routing made it hers already, and then this
+    # changes nothing), then a change the whole channel sees: its card (either card will do).
+    _type(page, f"/conv take {conversation}")
     _type(page, f"/conv tag {conversation} refund")
     card = (
         page.locator('[data-testid="message"]:not([data-ephemeral])')
