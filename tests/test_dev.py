@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ import pytest
 from starlette.applications import Starlette
 
 from bot.config import OpsConfig
-from bot.devtools.dev import demo
+from bot.devtools.dev import customers, demo, threads
 from bot.devtools.dev.local_slack import LocalSlack
 from bot.devtools.dev.server import create_dev_app
 from bot.devtools.fakeslack import FakeSlack
@@ -368,3 +369,153 @@ async def test_the_sidebar_counts_unread_messages_until_the_channel_is_opened(
     unread = _unread(await ben.state(channel=dm), SUPPORT)
     posted_since = [m for m in (await ben.state())["messages"] if float(m["ts"]) > read_up_to]
     assert unread == len(posted_since)
+
+
+# --- threads (issue 18, item 7) --------------------------------------------------------------
+
+
+async def _card_of_a_demo_conversation(page: Page) -> tuple[Json, str]:
+    """A shared card (with its Thread button) for a demo conversation, whose customer wrote
+    first; and its id. A change posts a card for the channel: tagging the first one listed."""
+    await page.command("list")
+    listing = await page.until(lambda s: next((m for m in s["messages"] if m["ephemeral"]), None))
+    found = re.search(r"`([0-9a-f-]{36})`", json.dumps(listing["blocks"]))
+    assert found, listing["text"]
+    conversation = found.group(1)
+    await page.command(f"tag {conversation} followup")
+
+    def card(state: Json) -> Json | None:
+        return next(
+            (
+                m
+                for m in state["messages"]
+                if not m["ephemeral"]
+                and conversation in _texts(m)
+                and buttons.THREAD.id in _texts(m)
+            ),
+            None,
+        )
+
+    return await page.until(card), conversation
+
+
+async def _thread(page: Page, root_ts: str, check: Callable[[Json], Any]) -> Any:
+    """The first truthy `check(thread)` of the pane open on `root_ts`, long-polled as the page."""
+    params: dict[str, str | int] = {"user": page.user, "channel": SUPPORT, "thread": root_ts}
+    async with asyncio.timeout(15):
+        while True:
+            state = (await page.http.get("/dev/api/state", params=params, timeout=40)).json()
+            if state["thread"] is not None and (found := check(state["thread"])):
+                return found
+            params["since"] = state["version"]
+
+
+async def test_a_thread_shows_its_transcript_takes_the_customer_and_a_person_writes_in_it(
+    tmp_path: Path,
+) -> None:
+    async with served(tmp_path / "convbot-dev") as (dev, local):
+        page = Page(dev)
+        card, conversation = await _card_of_a_demo_conversation(page)
+        await page.press(card, buttons.THREAD.id)
+
+        # The pane: the card first, then the transcript under it, with the customer's opening.
+        openings = [text.split("{")[0] for text in customers.OPENERS]  # "Hi, ", …
+
+        def transcribed(thread: Json) -> Json | None:
+            replies = thread["messages"][1:]
+            said = any(o in _texts(m) for m in replies for o in openings)
+            return thread if said else None
+
+        opened = await _thread(page, card["ts"], transcribed)
+        assert opened["messages"][0]["ts"] == card["ts"]
+        assert opened["conversation"] == conversation
+        # In the channel, the card says it has replies, and when the latest came.
+        state = await page.state()
+        root = next(m for m in state["messages"] if m["ts"] == card["ts"])
+        assert root["reply_count"] == len(opened["messages"]) - 1
+        assert root["latest_reply"] == opened["messages"][-1]["ts"]
+        assert all(m["thread_ts"] is None for m in state["messages"])  # replies stay in the pane
+
+        # The person at the page writes as the customer: the bot's mirror brings it in.
+        written = await dev.post(
+            "/dev/api/customer",
+            json={"channel": SUPPORT, "thread_ts": card["ts"], "text": "Is it sorted yet?"},
+        )
+        assert written.json()["ok"] and written.json()["conversation"] == conversation
+        arrived = await _thread(
+            page,
+            card["ts"],
+            lambda t: next((m for m in t["messages"] if "sorted yet" in _texts(m)), None),
+        )
+        assert arrived["bot"] and arrived["thread_ts"] == card["ts"]
+
+        # A person writes in the thread: stored as theirs, and the bot gets Slack's event.
+        said = await dev.post(
+            "/dev/api/thread",
+            json={"user": BEN, "channel": SUPPORT, "thread_ts": card["ts"], "text": "On it <@x>"},
+        )
+        assert said.json() == {"ok": True}
+        event, status = local.events[-1]
+        assert status == 200
+        assert event["type"] == "message" and event["channel_type"] == "channel"
+        assert (event["channel"], event["user"], event["thread_ts"]) == (SUPPORT, BEN, card["ts"])
+        assert event["text"] == "On it <@x>" and event["parent_user_id"] == local.fake.bot_user_id
+        assert event["blocks"][0]["type"] == "rich_text"
+        mine = await _thread(
+            page, card["ts"], lambda t: next((m for m in t["messages"] if m["user"] == BEN), None)
+        )
+        assert mine["ts"] == event["ts"] and not mine["bot"]
+
+
+async def test_thread_writes_that_cannot_be_are_refused_with_a_reason(
+    dev: httpx.AsyncClient,
+) -> None:
+    welcome = _welcomes(await Page(dev).until(lambda s: _welcomes(s) and s))[0]
+    nowhere = {"user": ANA, "channel": SUPPORT, "thread_ts": "1.000001", "text": "hi"}
+    refused = await dev.post("/dev/api/thread", json=nowhere)
+    assert refused.status_code == 400 and "not in this channel" in refused.json()["error"]
+    empty = {**nowhere, "thread_ts": welcome["ts"], "text": "  "}
+    refused = await dev.post("/dev/api/thread", json=empty)
+    assert refused.status_code == 400 and "write something" in refused.json()["error"]
+    too_long = {**nowhere, "thread_ts": welcome["ts"], "text": "x" * 4001}
+    refused = await dev.post("/dev/api/thread", json=too_long)
+    assert refused.status_code == 400 and "4001 characters" in refused.json()["error"]
+    # The welcome is no conversation's thread: it has no customer to play.
+    customer = {"channel": SUPPORT, "thread_ts": welcome["ts"], "text": "hello"}
+    refused = await dev.post("/dev/api/customer", json=customer)
+    assert refused.status_code == 400 and "no conversation" in refused.json()["error"]
+
+
+def test_reactions_and_reply_counts_are_drawn_as_slack_keeps_them() -> None:
+    fake = FakeSlack()
+    demo.workspace(fake)
+    root = fake.store_message(SUPPORT, text="card")
+    fake.store_message(SUPPORT, text="one", thread_ts=root.ts)
+    last = fake.store_message(SUPPORT, text="two", user=BEN, thread_ts=root.ts)
+    # As the fake keeps them (emoji name → who reacted); drawn as Slack's message objects
+    # carry them (reactions.get: name, users, count).
+    setattr(last, "reactions", {"white_check_mark": [fake.bot_user_id]})  # noqa: B010
+    shown = threads.channel_messages(fake, SUPPORT)
+    assert [m["text"] for m in shown] == ["card"]
+    assert shown[0]["reply_count"] == 2 and shown[0]["latest_reply"] == last.ts
+    assert shown[0]["reply_users"] == [fake.bot_user_id, BEN]
+    pane = threads.thread(fake, ANA, SUPPORT, root.ts)
+    assert pane is not None and [m["text"] for m in pane["messages"]] == ["card", "one", "two"]
+    assert pane["messages"][-1]["reactions"] == [
+        {"name": "white_check_mark", "users": [fake.bot_user_id], "count": 1}
+    ]
+    assert threads.thread(fake, ANA, SUPPORT, last.ts) is None  # a reply opens no thread
+
+
+def test_a_thread_is_no_news_for_the_channel_beside_it() -> None:
+    fake = FakeSlack()
+    demo.workspace(fake)
+    local = LocalSlack(fake, "secret")
+    root = fake.store_message(SUPPORT, text="card")
+    assert local.unread(ANA, SUPPORT) == 1
+    local.mark_read(ANA, SUPPORT, float(root.ts))  # Ana had the channel on screen
+    fake.store_message(SUPPORT, text="a customer writes", thread_ts=root.ts)
+    fake.store_ephemeral(SUPPORT, ANA, text="older messages", thread_ts=root.ts)
+    assert local.unread(ANA, SUPPORT) == 0
+    fake.store_ephemeral(SUPPORT, ANA, text="only you see this")
+    assert local.unread(ANA, SUPPORT) == 1

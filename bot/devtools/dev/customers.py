@@ -13,8 +13,15 @@ import logging
 import random
 
 from bot.backends.local import LocalBackend
-from bot.errors import ConvbotError
-from bot.messages import SENDABLE_CHANNELS, Message, MessageCreate
+from bot.errors import ConvbotError, InvalidInput
+from bot.messages import (
+    SENDABLE_CHANNELS,
+    Direction,
+    ListOrder,
+    Message,
+    MessageCreate,
+    MessageFilter,
+)
 from bot.models import ACTIVE_STATUSES, Channel, Conversation, ConversationFilter, OrderBy
 
 log = logging.getLogger(__name__)
@@ -73,6 +80,27 @@ class Customers:
         n = self._random.randrange(len(conversations))
         return await self._write(conversations[n], n, self._random.choice(FOLLOW_UPS))
 
+    async def write_as(self, conversation_id: str, text: str) -> Message:
+        """The customer of `conversation_id` writes `text` (the person at the page playing
+        them): from the address of their last message, to ours, as Infobip keeps a customer on
+        one address; a conversation they never wrote in gets the first demo customer's."""
+        conversation = await self._store.get(conversation_id)
+        if conversation.channel not in SENDABLE_CHANNELS:
+            channel = conversation.channel.value if conversation.channel else "no"
+            raise InvalidInput(
+                f"Conversation {conversation_id} is on the {channel} channel, where no customer"
+                " writes; try one on e-mail, SMS, WhatsApp or live chat."
+            )
+        last = await self._store.list_messages(
+            conversation_id,
+            MessageFilter(
+                direction=Direction.INBOUND, orderBy=ListOrder(direction="desc"), limit=1
+            ),
+        )
+        if last.items and last.items[0].from_ and last.items[0].to:
+            return await self._send(conversation, last.items[0].from_, last.items[0].to, text)
+        return await self._write(conversation, 0, text)
+
     async def keep_writing(self, every: float) -> None:
         """Until cancelled: a customer writes about every `every` seconds (jittered)."""
         while True:
@@ -92,6 +120,11 @@ class Customers:
     async def _write(self, conversation: Conversation, n: int, text: str) -> Message:
         assert conversation.channel is not None  # callers keep sendable channels only
         customer, ours = address_of(conversation.channel, n)
+        return await self._send(conversation, customer, ours, text)
+
+    async def _send(
+        self, conversation: Conversation, customer: str, ours: str, text: str
+    ) -> Message:
         message = MessageCreate.model_validate(
             {
                 "from": customer,

@@ -1,9 +1,10 @@
 """The demo that `convbot dev` starts with: a Slack workspace, an operations file, conversations.
 
-Four people (three of them agents), two channels, three queues with routing rules, an on-call
-rotation and an escalation policy, a digest of open URGENT and HIGH conversations every minute
-(one message in #support, edited in place), about 40 conversations across priorities, statuses
-and queues, and a welcome in #support saying what to try.
+Four people (three of them agents), two channels (threads open on a press in #support, at once
+in #incidents, and look for new messages every 2 s), three queues with routing rules, an
+on-call rotation and an escalation policy, a digest of open URGENT and HIGH conversations every
+minute (one message in #support, edited in place), about 40 conversations across priorities,
+statuses and queues, and a welcome in #support saying what to try.
 """
 
 from __future__ import annotations
@@ -119,16 +120,30 @@ def operations() -> dict[str, Any]:
             ],
         },
         "scheduler": {"escalation_sweep": "10s"},
+        "threads": {
+            # Short, so what a customer writes shows in its thread about two seconds later.
+            "poll_interval": "2s",
+            # #support opens a thread when someone presses Thread on a card (the welcome says
+            # so); in #incidents every card opens its own at once.
+            "channels": {INCIDENTS: {"auto": True}},
+        },
     }
 
 
 WELCOME_EVENT = "convbot_dev_welcome"  # the metadata that marks the welcome, to post it once
-WELCOME_TEXT = "Welcome to the convbot demo: try /conv list, /conv create, Take, the App Home."
+WELCOME_TEXT = (
+    "Welcome to the convbot demo: try /conv list, /conv create, Take, Thread, Reply, the App Home."
+)
 WELCOME_STEPS = (
     "Things to try in this local Slack:\n"
     "• `/conv list`: the open conversations, most urgent first\n"
     "• `/conv create Wifi down in the lobby priority:high`: a new conversation and its card\n"
     "• press *Take* on a card to make the conversation yours\n"
+    "• press *Thread* on a card: the conversation's messages open in a thread under it, and"
+    " its customer's new ones arrive there by themselves\n"
+    "• *Reply* on a card (or in its thread) answers the customer; *Note* saves a note for"
+    " colleagues\n"
+    "• in an open thread, *Write as the customer* plays the customer: watch it arrive\n"
     "• open the *App Home* (under Apps, on the left): what is assigned to you\n"
     "• `/conv help`: every command in a line; `/conv help list` explains one, with examples"
 )

@@ -10,10 +10,12 @@ response_urls and trigger_ids — so the bot runs unchanged.
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 import httpx
 
+from bot.devtools.dev import threads
 from bot.devtools.fakeslack import (
     FakeSlack,
     SlackSigner,
@@ -28,6 +30,7 @@ from bot.devtools.fakeslack.views import apply_submission_ack
 
 Json = dict[str, Any]
 LONG_POLL = 25.0  # seconds a state request with `since` waits for a change
+EVENTS_KEPT = 50
 
 
 class BotRefused(Exception):
@@ -46,6 +49,9 @@ class LocalSlack:
         # what the sidebar's unread counts start from. A person's view, not the workspace's.
         self._read: dict[tuple[str, str], float] = {}
         self.stopping = False  # the server is shutting down: answer long-polls at once
+        # The events the page delivered to the bot and its HTTP status, newest last: the page
+        # shows no answer to an event (Slack shows none), so this is where one is seen.
+        self.events: deque[tuple[Json, int]] = deque(maxlen=EVENTS_KEPT)
 
     @property
     def version(self) -> int:
@@ -62,12 +68,20 @@ class LocalSlack:
     # --- what a person sees ---------------------------------------------------------------------
 
     async def state(
-        self, user: str, channel: str, since: int | None = None, *, reading: bool = True
+        self,
+        user: str,
+        channel: str,
+        since: int | None = None,
+        *,
+        reading: bool = True,
+        thread_ts: str | None = None,
     ) -> Json:
         """`user`'s view of `channel` (and their DM, modals and App Home); with `since`, waits
         up to LONG_POLL seconds for the workspace to change from that version first.
 
         `reading`: the channel is on screen (not the App Home), so its messages count as read.
+        `thread_ts`: the thread open in the pane beside the channel (`thread`: None if the
+        message is not there).
         """
         if user in self.fake.users and user not in self._home_opened:
             self._home_opened.add(user)
@@ -80,7 +94,7 @@ class LocalSlack:
         messages = self._messages(user, channel)
         read_up_to = self._read.get((user, channel), 0.0)
         if reading and messages:
-            self._mark_read(user, channel, float(messages[-1]["ts"]))
+            self.mark_read(user, channel, float(messages[-1]["ts"]))
         return {
             "version": self.version,
             "bot_user": fake.bot_user_id,
@@ -96,6 +110,7 @@ class LocalSlack:
             "read_up_to": f"{read_up_to:.6f}",
             "views": [{"id": view.id, "view": view.view} for view in modals],
             "home": home.view if home is not None else None,
+            "thread": threads.thread(fake, user, channel, thread_ts) if thread_ts else None,
         }
 
     def open_modals(self, user: str) -> list[StoredView]:
@@ -123,7 +138,8 @@ class LocalSlack:
     def unread(self, user: str, channel: str) -> int:
         """How many messages in `channel` arrived since `user` last had it on screen: new
         top-level messages by others and ephemeral ones for them (an edit is not new, as in
-        Slack, so a card redrawn or a digest edited in place does not count again)."""
+        Slack, so a card redrawn or a digest edited in place does not count again; a reply is
+        the thread's news, not the channel's)."""
         seen = self._read.get((user, channel), 0.0)
         posted = sum(
             1
@@ -132,39 +148,32 @@ class LocalSlack:
             and m.user != user
             and float(m.ts) > seen
         )
-        return posted + sum(1 for m in self.fake.ephemeral_for(user, channel) if float(m.ts) > seen)
+        # One shown in a thread (Older messages, a refusal) is news in the thread, not here.
+        ephemeral = self.fake.ephemeral_for(user, channel)
+        return posted + sum(1 for m in ephemeral if m.thread_ts is None and float(m.ts) > seen)
 
-    def _mark_read(self, user: str, channel: str, ts: float) -> None:
+    def mark_read(self, user: str, channel: str, ts: float) -> None:
+        """`user` has had `channel` on screen up to the message at `ts`."""
         key = (user, channel)
         self._read[key] = max(self._read.get(key, 0.0), ts)
 
     def _messages(self, user: str, channel: str) -> list[Json]:
-        shown = [
-            {
-                "channel": m.channel,
-                "ts": m.ts,
-                "text": m.text,
-                "blocks": m.blocks,
-                "user": m.user,
-                "bot": m.bot_id is not None or m.user == self.fake.bot_user_id,
-                "edited": m.edited,
-                "ephemeral": False,
-            }
-            for m in self.fake.messages_in(channel)
-            if m.thread_ts is None or m.thread_ts == m.ts
-        ]
+        shown = threads.channel_messages(self.fake, channel)
         shown += [
             {
                 "channel": m.channel,
                 "ts": m.ts,
+                "thread_ts": None,
                 "text": m.text,
                 "blocks": m.blocks,
                 "user": self.fake.bot_user_id,
                 "bot": True,
                 "edited": False,
                 "ephemeral": True,
+                "reactions": [],
             }
             for m in self.fake.ephemeral_for(user, channel)
+            if m.thread_ts is None  # one shown in a thread is drawn in its pane
         ]
         return sorted(shown, key=lambda message: float(message["ts"]))
 
@@ -247,6 +256,20 @@ class LocalSlack:
         # The errors go back to the page that submitted, and only there: they answer what was
         # typed into that page, which a reload forgets, so they are not part of the state.
         return apply_submission_ack(self.fake, stored, _json(ack))
+
+    async def write_in_thread(
+        self, user: str, channel: str, thread_ts: str, text: str
+    ) -> httpx.Response:
+        """`user` writes `text` in the thread under `thread_ts`: stored as their message, then
+        delivered to the bot as Slack's `message` event (the bot's answer, whatever it is, is
+        not the person's business: Slack shows the message either way)."""
+        message = threads.write(self.fake, user, channel, thread_ts, text)
+        self.mark_read(user, channel, float(message.ts))
+        self._changed()
+        event = threads.message_event(self.fake, message)
+        answer = await self._send(event_callback(event))
+        self.events.append((event, answer.status_code))
+        return answer
 
     def close(self, user: str, view_id: str) -> None:
         stored = self.fake.views.get(view_id)

@@ -26,7 +26,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -45,6 +44,7 @@ from bot.bootstrap import build_runtime
 from bot.devtools.dev import EXPOSE_FLAG, demo
 from bot.devtools.dev.customers import Customers
 from bot.devtools.dev.local_slack import BotRefused, LocalSlack
+from bot.devtools.dev.thread_api import ThreadApi, json_body, refused
 from bot.devtools.fakeslack import FakeSlack, create_fake_slack_app
 from bot.listening import bind_or_say
 from bot.server import create_http_app
@@ -64,6 +64,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 class Dev:
     fake: FakeSlack
     local: LocalSlack
+    threads: ThreadApi
 
 
 def dev_settings(folder: Path, base_url: str, token: str, signing_secret: str) -> Settings:
@@ -110,7 +111,7 @@ def create_dev_app(
     fake.base_url = f"{base_url}{FAKE_PREFIX}"
     local = LocalSlack(fake, secret)
     local.bot_url = base_url
-    dev = Dev(fake, local)
+    dev = Dev(fake, local, ThreadApi(local))
     bot = create_http_app(settings)
 
     @asynccontextmanager
@@ -126,6 +127,7 @@ def create_dev_app(
             log.info("created %d demo conversations", created)
         demo.welcome(fake)  # first in #support, before the bot's first digest
         engine = create_engine(settings.database_url)
+        dev.threads.engine = engine
         writing: asyncio.Task[None] | None = None
         try:
             async with (
@@ -157,11 +159,12 @@ def create_dev_app(
         Route("/dev/api/submit", _with(dev, _submit), methods=["POST"]),
         Route("/dev/api/close", _with(dev, _close), methods=["POST"]),
         Route("/dev/api/home", _with(dev, _home), methods=["POST"]),
+        *dev.threads.routes(),
         Mount(FAKE_PREFIX, create_fake_slack_app(fake)),
         Mount("", bot),
     ]
     # A page elsewhere may not use the API: a Host check against DNS rebinding (unless the
-    # person chose to listen on every interface) and JSON-only posts (see _body).
+    # person chose to listen on every interface) and JSON-only posts (see json_body).
     host = urlsplit(base_url).hostname or ""
     hosts = ["*"] if listening_everywhere else ["127.0.0.1", "localhost", host]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
@@ -181,22 +184,6 @@ async def _page(_request: Request) -> Response:
     return FileResponse(STATIC / "index.html")
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    """The posted JSON object; {} for anything else. Only `application/json` is read: a page
-    on another site can send a form or text/plain here without asking, but not JSON."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        return {}
-    try:
-        found = await request.json()
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
-def _refused(problem: str) -> Response:
-    return JSONResponse({"ok": False, "error": problem}, status_code=400)
-
-
 async def _state(dev: Dev, request: Request) -> Response:
     user = request.query_params.get("user") or ""
     channel = request.query_params.get("channel") or ""
@@ -208,55 +195,59 @@ async def _state(dev: Dev, request: Request) -> Response:
         channel = demo.SUPPORT
     version = int(since) if since and since.isdigit() else None
     reading = request.query_params.get("tab") != "home"  # the App Home hides the channel
-    return JSONResponse(await dev.local.state(user, channel, version, reading=reading))
+    thread_ts = request.query_params.get("thread") or None
+    state = await dev.local.state(user, channel, version, reading=reading, thread_ts=thread_ts)
+    if state["thread"] is not None and thread_ts:
+        state["thread"]["conversation"] = await dev.threads.conversation_of(channel, thread_ts)
+    return JSONResponse(state)
 
 
 async def _command(dev: Dev, request: Request) -> Response:
-    body = await _body(request)
+    body = await json_body(request)
     user, channel, text = body.get("user"), body.get("channel"), body.get("text")
     if user not in dev.fake.users or channel not in dev.fake.channels or not isinstance(text, str):
-        return _refused("a command needs a known user and channel, and its text")
+        return refused("a command needs a known user and channel, and its text")
     ack = await dev.local.command(user, channel, text.removeprefix("/conv").strip())
     return JSONResponse({"ok": ack.status_code == 200})
 
 
 async def _action(dev: Dev, request: Request) -> Response:
-    body = await _body(request)
+    body = await json_body(request)
     user, channel = body.get("user"), body.get("channel") or ""
     container, action = body.get("container"), body.get("action")
     if user not in dev.fake.users or not isinstance(container, dict):
-        return _refused("an action needs a known user and its container")
+        return refused("an action needs a known user and its container")
     if not isinstance(action, dict) or not action.get("action_id"):
-        return _refused("an action needs its action_id")
+        return refused("an action needs its action_id")
     await dev.local.action(user, str(channel), container, action)
     return JSONResponse({"ok": True})
 
 
 async def _submit(dev: Dev, request: Request) -> Response:
-    body = await _body(request)
+    body = await json_body(request)
     user, view_id, values = body.get("user"), body.get("view_id"), body.get("values")
     if user not in dev.fake.users or not isinstance(view_id, str) or not isinstance(values, dict):
-        return _refused("a submission needs a known user, the view id and its values")
+        return refused("a submission needs a known user, the view id and its values")
     try:
         errors = await dev.local.submit(user, view_id, values)
-    except BotRefused as refused:
-        return JSONResponse({"ok": False, "error": str(refused)}, status_code=502)
+    except BotRefused as error:
+        return JSONResponse({"ok": False, "error": str(error)}, status_code=502)
     return JSONResponse({"ok": True, "errors": errors} if errors else {"ok": True})
 
 
 async def _close(dev: Dev, request: Request) -> Response:
-    body = await _body(request)
+    body = await json_body(request)
     user, view_id = body.get("user"), body.get("view_id")
     if user not in dev.fake.users or not isinstance(view_id, str):
-        return _refused("closing needs a known user and the view id")
+        return refused("closing needs a known user and the view id")
     dev.local.close(user, view_id)
     return JSONResponse({"ok": True})
 
 
 async def _home(dev: Dev, request: Request) -> Response:
-    user = (await _body(request)).get("user")
+    user = (await json_body(request)).get("user")
     if user not in dev.fake.users:
-        return _refused("opening the App Home needs a known user")
+        return refused("opening the App Home needs a known user")
     await dev.local.open_home(user)
     return JSONResponse({"ok": True})
 

@@ -17,6 +17,11 @@
     large_orange_circle: "🟠", large_yellow_circle: "🟡", white_circle: "⚪",
     large_blue_circle: "🔵", information_source: "ℹ️", pager: "📟", tada: "🎉",
     arrows_counterclockwise: "🔄", mag: "🔍",
+    // The transcript's and the thread-reply mode's.
+    speech_balloon: "💬", lock: "🔒", paperclip: "📎", thread: "🧵", bust_in_silhouette: "👤",
+    round_pushpin: "📍", robot_face: "🤖", headphones: "🎧", gear: "⚙️", heavy_check_mark: "✔️",
+    x: "❌", memo: "📝", eyes: "👀", outbox_tray: "📤", envelope: "✉️", no_entry: "⛔",
+    heavy_multiplication_x: "✖️", email: "📧", "+1": "👍",
   };
 
   const $ = (id) => document.getElementById(id);
@@ -26,6 +31,7 @@
     user: query.get("user"),
     channel: query.get("channel"),
     home: query.get("tab") === "home",
+    thread: query.get("thread"), // the ts of the thread open beside the channel, or null
     state: null,
     version: null,
     pollGen: 0, // bumped to abandon a long-poll whose user or channel is out of date
@@ -34,7 +40,7 @@
     submitErrors: new Map(), // view id → {block_id: message} from the last submit's answer
     modalJson: new Map(), // view id → the view JSON drawn, to notice a views.update
     selectValues: new Map(), // element key → value chosen in a message/home select
-    drawn: { messages: null, home: null, modal: null, modalId: null }, // what is on screen
+    drawn: { messages: null, home: null, modal: null, modalId: null, thread: null }, // on screen
   };
 
   // --- small helpers ----------------------------------------------------------------------------
@@ -219,6 +225,7 @@
       const params = new URLSearchParams({ user: ui.user || "", channel: ui.channel || "" });
       if (ui.version != null) params.set("since", String(ui.version));
       if (ui.home) params.set("tab", "home"); // the channel is not on screen: nothing read
+      else if (ui.thread) params.set("thread", ui.thread);
       try {
         const response = await fetch(`/dev/api/state?${params}`, { signal, cache: "no-store" });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -279,6 +286,7 @@
     renderChrome();
     renderMessages();
     renderHome();
+    renderThread();
     renderModal();
   }
 
@@ -287,6 +295,7 @@
     if (ui.user) params.set("user", ui.user);
     if (ui.channel) params.set("channel", ui.channel);
     if (ui.home) params.set("tab", "home");
+    else if (ui.thread) params.set("thread", ui.thread);
     history.replaceState(null, "", `${location.pathname}?${params}`);
   }
 
@@ -344,6 +353,7 @@
     ui.home = false;
     if (id !== ui.channel) {
       ui.channel = id;
+      ui.thread = null; // a thread belongs to its channel
       ui.drawn.messages = null;
       $("messages").replaceChildren();
     }
@@ -364,7 +374,7 @@
       list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     ui.sent = false;
     const restore = rememberFocus(list);
-    list.replaceChildren(...messages.map(renderMessage));
+    list.replaceChildren(...messages.map((message) => renderMessage(message)));
     if (!messages.length) list.append(h("div", { class: "empty" }, "No messages yet. Try /conv help."));
     ui.drawn.messages = key;
     restore();
@@ -377,11 +387,13 @@
     else if (wasAtBottom) list.scrollTop = list.scrollHeight;
   }
 
-  function renderMessage(message) {
+  // `inThread`: drawn in the thread pane (its controls keyed apart from the channel's, and no
+  // "N replies" under the root, which the pane is).
+  function renderMessage(message, inThread = false) {
     const isBot = message.bot || message.user === ui.state.bot_user;
     const name = isBot ? BOT_NAME : displayName(message.user);
     const ctx = {
-      scope: `m:${message.ts}`,
+      scope: `${inThread ? "t" : "m"}:${message.ts}`,
       container: { type: "message", message_ts: message.ts, is_ephemeral: !!message.ephemeral },
     };
     const blocks = message.blocks && message.blocks.length
@@ -401,7 +413,93 @@
         isBot && h("span", { class: "badge" }, "APP"),
         h("time", { class: "time" }, formatTs(message.ts))),
       blocks,
-      message.edited && h("span", { class: "edited" }, "(edited)")));
+      message.edited && h("span", { class: "edited" }, "(edited)"),
+      renderReactions(message.reactions),
+      !inThread && message.reply_count > 0 && renderReplies(message)));
+  }
+
+  // Reactions under a message, as Slack draws them: the emoji and how many.
+  function renderReactions(reactions) {
+    if (!reactions || !reactions.length) return null;
+    return h("div", { class: "reactions", "data-testid": "reactions" },
+      reactions.map((r) => h("span", {
+        class: "reaction",
+        "data-testid": "reaction",
+        "data-name": r.name,
+        title: `:${r.name}: by ${(r.users || []).map((u) => displayName(u)).join(", ")}`,
+      }, h("span", { "aria-hidden": "true" }, EMOJI[r.name] || `:${r.name}:`),
+      h("span", { class: "reaction-count" }, String(r.count)))));
+  }
+
+  // "N replies · Last reply 14:02" under a message with a thread; a click opens it beside.
+  function renderReplies(message) {
+    const count = message.reply_count;
+    return h("button", {
+      type: "button",
+      class: "replies",
+      "data-testid": "replies",
+      onclick: () => openThread(message.ts),
+    },
+    (message.reply_users || []).map((u) => h("span", {
+      class: "replies-avatar" + (u === ui.state.bot_user ? " bot" : ""), "aria-hidden": "true",
+    }, (u === ui.state.bot_user ? BOT_NAME : displayName(u)).slice(0, 1).toUpperCase())),
+    h("span", { class: "replies-count" }, count === 1 ? "1 reply" : `${count} replies`),
+    message.latest_reply && h("span", { class: "replies-last" }, `Last reply ${formatTs(message.latest_reply)}`));
+  }
+
+  // --- the thread pane --------------------------------------------------------------------------
+
+  function openThread(ts) {
+    ui.thread = ts;
+    ui.drawn.thread = null;
+    $("thread-messages").replaceChildren();
+    saveUrl();
+    restartPolling(); // the next state carries the thread
+  }
+
+  function closeThread() {
+    ui.thread = null;
+    ui.drawn.thread = null;
+    saveUrl();
+    renderThread();
+    restartPolling();
+  }
+
+  function renderThread() {
+    const thread = ui.home ? null : ui.state?.thread;
+    const open = !!(ui.thread && !ui.home);
+    $("thread-pane").hidden = !open;
+    $("app").classList.toggle("with-thread", open);
+    if (!open) return;
+    const channel = (ui.state.channels || []).find((c) => c.id === ui.channel);
+    $("thread-channel").textContent = channel ? (channel.is_im ? channel.name : "# " + channel.name) : "";
+    $("customer-form").hidden = !thread?.conversation;
+    const key = JSON.stringify([ui.channel, thread, ui.state.users]);
+    if (key === ui.drawn.thread) return;
+    const list = $("thread-messages");
+    const opening = ui.drawn.thread === null;
+    const wasAtBottom = opening || ui.threadSent ||
+      list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    ui.threadSent = false;
+    const restore = rememberFocus(list);
+    if (!thread) {
+      list.replaceChildren(h("div", { class: "empty" }, "This message is not here any more."));
+    } else {
+      const [root, ...replies] = thread.messages;
+      const rootEl = renderMessage(root, true);
+      rootEl.classList.add("thread-root");
+      // The customer's message has arrived (or something else has): the "sent" hint is done.
+      if (ui.customerWaiting != null && replies.length > ui.customerWaiting) {
+        ui.customerWaiting = null;
+        $("thread-hint").textContent = "";
+      }
+      list.replaceChildren(rootEl,
+        h("div", { class: "thread-count" }, replies.length === 1 ? "1 reply" : `${replies.length} replies`),
+        ...replies.map((m) => renderMessage(m, true)));
+    }
+    ui.drawn.thread = key;
+    restore();
+    if (wasAtBottom) list.scrollTop = list.scrollHeight;
   }
 
   function formatTs(ts) {
@@ -877,10 +975,35 @@
   });
   $("composer").addEventListener("input", () => setHint(""));
 
+  // A person's message in the open thread (the bot gets it as Slack's `message` event), and the
+  // customer's, written into the conversation as if they had sent it.
+  function threadForm(formId, inputId, path, body) {
+    $(formId).addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const input = $(inputId);
+      const text = input.value.trim();
+      if (!text || !ui.thread) return;
+      input.value = "";
+      $("thread-hint").textContent = "";
+      ui.threadSent = true;
+      const answer = await post(path, { ...body(), thread_ts: ui.thread, text });
+      if (!answer.ok) {
+        $("thread-hint").textContent = answer.error || "That did not work.";
+        if (!input.value) input.value = text;
+      } else if (path === "/dev/api/customer") {
+        $("thread-hint").textContent = "Sent as the customer: it shows here when the bot next looks.";
+        ui.customerWaiting = Math.max(0, (ui.state?.thread?.messages.length || 1) - 1);
+      }
+    });
+  }
+  threadForm("thread-form", "thread-composer", "/dev/api/thread", () => ({ user: ui.user, channel: ui.channel }));
+  threadForm("customer-form", "customer-composer", "/dev/api/customer", () => ({ channel: ui.channel }));
+  $("thread-close").addEventListener("click", closeThread);
+
   $("user-select").addEventListener("change", (event) => {
     ui.user = event.target.value;
     // Everything drawn belonged to the other person.
-    ui.drawn = { messages: null, home: null, modal: null, modalId: null };
+    ui.drawn = { messages: null, home: null, modal: null, modalId: null, thread: null };
     ui.selectValues.clear();
     $("messages").replaceChildren();
     saveUrl();
