@@ -124,8 +124,9 @@ def operations() -> dict[str, Any]:
             # Short, so what a customer writes shows in its thread about two seconds later.
             "poll_interval": "2s",
             # #support opens a thread when someone presses Thread on a card (the welcome says
-            # so); in #incidents every card opens its own at once.
-            "channels": {INCIDENTS: {"auto": True}},
+            # so), and what a person writes in it goes to the customer (the bot reacts with
+            # whether it went out); in #incidents every card opens its own at once.
+            "channels": {SUPPORT: {"thread_replies": "customer"}, INCIDENTS: {"auto": True}},
         },
     }
 
@@ -143,7 +144,8 @@ WELCOME_STEPS = (
     " its customer's new ones arrive there by themselves\n"
     "• *Reply* on a card (or in its thread) answers the customer; *Note* saves a note for"
     " colleagues\n"
-    "• in an open thread, *Write as the customer* plays the customer: watch it arrive\n"
+    "• in an open thread, *Write as the customer* plays the customer: watch it arrive; what"
+    " you write in a #support thread goes to the customer (the bot's ✅ says it went out)\n"
     "• open the *App Home* (under Apps, on the left): what is assigned to you\n"
     "• `/conv help`: every command in a line; `/conv help list` explains one, with examples"
 )
