@@ -26,8 +26,8 @@ after the thread's cursor and posting them into the thread in order, each once.
   such a reply is still being sent (its id not known yet), the thread's outbound messages wait
   for the next pass.
 - Bounded: CHANNELS_PER_PASS channels, THREADS_PER_CHANNEL threads each, PER_THREAD messages
-  per thread and POSTS_PER_CHANNEL posts per channel in one pass, in at most ROUNDS_PER_PASS
-  rounds (a pass that posted for a while asks again the threads whose interval has passed).
+  per thread and POSTS_PER_CHANNEL posts per channel in one pass (a pass that posts for a
+  while asks again, between posts, the threads whose interval has passed: see `_mirror`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -63,7 +63,6 @@ POSTS_PER_CHANNEL = 30  # ~30 s of posting at Slack's pace; the rest waits for t
 POST_INTERVAL = 1.0  # seconds between two posts in one channel (Slack: 1 per second)
 SLACK_RETRIES = 3  # a post still refused after these waits is left for the next pass
 POLL_SECONDS = 5.0  # one thread's request, its client's retries included
-ROUNDS_PER_PASS = 10  # rounds over a channel's threads in one pass (see _mirror)
 STATUS_EVERY = 12  # every 12th pass of a thread asks whether its conversation closed
 BACKOFF_MAX = timedelta(minutes=5)
 EVENT_TYPE = "convbot_conversation_message"  # the posts' metadata: which message each is
@@ -171,36 +170,37 @@ class ThreadMirror:
         budget = POSTS_PER_CHANNEL
         authors: Authors | None = None
         asked: dict[tuple[str, str], float] = {}  # thread → when this pass last polled it
-        # Posting is paced (a second a post), so a round that posted took a while: threads whose
-        # customers wrote meanwhile are asked again in this pass, once a poll interval has gone
-        # by since their last request, rather than a whole pass later. Still at most one request
-        # per thread per interval; a round that posted nothing ends the pass.
-        for _round in range(ROUNDS_PER_PASS):
-            round_posted = 0
+        news: dict[tuple[str, str], _News] = {}  # polled, not yet posted
+        # Posting is paced (a second a post) and a pass may post for a while: between two
+        # posts, every thread whose poll interval has passed since it was last asked is asked
+        # again, and the thread with the oldest unposted message goes next. A message waits
+        # for its thread's next poll and the older messages ahead of it, not for a whole pass.
+        # At most one request per thread per interval; the pass ends when nothing is left.
+        while budget > 0:
             for thread in await self._store.open_in(channel, THREADS_PER_CHANNEL):
-                if budget <= 0:
-                    break
                 key = (thread.conversation_id, thread.channel_id)
                 last = asked.get(key)
-                if last is not None and self._monotonic() - last < self._base.total_seconds():
+                if key in news or (
+                    last is not None and self._monotonic() - last < self._base.total_seconds()
+                ):
                     continue
                 asked[key] = self._monotonic()
                 messages = await self._poll(thread)
-                if messages is None:
+                if not messages:
                     continue
                 echoes = await self._echoes(thread, messages)
                 if echoes is None:
                     continue  # a reply from the thread is being sent: its id comes next pass
-                if messages and authors is None:
-                    authors = await self._threads.authors()
-                drawn = authors or Authors()
-                posted = await self._post(thread, messages, drawn, pacer, budget, echoes)
-                if posted is None:
-                    return POSTS_PER_CHANNEL - budget  # the lease was lost, or Slack refused
-                budget -= posted
-                round_posted += posted
-            if budget <= 0 or round_posted == 0:
+                news[key] = (thread, messages, echoes)
+            if not news:
                 break
+            thread, messages, echoes = news.pop(min(news, key=lambda k: _oldest_news(news[k])))
+            if authors is None:
+                authors = await self._threads.authors()
+            posted = await self._post(thread, messages, authors, pacer, budget, echoes)
+            if posted is None:
+                break  # the lease was lost, or Slack would not take a post: stop here
+            budget -= posted
         return POSTS_PER_CHANNEL - budget
 
     async def _poll(self, thread: SlackThread) -> list[Message] | None:
@@ -377,3 +377,14 @@ def _retry_after(error: SlackApiError) -> float | None:
         return float(value[0] if isinstance(value, list) else value)
     except ValueError:
         return 1.0
+
+
+# A thread's poll that found something: the thread as polled, its messages, its echoes.
+_News = tuple[SlackThread, list[Message], frozenset[str]]
+
+
+def _oldest_news(due: _News) -> datetime:
+    """When a thread's oldest new message was written (a thread with none, or only the closing
+    line, sorts last)."""
+    times = [m.createdAt for m in due[1] if m is not _CLOSING and m.createdAt is not None]
+    return min(times, default=datetime.max.replace(tzinfo=UTC))

@@ -172,6 +172,8 @@ def transcript_posts(
         heading = ":speech_balloon: No messages yet; new ones will appear here."
     elif shown < total:
         heading = f":speech_balloon: The latest {shown} of {total} messages; new ones follow here."
+    elif shown == 1:
+        heading = ":speech_balloon: The one message so far; new ones follow here."
     else:
         heading = f":speech_balloon: All {shown} messages; new ones follow here."
     first: list[Block] = [ContextBlock(elements=[md(Mrkdwn(heading))])]

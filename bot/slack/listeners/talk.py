@@ -55,34 +55,29 @@ log = logging.getLogger(__name__)
 Filling = Callable[[Actor], Awaitable[View]]
 
 
+# Opens a form: (client, trigger_id, who pressed, the conversation id).
+Opener = Callable[[AsyncWebClient, str, str, str], Awaitable[None]]
+
+
 def reply_form(deps: SlackContext) -> Listener:
-    """The card's Reply button."""
+    """The Reply button, on a card or in a thread."""
 
-    async def pressed(
-        ack: AsyncAck,
-        context: AsyncBoltContext,
-        body: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        press = press_of(context)
-        async with observed(deps.metrics, "action", press.button.metric):
-            try:
-                conversation_id = press.reference(CardRef).id
-            except InvalidInput as error:
-                await tell(respond, error)
-                return
-            trigger = body.get("trigger_id") or ""
-            command = ReplyCommand(id=conversation_id)
-            await open_reply_form(deps, client, trigger, press.user, command)
+    async def opener(client: AsyncWebClient, trigger: str, user: str, conversation: str) -> None:
+        await open_reply_form(deps, client, trigger, user, ReplyCommand(id=conversation))
 
-    return pressed
+    return _form_press(deps, opener)
 
 
 def note_form(deps: SlackContext) -> Listener:
-    """The card's Note button."""
+    """The Note button, on a card or in a thread."""
 
+    async def opener(client: AsyncWebClient, trigger: str, user: str, conversation: str) -> None:
+        await open_note_form(deps, client, trigger, user, NoteCommand(id=conversation))
+
+    return _form_press(deps, opener)
+
+
+def _form_press(deps: SlackContext, opener: Opener) -> Listener:
     async def pressed(
         ack: AsyncAck,
         context: AsyncBoltContext,
@@ -98,10 +93,7 @@ def note_form(deps: SlackContext) -> Listener:
             except InvalidInput as error:
                 await tell(respond, error)
                 return
-
-            trigger = body.get("trigger_id") or ""
-            command = NoteCommand(id=conversation_id)
-            await open_note_form(deps, client, trigger, press.user, command)
+            await opener(client, body.get("trigger_id") or "", press.user, conversation_id)
 
     return pressed
 
