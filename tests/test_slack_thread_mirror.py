@@ -20,7 +20,7 @@ from bot.devtools.fakeslack import StoredMessage
 from bot.devtools.loopback import serve_in_background
 from bot.messages import MessageCreate
 from bot.models import ConversationPatch, Status
-from bot.slack.thread_mirror import STATUS_EVERY, ThreadMirror
+from bot.slack.thread_mirror import EVENT_TYPE, STATUS_EVERY, ThreadMirror
 from bot.state.threads import ChannelLeases
 from bot.timestamps import utcnow
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
@@ -266,3 +266,20 @@ async def test_a_close_made_in_infobip_itself_is_noticed_and_retires_the_thread(
     store = slack.serving.runtime.slack.threads.store
     thread = await store.find(card.id, CHANNEL)
     assert thread is not None and thread.retired
+
+
+async def test_a_channels_threads_are_posted_oldest_news_first(slack: SlackHarness) -> None:
+    first, second = await slack.create("First card"), await slack.create("Second card")
+    for card in (first, second):
+        await open_thread(slack, card)
+    # The second card's customer wrote first: their message is posted first, whichever
+    # thread the pass comes to first.
+    await customer_writes(slack, second.id, "written earlier")
+    await customer_writes(slack, first.id, "written later")
+    assert await mirror(slack) == 2
+    posted = [
+        texts(call.args.get("blocks") or [])
+        for call in slack.fake.calls_to("chat.postMessage")
+        if (call.args.get("metadata") or {}).get("event_type") == EVENT_TYPE
+    ]
+    assert ["written earlier" in posted[0], "written later" in posted[1]] == [True, True]
