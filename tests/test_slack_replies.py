@@ -4,14 +4,22 @@ customer, the channel and the text first; every refusal is said in the form, the
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.backends.local import LocalBackend
+from bot.devtools.emulator import create_emulator_app
 from bot.devtools.fakeslack import StoredView
+from bot.devtools.loopback import serve_in_background
 from bot.messages import Direction, MessageCreate, MessageFilter, NoteFilter
 from bot.slack.blocks import buttons
 from bot.slack.blocks.talk_forms import FIELD_NOTE, FIELD_REPLY, FORM_TEXT_MAX
-from tests.slack_harness import ANA, BEN, DAVE, SlackHarness, text_value, texts
+from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
+from tests.slack_harness import ANA, BEN, DAVE, SlackHarness, running_bot, text_value, texts
 
 # The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
 pytestmark = pytest.mark.slow
@@ -163,3 +171,67 @@ async def test_a_long_transcript_fits_one_message_and_says_what_did_not(
     shown = texts(answer.blocks)
     assert "more did not fit here: press *Thread* on the card" in shown
     assert "11 " + "x" * 10 in shown  # the newest are the ones kept
+
+
+class RefusingSends:
+    """The Infobip emulator, refusing every message sent (POST …/messages) with the contract's
+    400 shape while `on`: Infobip's own refusal, which no rule of convbot's foresaw."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.on = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sending = (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and str(scope["path"]).endswith("/messages")
+        )
+        if not (sending and self.on):
+            await self.app(scope, receive, send)
+            return
+        text = "Message could not be sent: the channel refused the destination."
+        body = json.dumps(
+            {"requestError": {"serviceException": {"messageId": "BAD_REQUEST", "text": text}}}
+        ).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 400, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def test_infobip_refusing_a_reply_is_said_in_the_form_with_the_text_kept(
+    tmp_path: Path,
+) -> None:
+    engine = await sqlite_engine(tmp_path / "emulator.db")
+    try:
+        store = await seeded_local(engine)
+        infobip = RefusingSends(create_emulator_app(store, EMULATOR_KEY))
+        async with (
+            serve_in_background(infobip) as url,
+            running_bot(tmp_path, infobip_base_url=url, infobip_api_key=EMULATOR_KEY) as slack,
+        ):
+            card = await slack.create("Parcel lost")
+            body = {"from": CUSTOMER, "to": OUR_NUMBER, "channel": "SMS", "contentType": "TEXT"}
+            message = MessageCreate.model_validate({**body, "content": {"text": "Hello?"}})
+            await store.receive_message(card.id, message)
+            await slack.command(f"reply {card.id}")
+            form = await form_opened(slack)
+            await slack.submit(form, {FIELD_REPLY: {FIELD_REPLY: text_value("On its way")}})
+            [*_, update] = await slack.settle("views.update", 2)
+            again = update.args["view"]
+            said = texts(again["blocks"])
+            assert "Not sent." in said and "the channel refused the destination" in said
+            [text_input] = [b for b in again["blocks"] if b.get("block_id") == FIELD_REPLY]
+            assert text_input["element"]["initial_value"] == "On its way"
+            assert "reply" not in await slack.actions(card.id)
+
+            infobip.on = False  # Infobip takes it now: Send again from the same form
+            retry = {FIELD_REPLY: {FIELD_REPLY: text_value("On its way")}}
+            await slack.submit(again_view(slack, update), retry)
+            assert "Sent to the customer" in await outcome(slack, 3)
+    finally:
+        await engine.dispose()
+
+
+def again_view(slack: SlackHarness, update: Any) -> StoredView:
+    return slack.fake.views[update.args["view_id"]]
