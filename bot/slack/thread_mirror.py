@@ -77,24 +77,19 @@ class Pacer:
     monotonic: Callable[[], float]
     sleep: Callable[[float], Awaitable[object]]
     next_at: float = 0.0
-    started: float = 0.0  # when the post under way was sent
 
     async def turn(self) -> None:
         """Wait until the channel may take the next post."""
         wait = self.next_at - self.monotonic()
         if wait > 0:
             await self.sleep(wait)
-        self.started = self.monotonic()
 
     def posted(self) -> None:
-        """A post's call returned: the next is sent an interval after this one was, so the
-        work between two posts (the records, the next poll) runs inside the wait instead of
-        after it. A call that took an interval or longer may hold the client's own retries (a
-        429 waited out inside it), whose post Slack took only just now: then the interval runs
-        from the answer."""
-        now = self.monotonic()
-        start = now if now - self.started >= self.interval else self.started
-        self.next_at = start + self.interval
+        """A post's call returned: the next waits a whole interval from now. From the answer,
+        not the request: Slack may take a post any time before it answers (and the client's
+        own retries, a 429 waited out inside it, may have sent it only just now), so two posts
+        a second apart at the answers are never less than a second apart at Slack."""
+        self.next_at = self.monotonic() + self.interval
 
 
 @dataclass
