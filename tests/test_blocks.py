@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -770,3 +771,19 @@ def test_result_blocks_without_a_payload_show_the_headline() -> None:
     text, blocks = result_blocks(result, CONTEXT, "close c-1")
     assert text == "Done &lt;now&gt;."
     assert as_json(blocks)[0]["text"]["text"] == "Done &lt;now&gt;."
+
+
+@pytest.mark.parametrize(
+    ("link", "drawn"),
+    [
+        ("https://acme.slack.com/archives/C0123ABCD/p1700000000000100", True),
+        ("https://acme.enterprise.slack.com/archives/C0123ABCD/p1700000000000100", True),
+        ("https://evil.example/archives/C0123ABCD/p1", False),  # not Slack's
+        ("https://acme.slack.com.evil.example/archives/x", False),
+        ("https://acme.slack.com/archives/C1|Your bank", False),  # would add a label
+    ],
+)
+def test_from_a_slack_message_links_only_to_a_slack_permalink(link: str, drawn: bool) -> None:
+    blocks = as_json(conversation_card(conversation(), CONTEXT, slack_message=link))
+    text = json.dumps(blocks)
+    assert ("From a Slack message" in text) is drawn

@@ -14,11 +14,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.backends.local import LocalBackend
 from bot.devtools.emulator import create_emulator_app
 from bot.devtools.fakeslack import StoredView
+from bot.devtools.fakeslack.payloads import view_submission
 from bot.devtools.loopback import serve_in_background
 from bot.messages import Direction, MessageCreate, MessageFilter, NoteFilter
 from bot.slack.blocks import buttons
 from bot.slack.blocks.talk_forms import FIELD_NOTE, FIELD_REPLY, FORM_TEXT_MAX
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
+from tests.quiescence import quiescent
 from tests.slack_harness import ANA, BEN, DAVE, SlackHarness, running_bot, text_value, texts
 
 # The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback.
@@ -235,3 +237,17 @@ async def test_infobip_refusing_a_reply_is_said_in_the_form_with_the_text_kept(
 
 def again_view(slack: SlackHarness, update: Any) -> StoredView:
     return slack.fake.views[update.args["view_id"]]
+
+
+async def test_a_reply_submission_delivered_twice_sends_once(slack: SlackHarness) -> None:
+    card = await slack.create("Parcel lost")
+    await customer_writes(slack, card.id, "Hello?")
+    await slack.command(f"reply {card.id}")
+    form = await form_opened(slack)
+    values = {FIELD_REPLY: {FIELD_REPLY: text_value("Once only")}}
+    body = view_submission(form, user_id=ANA, trigger_id="1.2.x", values=values)
+    for _ in range(2):
+        assert (await slack.post(body)).status_code == 200
+    assert "Sent to the customer" in await outcome(slack, 2)
+    await quiescent()
+    assert await outbound(slack, card.id) == ["Once only"]

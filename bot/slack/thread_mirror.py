@@ -62,6 +62,7 @@ PER_THREAD = 20  # messages asked for per thread per pass
 POSTS_PER_CHANNEL = 30  # ~30 s of posting at Slack's pace; the rest waits for the next pass
 POST_INTERVAL = 1.0  # seconds between two posts in one channel (Slack: 1 per second)
 SLACK_RETRIES = 3  # a post still refused after these waits is left for the next pass
+RETRY_WAIT_MAX = 5.0  # a longer Retry-After leaves the post for a later pass, lease renewed
 POLL_SECONDS = 5.0  # one thread's request, its client's retries included
 STATUS_EVERY = 12  # every 12th pass of a thread asks whether its conversation closed
 BACKOFF_MAX = timedelta(minutes=5)
@@ -300,6 +301,10 @@ class ThreadMirror:
             }
         for attempt in range(SLACK_RETRIES + 1):
             await pacer.turn()
+            # Held again before each attempt: a wait out of a 429 may outlast the lease, and a
+            # replica that took the channel over meanwhile may be posting this very message.
+            if attempt and not await self._leases.hold(thread.channel_id):
+                return False
             try:
                 await self._client.chat_postMessage(
                     channel=thread.channel_id,
@@ -313,7 +318,7 @@ class ThreadMirror:
             except SlackApiError as error:
                 pacer.posted()
                 wait = _retry_after(error)
-                if wait is None or attempt == SLACK_RETRIES:
+                if wait is None or attempt == SLACK_RETRIES or wait > RETRY_WAIT_MAX:
                     log.warning("threads: Slack refused a post in %s: %s", thread.root_ts, error)
                     return False
                 pacer.next_at = max(pacer.next_at, self._monotonic() + wait)

@@ -162,7 +162,7 @@ def conversation_card(
         blocks.append(SectionBlock(text=md(user_text(conversation.summary, limits.SECTION_TEXT))))
     blocks.append(SectionBlock(fields=_fields(conversation, context)))
     blocks.append(ContextBlock(elements=[md(_dates(conversation))]))
-    if slack_message and _linkable(slack_message):
+    if slack_message and _SLACK_PERMALINK.fullmatch(slack_message):
         link = f":speech_balloon: <{slack_message}|From a Slack message>"
         blocks.append(ContextBlock(elements=[md(link)]))
     thread = thread_line(context.thread_links.get(conversation.id))
@@ -186,18 +186,18 @@ def conversation_card(
     return blocks
 
 
-def _linkable(url: str) -> bool:
-    # Inside `<url|text>`: an https URL that cannot close the link early or add a label.
-    return url.startswith("https://") and len(url) <= 1000 and not set("<>| ") & set(url)
-
-
-# A permalink Slack gave us (chat.getPermalink): drawn as a link only if it is one.
-_PERMALINK = re.compile(r"https://[^\s<>|]+")
+# A Slack message's permalink (chat.getPermalink's shape: the workspace's slack.com host, then
+# /archives/), with nothing that could close `<url|label>` early or add a label. A labelled
+# link is drawn only for one: "From a Slack message" must not lead anywhere else (the
+# conversation's metadata, where that link is kept, can be written by other tools too).
+_SLACK_PERMALINK = re.compile(
+    r"https://[A-Za-z0-9-]+(?:\.enterprise)?\.slack\.com/archives/[^\s<>|]{1,900}"
+)
 
 
 def thread_line(permalink: str | None) -> str | None:
     """The card's link to its thread in this channel, when it has one."""
-    if permalink is None or not _PERMALINK.fullmatch(permalink):
+    if permalink is None or not _SLACK_PERMALINK.fullmatch(permalink):
         return None
     return f":thread: <{escape(permalink)}|Open the conversation's thread>"
 

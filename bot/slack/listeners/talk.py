@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.backends.infobip.errors import MaybeDone
 from bot.commands.spec import NoteCommand, ReplyCommand
 from bot.commands.subcommands.transcripts import sent_line
 from bot.errors import InvalidInput
@@ -27,6 +28,7 @@ from bot.models import Actor
 from bot.service.conversation_ids import with_full_id
 from bot.slack.blocks.messages import error_mrkdwn
 from bot.slack.blocks.modals import loading_modal, problem_modal
+from bot.slack.blocks.mrkdwn import Mrkdwn
 from bot.slack.blocks.refs import CardRef
 from bot.slack.blocks.talk_forms import (
     FIELD_NOTE,
@@ -49,6 +51,7 @@ from bot.slack.context import SlackContext
 from bot.slack.forms import fill_in
 from bot.slack.listeners.answering import observed, tell
 from bot.slack.listeners.press_context import Listener, press_of
+from bot.slack.redeliveries import first_submission
 
 log = logging.getLogger(__name__)
 # Fills a form that opened as "Loading…": what the person asked for, or why not.
@@ -171,11 +174,16 @@ def register(app: AsyncApp, deps: SlackContext) -> None:
             await ack(response_action="errors", errors={FIELD_REPLY: str(error)})
             return
         await ack(response_action="update", view=working_modal(REPLY_TITLE, "Sending…"))
+        if not await first_submission(deps.slack_events, _submission(view)):
+            return  # the same submission again: its first delivery sends it, once
         async with observed(deps.metrics, "view", "reply"):
             try:
                 actor = await deps.identity.actor(user)
                 sent = await deps.service.transcripts.reply(actor, ref.id, text)
                 after = done_modal("Reply sent", sent_line(sent), text)
+            except MaybeDone as error:
+                # Infobip may have taken it: Send again could reach the customer twice.
+                after = problem_modal(REPLY_TITLE, _maybe_sent(ref.id, error))
             except Exception as error:
                 after = reply_modal(ref, text, problem=_not_done("sent", error))
             await _show(client, view, after)
@@ -193,6 +201,8 @@ def register(app: AsyncApp, deps: SlackContext) -> None:
             await ack(response_action="errors", errors={FIELD_NOTE: str(error)})
             return
         await ack(response_action="update", view=working_modal(NOTE_TITLE, "Saving…"))
+        if not await first_submission(deps.slack_events, _submission(view)):
+            return  # the same submission again: its first delivery saves it, once
         async with observed(deps.metrics, "view", "note"):
             try:
                 actor = await deps.identity.actor(user)
@@ -202,6 +212,19 @@ def register(app: AsyncApp, deps: SlackContext) -> None:
             except Exception as error:
                 after = note_modal(ref, text, problem=_not_done("saved", error))
             await _show(client, view, after)
+
+
+def _submission(view: dict[str, Any]) -> str:
+    """One submission of one drawing of the form: a form redrawn after a refusal (a new hash)
+    may be sent again; the same submission delivered twice may not."""
+    return f"{view.get('id')}:{view.get('hash')}"
+
+
+def _maybe_sent(conversation_id: str, error: BaseException) -> Mrkdwn:
+    return Mrkdwn(
+        f"*It may have been sent.* {error_mrkdwn(error)} Look at the conversation's thread or"
+        f" `/conv messages {conversation_id}` before sending it again."
+    )
 
 
 def _text_problem(what: str, text: str, limit: int) -> str | None:
