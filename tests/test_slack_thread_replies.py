@@ -39,6 +39,7 @@ from tests.slack_harness import (
     DAVE,
     Card,
     SlackHarness,
+    fake_workspace,
     running_bot,
     texts,
 )
@@ -377,3 +378,20 @@ async def test_slacks_own_message_changed_event_in_a_thread_is_told_not_sent(
     assert await outbound(slack, card.id) == ["original message"]
     [said] = told(slack, ANA, card)
     assert "Edits are not sent" in said
+
+
+async def test_a_thread_keeps_to_what_it_announced_when_the_channel_is_switched(
+    tmp_path: Path,
+) -> None:
+    """Colleagues talked in a `note` thread; the channel is then switched to `customer`: what
+    they write in that thread is still a note, never sent to the customer."""
+    fake = fake_workspace()
+    async with running_bot(tmp_path, config=config("note"), fake=fake) as slack:
+        card = await a_thread(slack)
+    async with running_bot(tmp_path, config=config("customer"), fake=fake) as slack:
+        await writes(slack, card, "Between us: the courier lost it")
+        assert await outbound(slack, card.id) == []
+        assert await notes(slack, card.id) == ["Between us: the courier lost it"]
+        newer = await a_thread(slack, "Opened after the switch")
+        await writes(slack, newer, "It is on its way")
+        assert await outbound(slack, newer.id) == ["It is on its way"]

@@ -149,12 +149,17 @@ class ThreadReplyBox:
     async def take(self, message: ThreadMessage) -> None:
         """Send, save or answer `message`, if its channel says so and its thread is a
         conversation's; anything else is left alone."""
-        mode = self._threads.config.channel(message.channel).thread_replies
-        if mode == "off":
+        configured = self._threads.config.channel(message.channel).thread_replies
+        if configured == "off":
             return
         thread = await self._threads.store.by_root(message.channel, message.thread_ts)
         if thread is None:
             return  # a thread people started under some other message
+        # The bolder of the two never wins: a thread that opened saying its messages stay
+        # among colleagues keeps them there after the channel is switched to `customer`.
+        mode = _weaker(configured, thread.thread_replies)
+        if mode == "off":
+            return
         if message.kind == "new":
             await self._deliver(message, thread, mode)
         else:
@@ -238,3 +243,14 @@ class ThreadReplyBox:
             )
         except SLACK_FAILURES:
             log.warning("could not tell %s in %s", message.user, message.channel, exc_info=True)
+
+
+_BOLDNESS: dict[str | None, int] = {None: 0, "off": 0, "note": 1, "customer": 2}
+
+
+def _weaker(configured: ThreadReplies, announced: str | None) -> ThreadReplies:
+    """The mode the channel has now or the one the thread's first post announced, whichever
+    reaches fewer people (off < note < customer)."""
+    if _BOLDNESS.get(announced, 0) < _BOLDNESS[configured]:
+        return "note" if announced == "note" else "off"
+    return configured

@@ -113,6 +113,7 @@ class SlackThreads:
             cursor_at=cursor_at,
             cursor_ids=cursor_ids,
             hold_until=utcnow() + OPENING_HOLD,
+            thread_replies=self.config.channel(channel).thread_replies,
         )
         if not created:  # another press, or replica, opened it a moment ago
             return Opened(thread, False, await self.permalink(thread))

@@ -149,6 +149,9 @@ slack_threads = Table(
     Column("failures", SmallInteger, nullable=False, default=0),
     Column("backoff_until", UTCDateTime()),
     Column("retired_at", UTCDateTime()),
+    # What the thread's first post said people's messages in it become (`thread_replies` when
+    # it opened): a later, bolder setting never applies to a thread that announced less.
+    Column("thread_replies", String(16)),
     Index(None, "channel_id", "retired_at"),
     Index(None, "retired_at"),
     # A person's message in a thread names its root (bot/slack/thread_replies.py).

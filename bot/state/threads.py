@@ -39,6 +39,7 @@ class SlackThread:
     failures: int = 0
     backoff_until: datetime | None = None
     retired_at: datetime | None = None
+    thread_replies: str | None = None  # what its first post announced; None: nothing (off)
 
     @property
     def retired(self) -> bool:
@@ -61,6 +62,7 @@ def _thread(row: object) -> SlackThread:
         failures=m["failures"],
         backoff_until=m["backoff_until"],
         retired_at=m["retired_at"],
+        thread_replies=m["thread_replies"],
     )
 
 
@@ -86,6 +88,7 @@ class ThreadStore:
         cursor_at: datetime | None = None,
         cursor_ids: Sequence[str] = (),
         hold_until: datetime | None = None,
+        thread_replies: str | None = None,
     ) -> tuple[SlackThread, bool]:
         """The conversation's thread in the channel, and whether this call opened it (under
         `root_ts`); False: one was open already (a second press, another replica).
@@ -103,6 +106,7 @@ class ThreadStore:
                 cursor_ids=list(cursor_ids)[-CURSOR_IDS_MAX:],
                 failures=0,
                 backoff_until=hold_until,
+                thread_replies=thread_replies,
             )
         found = await self.find(conversation_id, channel_id)
         assert found is not None  # inserted above, or there before

@@ -1,5 +1,5 @@
 """slack thread replies: what each person's message in a `thread_replies` thread became, and
-threads found by their root message (issue 18 item 4)
+threads found by their root message and knowing the mode they announced (issue 18 item 4)
 
 Revision ID: 0013
 Revises: 0012
@@ -41,6 +41,7 @@ def upgrade() -> None:
             batch_op.f("ix_slack_thread_replies_created_at"), ["created_at"], unique=False
         )
     with op.batch_alter_table("slack_threads", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("thread_replies", sa.String(length=16), nullable=True))
         batch_op.create_index(
             batch_op.f("ix_slack_threads_channel_id_root_ts"),
             ["channel_id", "root_ts"],
@@ -51,4 +52,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("slack_threads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_slack_threads_channel_id_root_ts"))
+        batch_op.drop_column("thread_replies")
     op.drop_table("slack_thread_replies")
