@@ -283,3 +283,24 @@ async def test_a_channels_threads_are_posted_oldest_news_first(slack: SlackHarne
         if (call.args.get("metadata") or {}).get("event_type") == EVENT_TYPE
     ]
     assert ["written earlier" in posted[0], "written later" in posted[1]] == [True, True]
+
+
+async def test_a_post_slack_refuses_backs_off_its_thread_and_the_channel_goes_on(
+    slack: SlackHarness,
+) -> None:
+    refused, fine = await slack.create("Refused"), await slack.create("Fine")
+    for card in (refused, fine):
+        await open_thread(slack, card)
+    await customer_writes(slack, refused.id, "older, refused")
+    await customer_writes(slack, fine.id, "newer, posted")
+    slack.fake.fail_next("chat.postMessage", status=200, error="is_archived")
+    assert await mirror(slack) == 1
+    assert "newer, posted" in said(replies(slack, fine.message))[-1]
+    threads = slack.serving.runtime.slack.threads.store
+    backed_off = await threads.find(refused.id, CHANNEL)
+    assert backed_off is not None and backed_off.failures == 1
+    assert backed_off.backoff_until is not None and backed_off.backoff_until > utcnow()
+    # Once the back-off runs out, the refused message is posted, once.
+    await threads.back_off(refused.id, CHANNEL, 1, utcnow())
+    assert await mirror(slack) == 1
+    assert "older, refused" in said(replies(slack, refused.message))[-1]

@@ -38,6 +38,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -68,6 +69,12 @@ STATUS_EVERY = 12  # every 12th pass of a thread asks whether its conversation c
 BACKOFF_MAX = timedelta(minutes=5)
 EVENT_TYPE = "convbot_conversation_message"  # the posts' metadata: which message each is
 REPLIES_READ_MAX = 1000  # replies read back to find an unrecorded post (one page)
+
+
+class _Sent(Enum):
+    SENT = "sent"
+    REFUSED = "refused"  # by Slack, or the call failed: this thread backs off
+    LEASE_LOST = "lease lost"  # another replica has the channel now: this pass stops
 
 
 @dataclass
@@ -263,13 +270,20 @@ class ThreadMirror:
         when the channel's pass must stop (lease lost, Slack refusing). `echoes`: replies
         written in the thread itself, passed over."""
         key = thread.conversation_id, thread.channel_id
-        already = await self._recovered(thread, messages) | echoes
+        try:
+            already = await self._recovered(thread, messages) | echoes
+        except SLACK_FAILURES as error:
+            # Whether the last post reached Slack is unknown: nothing more goes into this
+            # thread until it can be read back; the channel's other threads go on.
+            await self._slack_back_off(thread, error)
+            return 0
         cursor_at, cursor_ids = thread.cursor_at, list(thread.cursor_ids)
         posted = 0
         for message in messages:
             if message is _CLOSING:
-                if not await self._send(thread, closed_post(), None, pacer):
-                    return None
+                sent = await self._send(thread, closed_post(), None, pacer)
+                if sent is not _Sent.SENT:
+                    return await self._not_sent(thread, sent, posted)
                 await self._store.retire(*key)
                 return posted + 1
             if posted >= budget:
@@ -278,18 +292,36 @@ class ThreadMirror:
                 if not await self._leases.hold(thread.channel_id):
                     return None
                 await self._store.posting(*key, message.id)
-                if not await self._send(thread, live_post(message, authors), message, pacer):
-                    return None
+                sent = await self._send(thread, live_post(message, authors), message, pacer)
+                if sent is not _Sent.SENT:
+                    return await self._not_sent(thread, sent, posted)
                 posted += 1
             cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
             await self._store.advance(*key, cursor_at, cursor_ids)
         return posted
 
+    async def _not_sent(self, thread: SlackThread, sent: _Sent, posted: int) -> int | None:
+        """After a post that did not go out: None stops the channel's pass (its lease is
+        lost); a refusal backs off this thread alone (an archived channel, a deleted card, a
+        post Slack will not take) so the channel's other threads go on."""
+        if sent is _Sent.LEASE_LOST:
+            return None
+        await self._slack_back_off(thread, None)
+        return posted
+
+    async def _slack_back_off(self, thread: SlackThread, error: BaseException | None) -> None:
+        failures = thread.failures + 1
+        wait = min(self._base * 2 ** min(failures - 1, 16), BACKOFF_MAX)
+        log.warning("threads: %s backs off %s after Slack: %s", thread.root_ts, wait, error)
+        await self._store.back_off(
+            thread.conversation_id, thread.channel_id, failures, self._clock() + wait
+        )
+
     async def _send(
         self, thread: SlackThread, post: Post, message: Message | None, pacer: Pacer
-    ) -> bool:
+    ) -> _Sent:
         """One post into the thread, at the channel's pace; Slack's 429 waited out and the same
-        post retried. False: Slack refused it (left for a later pass)."""
+        post retried. REFUSED: Slack would not take it (left for a later pass)."""
         metadata = None
         if message is not None:
             metadata = {
@@ -304,7 +336,7 @@ class ThreadMirror:
             # Held again before each attempt: a wait out of a 429 may outlast the lease, and a
             # replica that took the channel over meanwhile may be posting this very message.
             if attempt and not await self._leases.hold(thread.channel_id):
-                return False
+                return _Sent.LEASE_LOST
             try:
                 await self._client.chat_postMessage(
                     channel=thread.channel_id,
@@ -314,19 +346,19 @@ class ThreadMirror:
                     metadata=metadata,
                 )
                 pacer.posted()
-                return True
+                return _Sent.SENT
             except SlackApiError as error:
                 pacer.posted()
                 wait = _retry_after(error)
                 if wait is None or attempt == SLACK_RETRIES or wait > RETRY_WAIT_MAX:
                     log.warning("threads: Slack refused a post in %s: %s", thread.root_ts, error)
-                    return False
+                    return _Sent.REFUSED
                 pacer.next_at = max(pacer.next_at, self._monotonic() + wait)
             except SLACK_FAILURES:
                 pacer.posted()
                 log.warning("threads: a post in %s failed", thread.root_ts, exc_info=True)
-                return False
-        return False
+                return _Sent.REFUSED
+        return _Sent.REFUSED
 
     async def _recovered(self, thread: SlackThread, messages: list[Message]) -> set[str]:
         """The message a stop left unrecorded, if Slack has it: read back from the thread."""
