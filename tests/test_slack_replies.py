@@ -251,3 +251,24 @@ async def test_a_reply_submission_delivered_twice_sends_once(slack: SlackHarness
     assert "Sent to the customer" in await outcome(slack, 2)
     await quiescent()
     assert await outbound(slack, card.id) == ["Once only"]
+
+
+async def test_a_customer_writing_from_elsewhere_meanwhile_is_shown_before_sending(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Parcel lost")
+    await customer_writes(slack, card.id, "Hello?")  # on WhatsApp
+    await slack.command(f"reply {card.id}")
+    form = await form_opened(slack)
+    backend = slack.service.backend._inner
+    assert isinstance(backend, LocalBackend)
+    body = {"from": "+385910000000", "to": OUR_NUMBER, "channel": "SMS", "contentType": "TEXT"}
+    await backend.receive_message(
+        card.id, MessageCreate.model_validate({**body, "content": {"text": "New phone"}})
+    )
+    await slack.submit(form, {FIELD_REPLY: {FIELD_REPLY: text_value("On its way")}})
+    [*_, update] = await slack.settle("views.update", 2)
+    again = texts(update.args["view"]["blocks"])
+    assert "the customer has written since from +385910000000 on SMS" in again
+    assert "*To* +385910000000 on *SMS*" in again
+    assert await outbound(slack, card.id) == []

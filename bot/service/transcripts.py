@@ -72,6 +72,17 @@ class Sent:
     message: Message
 
 
+class ReplyTargetChanged(InvalidInput):
+    """The customer wrote from another address or channel after the form showed one."""
+
+    def __init__(self, plan: ReplyPlan) -> None:
+        super().__init__(
+            f"Not sent: the customer has written since from {plan.customer} on"
+            f" {plan.channel.value}. Check the new address and channel, then Send again."
+        )
+        self.plan = plan
+
+
 class Transcripts:
     """Messages and notes of one conversation at a time. `authorize` is the service's own
     check (ConversationService.authorize), so refusals are audited the same way."""
@@ -178,10 +189,21 @@ class Transcripts:
             last_inbound=inbound,
         )
 
-    async def reply(self, actor: Actor, conversation_id: str, text: str) -> Sent:
-        """Send `text` to the customer, on the channel they last wrote on."""
+    async def reply(
+        self,
+        actor: Actor,
+        conversation_id: str,
+        text: str,
+        *,
+        shown: tuple[str, Channel] | None = None,
+    ) -> Sent:
+        """Send `text` to the customer, on the channel they last wrote on. `shown`: the address
+        and channel a form showed; if the customer has written from another since, nothing is
+        sent (ReplyTargetChanged carries the new plan)."""
         _require_text("reply", text, MESSAGE_TEXT_MAX, "send")
         plan = await self.reply_plan(actor, conversation_id)
+        if shown is not None and shown != (plan.customer, plan.channel):
+            raise ReplyTargetChanged(plan)
         try:
             request = MessageCreate.model_validate(
                 {

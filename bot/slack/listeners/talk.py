@@ -24,8 +24,9 @@ from bot.commands.spec import NoteCommand, ReplyCommand
 from bot.commands.subcommands.transcripts import sent_line
 from bot.errors import InvalidInput
 from bot.messages import MESSAGE_TEXT_MAX, NOTE_MAX
-from bot.models import Actor
+from bot.models import Actor, Channel
 from bot.service.conversation_ids import with_full_id
+from bot.service.transcripts import ReplyTargetChanged
 from bot.slack.blocks.messages import error_mrkdwn
 from bot.slack.blocks.modals import loading_modal, problem_modal
 from bot.slack.blocks.mrkdwn import Mrkdwn
@@ -179,8 +180,14 @@ def register(app: AsyncApp, deps: SlackContext) -> None:
         async with observed(deps.metrics, "view", "reply"):
             try:
                 actor = await deps.identity.actor(user)
-                sent = await deps.service.transcripts.reply(actor, ref.id, text)
+                sent = await deps.service.transcripts.reply(actor, ref.id, text, shown=_shown(ref))
                 after = done_modal("Reply sent", sent_line(sent), text)
+            except ReplyTargetChanged as changed:
+                # Drawn again with the new address and channel: Send now goes where it says.
+                new = changed.plan
+                after = reply_modal(
+                    reply_ref(new), text, last_inbound=new.last_inbound, problem=str(changed)
+                )
             except MaybeDone as error:
                 # Infobip may have taken it: Send again could reach the customer twice.
                 after = problem_modal(REPLY_TITLE, _maybe_sent(ref.id, error))
@@ -212,6 +219,13 @@ def register(app: AsyncApp, deps: SlackContext) -> None:
             except Exception as error:
                 after = note_modal(ref, text, problem=_not_done("saved", error))
             await _show(client, view, after)
+
+
+def _shown(ref: TalkRef) -> tuple[str, Channel] | None:
+    """The address and channel the form showed (None from a form that showed neither)."""
+    if ref.customer is None or ref.channel is None or ref.channel not in Channel.__members__:
+        return None
+    return ref.customer, Channel(ref.channel)
 
 
 def _submission(view: dict[str, Any]) -> str:
