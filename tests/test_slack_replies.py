@@ -192,6 +192,10 @@ class RefusingSends:
         if not (sending and self.on):
             await self.app(scope, receive, send)
             return
+        # Read the request to its end first, as a server does: an unread body left on a
+        # kept-alive connection would hold up the client's next request.
+        while (await receive()).get("more_body"):
+            pass
         text = "Message could not be sent: the channel refused the destination."
         body = json.dumps(
             {"requestError": {"serviceException": {"messageId": "BAD_REQUEST", "text": text}}}
@@ -229,8 +233,12 @@ async def test_infobip_refusing_a_reply_is_said_in_the_form_with_the_text_kept(
 
             infobip.on = False  # Infobip takes it now: Send again from the same form
             retry = {FIELD_REPLY: {FIELD_REPLY: text_value("On its way")}}
-            await slack.submit(again_view(slack, update), retry)
-            assert "Sent to the customer" in await outcome(slack, 3)
+            ack = await slack.submit(again_view(slack, update), retry)
+            assert ack.status_code == 200 and ack.json()["response_action"] == "update", ack.text
+            # Measured: on a loaded machine the Infobip client's next request after a refusal
+            # has taken over 5 s to start now and then (noted in issue 18): waited for longer.
+            [*_, sent] = await slack.fake.wait_for("views.update", count=3, timeout=30)
+            assert "Sent to the customer" in texts(sent.args["view"]["blocks"])
     finally:
         await engine.dispose()
 
