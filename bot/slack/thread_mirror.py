@@ -109,6 +109,11 @@ class _Polls:
         self.counts[key] = self.counts.get(key, 0) + 1
         return self.counts[key]
 
+    def forget(self, key: tuple[str, str]) -> None:
+        """A retired thread is polled no more: its count goes, so the map holds open threads
+        only (it would otherwise grow with every thread this process ever mirrored)."""
+        self.counts.pop(key, None)
+
 
 class ThreadMirror:
     def __init__(
@@ -225,7 +230,7 @@ class ThreadMirror:
                     thread.conversation_id, thread.cursor_at, PER_THREAD
                 )
         except NotFound:
-            await self._store.retire(*key)  # the conversation is gone: nothing will come
+            await self._retire(key)  # the conversation is gone: nothing will come
             return None
         except BackendUnavailable as error:
             await self._back_off(thread, error)
@@ -284,7 +289,7 @@ class ThreadMirror:
                 sent = await self._send(thread, closed_post(), None, pacer)
                 if sent is not _Sent.SENT:
                     return await self._not_sent(thread, sent, posted)
-                await self._store.retire(*key)
+                await self._retire(key)
                 return posted + 1
             if posted >= budget:
                 break
@@ -299,6 +304,10 @@ class ThreadMirror:
             cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
             await self._store.advance(*key, cursor_at, cursor_ids)
         return posted
+
+    async def _retire(self, key: tuple[str, str]) -> None:
+        await self._store.retire(*key)
+        self._polls.forget(key)
 
     async def _not_sent(self, thread: SlackThread, sent: _Sent, posted: int) -> int | None:
         """After a post that did not go out: None stops the channel's pass (its lease is
