@@ -73,6 +73,7 @@ class Runtime:
     escalations: EscalationService
     slack: SlackContext  # what the Slack listeners are given
     jobs: Jobs  # what the scheduler runs (bot/jobs/scheduler.py starts them)
+    mirror: ThreadMirror  # its workers started by jobs.threads; a pass run by hand: run_pass
     # What `aclose` closes: what was built here, not what the caller passed in.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
@@ -172,7 +173,7 @@ async def build_runtime(
     )
     # Whichever surface closes a conversation, its threads get a last poll and retire.
     conversations.when_closed(mirror.conversation_closed)
-    jobs.threads = mirror.run_pass
+    jobs.threads = mirror.keep_up
     closers.append(mirror.release)
     claims = CardClaims(engine, clock=clock)
     slack = SlackContext(
@@ -206,6 +207,7 @@ async def build_runtime(
         escalations=escalations,
         slack=slack,
         jobs=jobs,
+        mirror=mirror,
         closers=closers,
     )
 

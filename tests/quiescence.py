@@ -10,7 +10,9 @@ beat a guessed sleep.
 
 Not waited for: what runs for as long as the bot serves (uvicorn's servers and connections,
 Socket Mode's loops), i.e. the tasks already running when a bot came up (`standing`), unless
-they run the bot's own code (its start-up catch-up of a missed digest is work).
+they run the bot's own code (its start-up catch-up of a missed digest is work); and the thread
+mirror's channel workers, which run as long as their channel has open threads (tests that
+mirror run its pass themselves).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import bot
+from bot.slack.thread_mirror import WORKER_PREFIX
 
 _BOT_CODE = str(Path(bot.__file__).parent)
 _standing: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
@@ -33,7 +36,8 @@ def standing() -> None:
 
 def pending() -> set[asyncio.Task[Any]]:
     """The bot's work that has not finished yet."""
-    return asyncio.all_tasks() - set(_standing) - {asyncio.current_task()}
+    work = asyncio.all_tasks() - set(_standing) - {asyncio.current_task()}
+    return {task for task in work if not task.get_name().startswith(WORKER_PREFIX)}
 
 
 async def quiescent(seconds: float = 10.0) -> None:

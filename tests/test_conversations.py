@@ -244,6 +244,9 @@ async def test_list_filters_by_status_queue_agent_and_tag(stack: Stack) -> None:
     assert await ids(statuses=["CLOSED"]) == {c}
     assert await ids(statuses=["OPEN", "WAITING"]) == {a, b}
     assert await ids(unassigned=True, statuses=["OPEN"]) == {a}
+    # Which of these are closed: one request (the thread mirror's check).
+    assert await ids(conversationIds=[a, c], statuses=["CLOSED"]) == {c}
+    assert await ids(conversationIds=[a, b]) == {a, b}
 
 
 async def test_every_change_is_audited_with_actor_and_values(stack: Stack) -> None:

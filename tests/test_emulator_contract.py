@@ -233,10 +233,12 @@ async def test_conversations_order_by_any_property(http: httpx.AsyncClient) -> N
 
 
 async def test_list_filters_map_onto_the_backend(http: httpx.AsyncClient) -> None:
-    await create(http, topic="a", priority="HIGH", queueId="q1", agentId="a1")
+    a = await create(http, topic="a", priority="HIGH", queueId="q1", agentId="a1")
     await create(http, topic="b", priority="HIGH", queueId="q2")
-    await create(http, topic="c", priority="LOW", queueId="q1", status="WAITING")
+    c = await create(http, topic="c", priority="LOW", queueId="q1", status="WAITING")
     cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({"conversationIds": [a["id"], c["id"]]}, ["a", "c"]),
+        ({"conversationIds": c["id"], "status": "OPEN"}, []),
         ({"priority": "HIGH"}, ["a", "b"]),
         ({"status": "WAITING"}, ["c"]),
         ({"queueIds": ["q1", "q2"], "priority": "HIGH"}, ["a", "b"]),

@@ -191,6 +191,23 @@ async def test_ephemeral_messages_are_kept_apart_for_their_user(
     assert error.response["error"] == "user_not_found"
 
 
+async def test_replies_since_oldest_keep_the_parent_first(client: AsyncWebClient) -> None:
+    parent = await client.chat_postMessage(channel="C0BILLING", text="card")
+    replies = [
+        (await client.chat_postMessage(channel="C0BILLING", text=t, thread_ts=parent["ts"]))["ts"]
+        for t in ("one", "two", "three")
+    ]
+    thread = {"channel": "C0BILLING", "ts": parent["ts"]}
+    after = await client.conversations_replies(**thread, oldest=replies[0])
+    assert [m["text"] for m in after["messages"]] == ["card", "two", "three"]
+    at = await client.conversations_replies(**thread, oldest=replies[1], inclusive=True)
+    assert [m["text"] for m in at["messages"]] == ["card", "two", "three"]
+    refusal = await refused(
+        client.api_call("conversations.replies", params={**thread, "oldest": "x"})
+    )
+    assert refusal.response["error"] == "invalid_arguments"
+
+
 async def test_get_permalink(client: AsyncWebClient) -> None:
     posted = await client.chat_postMessage(channel="C0BILLING", text="x")
     link = await client.chat_getPermalink(channel="C0BILLING", message_ts=posted["ts"])

@@ -511,6 +511,7 @@ async def test_a_single_value_filter_is_exactly_one_request(make: Any) -> None:
     backend, server, _ = make(Server.script(page("conversations", [conv()], total=31)))
     result = await backend.list(
         ConversationFilter(
+            conversationIds=["c1", "c2"],
             statuses=[Status.OPEN],
             queueIds=["q1", "q2"],
             tags=["vip", "billing"],
@@ -525,6 +526,8 @@ async def test_a_single_value_filter_is_exactly_one_request(make: Any) -> None:
     [request] = server.requests
     assert request.url.params.multi_items() == [
         ("orderBy", "updatedAt:asc"),
+        ("conversationIds", "c1"),
+        ("conversationIds", "c2"),
         ("queueIds", "q1"),
         ("queueIds", "q2"),
         ("tagNames", "vip"),

@@ -11,6 +11,7 @@ import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,11 +21,21 @@ from bot.devtools.fakeslack import StoredMessage
 from bot.devtools.loopback import serve_in_background
 from bot.messages import MessageCreate
 from bot.models import ConversationPatch, Status
-from bot.slack.thread_mirror import EVENT_TYPE, STATUS_EVERY, ThreadMirror
+from bot.slack.blocks.transcript import LIVE_BATCH
+from bot.slack.thread_mirror import STATUS_EVERY, WORKER_PREFIX, ThreadMirror
+from bot.slack.thread_posting import EVENT_TYPE
 from bot.state.threads import ChannelLeases
 from bot.timestamps import utcnow
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
-from tests.slack_harness import ANA, CHANNEL, SlackHarness, fake_workspace, running_bot, texts
+from tests.slack_harness import (
+    ANA,
+    CHANNEL,
+    SlackHarness,
+    eventually,
+    fake_workspace,
+    running_bot,
+    texts,
+)
 from tests.test_slack_threads import customer_writes, open_thread, replies
 
 # The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback; posts paced.
@@ -43,9 +54,20 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
 
 async def mirror(slack: SlackHarness) -> int:
     """One pass of the mirror job, as the scheduler runs it."""
-    run = slack.serving.runtime.jobs.threads
-    assert run is not None
-    return int(await run())
+    return await slack.serving.runtime.mirror.run_pass()
+
+
+def replica(slack: SlackHarness, **options: Any) -> ThreadMirror:
+    """Another replica's mirror over the same state database, holding leases of its own."""
+    runtime = slack.serving.runtime
+    return ThreadMirror(
+        runtime.slack.client,
+        runtime.conversations,
+        runtime.slack.threads,
+        ChannelLeases(runtime.engine, "replica-two", timedelta(seconds=30)),
+        timedelta(seconds=5),
+        **options,
+    )
 
 
 def said(messages: list[StoredMessage]) -> list[str]:
@@ -66,12 +88,37 @@ async def test_new_messages_appear_in_the_thread_in_order_and_once(slack: SlackH
     assert await mirror(slack) == 3
     assert await mirror(slack) == 0  # each once
 
+    # The thread's three new messages share one post (one turn of Slack's pace), in order.
     live = replies(slack, card.message)[1:]
-    drawn = said(live)
-    assert ["second" in drawn[0], "third" in drawn[1]] == [True, True]
-    assert f"*Agent* <@{ANA}>" in drawn[2] and "answered elsewhere" in drawn[2]
-    # Each post names its Infobip message in its metadata: how a restart tells it was posted.
-    assert all(m.metadata and m.metadata["event_payload"]["message_id"] for m in live)
+    assert len(live) == 1
+    drawn = texts(live[0].blocks)
+    assert drawn.index("second") < drawn.index("third") < drawn.index("answered elsewhere")
+    assert f"*Agent* <@{ANA}>" in drawn
+    # The post names its Infobip messages in its metadata: how a restart tells it was posted.
+    assert live[0].metadata is not None
+    assert len(live[0].metadata["event_payload"]["message_ids"]) == 3
+
+
+async def test_the_scheduler_keeps_each_channel_mirrored_by_its_own_worker(
+    tmp_path: Path,
+) -> None:
+    # As in production: the scheduler's job starts a worker per channel, and the worker polls
+    # its threads every interval. Nobody runs a pass by hand here.
+    config = {"threads": {"poll_interval": "1s"}}
+    async with running_bot(tmp_path, config=config) as slack:
+        card = await slack.create("By itself")
+        await open_thread(slack, card)
+        for text in ("first by itself", "second by itself"):
+            await customer_writes(slack, card.id, text)
+
+            def shown(text: str = text) -> bool:
+                return any(text in t for t in said(replies(slack, card.message)))
+
+            await eventually(shown, seconds=8)
+        workers = [t for t in asyncio.all_tasks() if t.get_name().startswith(WORKER_PREFIX)]
+        assert [t.get_name() for t in workers] == [WORKER_PREFIX + CHANNEL]
+    # The bot's stop ended the worker.
+    assert all(worker.done() for worker in workers)
 
 
 async def test_a_restart_between_a_post_and_its_record_neither_repeats_nor_loses(
@@ -88,9 +135,9 @@ async def test_a_restart_between_a_post_and_its_record_neither_repeats_nor_loses
         assert await mirror(slack) == 1
         # As if the bot stopped after Slack took the post and before the cursor was written.
         posted = replies(slack, card.message)[-1]
-        message_id = posted.metadata["event_payload"]["message_id"]  # type: ignore[index]
+        message_ids = posted.metadata["event_payload"]["message_ids"]  # type: ignore[index]
         await store.advance(card.id, CHANNEL, before.cursor_at, before.cursor_ids)
-        await store.posting(card.id, CHANNEL, message_id)
+        await store.posting(card.id, CHANNEL, message_ids[-1])
         await customer_writes(slack, card.id, "while it was down")
 
     async with running_bot(tmp_path, fake=fake, config=CONFIG) as slack:
@@ -118,42 +165,63 @@ async def test_a_post_that_never_reached_slack_is_made_after_a_restart(tmp_path:
 async def test_two_replicas_post_each_message_once(slack: SlackHarness) -> None:
     card = await slack.create("Two replicas")
     await open_thread(slack, card)
-    runtime = slack.serving.runtime
-    other = ThreadMirror(
-        runtime.slack.client,
-        runtime.conversations,
-        runtime.slack.threads,
-        ChannelLeases(runtime.engine, "replica-two", timedelta(seconds=30)),
-        timedelta(seconds=5),
-    )
+    other = replica(slack)
     for n in range(3):
         await customer_writes(slack, card.id, f"message {n}")
     counts = await asyncio.gather(mirror(slack), other.run_pass())
     assert sorted(counts) == [0, 3]  # the channel's lease holder posted, the other did not
     assert await other.run_pass() == 0 and await mirror(slack) == 0
-    drawn = said(replies(slack, card.message)[1:])
-    assert [f"message {n}" in drawn[n] for n in range(3)] == [True] * 3
+    drawn = " ".join(said(replies(slack, card.message)[1:]))
+    assert [drawn.count(f"message {n}") for n in range(3)] == [1, 1, 1], drawn
 
 
 async def test_a_slack_429_burst_posts_everything_in_order_at_slacks_pace(
     slack: SlackHarness,
 ) -> None:
-    card = await slack.create("Burst")
-    await open_thread(slack, card)
-    for n in range(6):
-        await customer_writes(slack, card.id, f"burst {n}")
+    cards = [await slack.create(f"Burst {n}") for n in range(3)]
+    for card in cards:
+        await open_thread(slack, card)
+    # The first thread has more than one post holds; each thread's messages stay in order.
+    for n in range(LIVE_BATCH + 2):
+        await customer_writes(slack, cards[0].id, f"burst {n}.")
+    for card in cards[1:]:
+        await customer_writes(slack, card.id, f"one for {card.id}")
     slack.fake.fail("chat.postMessage", times=2, retry_after=1)
-    assert await mirror(slack) == 6
-    drawn = said(replies(slack, card.message)[1:])
-    assert [f"burst {n}" in drawn[n] for n in range(6)] == [True] * 6, drawn
+    assert await mirror(slack) == LIVE_BATCH + 4
+    drawn = " ".join(said(replies(slack, cards[0].message)[1:]))
+    places = [drawn.index(f"burst {n}.") for n in range(LIVE_BATCH + 2)]
+    assert places == sorted(places), drawn
+    for card in cards[1:]:
+        assert f"one for {card.id}" in said(replies(slack, card.message))[-1]
     # Never faster than Slack's one message per second in the channel (the fake's clock).
     times = [
         call.time
         for call in slack.fake.calls_to("chat.postMessage", faulted=False)
-        if call.args.get("thread_ts") == card.message.ts
-    ][-6:]
+        if (call.args.get("metadata") or {}).get("event_type") == EVENT_TYPE
+    ]
+    assert len(times) == 4  # 12 messages in two posts, and one each for the others
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= 0.95, gaps
+
+
+async def test_a_long_slack_retry_after_makes_the_channel_wait_and_loses_nothing(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Throttled channel")
+    await open_thread(slack, card)
+    now = [0.0]
+    paced = replica(slack, monotonic=lambda: now[0])
+    await customer_writes(slack, card.id, "held by Slack")
+    # Longer than the client waits out by itself: the post fails and the channel waits.
+    slack.fake.fail("chat.postMessage", retry_after=30)
+    assert await paced.run_pass() == 0
+    asked = len(slack.fake.calls_to("chat.postMessage"))
+    now[0] += 20
+    assert await paced.run_pass() == 0
+    assert len(slack.fake.calls_to("chat.postMessage")) == asked  # Slack is not asked meanwhile
+    now[0] += 11
+    assert await paced.run_pass() == 1
+    assert "held by Slack" in said(replies(slack, card.message))[-1]
 
 
 async def test_a_closed_conversations_thread_says_so_and_retires(slack: SlackHarness) -> None:
@@ -257,10 +325,10 @@ async def test_a_close_made_in_infobip_itself_is_noticed_and_retires_the_thread(
     await open_thread(slack, card)
     backend = slack.serving.runtime.backend
     await backend.patch(card.id, ConversationPatch(status=Status.CLOSED))  # not through convbot
-    # Every STATUS_EVERY-th pass asks for the conversation instead of its messages.
+    # Every STATUS_EVERY-th pass of a channel asks which of its conversations closed (one
+    # request for all its threads), and a closed one's thread gets its last poll at once.
     for _ in range(STATUS_EVERY - 1):
         assert await mirror(slack) == 0
-    assert await mirror(slack) == 0  # the status pass: closed, so the next is the last
     assert await mirror(slack) == 1
     assert "Conversation closed" in said(replies(slack, card.message))[-1]
     store = slack.serving.runtime.slack.threads.store

@@ -102,9 +102,7 @@ def told(slack: SlackHarness, user: str, card: Card) -> list[str]:
 
 
 async def mirror(slack: SlackHarness) -> int:
-    run = slack.serving.runtime.jobs.threads
-    assert run is not None
-    return int(await run())
+    return await slack.serving.runtime.mirror.run_pass()
 
 
 # --- customer, note, off -------------------------------------------------------------------------

@@ -59,6 +59,8 @@ def order_by(column: Any, descending: bool) -> list[Any]:
 
 def conditions(query: ConversationFilter) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
+    if query.conversationIds:
+        where.append(C.id.in_(query.conversationIds))
     if query.statuses:
         where.append(C.status.in_([s.value for s in query.statuses]))
     if query.priorities:

@@ -39,8 +39,9 @@ class Jobs:
     # Hourly on every replica, by job id, so the state tables stay small (deleting what another
     # replica already deleted is harmless).
     housekeeping: dict[str, Callable[[], Awaitable[object]]]
-    # The thread mirror's pass (bot/slack/thread_mirror.py), every `threads.poll_interval` on
-    # every replica; each posts in the channels whose lease it holds.
+    # The thread mirror (bot/slack/thread_mirror.py), every `threads.poll_interval` on every
+    # replica: it starts a worker for each channel with open threads that has none; a replica's
+    # workers post in the channels whose lease it holds.
     threads: Callable[[], Awaitable[object]] | None = None
 
 
@@ -88,7 +89,6 @@ def start_scheduler(work: Jobs, config: OpsConfig) -> AsyncIOScheduler:
             work.threads,
             IntervalTrigger(seconds=config.threads.poll_interval.total_seconds()),
             id="threads:mirror",
-            # A long pass (a burst, paced at Slack's one post a second) delays the next one.
             coalesce=True,
             max_instances=1,
         )

@@ -27,6 +27,8 @@ holds its schedule's next run (max_instances=1), a listener's answer is late.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -56,12 +58,15 @@ def _fits_deadline(wait: float) -> bool:
     return left is None or wait + JITTER < left
 
 
-def _retry_after(response: HttpResponse) -> int | None:
-    wait = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
+def retry_after(headers: Mapping[str, str | Sequence[str]]) -> int | None:
+    """Slack's Retry-After, in whole seconds (1 when a 429 names none), from a retry handler's
+    HttpResponse (lists of values) or a SlackApiError's response (one value each); None when it
+    is not a number (slack_sdk could not sleep on it either)."""
+    wait = next((v for k, v in headers.items() if k.lower() == "retry-after"), "1")
     try:
-        return int(wait[0])
+        return int(wait if isinstance(wait, str) else wait[0])
     except (IndexError, ValueError):
-        return None  # slack_sdk could not sleep on it either
+        return None
 
 
 class _BoundedRateLimit(AsyncRateLimitErrorRetryHandler):
@@ -77,7 +82,7 @@ class _BoundedRateLimit(AsyncRateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        wait = _retry_after(response)
+        wait = retry_after(response.headers)
         return wait is not None and wait <= MAX_RETRY_AFTER and _fits_deadline(wait)
 
 

@@ -2,22 +2,23 @@
 replica mirrors the channels it holds a lease on, asking once per open thread for the messages
 after the thread's cursor and posting them into the thread in order, each once.
 
-- One request per open thread per pass: `list_messages(createdAfter=cursor)`, or, every
-  STATUS_EVERY-th pass of a thread, the conversation itself (closed?) instead. A close made
-  through convbot marks its threads at once (`ThreadStore.closing`); they get a last poll, the
-  line "Conversation closed", and retire.
+- One request per open thread per pass: `list_messages(createdAfter=cursor)`, the due threads of
+  a channel asked POLLS_AT_ONCE at a time. Whether conversations closed in Infobip itself is one
+  more request per channel every STATUS_EVERY-th pass (the list filtered by the threads'
+  conversation ids and CLOSED), not one per thread. A close made through convbot marks its
+  threads at once (`ThreadStore.closing`); they get a last poll, the line "Conversation
+  closed", and retire.
 - Once each, across restarts and replicas: a channel is mirrored by the replica holding its
   lease (bot/state/threads.py ChannelLeases), renewed before every post, so a replica that lost
-  it stops. The cursor moves only after the post; the message being posted is recorded first
-  (`posting_id`), and a thread whose record is still set on a later pass (a stop between the
-  post and the cursor) is read back from Slack (conversations.replies with
-  include_all_metadata): each post carries its Infobip message id in its metadata, so a post
-  that reached Slack is not made again, and one that did not is.
-- Paced: about one post per second per channel, Slack's chat.postMessage limit ("1 message per
-  second to a specific channel", docs.slack.dev/apis/web-api/rate-limits), in the one replica
-  that holds the channel. A burst waits its turn, in order; nothing is dropped: what a pass
-  could not post is asked for again by the next, from the cursor. On Slack's 429 the same
-  message is retried after its Retry-After.
+  it stops; a thread whose cursor moved since it was polled (another replica posted meanwhile)
+  waits for its next poll. The cursor moves only after the post; a post is recorded before it
+  is made and read back after a stop (bot/slack/thread_posting.py), so a post that reached
+  Slack is not made again, and one that did not is.
+- Paced: about one post per second per channel (Slack's limit; thread_posting.py), in the one
+  replica that holds the channel. A thread's waiting messages share a post (up to LIVE_BATCH,
+  bot/slack/blocks/transcript.py), so a burst costs one turn and a backlog drains fast; the
+  channel's threads take turns oldest news first. Nothing is dropped: what a pass could not post
+  is asked for again by the next, from the cursor.
 - Infobip's 429 or 5xx backs that thread off, exponentially up to BACKOFF_MAX, or for the
   Retry-After it gave; its cursor stays where it was.
 - Never an echo: a reply written in the thread itself (`thread_replies`, bot/slack/
@@ -35,21 +36,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import deadlines
 from bot.errors import BackendUnavailable, NotFound, RateLimited
+from bot.field_rules import CONVERSATION_IDS_MAX
 from bot.messages import Direction, Message
-from bot.models import Actor
+from bot.models import Actor, ConversationFilter, Status
 from bot.service.conversations import ConversationService
-from bot.slack.blocks.transcript import Authors, Post, closed_post, live_post
+from bot.slack.blocks.transcript import Authors, closed_post, live_posts
 from bot.slack.failures import SLACK_FAILURES
+from bot.slack.thread_posting import POST_INTERVAL, POST_SECONDS, Pacer, Sent, ThreadPoster
 from bot.slack.threads import SlackThreads
 from bot.state.thread_replies import ThreadReplyRecords
 from bot.state.threads import ChannelLeases, SlackThread, ThreadStore
@@ -60,59 +61,21 @@ log = logging.getLogger(__name__)
 CHANNELS_PER_PASS = 50
 THREADS_PER_CHANNEL = 100
 PER_THREAD = 20  # messages asked for per thread per pass
+POLLS_AT_ONCE = 5  # a channel's due threads asked concurrently (one HTTP connection each)
 POSTS_PER_CHANNEL = 30  # ~30 s of posting at Slack's pace; the rest waits for the next pass
-POST_INTERVAL = 1.0  # seconds between two posts in one channel (Slack: 1 per second)
-SLACK_RETRIES = 3  # a post still refused after these waits is left for the next pass
-RETRY_WAIT_MAX = 5.0  # a longer Retry-After leaves the post for a later pass, lease renewed
+WORKER_PREFIX = "convbot-threads:"  # a channel worker's task name, then its channel
+WORKER_REST = 1.0  # seconds at least between a channel worker's passes
 POLL_SECONDS = 5.0  # one thread's request, its client's retries included
-STATUS_EVERY = 12  # every 12th pass of a thread asks whether its conversation closed
+STATUS_EVERY = 12  # every 12th pass of a channel asks which of its conversations closed
 BACKOFF_MAX = timedelta(minutes=5)
-EVENT_TYPE = "convbot_conversation_message"  # the posts' metadata: which message each is
-REPLIES_READ_MAX = 1000  # replies read back to find an unrecorded post (one page)
 
 
-class _Sent(Enum):
-    SENT = "sent"
-    REFUSED = "refused"  # by Slack, or the call failed: this thread backs off
-    LEASE_LOST = "lease lost"  # another replica has the channel now: this pass stops
+@dataclass(frozen=True)
+class _Done:
+    """What one thread's turn posted: messages drawn (and closing lines), Slack posts made."""
 
-
-@dataclass
-class Pacer:
-    """One channel's posts, at most one per `interval` seconds."""
-
-    interval: float
-    monotonic: Callable[[], float]
-    sleep: Callable[[float], Awaitable[object]]
-    next_at: float = 0.0
-
-    async def turn(self) -> None:
-        """Wait until the channel may take the next post."""
-        wait = self.next_at - self.monotonic()
-        if wait > 0:
-            await self.sleep(wait)
-
-    def posted(self) -> None:
-        """A post's call returned: the next waits a whole interval from now. From the answer,
-        not the request: Slack may take a post any time before it answers (and the client's
-        own retries, a 429 waited out inside it, may have sent it only just now), so two posts
-        a second apart at the answers are never less than a second apart at Slack."""
-        self.next_at = self.monotonic() + self.interval
-
-
-@dataclass
-class _Polls:
-    counts: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    def next(self, thread: SlackThread) -> int:
-        key = (thread.conversation_id, thread.channel_id)
-        self.counts[key] = self.counts.get(key, 0) + 1
-        return self.counts[key]
-
-    def forget(self, key: tuple[str, str]) -> None:
-        """A retired thread is polled no more: its count goes, so the map holds open threads
-        only (it would otherwise grow with every thread this process ever mirrored)."""
-        self.counts.pop(key, None)
+    messages: int = 0
+    posts: int = 0
 
 
 class ThreadMirror:
@@ -129,7 +92,7 @@ class ThreadMirror:
         clock: Callable[[], datetime] = utcnow,
         replies: ThreadReplyRecords | None = None,
     ) -> None:
-        self._client = client
+        self._poster = ThreadPoster(client, threads.store, leases, clock=clock)
         self._replies = replies
         self._service = service
         self._threads = threads
@@ -139,18 +102,40 @@ class ThreadMirror:
         self._sleep = sleep
         self._monotonic = monotonic
         self._clock = clock
+        # Per channel this replica mirrors; channels with no open thread left are forgotten.
         self._pacers: dict[str, Pacer] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._polls = _Polls()
-        self._actor = Actor(id="convbot:threads", surface="slack")
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._asked: dict[str, dict[tuple[str, str], float]] = {}
+        self._passes: dict[str, int] = {}
+        self._held: set[str] = set()
 
     async def conversation_closed(self, actor: Actor, conversation_id: str) -> None:
         """The service's close hook: the conversation's threads get their last poll."""
         await self._store.closing(conversation_id)
 
+    async def keep_up(self) -> int:
+        """The scheduler's job, every poll interval: each channel with open threads gets a
+        worker unless it has one (a new channel, or one whose worker stopped); how many were
+        started. A worker runs its channel's passes back to back, each thread asked once per
+        interval, so a channel that is posting a burst never delays another's polls, and a
+        pass that ran long is followed at once by the next, not at the scheduler's next tick."""
+        channels = await self._channels()
+        started = 0
+        for channel in channels:
+            worker = self._workers.get(channel)
+            if worker is None or worker.done():
+                self._workers[channel] = asyncio.create_task(
+                    self._work(channel), name=f"{WORKER_PREFIX}{channel}"
+                )
+                started += 1
+        return started
+
     async def run_pass(self) -> int:
-        """One pass over the channels this replica holds; how many messages it posted."""
-        channels = await self._store.open_channels(CHANNELS_PER_PASS)
+        """One pass over the channels this replica holds, each until nothing is left to post;
+        how many messages it posted (a closing line counts as one)."""
+        channels = await self._channels()
+        self._asked.clear()  # by hand: every thread is asked, whenever it last was
         done = await asyncio.gather(*(self._channel(c) for c in channels), return_exceptions=True)
         posted = 0
         for channel, result in zip(channels, done, strict=True):
@@ -161,9 +146,51 @@ class ThreadMirror:
         return posted
 
     async def release(self) -> None:
-        """On a clean stop: the channels this replica held pass to another at once."""
-        for channel in list(self._pacers):
+        """On a clean stop: the workers stop and the channels this replica held pass to
+        another at once."""
+        workers = [w for w in self._workers.values() if not w.done()]
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        self._workers.clear()
+        for channel in list(self._held):
             await self._leases.release(channel)
+
+    async def _channels(self) -> list[str]:
+        """The channels with open threads (at most CHANNELS_PER_PASS); what this replica kept
+        for channels with none left is forgotten, and their leases released."""
+        channels = await self._store.open_channels(CHANNELS_PER_PASS)
+        for gone in set(self._pacers) - set(channels):
+            self._passes.pop(gone, None)
+            self._asked.pop(gone, None)
+            self._pacers.pop(gone, None)
+            lock, worker = self._locks.get(gone), self._workers.get(gone)
+            if lock is not None and not lock.locked():
+                self._locks.pop(gone)
+            if worker is not None and worker.done():
+                self._workers.pop(gone)
+            if gone in self._held:
+                self._held.discard(gone)
+                await self._leases.release(gone)  # nothing left to mirror there
+        return channels
+
+    async def _work(self, channel: str) -> None:
+        """A channel's worker: a pass, then the next when its first thread is due again (a
+        poll interval after it was last asked, at least WORKER_REST later). It stops when
+        another replica holds the channel or no thread there is due; `keep_up` starts it
+        again when there is work."""
+        interval = self._base.total_seconds()
+        while True:
+            try:
+                await self._channel(channel)
+                if channel not in self._held or not await self._store.open_in(channel, 1):
+                    return
+            except Exception:
+                log.exception("mirroring threads in %s failed", channel)
+                return
+            now = self._monotonic()
+            due = min(self._asked.get(channel, {}).values(), default=now) + interval
+            await self._sleep(max(WORKER_REST, due - now))
 
     async def _channel(self, channel: str) -> int:
         # Two passes of this replica (the job's, one run by hand) take turns on a channel: the
@@ -172,12 +199,20 @@ class ThreadMirror:
             return await self._mirror(channel)
 
     async def _mirror(self, channel: str) -> int:
-        if not await self._leases.hold(channel):
-            return 0  # another replica mirrors it
         pacer = self._pacers.setdefault(channel, Pacer(POST_INTERVAL, self._monotonic, self._sleep))
+        if pacer.waiting() > POST_SECONDS:
+            return 0  # Slack asked this channel to wait longer than a pass would
+        if not await self._leases.hold(channel):
+            self._held.discard(channel)
+            return 0  # another replica mirrors it
+        self._held.add(channel)
+        self._passes[channel] = self._passes.get(channel, 0) + 1
+        if self._passes[channel] % STATUS_EVERY == 0:
+            await self._closed_elsewhere(channel)
         budget = POSTS_PER_CHANNEL
+        posted = 0
         authors: Authors | None = None
-        asked: dict[tuple[str, str], float] = {}  # thread → when this pass last polled it
+        asked = self._asked.setdefault(channel, {})  # thread → when it was last polled
         news: dict[tuple[str, str], _News] = {}  # polled, not yet posted
         # Posting is paced (a second a post) and a pass may post for a while: between two
         # posts, every thread whose poll interval has passed since it was last asked is asked
@@ -185,52 +220,83 @@ class ThreadMirror:
         # for its thread's next poll and the older messages ahead of it, not for a whole pass.
         # At most one request per thread per interval; the pass ends when nothing is left.
         while budget > 0:
-            for thread in await self._store.open_in(channel, THREADS_PER_CHANNEL):
-                key = (thread.conversation_id, thread.channel_id)
-                last = asked.get(key)
-                if key in news or (
-                    last is not None and self._monotonic() - last < self._base.total_seconds()
-                ):
-                    continue
-                asked[key] = self._monotonic()
-                messages = await self._poll(thread)
-                if not messages:
-                    continue
-                echoes = await self._echoes(thread, messages)
-                if echoes is None:
-                    continue  # a reply from the thread is being sent: its id comes next pass
-                news[key] = (thread, messages, echoes)
+            threads = await self._store.open_in(channel, THREADS_PER_CHANNEL)
+            for gone in set(asked) - {_key(t) for t in threads}:
+                del asked[gone]  # retired, or backing off: asked as soon as it is due again
+            due = [
+                thread
+                for thread in threads
+                if _key(thread) not in news
+                and self._monotonic() - asked.get(_key(thread), -1e9) >= self._base.total_seconds()
+            ]
+            for thread in due:
+                asked[_key(thread)] = self._monotonic()
+            for thread, found in zip(due, await self._poll_all(due), strict=True):
+                if found is not None:
+                    news[_key(thread)] = (thread, *found)
             if not news:
                 break
             thread, messages, echoes = news.pop(min(news, key=lambda k: _oldest_news(news[k])))
             if authors is None:
                 authors = await self._threads.authors()
-            posted = await self._post(thread, messages, authors, pacer, budget, echoes)
-            if posted is None:
-                break  # the lease was lost, or Slack would not take a post: stop here
-            budget -= posted
-        return POSTS_PER_CHANNEL - budget
+            done = await self._post(thread, messages, authors, pacer, budget, echoes)
+            if done is None:
+                break  # the lease was lost, or Slack throttles the channel: stop here
+            budget -= done.posts
+            posted += done.messages
+        return posted
+
+    async def _closed_elsewhere(self, channel: str) -> None:
+        """Which of the channel's conversations closed in Infobip itself: one list request per
+        CONVERSATION_IDS_MAX threads, not one per thread. Those get their last poll now."""
+        threads = await self._store.open_in(channel, THREADS_PER_CHANNEL)
+        ids = [t.conversation_id for t in threads if t.closed_at is None]
+        for start in range(0, len(ids), CONVERSATION_IDS_MAX):
+            chunk = ids[start : start + CONVERSATION_IDS_MAX]
+            query = ConversationFilter(
+                conversationIds=chunk, statuses=[Status.CLOSED], limit=len(chunk)
+            )
+            try:
+                with deadlines.within(POLL_SECONDS):
+                    page = await self._service.find(query)
+            except BackendUnavailable as error:
+                log.warning("threads: could not ask which closed in %s: %s", channel, error)
+                return  # asked again on the channel's next status pass
+            for conversation in page.items:
+                await self._store.closing(conversation.id)
+
+    async def _poll_all(
+        self, threads: Sequence[SlackThread]
+    ) -> list[tuple[list[Message], frozenset[str]] | None]:
+        """Each thread's new messages and echoes (None: nothing to post now), POLLS_AT_ONCE
+        threads at a time."""
+        gate = asyncio.Semaphore(POLLS_AT_ONCE)
+
+        async def one(thread: SlackThread) -> tuple[list[Message], frozenset[str]] | None:
+            async with gate:
+                messages = await self._poll(thread)
+                if not messages:
+                    return None
+                echoes = await self._echoes(thread, messages)
+                if echoes is None:
+                    return None  # a reply from the thread is being sent: its id comes next pass
+                return messages, echoes
+
+        return list(await asyncio.gather(*(one(thread) for thread in threads)))
 
     async def _poll(self, thread: SlackThread) -> list[Message] | None:
-        """The thread's messages after its cursor (its one request), or None when it was not
-        asked this pass (backing off, retired, or its status asked instead)."""
-        polls = self._polls.next(thread)
-        key = thread.conversation_id, thread.channel_id
+        """The thread's messages after its cursor (its one request), or None when it could not
+        be asked (backing off now, or gone)."""
         try:
             # The Infobip client's own retries (a 429's Retry-After, a 5xx) stay within this,
             # so one throttled thread cannot hold up its channel's others for long: past it,
             # the thread backs off instead.
             with deadlines.within(POLL_SECONDS):
-                if thread.closed_at is None and polls % STATUS_EVERY == 0:
-                    conversation = await self._service.get(thread.conversation_id)
-                    if conversation.is_closed:
-                        await self._store.closing(thread.conversation_id)
-                    return None
                 page = await self._service.transcripts.since(
                     thread.conversation_id, thread.cursor_at, PER_THREAD
                 )
         except NotFound:
-            await self._retire(key)  # the conversation is gone: nothing will come
+            await self._store.retire(*_key(thread))  # the conversation is gone: nothing will come
             return None
         except BackendUnavailable as error:
             await self._back_off(thread, error)
@@ -252,144 +318,90 @@ class ThreadMirror:
             return None
         return echoes.message_ids
 
-    async def _back_off(self, thread: SlackThread, error: BackendUnavailable) -> None:
+    async def _back_off(self, thread: SlackThread, error: BackendUnavailable | None) -> None:
+        """An exponential wait for this thread alone (Infobip's Retry-After honoured)."""
         failures = thread.failures + 1
         wait = min(self._base * 2 ** min(failures - 1, 16), BACKOFF_MAX)
         if isinstance(error, RateLimited) and error.retry_after is not None:
             wait = max(wait, min(timedelta(seconds=error.retry_after), BACKOFF_MAX))
         log.warning("threads: %s backs off %s after: %s", thread.conversation_id, wait, error)
-        await self._store.back_off(
-            thread.conversation_id, thread.channel_id, failures, self._clock() + wait
-        )
+        await self._store.back_off(*_key(thread), failures, self._clock() + wait)
 
     async def _post(
         self,
-        thread: SlackThread,
+        polled: SlackThread,
         messages: list[Message],
         authors: Authors,
         pacer: Pacer,
         budget: int,
         echoes: frozenset[str] = frozenset(),
-    ) -> int | None:
-        """Post `messages` in order, the cursor after each; how many were posted, or None
-        when the channel's pass must stop (lease lost, Slack refusing). `echoes`: replies
+    ) -> _Done | None:
+        """Post `messages` in order, the cursor after each post; what was posted, or None when
+        the channel's pass must stop (lease lost, Slack throttling it). `echoes`: replies
         written in the thread itself, passed over."""
-        key = thread.conversation_id, thread.channel_id
+        key = _key(polled)
+        if not await self._leases.hold(polled.channel_id):
+            return None
+        thread = await self._store.find(*key)
+        if thread is None or thread.retired or _cursor(thread) != _cursor(polled):
+            return _Done()  # moved since the poll (another replica posted): asked again later
         try:
-            already = await self._recovered(thread, messages) | echoes
+            already = await self._poster.recovered(thread, messages) | echoes
         except SLACK_FAILURES as error:
             # Whether the last post reached Slack is unknown: nothing more goes into this
             # thread until it can be read back; the channel's other threads go on.
-            await self._slack_back_off(thread, error)
-            return 0
-        cursor_at, cursor_ids = thread.cursor_at, list(thread.cursor_ids)
-        posted = 0
-        for message in messages:
-            if message is _CLOSING:
-                sent = await self._send(thread, closed_post(), None, pacer)
-                if sent is not _Sent.SENT:
-                    return await self._not_sent(thread, sent, posted)
-                await self._retire(key)
-                return posted + 1
-            if posted >= budget:
-                break
-            if message.id not in already:
-                if not await self._leases.hold(thread.channel_id):
-                    return None
-                await self._store.posting(*key, message.id)
-                sent = await self._send(thread, live_post(message, authors), message, pacer)
-                if sent is not _Sent.SENT:
-                    return await self._not_sent(thread, sent, posted)
-                posted += 1
-            cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
+            log.warning("threads: %s could not be read back: %s", thread.root_ts, error)
+            await self._back_off(thread, None)
+            return _Done()
+        new = [m for m in messages if m is not _CLOSING]
+        cursor_at, cursor_ids = _cursor(thread)
+        done = _Done()
+        passed = 0  # new[:passed] are behind the cursor
+        for post, group in live_posts([m for m in new if m.id not in already], authors):
+            if done.posts >= budget:
+                return done
+            sent = await self._poster.send(thread, post, group, pacer)
+            if sent is not Sent.SENT:
+                return await self._not_sent(thread, sent, done)
+            done = _Done(done.messages + len(group), done.posts + 1)
+            through = new.index(group[-1], passed) + 1
+            for message in new[passed:through]:
+                cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
+            passed = through
             await self._store.advance(*key, cursor_at, cursor_ids)
-        return posted
+        if passed < len(new):  # echoes and recovered posts after the last post
+            for message in new[passed:]:
+                cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
+            await self._store.advance(*key, cursor_at, cursor_ids)
+        if messages and messages[-1] is _CLOSING and done.posts < budget:
+            sent = await self._poster.send(thread, closed_post(), [], pacer)
+            if sent is not Sent.SENT:
+                return await self._not_sent(thread, sent, done)
+            await self._store.retire(*key)
+            done = _Done(done.messages + 1, done.posts + 1)
+        return done
 
-    async def _retire(self, key: tuple[str, str]) -> None:
-        await self._store.retire(*key)
-        self._polls.forget(key)
-
-    async def _not_sent(self, thread: SlackThread, sent: _Sent, posted: int) -> int | None:
-        """After a post that did not go out: None stops the channel's pass (its lease is
-        lost); a refusal backs off this thread alone (an archived channel, a deleted card, a
-        post Slack will not take) so the channel's other threads go on."""
-        if sent is _Sent.LEASE_LOST:
+    async def _not_sent(self, thread: SlackThread, sent: Sent, done: _Done) -> _Done | None:
+        """After a post that did not go out: None stops the channel's pass (its lease is lost,
+        or Slack throttles the channel); a refusal backs off this thread alone (an archived
+        channel, a deleted card, a post Slack will not take) so the channel's other threads go
+        on."""
+        if sent is Sent.LEASE_LOST or sent is Sent.THROTTLED:
             return None
-        await self._slack_back_off(thread, None)
-        return posted
-
-    async def _slack_back_off(self, thread: SlackThread, error: BaseException | None) -> None:
-        failures = thread.failures + 1
-        wait = min(self._base * 2 ** min(failures - 1, 16), BACKOFF_MAX)
-        log.warning("threads: %s backs off %s after Slack: %s", thread.root_ts, wait, error)
-        await self._store.back_off(
-            thread.conversation_id, thread.channel_id, failures, self._clock() + wait
-        )
-
-    async def _send(
-        self, thread: SlackThread, post: Post, message: Message | None, pacer: Pacer
-    ) -> _Sent:
-        """One post into the thread, at the channel's pace; Slack's 429 waited out and the same
-        post retried. REFUSED: Slack would not take it (left for a later pass)."""
-        metadata = None
-        if message is not None:
-            metadata = {
-                "event_type": EVENT_TYPE,
-                "event_payload": {
-                    "conversation_id": thread.conversation_id,
-                    "message_id": message.id,
-                },
-            }
-        for attempt in range(SLACK_RETRIES + 1):
-            await pacer.turn()
-            # Held again before each attempt: a wait out of a 429 may outlast the lease, and a
-            # replica that took the channel over meanwhile may be posting this very message.
-            if attempt and not await self._leases.hold(thread.channel_id):
-                return _Sent.LEASE_LOST
-            try:
-                await self._client.chat_postMessage(
-                    channel=thread.channel_id,
-                    thread_ts=thread.root_ts,
-                    text=post.text,
-                    blocks=post.blocks,
-                    metadata=metadata,
-                )
-                pacer.posted()
-                return _Sent.SENT
-            except SlackApiError as error:
-                pacer.posted()
-                wait = _retry_after(error)
-                if wait is None or attempt == SLACK_RETRIES or wait > RETRY_WAIT_MAX:
-                    log.warning("threads: Slack refused a post in %s: %s", thread.root_ts, error)
-                    return _Sent.REFUSED
-                pacer.next_at = max(pacer.next_at, self._monotonic() + wait)
-            except SLACK_FAILURES:
-                pacer.posted()
-                log.warning("threads: a post in %s failed", thread.root_ts, exc_info=True)
-                return _Sent.REFUSED
-        return _Sent.REFUSED
-
-    async def _recovered(self, thread: SlackThread, messages: list[Message]) -> set[str]:
-        """The message a stop left unrecorded, if Slack has it: read back from the thread."""
-        pending = thread.posting_id
-        if pending is None or all(m.id != pending for m in messages):
-            return set()
-        answer = await self._client.conversations_replies(
-            channel=thread.channel_id,
-            ts=thread.root_ts,
-            include_all_metadata=True,
-            limit=REPLIES_READ_MAX,
-        )
-        for reply in answer.get("messages") or []:
-            metadata = reply.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == EVENT_TYPE and payload.get("message_id") == pending:
-                return {pending}
-        return set()
+        await self._back_off(thread, None)
+        return done
 
 
 # Stands for "the conversation closed" at the end of a closing thread's last messages.
 _CLOSING = Message(id="", direction=Direction.INBOUND)
+
+
+def _key(thread: SlackThread) -> tuple[str, str]:
+    return thread.conversation_id, thread.channel_id
+
+
+def _cursor(thread: SlackThread) -> tuple[datetime | None, list[str]]:
+    return thread.cursor_at, list(thread.cursor_ids)
 
 
 def _posted(thread: SlackThread, message: Message) -> bool:
@@ -405,19 +417,6 @@ def _after(
     if message.createdAt == cursor_at:
         return cursor_at, [*cursor_ids, message.id]
     return message.createdAt, [message.id]
-
-
-def _retry_after(error: SlackApiError) -> float | None:
-    """Slack's Retry-After on a 429 (`ratelimited`), else None (not a throttle)."""
-    response = error.response
-    if response is None or response.get("error") != "ratelimited":
-        return None
-    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-    value = headers.get("retry-after", "1")
-    try:
-        return float(value[0] if isinstance(value, list) else value)
-    except ValueError:
-        return 1.0
 
 
 # A thread's poll that found something: the thread as polled, its messages, its echoes.

@@ -174,6 +174,8 @@ def pages_for(total: int) -> int:
 
 def list_params(query: ConversationFilter) -> dict[str, Any]:
     params: dict[str, Any] = {"orderBy": str(query.orderBy)}
+    if query.conversationIds:
+        params["conversationIds"] = list(query.conversationIds)  # repeated, as queueIds
     if query.queueIds:
         params["queueIds"] = list(query.queueIds)  # repeated: form style, exploded
     if query.tags:

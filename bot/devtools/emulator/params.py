@@ -101,10 +101,10 @@ def validation_errors(error: ValidationError) -> dict[str, list[str]]:
 
 
 def conversation_filter(params: QueryParams) -> ConversationFilter:
-    unsupported(params, "conversationIds")
     limit, page = paging(params)
     try:
         return ConversationFilter(
+            conversationIds=params.getlist("conversationIds"),
             statuses=enum_values(params, "status", Status),
             priorities=enum_values(params, "priority", Priority),
             queueIds=params.getlist("queueIds"),

@@ -152,21 +152,28 @@ def conversations_replies(fake: FakeSlack, args: JsonDict) -> JsonDict:
     """docs.slack.dev/reference/methods/conversations.replies: the thread under `ts` (its
     parent first, then the replies, oldest first), `limit` at a time (default and most 1000)
     with a `next_cursor`; `channel_not_found` for a channel the bot cannot see,
-    `thread_not_found` for a ts that is no message there. Each message's `metadata` is in the
+    `thread_not_found` for a ts that is no message there. `oldest`: only replies after it
+    (at it too with `inclusive`); the parent stays first. Each message's `metadata` is in the
     answer only with `include_all_metadata` (Slack's message metadata guide)."""
     channel = visible_channel(fake, args)
     ts = required(args, "ts", "thread_not_found")
     parent = fake.message(channel.id, ts)
     if parent is None or (parent.thread_ts is not None and parent.thread_ts != parent.ts):
         raise SlackRefusal("thread_not_found")
-    thread = [parent] + [
-        m for m in fake.messages_in(channel.id) if m.thread_ts == ts and m.ts != ts
-    ]
     try:
         limit = int(optional(args, "limit") or REPLIES_LIMIT_MAX)
         start = int(optional(args, "cursor") or 0)
+        oldest = float(optional(args, "oldest") or 0)
     except ValueError:
         raise SlackRefusal("invalid_arguments") from None
+    inclusive = truthy(args.get("inclusive"))
+    thread = [parent] + [
+        m
+        for m in fake.messages_in(channel.id)
+        if m.thread_ts == ts
+        and m.ts != ts
+        and (float(m.ts) > oldest or (inclusive and float(m.ts) == oldest))
+    ]
     limit = max(1, min(limit, REPLIES_LIMIT_MAX))
     page = thread[start : start + limit]
     with_metadata = truthy(args.get("include_all_metadata"))
