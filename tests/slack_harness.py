@@ -22,11 +22,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
+from urllib.parse import parse_qs
 
 import httpx
 import uvicorn
 import yaml
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.devtools.fakeslack import (
     EphemeralMessage,
@@ -119,6 +120,9 @@ class SlackHarness:
     http: httpx.AsyncClient
     serving: Serving
     backend_calls: list[tuple[str, int]] = field(default_factory=list)
+    # Whether the bot's server applies its view_submission acks to the fake (AppliesAcks);
+    # else `submit` applies them once the answer has arrived (a bot in another process).
+    acks_applied: bool = False
 
     # --- sending, as Slack does --------------------------------------------------------------
 
@@ -224,7 +228,7 @@ class SlackHarness:
         )
         ack = await self.post(body)
         stored = self.fake.views.get(view.id) if isinstance(view, StoredView) else None
-        if stored is not None and ack.status_code == 200:
+        if stored is not None and ack.status_code == 200 and not self.acks_applied:
             answer = ack.json() if ack.content else {}
             apply_submission_ack(self.fake, stored, answer if isinstance(answer, dict) else {})
         return ack
@@ -476,11 +480,75 @@ async def running_bot(
     else:
         app = create_http_app(settings, read_deadline=read_deadline)
         options = server_options(read_deadline)
-    servers = [(create_fake_slack_app(fake), slack_socket, "off"), (app, bot_socket, "on")]
+    servers: list[tuple[ASGIApp, socket.socket, Lifespan]] = [
+        (create_fake_slack_app(fake), slack_socket, "off"),
+        (AppliesAcks(app, fake), bot_socket, "on"),
+    ]
     async with _serving(servers, options), httpx.AsyncClient(timeout=10) as http:
         serving = app.state.serving
         standing()  # for tests/quiescence.py: the servers' tasks are not work to wait for
-        yield SlackHarness(fake, SlackSigner(SECRET), _url(bot_socket), http, serving)
+        yield SlackHarness(
+            fake, SlackSigner(SECRET), _url(bot_socket), http, serving, acks_applied=True
+        )
+
+
+class AppliesAcks:
+    """The bot's app, each view_submission's ack applied to the fake's modal as the answer
+    leaves the bot: Slack applies an ack when it receives it, before the bot's next
+    views.update (sent after the ack) can reach it. Applied in the test once the answer had
+    arrived, a quick views.update could land first and be overwritten by the older ack."""
+
+    def __init__(self, app: ASGIApp, fake: FakeSlack) -> None:
+        self.app = app
+        self.fake = fake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/slack/events":
+            await self.app(scope, receive, send)
+            return
+        # The body as the bot reads it (read ahead, it would defeat the bot's own size limits).
+        body, status, answer = bytearray(), 0, bytearray()
+
+        async def reading() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.extend(message.get("body", b""))
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                answer.extend(message.get("body", b""))
+                if not message.get("more_body") and status == 200:
+                    self._apply(bytes(body), bytes(answer))
+            await send(message)
+
+        await self.app(scope, reading, sending)
+
+    def _apply(self, body: bytes, answer: bytes) -> None:
+        view_id = _submitted_view(body)
+        stored = self.fake.views.get(view_id) if view_id is not None else None
+        if stored is None:
+            return
+        try:
+            ack = json.loads(answer) if answer else {}
+        except ValueError:
+            ack = {}  # not JSON: Slack closes the modal, as for an empty ack
+        apply_submission_ack(self.fake, stored, ack if isinstance(ack, dict) else {})
+
+
+def _submitted_view(body: bytes) -> str | None:
+    """The id of the modal a view_submission body submits, else None."""
+    try:
+        payload = json.loads(parse_qs(body.decode()).get("payload", ["{}"])[0])
+    except (ValueError, RecursionError):  # not Slack's (a hostile test's body)
+        return None
+    if not isinstance(payload, dict) or payload.get("type") != "view_submission":
+        return None
+    view_id = (payload.get("view") or {}).get("id")
+    return str(view_id) if view_id else None
 
 
 @asynccontextmanager

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -230,8 +231,18 @@ async def test_infobip_refusing_a_reply_is_said_in_the_form_with_the_text_kept(
             assert text_input["element"]["initial_value"] == "On its way"
             assert "reply" not in await slack.actions(card.id)
 
+            infobip.on = False  # Infobip takes it now: Send again from the same form
+            retry = {FIELD_REPLY: {FIELD_REPLY: text_value("On its way")}}
+            ack = await slack.submit(again_view(slack, update), retry)
+            assert ack.status_code == 200 and ack.json()["response_action"] == "update", ack.text
+            [*_, sent] = await slack.fake.wait_for("views.update", count=3)
+            assert "Sent to the customer" in texts(sent.args["view"]["blocks"])
     finally:
         await engine.dispose()
+
+
+def again_view(slack: SlackHarness, update: Any) -> StoredView:
+    return slack.fake.views[update.args["view_id"]]
 
 
 async def test_a_reply_submission_delivered_twice_sends_once(slack: SlackHarness) -> None:
