@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.devtools.emulator import create_emulator_app
@@ -23,10 +24,12 @@ from bot.messages import MessageCreate
 from bot.models import ConversationPatch, Status
 from bot.slack.blocks.transcript import LIVE_BATCH
 from bot.slack.thread_mirror import STATUS_EVERY, WORKER_PREFIX, ThreadMirror
-from bot.slack.thread_posting import EVENT_TYPE
+from bot.slack.thread_posting import CLOSED, EVENT_TYPE
+from bot.state.tables import slack_threads
 from bot.state.threads import ChannelLeases
 from bot.timestamps import utcnow
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
+from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
     CHANNEL,
@@ -119,6 +122,31 @@ async def test_the_scheduler_keeps_each_channel_mirrored_by_its_own_worker(
         assert [t.get_name() for t in workers] == [WORKER_PREFIX + CHANNEL]
     # The bot's stop ended the worker.
     assert all(worker.done() for worker in workers)
+
+
+async def test_a_transcript_cut_short_by_slack_is_finished_by_the_mirror(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Long transcript")
+    for n in range(8):  # long enough that the transcript takes two posts
+        await customer_writes(slack, card.id, f"long {n}: " + "x" * 2300)
+    in_thread: list[object] = []
+
+    def second_post(args: dict[str, object]) -> bool:
+        if args.get("thread_ts") != card.message.ts:
+            return False
+        in_thread.append(args)
+        return len(in_thread) == 2
+
+    slack.fake.fail("chat.postMessage", status=200, error="fatal_error", match=second_post)
+    await open_thread(slack, card)  # opened, whatever the second post met
+    await quiescent()
+    shown = " ".join(said(replies(slack, card.message)))
+    assert "long 0:" in shown and "long 7:" not in shown  # the second post did not go
+    # The mirror goes on from the first message the transcript did not show: each once.
+    assert await mirror(slack) > 0
+    shown = " ".join(said(replies(slack, card.message)))
+    assert [shown.count(f"long {n}:") for n in range(8)] == [1] * 8
 
 
 async def test_a_restart_between_a_post_and_its_record_neither_repeats_nor_loses(
@@ -238,6 +266,27 @@ async def test_a_closed_conversations_thread_says_so_and_retires(slack: SlackHar
     assert await mirror(slack) == 0
 
 
+async def test_a_stop_between_the_closing_line_and_the_retire_posts_it_once(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Closing once")
+    await open_thread(slack, card)
+    await (await slack.command(f"close {card.id}")).answer()
+    assert await mirror(slack) == 1
+    # As if the bot stopped after Slack took the closing line and before the thread retired.
+    async with slack.serving.runtime.engine.begin() as conn:
+        await conn.execute(
+            update(slack_threads)
+            .where(slack_threads.c.conversation_id == card.id)
+            .values(retired_at=None, posting_id=CLOSED)
+        )
+    assert await mirror(slack) == 0
+    drawn = said(replies(slack, card.message))
+    assert sum("Conversation closed" in text for text in drawn) == 1, drawn
+    thread = await slack.serving.runtime.slack.threads.store.find(card.id, CHANNEL)
+    assert thread is not None and thread.retired
+
+
 class Throttle:
     """The Infobip emulator, answering 429 (Retry-After: 1) to message lists while `on`."""
 
@@ -325,11 +374,15 @@ async def test_a_close_made_in_infobip_itself_is_noticed_and_retires_the_thread(
     await open_thread(slack, card)
     backend = slack.serving.runtime.backend
     await backend.patch(card.id, ConversationPatch(status=Status.CLOSED))  # not through convbot
-    # Every STATUS_EVERY-th pass of a channel asks which of its conversations closed (one
+    # Every STATUS_EVERY poll intervals a channel asks which of its conversations closed (one
     # request for all its threads), and a closed one's thread gets its last poll at once.
-    for _ in range(STATUS_EVERY - 1):
-        assert await mirror(slack) == 0
-    assert await mirror(slack) == 1
+    now = [0.0]
+    other = replica(slack, monotonic=lambda: now[0])
+    assert await other.run_pass() == 0  # the channel's first pass
+    now[0] += 5 * STATUS_EVERY - 1
+    assert await other.run_pass() == 0
+    now[0] += 1
+    assert await other.run_pass() == 1
     assert "Conversation closed" in said(replies(slack, card.message))[-1]
     store = slack.serving.runtime.slack.threads.store
     thread = await store.find(card.id, CHANNEL)

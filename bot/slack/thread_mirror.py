@@ -4,8 +4,8 @@ after the thread's cursor and posting them into the thread in order, each once.
 
 - One request per open thread per pass: `list_messages(createdAfter=cursor)`, the due threads of
   a channel asked POLLS_AT_ONCE at a time. Whether conversations closed in Infobip itself is one
-  more request per channel every STATUS_EVERY-th pass (the list filtered by the threads'
-  conversation ids and CLOSED), not one per thread. A close made through convbot marks its
+  more request per channel every STATUS_EVERY poll intervals (the list filtered by the
+  threads' conversation ids and CLOSED), not one per thread. A close made through convbot marks its
   threads at once (`ThreadStore.closing`); they get a last poll, the line "Conversation
   closed", and retire.
 - Once each, across restarts and replicas: a channel is mirrored by the replica holding its
@@ -50,7 +50,14 @@ from bot.models import Actor, ConversationFilter, Status
 from bot.service.conversations import ConversationService
 from bot.slack.blocks.transcript import Authors, closed_post, live_posts
 from bot.slack.failures import SLACK_FAILURES
-from bot.slack.thread_posting import POST_INTERVAL, POST_SECONDS, Pacer, Sent, ThreadPoster
+from bot.slack.thread_posting import (
+    CLOSED,
+    POST_INTERVAL,
+    POST_SECONDS,
+    Pacer,
+    Sent,
+    ThreadPoster,
+)
 from bot.slack.threads import SlackThreads
 from bot.state.thread_replies import ThreadReplyRecords
 from bot.state.threads import ChannelLeases, SlackThread, ThreadStore
@@ -66,7 +73,7 @@ POSTS_PER_CHANNEL = 30  # ~30 s of posting at Slack's pace; the rest waits for t
 WORKER_PREFIX = "convbot-threads:"  # a channel worker's task name, then its channel
 WORKER_REST = 1.0  # seconds at least between a channel worker's passes
 POLL_SECONDS = 5.0  # one thread's request, its client's retries included
-STATUS_EVERY = 12  # every 12th pass of a channel asks which of its conversations closed
+STATUS_EVERY = 12  # poll intervals between two "which of these closed?" of a channel
 BACKOFF_MAX = timedelta(minutes=5)
 
 
@@ -107,7 +114,7 @@ class ThreadMirror:
         self._locks: dict[str, asyncio.Lock] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._asked: dict[str, dict[tuple[str, str], float]] = {}
-        self._passes: dict[str, int] = {}
+        self._status_at: dict[str, float] = {}  # channel → when to ask which closed
         self._held: set[str] = set()
 
     async def conversation_closed(self, actor: Actor, conversation_id: str) -> None:
@@ -161,7 +168,7 @@ class ThreadMirror:
         for channels with none left is forgotten, and their leases released."""
         channels = await self._store.open_channels(CHANNELS_PER_PASS)
         for gone in set(self._pacers) - set(channels):
-            self._passes.pop(gone, None)
+            self._status_at.pop(gone, None)
             self._asked.pop(gone, None)
             self._pacers.pop(gone, None)
             lock, worker = self._locks.get(gone), self._workers.get(gone)
@@ -206,8 +213,9 @@ class ThreadMirror:
             self._held.discard(channel)
             return 0  # another replica mirrors it
         self._held.add(channel)
-        self._passes[channel] = self._passes.get(channel, 0) + 1
-        if self._passes[channel] % STATUS_EVERY == 0:
+        now, every = self._monotonic(), self._base.total_seconds() * STATUS_EVERY
+        if now >= self._status_at.setdefault(channel, now + every):
+            self._status_at[channel] = now + every
             await self._closed_elsewhere(channel)
         budget = POSTS_PER_CHANNEL
         posted = 0
@@ -346,7 +354,8 @@ class ThreadMirror:
         if thread is None or thread.retired or _cursor(thread) != _cursor(polled):
             return _Done()  # moved since the poll (another replica posted): asked again later
         try:
-            already = await self._poster.recovered(thread, messages) | echoes
+            closing = bool(messages) and messages[-1] is _CLOSING
+            already = await self._poster.recovered(thread, messages, closing=closing) | echoes
         except SLACK_FAILURES as error:
             # Whether the last post reached Slack is unknown: nothing more goes into this
             # thread until it can be read back; the channel's other threads go on.
@@ -373,8 +382,10 @@ class ThreadMirror:
             for message in new[passed:]:
                 cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
             await self._store.advance(*key, cursor_at, cursor_ids)
-        if messages and messages[-1] is _CLOSING and done.posts < budget:
-            sent = await self._poster.send(thread, closed_post(), [], pacer)
+        if closing and CLOSED in already:
+            await self._store.retire(*key)  # its closing line reached Slack before a stop
+        elif closing and done.posts < budget:
+            sent = await self._poster.send(thread, closed_post(), [], pacer, closing=True)
             if sent is not Sent.SENT:
                 return await self._not_sent(thread, sent, done)
             await self._store.retire(*key)

@@ -10,8 +10,9 @@ stop.
 - Lease: renewed after the pace's wait and just before the post, and the post (retries
   included) ends within POST_SECONDS, shorter than any lease: no other replica can take the
   channel while a post of this one may still land.
-- Record: the last message a post holds is recorded (`posting_id`) before the post, and the
-  post names all it holds in its metadata (EVENT_TYPE); after a stop between the post and the
+- Record: the last message a post holds is recorded (`posting_id`) before the post (a closing
+  line as CLOSED), and the post names all it holds in its metadata (EVENT_TYPE); after a stop
+  between the post and the
   cursor, `recovered` reads the thread back (conversations.replies with include_all_metadata,
   the replies since the message was written) and tells which messages Slack already has.
 """
@@ -24,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -45,6 +47,7 @@ POST_SECONDS = 8.0
 EVENT_TYPE = "convbot_conversation_message"  # the posts' metadata: which messages each holds
 REPLIES_READ_MAX = 1000  # replies read back to find an unrecorded post (one page)
 READ_BACK_MARGIN = timedelta(minutes=10)  # Infobip's clock and Slack's may differ this much
+CLOSED = "convbot:closed"  # what is recorded, and read back, for a thread's closing line
 
 
 class Sent(Enum):
@@ -96,23 +99,29 @@ class ThreadPoster:
         self._clock = clock
 
     async def send(
-        self, thread: SlackThread, post: Post, messages: list[Message], pacer: Pacer
+        self,
+        thread: SlackThread,
+        post: Post,
+        messages: list[Message],
+        pacer: Pacer,
+        *,
+        closing: bool = False,
     ) -> Sent:
         """One post into the thread, at the channel's pace; the messages it holds named in its
-        metadata and the last of them recorded first."""
+        metadata and the last of them recorded first (`closing`: the thread's closing line,
+        recorded as CLOSED)."""
         await pacer.turn()
         if not await self._leases.hold(thread.channel_id):
             return Sent.LEASE_LOST
+        record = CLOSED if closing else messages[-1].id if messages else None
         metadata = None
-        if messages:
-            await self._store.posting(thread.conversation_id, thread.channel_id, messages[-1].id)
-            metadata = {
-                "event_type": EVENT_TYPE,
-                "event_payload": {
-                    "conversation_id": thread.conversation_id,
-                    "message_ids": [m.id for m in messages],
-                },
+        if record is not None:
+            await self._store.posting(thread.conversation_id, thread.channel_id, record)
+            payload = {
+                "conversation_id": thread.conversation_id,
+                "message_ids": [m.id for m in messages],
             }
+            metadata = {"event_type": EVENT_TYPE, "event_payload": payload | {"closed": closing}}
         try:
             async with asyncio.timeout(POST_SECONDS):
                 with deadlines.within(POST_SECONDS):
@@ -140,27 +149,42 @@ class ThreadPoster:
         pacer.posted()
         return Sent.SENT
 
-    async def recovered(self, thread: SlackThread, messages: list[Message]) -> set[str]:
+    async def recovered(
+        self, thread: SlackThread, messages: list[Message], *, closing: bool = False
+    ) -> set[str]:
         """The messages a stop left unrecorded, if Slack has their post: read back from the
-        thread (the post holding the recorded message names all it holds)."""
+        thread (the post holding the recorded message names all it holds); CLOSED among them
+        when the thread's closing line is there already (`closing`: it is due)."""
+        if closing and thread.posting_id == CLOSED:
+            since = thread.closed_at or self._clock()
+            return {CLOSED} if await self._find(thread, since, lambda p: p.get("closed")) else set()
         pending = next((m for m in messages if m.id and m.id == thread.posting_id), None)
         if pending is None:
             return set()
         # Its post came after it was written: the replies since then (a margin for the two
         # services' clocks), so a long thread's first page is not all that is looked at.
         written = pending.createdAt or self._clock()
+        found = await self._find(thread, written, lambda p: pending.id in p.get("message_ids", []))
+        return {str(message_id) for message_id in (found or {}).get("message_ids", [])}
+
+    async def _find(
+        self, thread: SlackThread, since: datetime, wanted: Callable[[dict[str, Any]], object]
+    ) -> dict[str, Any] | None:
+        """The payload of the thread's first post since `since` (less READ_BACK_MARGIN) whose
+        metadata `wanted` accepts, or None."""
         with deadlines.within(POST_SECONDS):
             answer = await self._client.conversations_replies(
                 channel=thread.channel_id,
                 ts=thread.root_ts,
-                oldest=f"{(written - READ_BACK_MARGIN).timestamp():.6f}",
+                oldest=f"{(since - READ_BACK_MARGIN).timestamp():.6f}",
                 include_all_metadata=True,
                 limit=REPLIES_READ_MAX,
             )
         for reply in answer.get("messages") or []:
             metadata = reply.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            held = payload.get("message_ids") or []
-            if metadata.get("event_type") == EVENT_TYPE and pending.id in held:
-                return {str(message_id) for message_id in held}
-        return set()
+            payload = metadata.get("event_payload")
+            if not isinstance(payload, dict) or metadata.get("event_type") != EVENT_TYPE:
+                continue  # not one of the mirror's posts
+            if wanted(payload):
+                return payload
+        return None

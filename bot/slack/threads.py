@@ -134,13 +134,28 @@ class SlackThreads:
         except BaseException:
             await self.store.forget(conversation.id, channel)  # nothing is in Slack: not open
             raise
+        posted = set(posts[0].holds)
         try:
-            await self._post_all(channel, root_ts, posts[1:])
+            for post in posts[1:]:
+                await self._post(channel, root_ts, post)
+                posted.update(post.holds)
+        except SLACK_FAILURES:
+            # The thread is open: the mirror posts what this did not, from its cursor.
+            log.warning("the transcript in %s stopped after a failed post", root_ts, exc_info=True)
         finally:
-            # The mirror takes over from the transcript's newest message (and ends its hold).
-            if conversation.is_closed:
-                await self.store.retire(conversation.id, channel)
+            # The mirror takes over from the transcript's newest message (and ends its hold);
+            # after a post that failed, from the first message it did not show.
+            unposted = [m for m in page.items if m.id not in posted and m.createdAt is not None]
+            if unposted:
+                cursor_at = unposted[0].createdAt
+                cursor_ids = [
+                    m.id for m in page.items if m.createdAt == cursor_at and m.id in posted
+                ]
             await self.store.advance(conversation.id, channel, cursor_at, cursor_ids)
+            if conversation.is_closed and unposted:
+                await self.store.closing(conversation.id)  # the rest, then the closing line
+            elif conversation.is_closed:
+                await self.store.retire(conversation.id, channel)
         return Opened(thread, True, await self.permalink(thread))
 
     async def permalink(self, thread: SlackThread) -> str | None:
@@ -186,16 +201,15 @@ class SlackThreads:
         through response_url needs no membership) is joined first; any other refusal is told
         as what to do."""
         try:
-            await self._post_all(channel, root_ts, [post])
+            await self._post(channel, root_ts, post)
             return
         except SlackApiError as refusal:
             code = str((refusal.response or {}).get("error") or "")
             if code != "not_in_channel" or not await join_channel(self._client, channel):
                 raise InvalidInput(_REFUSED.get(code, _REFUSED_ANY).format(code=code)) from None
-        await self._post_all(channel, root_ts, [post])
+        await self._post(channel, root_ts, post)
 
-    async def _post_all(self, channel: str, root_ts: str, posts: Sequence[Post]) -> None:
-        for post in posts:
-            await self._client.chat_postMessage(
-                channel=channel, thread_ts=root_ts, text=post.text, blocks=post.blocks
-            )
+    async def _post(self, channel: str, root_ts: str, post: Post) -> None:
+        await self._client.chat_postMessage(
+            channel=channel, thread_ts=root_ts, text=post.text, blocks=post.blocks
+        )

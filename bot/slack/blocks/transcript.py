@@ -59,6 +59,7 @@ class Post:
 
     text: str
     blocks: list[Block]
+    holds: tuple[str, ...] = ()  # the ids of the messages drawn in it, oldest first
 
 
 def author_line(message: Message, authors: Authors) -> str:
@@ -183,7 +184,8 @@ def transcript_posts(
     actions = talk_block(conversation_id, page, root_ts, talk=talk)
     if actions is not None:
         first.append(actions)
-    posts = _chunked("Transcript", first, [message_block(m, authors) for m in page.items])
+    drawn = [(message_block(m, authors), m.id) for m in page.items]
+    posts = _chunked("Transcript", first, [b for b, _ in drawn], [i for _, i in drawn])
     if notes.items:
         more = len(notes.items) < notes.totalItems
         title = ":lock: Internal notes (colleagues only; never sent to the customer)"
@@ -287,20 +289,25 @@ def _fallback(message: Message) -> str:
     return clip(f"{who}: {escape(message.text or message.contentType)}", 300)
 
 
-def _chunked(title: str, head: Sequence[Block], body: Sequence[Block]) -> list[Post]:
+def _chunked(
+    title: str, head: Sequence[Block], body: Sequence[Block], ids: Sequence[str] = ()
+) -> list[Post]:
     """`head` then `body` in as few posts as Slack allows: at most MESSAGE_BLOCKS blocks (room
-    kept for a button) and MESSAGE_TEXT_BUDGET characters each."""
+    kept for a button) and MESSAGE_TEXT_BUDGET characters each. `ids`: the message each body
+    block draws, kept as what each post holds."""
     posts: list[Post] = []
     current: list[Block] = list(head)
+    held: list[str] = []
     size = sum(limits.text_length(block) for block in current)
-    for block in body:
+    for n, block in enumerate(body):
         length = limits.text_length(block)
         full = len(current) >= limits.MESSAGE_BLOCKS - 1
         if current and (full or size + length > limits.MESSAGE_TEXT_BUDGET):
-            posts.append(Post(title, current))
-            current, size = [], 0
+            posts.append(Post(title, current, tuple(held)))
+            current, held, size = [], [], 0
         current.append(block)
+        held.extend(ids[n : n + 1])
         size += length
     if current:
-        posts.append(Post(title, current))
+        posts.append(Post(title, current, tuple(held)))
     return posts
