@@ -250,7 +250,8 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"  lost: {found['lost']}, posted twice: {found['duplicated']} (0 and 0)")
     print(
         "  Infobip requests per open thread per minute:"
-        f" {found['requests_per_thread_minute']:.1f} (one per poll: {60 / found['poll']:.0f})"
+        f" {found['requests_per_thread_minute']:.1f} (one a poll: {60 / found['poll']:.0f}; and"
+        " the close check, one a minute per channel)"
     )
     figures.save("thread_mirror", found)
 
