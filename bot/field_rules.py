@@ -15,8 +15,9 @@ TOPIC_MAX = 1000
 SUMMARY_MAX = 4000
 TAG_MAX = 100
 LIMIT_MAX = 999  # the contract's page-size maximum
-# Conversation ids in one list request's filter (the thread mirror's "which of these closed"):
-# each is a query parameter, so 50 keep the request line near 3 KB, under the 8 KB servers take.
+# Conversation ids convbot puts in one list request's filter (the thread mirror's "which of
+# these closed"; the contract sets no limit): each is a query parameter, so 50 keep the request
+# line near 3 KB, under the 8 KB servers commonly take.
 CONVERSATION_IDS_MAX = 50
 # What one command may ask for (bot/bounded.py says why): each tag costs a create and a link at
 # Infobip, each filter value is a parameter of every request of a list.

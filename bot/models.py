@@ -11,7 +11,6 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from bot.field_rules import (
-    CONVERSATION_IDS_MAX,
     LIMIT_MAX,
     SUMMARY_MAX,
     TOPIC_MAX,
@@ -256,7 +255,7 @@ class OrderBy(_RequestModel):
 
 
 class ConversationFilter(_RequestModel):
-    conversationIds: list[str] = Field(default_factory=list, max_length=CONVERSATION_IDS_MAX)
+    conversationIds: list[str] = Field(default_factory=list)
     statuses: list[Status] = Field(default_factory=list)
     priorities: list[Priority] = Field(default_factory=list)
     queueIds: list[str] = Field(default_factory=list)

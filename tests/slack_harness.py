@@ -494,9 +494,10 @@ async def running_bot(
 
 class AppliesAcks:
     """The bot's app, each view_submission's ack applied to the fake's modal as the answer
-    leaves the bot: Slack applies an ack when it receives it, before the bot's next
-    views.update (sent after the ack) can reach it. Applied in the test once the answer had
-    arrived, a quick views.update could land first and be overwritten by the older ack."""
+    leaves the bot's app: Slack applies an ack when it receives it. Applied in the test once
+    the answer had arrived over HTTP, a quick views.update could land first and be overwritten
+    by the older ack. (This narrows the window to Bolt's own: its runner notices the ack on a
+    10 ms poll while the listener may already be calling views.update.)"""
 
     def __init__(self, app: ASGIApp, fake: FakeSlack) -> None:
         self.app = app

@@ -176,6 +176,32 @@ async def test_a_restart_between_a_post_and_its_record_neither_repeats_nor_loses
         assert drawn.index(next(t for t in drawn if "while it was down" in t)) == len(drawn) - 1
 
 
+async def test_what_a_restart_found_in_slack_stays_posted_when_the_next_post_fails(
+    slack: SlackHarness,
+) -> None:
+    card = await slack.create("Recovered")
+    await open_thread(slack, card)
+    store = slack.serving.runtime.slack.threads.store
+    before = await store.find(card.id, CHANNEL)
+    assert before is not None
+    for text in ("first", "second"):
+        await customer_writes(slack, card.id, text)
+    assert await mirror(slack) == 2
+    # As if the bot stopped after Slack took the post and before the cursor was written...
+    posted = replies(slack, card.message)[-1]
+    held = posted.metadata["event_payload"]["message_ids"]  # type: ignore[index]
+    await store.advance(card.id, CHANNEL, before.cursor_at, before.cursor_ids)
+    await store.posting(card.id, CHANNEL, held[-1])
+    # ... and, after the restart, the next post (a newer message) is refused.
+    await customer_writes(slack, card.id, "third")
+    slack.fake.fail_next("chat.postMessage", status=200, error="fatal_error")
+    assert await mirror(slack) == 0
+    await store.back_off(card.id, CHANNEL, 1, utcnow())
+    assert await mirror(slack) == 1
+    shown = " ".join(said(replies(slack, card.message)))
+    assert [shown.count(t) for t in ("first", "second", "third")] == [1, 1, 1], shown
+
+
 async def test_a_post_that_never_reached_slack_is_made_after_a_restart(tmp_path: Path) -> None:
     fake = fake_workspace()
     async with running_bot(tmp_path, fake=fake, config=CONFIG) as slack:
@@ -351,6 +377,51 @@ async def test_an_infobip_429_backs_the_thread_off_and_loses_nothing(tmp_path: P
             assert "held back" in said(replies(slack, card.message))[-1]
             thread = await threads.find(card.id, CHANNEL)
             assert thread is not None and (thread.failures, thread.backoff_until) == (0, None)
+    finally:
+        await engine.dispose()
+
+
+class RefusesOne:
+    """The Infobip emulator, answering 400 to one conversation's message list."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.conversation_id = ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if self.conversation_id and path.endswith(f"/{self.conversation_id}/messages"):
+            body = b'{"requestError":{"serviceException":{"messageId":"BAD_REQUEST"}}}'
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+async def test_a_thread_infobip_refuses_backs_off_alone_and_the_channel_goes_on(
+    tmp_path: Path,
+) -> None:
+    engine = await sqlite_engine(tmp_path / "emulator.db")
+    try:
+        store = await seeded_local(engine)
+        refusing = RefusesOne(create_emulator_app(store, EMULATOR_KEY))
+        async with (
+            serve_in_background(refusing) as infobip,
+            running_bot(
+                tmp_path, config=CONFIG, infobip_base_url=infobip, infobip_api_key=EMULATOR_KEY
+            ) as slack,
+        ):
+            bad, good = await slack.create("Refused"), await slack.create("Fine")
+            for card in (bad, good):
+                await open_thread(slack, card)
+                await store.receive_message(card.id, inbound(f"news for {card.id}"))
+            refusing.conversation_id = bad.id
+            assert await mirror(slack) == 1
+            assert f"news for {good.id}" in said(replies(slack, good.message))[-1]
+            threads = slack.serving.runtime.slack.threads.store
+            backed_off = await threads.find(bad.id, CHANNEL)
+            assert backed_off is not None and backed_off.failures == 1
     finally:
         await engine.dispose()
 

@@ -1,12 +1,13 @@
-"""New messages arrive by themselves (issue 18 item 3): every `threads.poll_interval`, each
-replica mirrors the channels it holds a lease on, asking once per open thread for the messages
-after the thread's cursor and posting them into the thread in order, each once.
+"""New messages arrive by themselves (issue 18 item 3): each replica runs a worker per channel
+with open threads (started by the scheduler's job, `keep_up`, every `threads.poll_interval`);
+the worker of the replica holding the channel's lease asks each open thread, once per
+interval, for the messages after its cursor and posts them into the thread in order, each once.
 
-- One request per open thread per pass: `list_messages(createdAfter=cursor)`, the due threads of
-  a channel asked POLLS_AT_ONCE at a time. Whether conversations closed in Infobip itself is one
-  more request per channel every STATUS_EVERY poll intervals (the list filtered by the
-  threads' conversation ids and CLOSED), not one per thread. A close made through convbot marks its
-  threads at once (`ThreadStore.closing`); they get a last poll, the line "Conversation
+- One request per open thread per interval: `list_messages(createdAfter=cursor)`, the due
+  threads of a channel asked POLLS_AT_ONCE at a time. Whether conversations closed in Infobip
+  itself is one more request per channel every STATUS_EVERY intervals (the list filtered by the
+  threads' conversation ids and CLOSED), not one per thread. A close made through convbot marks
+  its threads at once (`ThreadStore.closing`); they get a last poll, the line "Conversation
   closed", and retire.
 - Once each, across restarts and replicas: a channel is mirrored by the replica holding its
   lease (bot/state/threads.py ChannelLeases), renewed before every post, so a replica that lost
@@ -43,7 +44,13 @@ from datetime import UTC, datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import deadlines
-from bot.errors import BackendUnavailable, NotFound, RateLimited
+from bot.errors import (
+    BackendUnavailable,
+    ConversationClosed,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+)
 from bot.field_rules import CONVERSATION_IDS_MAX
 from bot.messages import Direction, Message
 from bot.models import Actor, ConversationFilter, Status
@@ -65,7 +72,7 @@ from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 
-CHANNELS_PER_PASS = 50
+CHANNELS_PER_PASS = 200  # channels with open threads mirrored (a worker each)
 THREADS_PER_CHANNEL = 100
 PER_THREAD = 20  # messages asked for per thread per pass
 POLLS_AT_ONCE = 5  # a channel's due threads asked concurrently (one HTTP connection each)
@@ -114,6 +121,7 @@ class ThreadMirror:
         self._locks: dict[str, asyncio.Lock] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._asked: dict[str, dict[tuple[str, str], float]] = {}
+        self._stopping = False
         self._status_at: dict[str, float] = {}  # channel → when to ask which closed
         self._held: set[str] = set()
 
@@ -127,6 +135,8 @@ class ThreadMirror:
         started. A worker runs its channel's passes back to back, each thread asked once per
         interval, so a channel that is posting a burst never delays another's polls, and a
         pass that ran long is followed at once by the next, not at the scheduler's next tick."""
+        if self._stopping:
+            return 0  # a tick that ran into the stop: no worker after release()
         channels = await self._channels()
         started = 0
         for channel in channels:
@@ -155,6 +165,7 @@ class ThreadMirror:
     async def release(self) -> None:
         """On a clean stop: the workers stop and the channels this replica held pass to
         another at once."""
+        self._stopping = True
         workers = [w for w in self._workers.values() if not w.done()]
         for worker in workers:
             worker.cancel()
@@ -168,12 +179,14 @@ class ThreadMirror:
         for channels with none left is forgotten, and their leases released."""
         channels = await self._store.open_channels(CHANNELS_PER_PASS)
         for gone in set(self._pacers) - set(channels):
+            lock = self._locks.get(gone)
+            if lock is not None and lock.locked():
+                continue  # mid-pass (its last thread retiring): forgotten next time
             self._status_at.pop(gone, None)
             self._asked.pop(gone, None)
             self._pacers.pop(gone, None)
-            lock, worker = self._locks.get(gone), self._workers.get(gone)
-            if lock is not None and not lock.locked():
-                self._locks.pop(gone)
+            self._locks.pop(gone, None)
+            worker = self._workers.get(gone)
             if worker is not None and worker.done():
                 self._workers.pop(gone)
             if gone in self._held:
@@ -247,7 +260,11 @@ class ThreadMirror:
             thread, messages, echoes = news.pop(min(news, key=lambda k: _oldest_news(news[k])))
             if authors is None:
                 authors = await self._threads.authors()
-            done = await self._post(thread, messages, authors, pacer, budget, echoes)
+            try:
+                done = await self._post(thread, messages, authors, pacer, budget, echoes)
+            except Exception as error:
+                await self._isolated(thread, error)
+                continue
             if done is None:
                 break  # the lease was lost, or Slack throttles the channel: stop here
             budget -= done.posts
@@ -271,7 +288,8 @@ class ThreadMirror:
                 log.warning("threads: could not ask which closed in %s: %s", channel, error)
                 return  # asked again on the channel's next status pass
             for conversation in page.items:
-                await self._store.closing(conversation.id)
+                if conversation.id in chunk and conversation.is_closed:
+                    await self._store.closing(conversation.id)
 
     async def _poll_all(
         self, threads: Sequence[SlackThread]
@@ -282,10 +300,14 @@ class ThreadMirror:
 
         async def one(thread: SlackThread) -> tuple[list[Message], frozenset[str]] | None:
             async with gate:
-                messages = await self._poll(thread)
-                if not messages:
+                try:
+                    messages = await self._poll(thread)
+                    if not messages:
+                        return None
+                    echoes = await self._echoes(thread, messages)
+                except Exception as error:
+                    await self._isolated(thread, error)
                     return None
-                echoes = await self._echoes(thread, messages)
                 if echoes is None:
                     return None  # a reply from the thread is being sent: its id comes next pass
                 return messages, echoes
@@ -306,7 +328,7 @@ class ThreadMirror:
         except NotFound:
             await self._store.retire(*_key(thread))  # the conversation is gone: nothing will come
             return None
-        except BackendUnavailable as error:
+        except (BackendUnavailable, InvalidInput, ConversationClosed) as error:
             await self._back_off(thread, error)
             return None
         new = [m for m in page.items if not _posted(thread, m)]
@@ -326,7 +348,7 @@ class ThreadMirror:
             return None
         return echoes.message_ids
 
-    async def _back_off(self, thread: SlackThread, error: BackendUnavailable | None) -> None:
+    async def _back_off(self, thread: SlackThread, error: BaseException | str) -> None:
         """An exponential wait for this thread alone (Infobip's Retry-After honoured)."""
         failures = thread.failures + 1
         wait = min(self._base * 2 ** min(failures - 1, 16), BACKOFF_MAX)
@@ -334,6 +356,15 @@ class ThreadMirror:
             wait = max(wait, min(timedelta(seconds=error.retry_after), BACKOFF_MAX))
         log.warning("threads: %s backs off %s after: %s", thread.conversation_id, wait, error)
         await self._store.back_off(*_key(thread), failures, self._clock() + wait)
+
+    async def _isolated(self, thread: SlackThread, error: BaseException) -> None:
+        """Something this thread met that nothing expected (a backend's 400, a bug): it backs
+        off alone, so its channel's other threads go on."""
+        log.error("threads: mirroring %s failed", thread.conversation_id, exc_info=error)
+        try:
+            await self._back_off(thread, "an unexpected error")
+        except Exception:
+            log.exception("threads: %s could not back off", thread.conversation_id)
 
     async def _post(
         self,
@@ -359,29 +390,30 @@ class ThreadMirror:
         except SLACK_FAILURES as error:
             # Whether the last post reached Slack is unknown: nothing more goes into this
             # thread until it can be read back; the channel's other threads go on.
-            log.warning("threads: %s could not be read back: %s", thread.root_ts, error)
-            await self._back_off(thread, None)
+            await self._back_off(thread, f"Slack, reading the thread back: {error}")
             return _Done()
         new = [m for m in messages if m is not _CLOSING]
-        cursor_at, cursor_ids = _cursor(thread)
+        cursor = _cursor(thread)
         done = _Done()
         passed = 0  # new[:passed] are behind the cursor
-        for post, group in live_posts([m for m in new if m.id not in already], authors):
+        drawn = [n for n, m in enumerate(new) if m.id not in already]  # positions in `new`
+        start = 0
+        for post, group in live_posts([new[n] for n in drawn], authors):
+            first, last = drawn[start], drawn[start + len(group) - 1]
+            start += len(group)
             if done.posts >= budget:
                 return done
+            if passed < first:
+                # Past what Slack has already (recovered) or needs not (echoes) first: the
+                # next post's record replaces the one that found them.
+                cursor, passed = await self._advance(thread, cursor, new[passed:first]), first
             sent = await self._poster.send(thread, post, group, pacer)
             if sent is not Sent.SENT:
                 return await self._not_sent(thread, sent, done)
             done = _Done(done.messages + len(group), done.posts + 1)
-            through = new.index(group[-1], passed) + 1
-            for message in new[passed:through]:
-                cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
-            passed = through
-            await self._store.advance(*key, cursor_at, cursor_ids)
+            cursor, passed = await self._advance(thread, cursor, new[passed : last + 1]), last + 1
         if passed < len(new):  # echoes and recovered posts after the last post
-            for message in new[passed:]:
-                cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
-            await self._store.advance(*key, cursor_at, cursor_ids)
+            cursor = await self._advance(thread, cursor, new[passed:])
         if closing and CLOSED in already:
             await self._store.retire(*key)  # its closing line reached Slack before a stop
         elif closing and done.posts < budget:
@@ -392,6 +424,16 @@ class ThreadMirror:
             done = _Done(done.messages + 1, done.posts + 1)
         return done
 
+    async def _advance(
+        self, thread: SlackThread, cursor: tuple[datetime | None, list[str]], past: list[Message]
+    ) -> tuple[datetime | None, list[str]]:
+        """The cursor moved past `past` (in order), and stored."""
+        cursor_at, cursor_ids = cursor
+        for message in past:
+            cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
+        await self._store.advance(*_key(thread), cursor_at, cursor_ids)
+        return cursor_at, cursor_ids
+
     async def _not_sent(self, thread: SlackThread, sent: Sent, done: _Done) -> _Done | None:
         """After a post that did not go out: None stops the channel's pass (its lease is lost,
         or Slack throttles the channel); a refusal backs off this thread alone (an archived
@@ -399,7 +441,7 @@ class ThreadMirror:
         on."""
         if sent is Sent.LEASE_LOST or sent is Sent.THROTTLED:
             return None
-        await self._back_off(thread, None)
+        await self._back_off(thread, "Slack did not take a post")
         return done
 
 
