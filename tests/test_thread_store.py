@@ -58,6 +58,20 @@ async def test_the_cursor_moves_and_a_back_off_ends_with_a_success(engine: Async
     assert await store.open_channels(10) == []
 
 
+async def test_a_cursor_moves_only_from_the_version_it_read(engine: AsyncEngine) -> None:
+    store = ThreadStore(engine)
+    opened, _ = await store.open("c-1", "C0SUPPORT1", "1.1", "UANA00001", cursor_at=NOW)
+    assert opened.cursor_version == 0
+    later = NOW + timedelta(minutes=1)
+    # Another writer (the mirror past a slow opening's hold) moved it first...
+    assert await store.advance("c-1", "C0SUPPORT1", later, ["m-9"], was=0)
+    # ... so the late write from the same version changes nothing.
+    assert not await store.advance("c-1", "C0SUPPORT1", NOW, ["m-1"], was=0)
+    found = await store.find("c-1", "C0SUPPORT1")
+    assert found is not None
+    assert (found.cursor_at, found.cursor_ids, found.cursor_version) == (later, ("m-9",), 1)
+
+
 async def test_a_channel_is_mirrored_by_one_replica_until_its_lease_runs_out(
     engine: AsyncEngine,
 ) -> None:

@@ -85,6 +85,15 @@ BACKOFF_MAX = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
+class _Place:
+    """Where a thread's cursor is, as this pass moves it: the version it read."""
+
+    cursor_at: datetime | None
+    cursor_ids: list[str]
+    version: int
+
+
+@dataclass(frozen=True)
 class _Done:
     """What one thread's turn posted: messages drawn (and closing lines), Slack posts made."""
 
@@ -393,7 +402,7 @@ class ThreadMirror:
             await self._back_off(thread, f"Slack, reading the thread back: {error}")
             return _Done()
         new = [m for m in messages if m is not _CLOSING]
-        cursor = _cursor(thread)
+        place = _Place(thread.cursor_at, list(thread.cursor_ids), thread.cursor_version)
         done = _Done()
         passed = 0  # new[:passed] are behind the cursor
         drawn = [n for n, m in enumerate(new) if m.id not in already]  # positions in `new`
@@ -406,14 +415,21 @@ class ThreadMirror:
             if passed < first:
                 # Past what Slack has already (recovered) or needs not (echoes) first: the
                 # next post's record replaces the one that found them.
-                cursor, passed = await self._advance(thread, cursor, new[passed:first]), first
+                skipped = await self._advance(thread, place, new[passed:first])
+                if skipped is None:
+                    return done
+                place, passed = skipped, first
             sent = await self._poster.send(thread, post, group, pacer)
             if sent is not Sent.SENT:
                 return await self._not_sent(thread, sent, done)
             done = _Done(done.messages + len(group), done.posts + 1)
-            cursor, passed = await self._advance(thread, cursor, new[passed : last + 1]), last + 1
-        if passed < len(new):  # echoes and recovered posts after the last post
-            cursor = await self._advance(thread, cursor, new[passed:])
+            moved = await self._advance(thread, place, new[passed : last + 1])
+            if moved is None:
+                return done
+            place, passed = moved, last + 1
+        # Echoes and recovered posts after the last post.
+        if passed < len(new) and await self._advance(thread, place, new[passed:]) is None:
+            return done
         if closing and CLOSED in already:
             await self._store.retire(*key)  # its closing line reached Slack before a stop
         elif closing and done.posts < budget:
@@ -425,14 +441,17 @@ class ThreadMirror:
         return done
 
     async def _advance(
-        self, thread: SlackThread, cursor: tuple[datetime | None, list[str]], past: list[Message]
-    ) -> tuple[datetime | None, list[str]]:
-        """The cursor moved past `past` (in order), and stored."""
-        cursor_at, cursor_ids = cursor
+        self, thread: SlackThread, place: _Place, past: list[Message]
+    ) -> _Place | None:
+        """The cursor moved past `past` (in order) from `place`, and stored; None when it had
+        moved meanwhile (another replica posted): this thread stops until its next poll."""
+        cursor_at, cursor_ids = place.cursor_at, place.cursor_ids
         for message in past:
             cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
-        await self._store.advance(*_key(thread), cursor_at, cursor_ids)
-        return cursor_at, cursor_ids
+        if not await self._store.advance(*_key(thread), cursor_at, cursor_ids, was=place.version):
+            log.warning("threads: %s moved meanwhile; left to its next poll", thread.root_ts)
+            return None
+        return _Place(cursor_at, cursor_ids, place.version + 1)
 
     async def _not_sent(self, thread: SlackThread, sent: Sent, done: _Done) -> _Done | None:
         """After a post that did not go out: None stops the channel's pass (its lease is lost,

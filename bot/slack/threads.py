@@ -151,8 +151,12 @@ class SlackThreads:
                 cursor_ids = [
                     m.id for m in page.items if m.createdAt == cursor_at and m.id in posted
                 ]
-            await self.store.advance(conversation.id, channel, cursor_at, cursor_ids)
-            if conversation.is_closed and unposted:
+            # From the cursor the thread opened with: a mirror that went on after a slow
+            # opening's hold has the newer one, and keeps it.
+            moved = await self.store.advance(
+                conversation.id, channel, cursor_at, cursor_ids, was=thread.cursor_version
+            )
+            if conversation.is_closed and (unposted or not moved):
                 await self.store.closing(conversation.id)  # the rest, then the closing line
             elif conversation.is_closed:
                 await self.store.retire(conversation.id, channel)

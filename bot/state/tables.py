@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -139,6 +140,8 @@ slack_threads = Table(
     Column("opened_at", UTCDateTime(), nullable=False),
     Column("cursor_at", UTCDateTime()),
     Column("cursor_ids", JSON, nullable=False),
+    # One more at every move of the cursor: a move names the version it read (ThreadStore.advance).
+    Column("cursor_version", Integer, nullable=False, default=0, server_default=text("0")),
     # The message being posted: set before chat.postMessage, cleared with the cursor. Still set
     # on the next pass, the post's fate is unknown (a stop between the two) and is read back
     # from the thread (its replies carry the message id in their metadata).

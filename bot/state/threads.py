@@ -34,6 +34,7 @@ class SlackThread:
     permalink: str | None = None
     cursor_at: datetime | None = None
     cursor_ids: tuple[str, ...] = field(default_factory=tuple)
+    cursor_version: int = 0
     posting_id: str | None = None
     closed_at: datetime | None = None
     failures: int = 0
@@ -57,6 +58,7 @@ def _thread(row: object) -> SlackThread:
         permalink=m["permalink"],
         cursor_at=m["cursor_at"],
         cursor_ids=tuple(m["cursor_ids"] or ()),
+        cursor_version=m["cursor_version"],
         posting_id=m["posting_id"],
         closed_at=m["closed_at"],
         failures=m["failures"],
@@ -155,18 +157,30 @@ class ThreadStore:
         channel_id: str,
         cursor_at: datetime | None,
         cursor_ids: Sequence[str],
-    ) -> None:
+        *,
+        was: int | None = None,
+    ) -> bool:
         """The mirror posted up to `cursor_at` (the ids posted at that instant): a success, so
-        any back-off ends."""
-        await self._update(
-            conversation_id,
-            channel_id,
-            cursor_at=cursor_at,
-            cursor_ids=list(cursor_ids)[-CURSOR_IDS_MAX:],
-            posting_id=None,
-            failures=0,
-            backoff_until=None,
-        )
+        any back-off ends. `was`: the cursor version this move starts from; False (nothing
+        written) when the cursor has moved since (another replica, the mirror past a slow
+        opening), so a late write never sets an older cursor."""
+        where = _key(conversation_id, channel_id)
+        if was is not None:
+            where = and_(where, slack_threads.c.cursor_version == was)
+        async with self._engine.begin() as conn:
+            moved = await conn.execute(
+                update(slack_threads)
+                .where(where)
+                .values(
+                    cursor_at=cursor_at,
+                    cursor_ids=list(cursor_ids)[-CURSOR_IDS_MAX:],
+                    cursor_version=slack_threads.c.cursor_version + 1,
+                    posting_id=None,
+                    failures=0,
+                    backoff_until=None,
+                )
+            )
+        return bool(moved.rowcount)
 
     async def posting(self, conversation_id: str, channel_id: str, message_id: str) -> None:
         """`message_id` is about to be posted: if nothing follows, its fate is read back."""
