@@ -4,11 +4,11 @@ the worker of the replica holding the channel's lease asks each open thread, onc
 interval, for the messages after its cursor and posts them into the thread in order, each once.
 
 - One request per open thread per interval: `list_messages(createdAfter=cursor)`, the due
-  threads of a channel asked POLLS_AT_ONCE at a time. Whether conversations closed in Infobip
-  itself is one more request per channel every STATUS_EVERY intervals (the list filtered by the
-  threads' conversation ids and CLOSED), not one per thread. A close made through convbot marks
-  its threads at once (`ThreadStore.closing`); they get a last poll, the line "Conversation
-  closed", and retire.
+  threads of a channel asked POLLS_AT_ONCE at a time (bot/slack/thread_polling.py). Whether
+  conversations closed in Infobip itself is one more request per channel every STATUS_EVERY
+  intervals (the list filtered by the threads' conversation ids and CLOSED), not one per
+  thread. A close made through convbot marks its threads at once (`ThreadStore.closing`); they
+  get a last poll, the line "Conversation closed", and retire.
 - Once each, across restarts and replicas: a channel is mirrored by the replica holding its
   lease (bot/state/threads.py ChannelLeases), renewed before every post, so a replica that lost
   it stops; a thread whose cursor moved since it was polled (another replica posted meanwhile)
@@ -21,7 +21,8 @@ interval, for the messages after its cursor and posts them into the thread in or
   channel's threads take turns oldest news first. Nothing is dropped: what a pass could not post
   is asked for again by the next, from the cursor.
 - Infobip's 429 or 5xx backs that thread off, exponentially up to BACKOFF_MAX, or for the
-  Retry-After it gave; its cursor stays where it was.
+  Retry-After it gave; its cursor stays where it was. So does anything unexpected that one
+  thread meets: its channel's other threads go on.
 - Never an echo: a reply written in the thread itself (`thread_replies`, bot/slack/
   thread_replies.py) comes back from Infobip as an OUTBOUND message; its Infobip id is recorded
   against the thread (bot/state/thread_replies.py), so it is passed over, not posted again. While
@@ -37,26 +38,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import deadlines
-from bot.errors import (
-    BackendUnavailable,
-    ConversationClosed,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-)
-from bot.field_rules import CONVERSATION_IDS_MAX
-from bot.messages import Direction, Message
-from bot.models import Actor, ConversationFilter, Status
+from bot.messages import Message
+from bot.models import Actor
 from bot.service.conversations import ConversationService
 from bot.slack.blocks.transcript import Authors, closed_post, live_posts
 from bot.slack.failures import SLACK_FAILURES
+from bot.slack.thread_polling import CLOSING, ThreadPolls
 from bot.slack.thread_posting import (
     CLOSED,
     POST_INTERVAL,
@@ -74,14 +67,10 @@ log = logging.getLogger(__name__)
 
 CHANNELS_PER_PASS = 200  # channels with open threads mirrored (a worker each)
 THREADS_PER_CHANNEL = 100
-PER_THREAD = 20  # messages asked for per thread per pass
-POLLS_AT_ONCE = 5  # a channel's due threads asked concurrently (one HTTP connection each)
 POSTS_PER_CHANNEL = 30  # ~30 s of posting at Slack's pace; the rest waits for the next pass
 WORKER_PREFIX = "convbot-threads:"  # a channel worker's task name, then its channel
 WORKER_REST = 1.0  # seconds at least between a channel worker's passes
-POLL_SECONDS = 5.0  # one thread's request, its client's retries included
 STATUS_EVERY = 12  # poll intervals between two "which of these closed?" of a channel
-BACKOFF_MAX = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -116,8 +105,9 @@ class ThreadMirror:
         replies: ThreadReplyRecords | None = None,
     ) -> None:
         self._poster = ThreadPoster(client, threads.store, leases, clock=clock)
-        self._replies = replies
-        self._service = service
+        self._polls = ThreadPolls(
+            service, threads.store, poll_interval, clock=clock, replies=replies
+        )
         self._threads = threads
         self._store: ThreadStore = threads.store
         self._leases = leases
@@ -238,7 +228,7 @@ class ThreadMirror:
         now, every = self._monotonic(), self._base.total_seconds() * STATUS_EVERY
         if now >= self._status_at.setdefault(channel, now + every):
             self._status_at[channel] = now + every
-            await self._closed_elsewhere(channel)
+            await self._polls.closed_elsewhere(channel)
         budget = POSTS_PER_CHANNEL
         posted = 0
         authors: Authors | None = None
@@ -261,7 +251,7 @@ class ThreadMirror:
             ]
             for thread in due:
                 asked[_key(thread)] = self._monotonic()
-            for thread, found in zip(due, await self._poll_all(due), strict=True):
+            for thread, found in zip(due, await self._polls.poll_all(due), strict=True):
                 if found is not None:
                     news[_key(thread)] = (thread, *found)
             if not news:
@@ -272,108 +262,13 @@ class ThreadMirror:
             try:
                 done = await self._post(thread, messages, authors, pacer, budget, echoes)
             except Exception as error:
-                await self._isolated(thread, error)
+                await self._polls.isolated(thread, error)
                 continue
             if done is None:
                 break  # the lease was lost, or Slack throttles the channel: stop here
             budget -= done.posts
             posted += done.messages
         return posted
-
-    async def _closed_elsewhere(self, channel: str) -> None:
-        """Which of the channel's conversations closed in Infobip itself: one list request per
-        CONVERSATION_IDS_MAX threads, not one per thread. Those get their last poll now."""
-        threads = await self._store.open_in(channel, THREADS_PER_CHANNEL)
-        ids = [t.conversation_id for t in threads if t.closed_at is None]
-        for start in range(0, len(ids), CONVERSATION_IDS_MAX):
-            chunk = ids[start : start + CONVERSATION_IDS_MAX]
-            query = ConversationFilter(
-                conversationIds=chunk, statuses=[Status.CLOSED], limit=len(chunk)
-            )
-            try:
-                with deadlines.within(POLL_SECONDS):
-                    page = await self._service.find(query)
-            except BackendUnavailable as error:
-                log.warning("threads: could not ask which closed in %s: %s", channel, error)
-                return  # asked again on the channel's next status pass
-            for conversation in page.items:
-                if conversation.id in chunk and conversation.is_closed:
-                    await self._store.closing(conversation.id)
-
-    async def _poll_all(
-        self, threads: Sequence[SlackThread]
-    ) -> list[tuple[list[Message], frozenset[str]] | None]:
-        """Each thread's new messages and echoes (None: nothing to post now), POLLS_AT_ONCE
-        threads at a time."""
-        gate = asyncio.Semaphore(POLLS_AT_ONCE)
-
-        async def one(thread: SlackThread) -> tuple[list[Message], frozenset[str]] | None:
-            async with gate:
-                try:
-                    messages = await self._poll(thread)
-                    if not messages:
-                        return None
-                    echoes = await self._echoes(thread, messages)
-                except Exception as error:
-                    await self._isolated(thread, error)
-                    return None
-                if echoes is None:
-                    return None  # a reply from the thread is being sent: its id comes next pass
-                return messages, echoes
-
-        return list(await asyncio.gather(*(one(thread) for thread in threads)))
-
-    async def _poll(self, thread: SlackThread) -> list[Message] | None:
-        """The thread's messages after its cursor (its one request), or None when it could not
-        be asked (backing off now, or gone)."""
-        try:
-            # The Infobip client's own retries (a 429's Retry-After, a 5xx) stay within this,
-            # so one throttled thread cannot hold up its channel's others for long: past it,
-            # the thread backs off instead.
-            with deadlines.within(POLL_SECONDS):
-                page = await self._service.transcripts.since(
-                    thread.conversation_id, thread.cursor_at, PER_THREAD
-                )
-        except NotFound:
-            await self._store.retire(*_key(thread))  # the conversation is gone: nothing will come
-            return None
-        except (BackendUnavailable, InvalidInput, ConversationClosed) as error:
-            await self._back_off(thread, error)
-            return None
-        new = [m for m in page.items if not _posted(thread, m)]
-        if thread.closed_at is not None and len(page.items) < PER_THREAD:
-            new.append(_CLOSING)  # the last of them: then the closing line and retirement
-        return new
-
-    async def _echoes(self, thread: SlackThread, messages: list[Message]) -> frozenset[str] | None:
-        """The replies among `messages` that were written in the thread itself (not to be
-        posted), or None when one is still being sent and may be among them. Read after the
-        poll: a reply the poll saw was claimed before it was sent, so it is on record here."""
-        outbound = [m for m in messages if m.direction is Direction.OUTBOUND]
-        if not outbound or self._replies is None:
-            return frozenset()
-        echoes = await self._replies.echoes(thread.channel_id, thread.conversation_id)
-        if echoes.pending and any(m.id not in echoes.message_ids for m in outbound):
-            return None
-        return echoes.message_ids
-
-    async def _back_off(self, thread: SlackThread, error: BaseException | str) -> None:
-        """An exponential wait for this thread alone (Infobip's Retry-After honoured)."""
-        failures = thread.failures + 1
-        wait = min(self._base * 2 ** min(failures - 1, 16), BACKOFF_MAX)
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            wait = max(wait, min(timedelta(seconds=error.retry_after), BACKOFF_MAX))
-        log.warning("threads: %s backs off %s after: %s", thread.conversation_id, wait, error)
-        await self._store.back_off(*_key(thread), failures, self._clock() + wait)
-
-    async def _isolated(self, thread: SlackThread, error: BaseException) -> None:
-        """Something this thread met that nothing expected (a backend's 400, a bug): it backs
-        off alone, so its channel's other threads go on."""
-        log.error("threads: mirroring %s failed", thread.conversation_id, exc_info=error)
-        try:
-            await self._back_off(thread, "an unexpected error")
-        except Exception:
-            log.exception("threads: %s could not back off", thread.conversation_id)
 
     async def _post(
         self,
@@ -394,14 +289,14 @@ class ThreadMirror:
         if thread is None or thread.retired or _cursor(thread) != _cursor(polled):
             return _Done()  # moved since the poll (another replica posted): asked again later
         try:
-            closing = bool(messages) and messages[-1] is _CLOSING
+            closing = bool(messages) and messages[-1] is CLOSING
             already = await self._poster.recovered(thread, messages, closing=closing) | echoes
         except SLACK_FAILURES as error:
             # Whether the last post reached Slack is unknown: nothing more goes into this
             # thread until it can be read back; the channel's other threads go on.
-            await self._back_off(thread, f"Slack, reading the thread back: {error}")
+            await self._polls.back_off(thread, f"Slack, reading the thread back: {error}")
             return _Done()
-        new = [m for m in messages if m is not _CLOSING]
+        new = [m for m in messages if m is not CLOSING]
         place = _Place(thread.cursor_at, list(thread.cursor_ids), thread.cursor_version)
         done = _Done()
         passed = 0  # new[:passed] are behind the cursor
@@ -460,12 +355,8 @@ class ThreadMirror:
         on."""
         if sent is Sent.LEASE_LOST or sent is Sent.THROTTLED:
             return None
-        await self._back_off(thread, "Slack did not take a post")
+        await self._polls.back_off(thread, "Slack did not take a post")
         return done
-
-
-# Stands for "the conversation closed" at the end of a closing thread's last messages.
-_CLOSING = Message(id="", direction=Direction.INBOUND)
 
 
 def _key(thread: SlackThread) -> tuple[str, str]:
@@ -474,11 +365,6 @@ def _key(thread: SlackThread) -> tuple[str, str]:
 
 def _cursor(thread: SlackThread) -> tuple[datetime | None, list[str]]:
     return thread.cursor_at, list(thread.cursor_ids)
-
-
-def _posted(thread: SlackThread, message: Message) -> bool:
-    """Posted already: at the cursor's instant and among its ids (`createdAfter` includes it)."""
-    return message.createdAt == thread.cursor_at and message.id in thread.cursor_ids
 
 
 def _after(
@@ -498,5 +384,5 @@ _News = tuple[SlackThread, list[Message], frozenset[str]]
 def _oldest_news(due: _News) -> datetime:
     """When a thread's oldest new message was written (a thread with none, or only the closing
     line, sorts last)."""
-    times = [m.createdAt for m in due[1] if m is not _CLOSING and m.createdAt is not None]
+    times = [m.createdAt for m in due[1] if m is not CLOSING and m.createdAt is not None]
     return min(times, default=datetime.max.replace(tzinfo=UTC))
