@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import update
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+import bot.slack.threads as slack_threads_module
 from bot.devtools.emulator import create_emulator_app
 from bot.devtools.fakeslack import StoredMessage
 from bot.devtools.loopback import serve_in_background
@@ -147,6 +148,39 @@ async def test_a_transcript_cut_short_by_slack_is_finished_by_the_mirror(
     assert await mirror(slack) > 0
     shown = " ".join(said(replies(slack, card.message)))
     assert [shown.count(f"long {n}:") for n in range(8)] == [1] * 8
+
+
+@pytest.mark.parametrize("unanswered", [1, 2])
+async def test_a_transcript_post_slack_took_without_answering_is_not_posted_again(
+    slack: SlackHarness, monkeypatch: pytest.MonkeyPatch, unanswered: int
+) -> None:
+    monkeypatch.setattr(slack_threads_module, "POST_SECONDS", 1.0)  # not the 8 s of production
+    card = await slack.create("Unanswered transcript")
+    for n in range(8):  # long enough that the transcript takes two posts
+        await customer_writes(slack, card.id, f"long {n}: " + "x" * 2300)
+    in_thread: list[object] = []
+
+    def second_post(args: dict[str, object]) -> bool:
+        if args.get("thread_ts") != card.message.ts:
+            return False
+        in_thread.append(args)
+        return len(in_thread) == unanswered
+
+    # Slack takes the post and answers after the bot has stopped waiting: the thread is open.
+    slack.fake.fail("chat.postMessage", delay=3, match=second_post)
+    await open_thread(slack, card)
+    await quiescent()
+    shown = " ".join(said(replies(slack, card.message)))
+    assert "long 0:" in shown  # in Slack, though the bot never heard so when it was the first
+    store = slack.serving.runtime.slack.threads.store
+    thread = await store.find(card.id, CHANNEL)
+    assert thread is not None and thread.posting_id is not None  # its fate is to be read back
+    # The mirror reads the thread back, finds the post, and posts only what came after it.
+    await mirror(slack)
+    shown = " ".join(said(replies(slack, card.message)))
+    assert [shown.count(f"long {n}:") for n in range(8)] == [1] * 8
+    thread = await store.find(card.id, CHANNEL)
+    assert thread is not None and thread.posting_id is None
 
 
 async def test_a_restart_between_a_post_and_its_record_neither_repeats_nor_loses(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -48,6 +48,17 @@ EVENT_TYPE = "convbot_conversation_message"  # the posts' metadata: which messag
 REPLIES_READ_MAX = 1000  # replies read back to find an unrecorded post (one page)
 READ_BACK_MARGIN = timedelta(minutes=10)  # Infobip's clock and Slack's may differ this much
 CLOSED = "convbot:closed"  # what is recorded, and read back, for a thread's closing line
+
+
+def post_metadata(
+    conversation_id: str, message_ids: Sequence[str], *, closing: bool = False
+) -> dict[str, Any] | None:
+    """A post's message metadata: the Infobip messages it holds (or that it is the thread's
+    closing line), read back by `ThreadPoster.recovered`; None for a post holding neither."""
+    if not message_ids and not closing:
+        return None
+    payload = {"conversation_id": conversation_id, "message_ids": list(message_ids)}
+    return {"event_type": EVENT_TYPE, "event_payload": payload | {"closed": closing}}
 
 
 class Sent(Enum):
@@ -114,14 +125,9 @@ class ThreadPoster:
         if not await self._leases.hold(thread.channel_id):
             return Sent.LEASE_LOST
         record = CLOSED if closing else messages[-1].id if messages else None
-        metadata = None
         if record is not None:
             await self._store.posting(thread.conversation_id, thread.channel_id, record)
-            payload = {
-                "conversation_id": thread.conversation_id,
-                "message_ids": [m.id for m in messages],
-            }
-            metadata = {"event_type": EVENT_TYPE, "event_payload": payload | {"closed": closing}}
+        metadata = post_metadata(thread.conversation_id, [m.id for m in messages], closing=closing)
         try:
             async with asyncio.timeout(POST_SECONDS):
                 with deadlines.within(POST_SECONDS):

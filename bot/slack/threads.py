@@ -9,6 +9,7 @@ by the mirror (bot/slack/thread_mirror.py), from the cursor set here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import deadlines
 from bot.errors import InvalidInput
 from bot.messages import Message
 from bot.models import Actor, Conversation
@@ -31,6 +33,7 @@ from bot.slack.blocks.transcript import (
 from bot.slack.channels import INVITE, join_channel
 from bot.slack.drawing import CardDrawing
 from bot.slack.failures import SLACK_FAILURES
+from bot.slack.thread_posting import POST_SECONDS, post_metadata
 from bot.state.threads import SlackThread, ThreadStore
 from bot.threads_config import ThreadsConfig
 from bot.timestamps import utcnow
@@ -129,38 +132,68 @@ class SlackThreads:
         )
         if conversation.is_closed:
             posts.append(closed_post())
+        posted: set[str] = set()
+        pending: str | None = None  # the last message of a post Slack never answered
+        opened = False  # the first post is in Slack, or may be
         try:
-            await self._first(channel, root_ts, posts[0])
-        except BaseException:
-            await self.store.forget(conversation.id, channel)  # nothing is in Slack: not open
-            raise
-        posted = set(posts[0].holds)
-        try:
-            for post in posts[1:]:
-                await self._post(channel, root_ts, post)
+            for post in posts:
+                try:
+                    if opened:
+                        await self._post(channel, root_ts, post, conversation.id)
+                    else:
+                        await self._first(channel, root_ts, post, conversation.id)
+                except SLACK_FAILURES as error:
+                    if isinstance(error, SlackApiError) and not opened:
+                        raise  # refused: nothing is in Slack
+                    if not isinstance(error, SlackApiError):
+                        # No answer (a timeout, a dropped connection): Slack may have it, so
+                        # the mirror reads the thread back before posting these again.
+                        pending = post.holds[-1] if post.holds else None
+                        opened = True
+                    # The thread is open: the mirror posts what this did not, from its cursor.
+                    log.warning("the transcript in %s stopped at a failed post", root_ts)
+                    break
+                opened = True
                 posted.update(post.holds)
-        except SLACK_FAILURES:
-            # The thread is open: the mirror posts what this did not, from its cursor.
-            log.warning("the transcript in %s stopped after a failed post", root_ts, exc_info=True)
+        except BaseException:
+            if not opened:
+                await self.store.forget(conversation.id, channel)  # nothing in Slack: not open
+            raise
         finally:
-            # The mirror takes over from the transcript's newest message (and ends its hold);
-            # after a post that failed, from the first message it did not show.
-            unposted = [m for m in page.items if m.id not in posted and m.createdAt is not None]
-            if unposted:
-                cursor_at = unposted[0].createdAt
-                cursor_ids = [
-                    m.id for m in page.items if m.createdAt == cursor_at and m.id in posted
-                ]
-            # From the cursor the thread opened with: a mirror that went on after a slow
-            # opening's hold has the newer one, and keeps it.
-            moved = await self.store.advance(
-                conversation.id, channel, cursor_at, cursor_ids, was=thread.cursor_version
-            )
-            if conversation.is_closed and (unposted or not moved):
-                await self.store.closing(conversation.id)  # the rest, then the closing line
-            elif conversation.is_closed:
-                await self.store.retire(conversation.id, channel)
+            if opened:
+                await self._hand_over(conversation, channel, thread, page.items, posted, pending)
         return Opened(thread, True, await self.permalink(thread))
+
+    async def _hand_over(
+        self,
+        conversation: Conversation,
+        channel: str,
+        thread: SlackThread,
+        shown: Sequence[Message],
+        posted: set[str],
+        pending: str | None,
+    ) -> None:
+        """The mirror takes over from the transcript's newest message (and its hold ends);
+        after a post that failed, from the first message it did not show."""
+        cursor_at, cursor_ids = cursor_of(shown)
+        unposted = [m for m in shown if m.id not in posted and m.createdAt is not None]
+        if unposted:
+            cursor_at = unposted[0].createdAt
+            cursor_ids = [m.id for m in shown if m.createdAt == cursor_at and m.id in posted]
+        # From the cursor the thread opened with: a mirror that went on after a slow opening's
+        # hold has the newer one, and keeps it.
+        moved = await self.store.advance(
+            conversation.id,
+            channel,
+            cursor_at,
+            cursor_ids,
+            was=thread.cursor_version,
+            posting_id=pending,
+        )
+        if conversation.is_closed and (unposted or not moved):
+            await self.store.closing(conversation.id)  # the rest, then the closing line
+        elif conversation.is_closed:
+            await self.store.retire(conversation.id, channel)
 
     async def permalink(self, thread: SlackThread) -> str | None:
         """The thread's link (asked of Slack once, then kept); None when Slack will not say."""
@@ -200,20 +233,29 @@ class SlackThreads:
                 channel=channel, user=user, thread_ts=root_ts, text=post.text, blocks=post.blocks
             )
 
-    async def _first(self, channel: str, root_ts: str, post: Post) -> None:
+    async def _first(self, channel: str, root_ts: str, post: Post, conversation_id: str) -> None:
         """The thread's first reply: a public channel the bot is not in (a card answered
         through response_url needs no membership) is joined first; any other refusal is told
         as what to do."""
         try:
-            await self._post(channel, root_ts, post)
+            await self._post(channel, root_ts, post, conversation_id)
             return
         except SlackApiError as refusal:
             code = str((refusal.response or {}).get("error") or "")
             if code != "not_in_channel" or not await join_channel(self._client, channel):
                 raise InvalidInput(_REFUSED.get(code, _REFUSED_ANY).format(code=code)) from None
-        await self._post(channel, root_ts, post)
+        await self._post(channel, root_ts, post, conversation_id)
 
-    async def _post(self, channel: str, root_ts: str, post: Post) -> None:
-        await self._client.chat_postMessage(
-            channel=channel, thread_ts=root_ts, text=post.text, blocks=post.blocks
-        )
+    async def _post(self, channel: str, root_ts: str, post: Post, conversation_id: str) -> None:
+        """A transcript post, naming the messages it holds as the mirror's posts do, so a post
+        whose answer never came is found in Slack rather than posted again. Bounded as the
+        mirror's posts are (POST_SECONDS, the client's own retries included)."""
+        async with asyncio.timeout(POST_SECONDS):
+            with deadlines.within(POST_SECONDS):
+                await self._client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=root_ts,
+                    text=post.text,
+                    blocks=post.blocks,
+                    metadata=post_metadata(conversation_id, post.holds),
+                )

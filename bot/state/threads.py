@@ -159,11 +159,13 @@ class ThreadStore:
         cursor_ids: Sequence[str],
         *,
         was: int | None = None,
+        posting_id: str | None = None,
     ) -> bool:
         """The mirror posted up to `cursor_at` (the ids posted at that instant): a success, so
         any back-off ends. `was`: the cursor version this move starts from; False (nothing
         written) when the cursor has moved since (another replica, the mirror past a slow
-        opening), so a late write never sets an older cursor."""
+        opening), so a late write never sets an older cursor. `posting_id`: a message past the
+        cursor whose post got no answer, so its fate is read back (see `posting`)."""
         where = _key(conversation_id, channel_id)
         if was is not None:
             where = and_(where, slack_threads.c.cursor_version == was)
@@ -175,7 +177,7 @@ class ThreadStore:
                     cursor_at=cursor_at,
                     cursor_ids=list(cursor_ids)[-CURSOR_IDS_MAX:],
                     cursor_version=slack_threads.c.cursor_version + 1,
-                    posting_id=None,
+                    posting_id=posting_id,
                     failures=0,
                     backoff_until=None,
                 )
