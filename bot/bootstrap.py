@@ -166,7 +166,7 @@ async def build_runtime(
         client,
         conversations,
         threads,
-        ChannelLeases(engine, replica_name(), _channel_lease(config), clock=clock),
+        ChannelLeases(engine, replica_name(), _channel_lease(config)),
         config.threads.poll_interval,
         clock=clock,
         replies=thread_replies,

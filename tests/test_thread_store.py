@@ -7,10 +7,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import bot.state.threads as threads_module
 from bot.config import RetentionConfig
 from bot.state.retention import Retention
+from bot.state.tables import thread_channel_leases
 from bot.state.threads import ChannelLeases, ThreadStore
 
 NOW = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
@@ -86,6 +90,35 @@ async def test_a_channel_is_mirrored_by_one_replica_until_its_lease_runs_out(
     assert not await one.hold("C0SUPPORT1")
     await two.release("C0SUPPORT1")
     assert await one.hold("C0SUPPORT1")
+
+
+async def test_on_postgresql_a_lease_is_timed_by_the_databases_clock(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite is one machine: its replicas share a clock")
+    one = ChannelLeases(engine, "one", timedelta(seconds=30))
+    assert await one.hold("C0SUPPORT1")
+    # The other replica's clock runs an hour ahead: by it, one's lease ran out long ago, but
+    # the lease is timed by the database's clock, so one still holds the channel.
+    ahead = datetime.now(UTC) + timedelta(hours=1)
+    monkeypatch.setattr(threads_module, "utcnow", lambda: ahead)
+    two = ChannelLeases(engine, "two", timedelta(seconds=30))
+    assert not await two.hold("C0SUPPORT1")
+    async with engine.connect() as conn:
+        until, now = (
+            await conn.execute(
+                select(thread_channel_leases.c.until, func.now()).where(
+                    thread_channel_leases.c.channel_id == "C0SUPPORT1"
+                )
+            )
+        ).one()
+    assert timedelta(seconds=29) < until - now <= timedelta(seconds=30)
+    # A lease that ran out by the database's clock is taken over.
+    short = ChannelLeases(engine, "three", timedelta(milliseconds=1))
+    assert await short.hold("C0OTHER001")
+    await asyncio.sleep(0.01)
+    assert await two.hold("C0OTHER001")
 
 
 async def test_retired_threads_are_dropped_after_their_retention(engine: AsyncEngine) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -255,7 +256,12 @@ class ThreadStore:
 
 class ChannelLeases:
     """One replica mirrors a channel at a time: it holds the channel's lease and renews it each
-    pass; a replica that stops renewing (stopped, killed) loses it one lease later."""
+    pass; a replica that stops renewing (stopped, killed) loses it one lease later.
+
+    A lease is timed by the database's clock (PostgreSQL's `now()`), not each replica's: two
+    machines whose clocks differ still agree on when a lease ran out, and the holder, counting
+    from before it asked, never thinks it holds longer than the database says. SQLite is one
+    machine's clock anyway. `clock` replaces it (tests)."""
 
     def __init__(
         self,
@@ -263,16 +269,24 @@ class ChannelLeases:
         holder: str,
         lease: timedelta,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._engine = engine
         self.holder = holder
         self._lease = lease
         self._clock = clock
 
+    def _now(self) -> Any:
+        """Now, as the leases are timed: a value, or the database's own `now()`."""
+        if self._clock is not None:
+            return self._clock()
+        if self._engine.dialect.name == "postgresql":
+            return func.now()  # the transaction's start: the statement runs right after
+        return utcnow()
+
     async def hold(self, channel_id: str) -> bool:
         """Take or renew the channel's lease; False while another replica holds it."""
-        now = self._clock()
+        now = self._now()
         until = now + self._lease
         t = thread_channel_leases
         async with self._engine.begin() as conn:
