@@ -189,3 +189,24 @@ async def test_whatsapp_is_answered_only_within_24_hours_of_the_customers_messag
         await replies_at(timedelta(hours=25, minutes=1)).reply(ANA, conversation_id, "Still there?")
     outbound = MessageFilter(direction=Direction.OUTBOUND)
     assert (await stack.backend.list_messages(conversation_id, outbound)).totalItems == 0
+
+
+async def test_the_page_before_keeps_a_message_of_the_same_millisecond(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id = await conversation(stack)
+    assert stack.store is not None
+    at = utcnow().replace(microsecond=0)
+    moments = iter([at - timedelta(seconds=1), at, at, at])
+    monkeypatch.setattr(stack.store, "_clock", lambda: next(moments))
+    for n in range(4):  # the last three in one millisecond
+        await customer_writes(stack, conversation_id, f"message {n}")
+    monkeypatch.undo()
+    transcripts = stack.service.transcripts
+    latest = await transcripts.messages(ANA, conversation_id, limit=2)
+    assert [m.text for m in latest.items] == ["message 2", "message 3"]
+    # What an "Older messages" press carries: the oldest instant shown and the ids shown at it.
+    shown = [m.id for m in latest.items]
+    before = await transcripts.messages(ANA, conversation_id, 2, before=at, shown=shown)
+    assert [m.text for m in before.items] == ["message 0", "message 1"]
+    assert before.totalItems == 2  # nothing older: no further "Older messages"

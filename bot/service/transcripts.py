@@ -11,7 +11,7 @@ and what to do instead of passing on the API's 400.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,20 +106,27 @@ class Transcripts:
         limit: int = TRANSCRIPT_DEFAULT,
         *,
         before: datetime | None = None,
+        shown: Sequence[str] = (),
     ) -> ResultPage[Message]:
         """The latest `limit` messages (at most TRANSCRIPT_MAX), newest last, with the total;
-        with `before`, the latest of those created before it (the previous page)."""
+        with `before`, the latest of those created before it (the previous page). `shown`: the
+        ids already shown at `before` itself: the page then reads that instant too, less
+        those, so a message of the same millisecond is not skipped."""
         _check_limit(limit)
+        if shown and before is not None:
+            before += timedelta(milliseconds=1)  # createdBefore is strict; ms is its precision
         newest_first = await self._backend.list_messages(
             conversation_id,
             MessageFilter(
                 orderBy=ListOrder(field="createdAt", direction="desc"),
-                limit=limit,
+                limit=limit + len(shown),
                 createdBefore=before,
             ),
         )
+        unseen = [m for m in newest_first.items if m.id not in shown]
+        total = newest_first.totalItems - (len(newest_first.items) - len(unseen))
         return newest_first.model_copy(
-            update={"items": newest_first.items[::-1], "orderBy": str(ListOrder())}
+            update={"items": unseen[:limit][::-1], "totalItems": total, "orderBy": str(ListOrder())}
         )
 
     async def since(

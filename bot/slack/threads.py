@@ -219,13 +219,15 @@ class SlackThreads:
         actor: Actor,
         conversation_id: str,
         before: datetime | None,
+        shown: Sequence[str],
         channel: str,
         user: str,
         root_ts: str,
     ) -> None:
-        """The page of messages before `before`, to `user` alone, in the thread."""
+        """The page of messages before `before` (and those at it not `shown`), to `user`
+        alone, in the thread."""
         page = await self._service.transcripts.messages(
-            actor, conversation_id, self.config.latest, before=before
+            actor, conversation_id, self.config.latest, before=before, shown=shown
         )
         posts = older_posts(conversation_id, page, await self.authors(), root_ts)
         for post in posts:

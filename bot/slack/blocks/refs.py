@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -60,14 +61,23 @@ def card_ref_from_block_id(block_id: str | None) -> CardRef:
 TALK_BLOCK_PREFIX = "talk|"
 
 
+# Ids carried beside an "Older messages" moment: messages sharing the oldest shown instant
+# (createdAt has milliseconds), within the 2,000 characters of a button's value.
+OLDER_SHOWN_MAX = 20
+
+
 class OlderRef(BaseModel):
     """What a transcript's "Older messages" carries: the conversation, the moment before which
-    to read (the oldest message shown), and the thread's root, where the page is shown."""
+    to read (the oldest message shown), the ids shown at that moment (`s`: another message of
+    the same millisecond is still to come), and the thread's root, where the page is shown."""
 
     model_config = ConfigDict(frozen=True)
 
     id: ConversationId
     b: Timestamp | None = None
+    s: tuple[Annotated[str, Field(max_length=64)], ...] | None = Field(
+        default=None, max_length=OLDER_SHOWN_MAX
+    )
     t: str
 
     def encode(self) -> str:

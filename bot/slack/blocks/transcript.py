@@ -25,7 +25,7 @@ from bot.messages import AuthorType, Direction, LocationContent, Message, Note
 from bot.models import ResultPage
 from bot.slack.blocks import buttons, limits
 from bot.slack.blocks.mrkdwn import Mrkdwn, clip, escape, md, mention, slack_date, user_text
-from bot.slack.blocks.refs import CardRef, OlderRef
+from bot.slack.blocks.refs import OLDER_SHOWN_MAX, CardRef, OlderRef
 from bot.threads_config import ThreadReplies
 
 # A message's text in its section: room left under SECTION_TEXT for the author line and links.
@@ -124,7 +124,10 @@ def older_button(conversation_id: str, page: ResultPage[Message], root_ts: str) 
 
 def _older(conversation_id: str, page: ResultPage[Message], root_ts: str) -> ButtonElement:
     oldest = page.items[0].createdAt if page.items else None
-    return buttons.OLDER.draw(OlderRef(id=conversation_id, b=oldest, t=root_ts).encode())
+    # Past OLDER_SHOWN_MAX at one instant, the rest are shown again rather than skipped.
+    shown = tuple(m.id for m in page.items if oldest is not None and m.createdAt == oldest)
+    ref = OlderRef(id=conversation_id, b=oldest, s=shown[:OLDER_SHOWN_MAX] or None, t=root_ts)
+    return buttons.OLDER.draw(ref.encode())
 
 
 # What a person's message in the thread becomes, said where they write it (threads_config.py):

@@ -102,6 +102,8 @@ def older_press(deps: SlackContext) -> Listener:
             if channel is None:
                 raise InvalidInput(NO_CHANNEL.format(id=ref.id))
             actor = await press.actor()
-            await deps.threads.show_older(actor, ref.id, ref.b, channel, press.user, ref.t)
+            await deps.threads.show_older(
+                actor, ref.id, ref.b, ref.s or (), channel, press.user, ref.t
+            )
 
     return pressed
