@@ -55,7 +55,8 @@ async def test_a_press_slower_than_the_lease_keeps_its_claim_while_it_runs(
 ) -> None:
     # A press waiting on a stalled Infobip once lost its claim after the lease: a second press
     # on the same card then acted on the old version too.
-    lease = timedelta(seconds=0.3)
+    # Renewed every third of a lease: 1 s lets a loaded machine stall a renewal for 0.6 s.
+    lease = timedelta(seconds=1.0)
     claims = CardClaims(engine, lease=lease)
     assert await claims.claim("c1", VERSION, "route", "U1")
     async with claims.holding("c1", VERSION):

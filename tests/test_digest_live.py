@@ -164,10 +164,15 @@ async def test_two_presses_on_one_item_version_act_once(tmp_path: Path) -> None:
         )
 
         await redrawn(slack, digest, 1)
-        refusals = [
-            p for p in slack.fake.responses if str(p.body.get("text", "")).startswith("Already")
-        ]
-        assert len(refusals) == 1
+
+        def refusals() -> list[object]:
+            said = [str(p.body.get("text", "")) for p in slack.fake.responses]
+            return [text for text in said if text.startswith("Already")]
+
+        # The loser's refusal and the winner's redraw race each other: waited for, then counted.
+        await eventually(refusals)
+        await quiescent()
+        assert len(refusals()) == 1
         assert (await slack.actions(fire.id)).count("assign") == 1
 
 

@@ -194,9 +194,16 @@ async def test_a_view_its_person_closed_is_not_found(
 # --- rate limits ----------------------------------------------------------------------------------
 
 
+def frozen(fake: FakeSlack) -> None:
+    """The fake's buckets on a clock that stands still: no token comes back during a burst,
+    however slowly a loaded machine sends it."""
+    fake.rate_limits.clock = lambda: 0.0
+
+
 async def test_posting_faster_than_slack_allows_in_one_channel_is_rate_limited(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:
+    frozen(fake)
     client.retry_handlers.clear()  # see Slack's own answer, not slack_sdk retrying it
     for n in range(10):  # a burst is allowed
         await client.chat_postMessage(channel=CHANNEL, text=f"{n}")
@@ -211,6 +218,7 @@ async def test_posting_faster_than_slack_allows_in_one_channel_is_rate_limited(
 
 
 async def test_chat_update_is_tier_3(fake: FakeSlack, client: AsyncWebClient) -> None:
+    frozen(fake)
     client.retry_handlers.clear()
     posted = await client.chat_postMessage(channel=CHANNEL, text="v0")
     for n in range(50):
@@ -254,6 +262,7 @@ async def test_reactions_add_refuses_as_slack_does(fake: FakeSlack, client: Asyn
 
 
 async def test_reactions_add_is_tier_3(fake: FakeSlack, client: AsyncWebClient) -> None:
+    frozen(fake)
     client.retry_handlers.clear()
     message = fake.store_message(CHANNEL, text="Sent", user="U1ANA")
     names = sorted(["x", "warning", "memo", "eyes", "tada", "fire", "heart", "wave", "pray"])

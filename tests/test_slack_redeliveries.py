@@ -184,7 +184,8 @@ async def test_an_event_runs_when_its_record_cannot_be_written_in_time(
             started = time.monotonic()
             with caplog.at_level(logging.WARNING, logger="bot.slack.redeliveries"):
                 ack = await deliver(slack, body)
-            assert ack.status_code == 200 and time.monotonic() - started < 2.5
+            # Within Slack's 3 s, what the docstring claims (the record gives up after 1 s).
+            assert ack.status_code == 200 and time.monotonic() - started < 3.0
             locker.execute("ROLLBACK")
         finally:
             locker.close()

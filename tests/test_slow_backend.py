@@ -24,7 +24,8 @@ from tests.slack_harness import CHANNEL, Command, SlackHarness, eventually, runn
 pytestmark = pytest.mark.slow
 
 BACKEND_LATENCY = 2.0  # seconds, added by the emulator before every answer
-ACK_BUDGET = 0.300  # seconds: far inside Slack's 3 s, and far below one backend call
+ACK_BUDGET = 1.0  # seconds: inside Slack's 3 s, and half of one backend call (a loaded CI
+# machine takes a few hundred ms to ack a freshly started bot's first command)
 ANSWER_TIMEOUT = 20.0  # a create costs a few sequential backend calls of 2 s each
 
 

@@ -118,6 +118,11 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1100, "height": 760})
     context.set_default_timeout(15_000)
+    # The context's timeout is not expect()'s (5 s by default): a round trip through the bot
+    # and a redraw in Chromium on a loaded CI machine gets the same 15 s.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import replace
@@ -29,6 +30,7 @@ from bot.devtools.loopback import serve_in_background
 from bot.errors import NotFound
 from bot.field_rules import TAGS_PER_COMMAND, VALUES_PER_FILTER
 from bot.models import ConversationCreate
+from bot.server import READY_CACHE_SECONDS
 from bot.slack.blocks import buttons
 from bot.slack.blocks.digest import HEAD_BLOCK
 from bot.state.tables import digest_posts
@@ -133,13 +135,17 @@ async def test_readyz_probes_are_shared_not_one_infobip_request_each(tmp_path: P
     async with bot_on_infobip(tmp_path) as slack:
         url = f"{slack.bot_url}/readyz"
         with watched() as seen:
+            started = time.monotonic()
             at_once = await asyncio.gather(*(slack.http.get(url) for _ in range(50)))
             one_by_one = [await slack.http.get(url) for _ in range(50)]
+            took = time.monotonic() - started
         answers = [*at_once, *one_by_one]
         assert {r.status_code for r in answers} == {200}
         assert all(r.json() == {"database": "ok", "backend": "ok"} for r in answers)
         pings = [e for e in seen if e.path == "/ccaas/1/queues"]
-        assert len(pings) == 1, [(e.method, e.path) for e in seen]
+        # One probe per READY_CACHE_SECONDS (a loaded machine may take longer than one).
+        allowed = 1 + int(took // READY_CACHE_SECONDS)
+        assert len(pings) <= allowed, ([(e.method, e.path) for e in seen], took)
 
 
 # --- 5. one command, bounded work ----------------------------------------------------------------

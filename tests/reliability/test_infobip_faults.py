@@ -41,6 +41,7 @@ from bot.devtools.loopback import serve_in_background
 from bot.errors import BackendUnavailable, RateLimited
 from bot.models import Conversation, ConversationCreate, ConversationFilter
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
+from tests.slack_harness import eventually
 
 MAYBE_CREATED = "may or may not have been created"
 
@@ -405,9 +406,9 @@ async def test_faults_do_not_hold_up_other_requests(tmp_path: Path) -> None:
     async with rig(tmp_path, plan, client_timeout=5.0) as r:
         started = time.monotonic()
         stalled = asyncio.create_task(r.client.list_queues())
-        await asyncio.sleep(0.1)
+        await eventually(lambda: r.http.injected.get("timeout") == 1)  # it is stalling now
         assert len(await r.client.list_queues()) == 3
-        assert time.monotonic() - started < 0.6
+        assert not stalled.done()  # answered while the other still waits
         # The stalled one gets its 503 after the stall, which a GET retries: then it passes.
         assert len(await stalled) == 3
         assert time.monotonic() - started >= 1.0

@@ -201,12 +201,12 @@ async def test_killed_before_posting_the_tick_is_taken_over_and_posted_once(
         await eventually(lambda: gate.waiting >= 1, seconds=20)  # the build is under way
         await kill(first)
         killed_at = time.time()
-        gate.open.set()
         # Claimed, never posting, never finished (or already taken over by a survivor that
-        # started after the lease ran out: it waits at the same gate).
+        # started after the lease ran out: it waits at the gate, still closed).
         left = await the_tick(engine)
         assert left is not None and left.posting_at is None and left.finished_at is None
         assert digest_posts(fake) == []
+        gate.open.set()
         if replaced_by == "a restart":
             second, _ = await bots.enter_async_context(
                 convbot_serve(second_dir, fake, url, env=infobip)
