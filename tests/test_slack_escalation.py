@@ -112,6 +112,19 @@ FAST: dict[str, Any] = {
 }
 
 
+async def test_a_step_paged_before_its_notice_was_recorded_is_shown_on_the_notice(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path, config=FAST) as slack:
+        card = await slack.create("Printer on fire priority:urgent")
+        # Slack takes the channel's notice at once and answers late: step 2, a second later,
+        # is paged before the bot knows where its notice is, so the pager cannot redraw it.
+        slack.fake.fail("chat.postMessage", delay=2.5, match={"channel": CHANNEL})
+        notice = await slack.escalate(card.id, seconds=10)
+        await eventually(lambda: slack.dms_to(CLEO), seconds=10)
+        await eventually(lambda: f"Paging <@{CLEO}> now (step 2 of 2)." in notice.text, seconds=10)
+
+
 async def test_escalate_command_then_the_next_step_then_acknowledge_ends_every_page(
     tmp_path: Path,
 ) -> None:

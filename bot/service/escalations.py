@@ -211,6 +211,10 @@ class EscalationService:
     async def active(self) -> list[EscalationRecord]:
         return await self._store.active()
 
+    async def progress(self, record: EscalationRecord) -> Started:
+        """What the escalation is doing now: who its latest step paged, which step of how many."""
+        return await self._started(record)
+
     # --- internals -----------------------------------------------------------------------------
 
     def _policy(self, name: str | None) -> EscalationPolicy:

@@ -17,13 +17,20 @@ from bot.models import Actor, Conversation
 from bot.oncall.rota import handoffs, on_call
 from bot.service.escalations import Started
 from bot.slack.blocks.mrkdwn import md
-from bot.slack.blocks.oncall import OnCallNow, escalated_text, escalations_blocks, oncall_blocks
+from bot.slack.blocks.oncall import (
+    OnCallNow,
+    escalated_text,
+    escalations_blocks,
+    oncall_blocks,
+    paging_text,
+)
 from bot.slack.channels import post_joining
 from bot.slack.context import SlackContext
 from bot.slack.failures import SLACK_FAILURES
 from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
+_REDRAW_FAILURES: tuple[type[BaseException], ...] = (*SLACK_FAILURES, SQLAlchemyError, ConvbotError)
 NEXT_HANDOFFS = 3
 
 
@@ -78,6 +85,16 @@ async def _announce(
         return True
     if not current.is_active:  # it ended before the notice was recorded: redraw it now
         await deps.escalations.redraw(current)
+    elif (current.round, current.step) != (record.round, record.step):
+        # A later step paged before the notice was recorded, so its progress never reached
+        # the notice (the pager redraws the notices it finds): say it now.
+        try:
+            drawn = f"{first_line} {paging_text(await deps.escalations.progress(current))}"
+            await deps.client.chat_update(
+                channel=channel, ts=ts, text=drawn, blocks=[SectionBlock(text=md(drawn))]
+            )
+        except _REDRAW_FAILURES:
+            log.warning("escalation notice %s/%s not redrawn", channel, ts, exc_info=True)
     return True
 
 
