@@ -14,6 +14,8 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
+STOP_GRACE = 2  # seconds a loopback server's stop waits for requests still running
+
 
 def serve_in_background(
     app: ASGIApp, host: str = "127.0.0.1", *, lifespan: Literal["on", "off"] = "off"
@@ -38,7 +40,15 @@ async def serve_built(
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     app = build(f"http://{host}:{port}")
-    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False)
+    # A request still running at the stop (a stalled emulator's minute-long answer) is cut
+    # after STOP_GRACE, not waited for: nobody is left to read its answer.
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan=lifespan,
+        access_log=False,
+        timeout_graceful_shutdown=STOP_GRACE,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
