@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ import bot.slack.threads as slack_threads_module
 from bot.devtools.emulator import create_emulator_app
 from bot.devtools.fakeslack import StoredMessage
 from bot.devtools.loopback import serve_in_background
-from bot.messages import MessageCreate
 from bot.models import ConversationPatch, Status
 from bot.slack.blocks.transcript import LIVE_BATCH
 from bot.slack.thread_mirror import STATUS_EVERY, WORKER_PREFIX, ThreadMirror
@@ -40,7 +40,7 @@ from tests.slack_harness import (
     running_bot,
     texts,
 )
-from tests.test_slack_threads import customer_writes, open_thread, replies
+from tests.test_slack_threads import customer_writes, inbound, open_thread, replies
 
 # The slow tier (tests/conftest.py): the bot and a fake Slack served on loopback; posts paced.
 pytestmark = pytest.mark.slow
@@ -347,32 +347,30 @@ async def test_a_stop_between_the_closing_line_and_the_retire_posts_it_once(
     assert thread is not None and thread.retired
 
 
-class Throttle:
-    """The Infobip emulator, answering 429 (Retry-After: 1) to message lists while `on`."""
+class InfobipRefusing:
+    """The Infobip emulator, answering message lists with `status` (and Infobip's error body)
+    while `refusing(path)` says so; `lists` counts the lists asked for, refused or not."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, status: int, message_id: str, **headers: str) -> None:
         self.app = app
-        self.on = False
-        self.lists = 0  # message lists asked for, refused or not
+        self.status = status
+        self.body = json.dumps({"requestError": {"serviceException": {"messageId": message_id}}})
+        self.headers = [(b"content-type", b"application/json")] + [
+            (name.replace("_", "-").encode(), value.encode()) for name, value in headers.items()
+        ]
+        self.refusing: Callable[[str], bool] = lambda _path: False
+        self.lists = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
         listing = (
-            scope["type"] == "http"
-            and scope["method"] == "GET"
-            and str(scope["path"]).endswith("/messages")
+            scope["type"] == "http" and scope["method"] == "GET" and path.endswith("/messages")
         )
-        if listing:
-            self.lists += 1
-        if listing and self.on:
-            body = b'{"requestError":{"serviceException":{"messageId":"TOO_MANY_REQUESTS"}}}'
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 429,
-                    "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+        self.lists += listing
+        if listing and self.refusing(path):
+            start = {"type": "http.response.start", "status": self.status, "headers": self.headers}
+            await send(start)
+            await send({"type": "http.response.body", "body": self.body.encode()})
             return
         await self.app(scope, receive, send)
 
@@ -381,7 +379,8 @@ async def test_an_infobip_429_backs_the_thread_off_and_loses_nothing(tmp_path: P
     engine = await sqlite_engine(tmp_path / "emulator.db")
     try:
         store = await seeded_local(engine)
-        throttle = Throttle(create_emulator_app(store, EMULATOR_KEY))
+        app = create_emulator_app(store, EMULATOR_KEY)
+        throttle = InfobipRefusing(app, 429, "TOO_MANY_REQUESTS", retry_after="1")
         async with (
             serve_in_background(throttle) as infobip,
             running_bot(
@@ -391,7 +390,7 @@ async def test_an_infobip_429_backs_the_thread_off_and_loses_nothing(tmp_path: P
             card = await slack.create("Throttled")
             await open_thread(slack, card)
             threads = slack.serving.runtime.slack.threads.store
-            throttle.on, asked = True, throttle.lists
+            throttle.refusing, asked = (lambda _path: True), throttle.lists
             await store.receive_message(card.id, inbound("held back"))
 
             assert await mirror(slack) == 0
@@ -405,7 +404,7 @@ async def test_an_infobip_429_backs_the_thread_off_and_loses_nothing(tmp_path: P
             assert await mirror(slack) == 0  # backing off: Infobip is not asked at all
             assert throttle.lists == before
 
-            throttle.on = False  # Infobip recovers, and the back-off runs out
+            throttle.refusing = lambda _path: False  # Infobip recovers; the back-off ends
             await threads.back_off(card.id, CHANNEL, 1, utcnow())
             assert await mirror(slack) == 1
             assert "held back" in said(replies(slack, card.message))[-1]
@@ -415,31 +414,13 @@ async def test_an_infobip_429_backs_the_thread_off_and_loses_nothing(tmp_path: P
         await engine.dispose()
 
 
-class RefusesOne:
-    """The Infobip emulator, answering 400 to one conversation's message list."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.conversation_id = ""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = str(scope.get("path", ""))
-        if self.conversation_id and path.endswith(f"/{self.conversation_id}/messages"):
-            body = b'{"requestError":{"serviceException":{"messageId":"BAD_REQUEST"}}}'
-            headers = [(b"content-type", b"application/json")]
-            await send({"type": "http.response.start", "status": 400, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self.app(scope, receive, send)
-
-
 async def test_a_thread_infobip_refuses_backs_off_alone_and_the_channel_goes_on(
     tmp_path: Path,
 ) -> None:
     engine = await sqlite_engine(tmp_path / "emulator.db")
     try:
         store = await seeded_local(engine)
-        refusing = RefusesOne(create_emulator_app(store, EMULATOR_KEY))
+        refusing = InfobipRefusing(create_emulator_app(store, EMULATOR_KEY), 400, "BAD_REQUEST")
         async with (
             serve_in_background(refusing) as infobip,
             running_bot(
@@ -450,7 +431,7 @@ async def test_a_thread_infobip_refuses_backs_off_alone_and_the_channel_goes_on(
             for card in (bad, good):
                 await open_thread(slack, card)
                 await store.receive_message(card.id, inbound(f"news for {card.id}"))
-            refusing.conversation_id = bad.id
+            refusing.refusing = lambda path: path.endswith(f"/{bad.id}/messages")
             assert await mirror(slack) == 1
             assert f"news for {good.id}" in said(replies(slack, good.message))[-1]
             threads = slack.serving.runtime.slack.threads.store
@@ -458,18 +439,6 @@ async def test_a_thread_infobip_refuses_backs_off_alone_and_the_channel_goes_on(
             assert backed_off is not None and backed_off.failures == 1
     finally:
         await engine.dispose()
-
-
-def inbound(text: str) -> MessageCreate:
-    return MessageCreate.model_validate(
-        {
-            "from": "385991234567",
-            "to": "447492263897",
-            "channel": "SMS",
-            "contentType": "TEXT",
-            "content": {"text": text},
-        }
-    )
 
 
 async def test_a_close_made_in_infobip_itself_is_noticed_and_retires_the_thread(

@@ -35,10 +35,8 @@ THREAD, OLDER = buttons.THREAD.id, buttons.OLDER.id
 CUSTOMER, OUR_NUMBER = "385991234567", "447492263897"
 
 
-async def customer_writes(
-    slack: SlackHarness, conversation_id: str, text: str = "", **content: Any
-) -> Message:
-    """An inbound message into the embedded store, as the emulator's inbound endpoint adds it."""
+def inbound(text: str = "", **content: Any) -> MessageCreate:
+    """What the customer writes by SMS: `text`, or other content (`url=`: an image)."""
     kind = "IMAGE" if "url" in content else "TEXT"
     body = {
         "from": CUSTOMER,
@@ -47,8 +45,15 @@ async def customer_writes(
         "contentType": kind,
         "content": content or {"text": text},
     }
+    return MessageCreate.model_validate(body)
+
+
+async def customer_writes(
+    slack: SlackHarness, conversation_id: str, text: str = "", **content: Any
+) -> Message:
+    """An inbound message into the embedded store, as the emulator's inbound endpoint adds it."""
     store = slack.serving.runtime.backend
-    written = await store.receive_message(conversation_id, MessageCreate.model_validate(body))  # type: ignore[attr-defined]
+    written = await store.receive_message(conversation_id, inbound(text, **content))  # type: ignore[attr-defined]
     assert isinstance(written, Message)
     return written
 

@@ -11,8 +11,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import cast
 
@@ -20,7 +20,7 @@ import httpx
 
 from bot.devtools.fakeslack import FakeSlack, SlackSigner
 from bot.server import Serving
-from tests.slack_harness import SECRET, TOKEN, SlackHarness
+from tests.slack_harness import SECRET, TOKEN, Json, SlackHarness, write_config
 
 
 def free_port() -> int:
@@ -86,3 +86,30 @@ async def convbot_serve(
             if process.poll() is None:
                 process.kill()
             await asyncio.to_thread(process.wait, 10)
+
+
+async def serve_replicas(
+    stack: AsyncExitStack,
+    workdir: Path,
+    fake: FakeSlack,
+    database_url: str,
+    tokens: Sequence[str],
+    config: Json,
+) -> list[tuple[subprocess.Popen[bytes], SlackHarness]]:
+    """One `convbot serve` per token on one database, each in its own directory under
+    `workdir` with `config`, started side by side (three start-ups take as long as one) and
+    stopped when `stack` closes. The fake Slack accepts the tokens: its calls say which
+    replica made them."""
+    assert fake.accepted_tokens is not None
+    fake.accepted_tokens.update(tokens)
+    for n in range(len(tokens)):
+        (workdir / f"r{n}").mkdir()
+        write_config(workdir / f"r{n}" / "convbot.yml", config)
+    return await asyncio.gather(
+        *(
+            stack.enter_async_context(
+                convbot_serve(workdir / f"r{n}", fake, database_url, token=token)
+            )
+            for n, token in enumerate(tokens)
+        )
+    )

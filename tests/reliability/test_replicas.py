@@ -31,7 +31,7 @@ from bot.state.db import create_engine, migrate
 from bot.state.escalations import EscalationStore
 from bot.state.tables import job_ticks
 from bot.state.ticks import TickRecord
-from tests.reliability.processes import convbot_serve
+from tests.reliability.processes import serve_replicas
 from tests.seed import SEED
 from tests.slack_harness import (
     BEN,
@@ -40,7 +40,6 @@ from tests.slack_harness import (
     SlackHarness,
     eventually,
     fake_workspace,
-    write_config,
 )
 from tests.test_escalation_replicas import PAGES_CHANNEL, dm, oncall, posts_to
 
@@ -85,8 +84,6 @@ async def test_three_replicas_post_each_of_20_ticks_once_and_send_every_page_onc
     fake.add_channel(PAGES_CHANNEL, "pages")
     fake.add_channel(DIGESTS_CHANNEL, "digests")
     tokens = [f"xoxb-replica-{n}" for n in range(3)]  # which replica made a call
-    assert fake.accepted_tokens is not None
-    fake.accepted_tokens.update(tokens)
     engine = create_engine(postgres_url)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
@@ -94,17 +91,7 @@ async def test_three_replicas_post_each_of_20_ticks_once_and_send_every_page_onc
         processes: dict[int, str] = {}  # pid → its token
         running: list[subprocess.Popen[bytes]] = []
         bots: list[SlackHarness] = []
-        for n in range(len(tokens)):
-            (tmp_path / f"r{n}").mkdir()
-            write_config(tmp_path / f"r{n}" / "convbot.yml", CONFIG)
-        started = await asyncio.gather(  # side by side: three start-ups take as long as one
-            *(
-                stack.enter_async_context(
-                    convbot_serve(tmp_path / f"r{n}", fake, postgres_url, token=token)
-                )
-                for n, token in enumerate(tokens)
-            )
-        )
+        started = await serve_replicas(stack, tmp_path, fake, postgres_url, tokens, CONFIG)
         for (process, bot), token in zip(started, tokens, strict=True):
             processes[process.pid] = token
             running.append(process)

@@ -22,37 +22,23 @@ import pytest
 
 from bot.backends.local import LocalBackend
 from bot.devtools.fakeslack import SlackCall, serve_fake_slack
-from bot.messages import MessageCreate
 from bot.slack.thread_posting import EVENT_TYPE
 from bot.state.db import create_engine
-from tests.reliability.processes import convbot_serve
+from tests.reliability.processes import serve_replicas
 from tests.slack_harness import (
     CHANNEL,
     Card,
     SlackHarness,
     eventually,
     fake_workspace,
-    write_config,
 )
-from tests.test_slack_threads import open_thread
+from tests.test_slack_threads import inbound, open_thread
 
 pytestmark = pytest.mark.postgres
 
 CHANNELS = [CHANNEL, "CTHREADS02", "CTHREADS03"]
 MESSAGES = 60  # written over about six seconds
 CONFIG = {"threads": {"poll_interval": "1s"}}
-
-
-def inbound(n: int) -> MessageCreate:
-    return MessageCreate.model_validate(
-        {
-            "from": "385991234567",
-            "to": "447492263897",
-            "channel": "SMS",
-            "contentType": "TEXT",
-            "content": {"text": f"customer line {n}"},
-        }
-    )
 
 
 def mirror_posts(calls: list[SlackCall]) -> list[SlackCall]:
@@ -72,23 +58,11 @@ async def test_two_replicas_and_a_kill_post_every_message_once_in_order(
     for channel in CHANNELS[1:]:
         fake.add_channel(channel, channel.lower())
     tokens = [f"xoxb-mirror-{n}" for n in range(2)]
-    assert fake.accepted_tokens is not None
-    fake.accepted_tokens.update(tokens)
     engine = create_engine(postgres_url)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
         await stack.enter_async_context(serve_fake_slack(fake))
-        for n in range(2):
-            (tmp_path / f"r{n}").mkdir()
-            write_config(tmp_path / f"r{n}" / "convbot.yml", CONFIG)
-        started = await asyncio.gather(
-            *(
-                stack.enter_async_context(
-                    convbot_serve(tmp_path / f"r{n}", fake, postgres_url, token=token)
-                )
-                for n, token in enumerate(tokens)
-            )
-        )
+        started = await serve_replicas(stack, tmp_path, fake, postgres_url, tokens, CONFIG)
         processes: dict[str, subprocess.Popen[bytes]] = {
             token: process for (process, _), token in zip(started, tokens, strict=True)
         }
@@ -104,7 +78,7 @@ async def test_two_replicas_and_a_kill_post_every_message_once_in_order(
         killed: str | None = None
         for n in range(MESSAGES):
             card = cards[n % len(cards)] if n % 7 else cards[0]  # the first thread gets more
-            message = await store.receive_message(card.id, inbound(n))
+            message = await store.receive_message(card.id, inbound(f"customer line {n}"))
             written[card.id].append(message.id)
             await asyncio.sleep(0.1)
             if n == MESSAGES // 2:
