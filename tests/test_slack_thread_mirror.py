@@ -34,6 +34,7 @@ from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
     CHANNEL,
+    Card,
     SlackHarness,
     eventually,
     fake_workspace,
@@ -125,20 +126,29 @@ async def test_the_scheduler_keeps_each_channel_mirrored_by_its_own_worker(
     assert all(worker.done() for worker in workers)
 
 
-async def test_a_transcript_cut_short_by_slack_is_finished_by_the_mirror(
-    slack: SlackHarness,
-) -> None:
-    card = await slack.create("Long transcript")
-    for n in range(8):  # long enough that the transcript takes two posts
+async def long_transcript(
+    slack: SlackHarness, topic: str, nth: int
+) -> tuple[Card, Callable[[dict[str, object]], bool]]:
+    """A card whose conversation's transcript takes two posts ("long 0:" … "long 7:"), and a
+    fault `match` for the `nth` post in its thread."""
+    card = await slack.create(topic)
+    for n in range(8):
         await customer_writes(slack, card.id, f"long {n}: " + "x" * 2300)
     in_thread: list[object] = []
 
-    def second_post(args: dict[str, object]) -> bool:
+    def nth_post(args: dict[str, object]) -> bool:
         if args.get("thread_ts") != card.message.ts:
             return False
         in_thread.append(args)
-        return len(in_thread) == 2
+        return len(in_thread) == nth
 
+    return card, nth_post
+
+
+async def test_a_transcript_cut_short_by_slack_is_finished_by_the_mirror(
+    slack: SlackHarness,
+) -> None:
+    card, second_post = await long_transcript(slack, "Long transcript", 2)
     slack.fake.fail("chat.postMessage", status=200, error="fatal_error", match=second_post)
     await open_thread(slack, card)  # opened, whatever the second post met
     await quiescent()
@@ -155,19 +165,9 @@ async def test_a_transcript_post_slack_took_without_answering_is_not_posted_agai
     slack: SlackHarness, monkeypatch: pytest.MonkeyPatch, unanswered: int
 ) -> None:
     monkeypatch.setattr(slack_threads_module, "POST_SECONDS", 1.0)  # not the 8 s of production
-    card = await slack.create("Unanswered transcript")
-    for n in range(8):  # long enough that the transcript takes two posts
-        await customer_writes(slack, card.id, f"long {n}: " + "x" * 2300)
-    in_thread: list[object] = []
-
-    def second_post(args: dict[str, object]) -> bool:
-        if args.get("thread_ts") != card.message.ts:
-            return False
-        in_thread.append(args)
-        return len(in_thread) == unanswered
-
+    card, post = await long_transcript(slack, "Unanswered transcript", unanswered)
     # Slack takes the post and answers after the bot has stopped waiting: the thread is open.
-    slack.fake.fail("chat.postMessage", delay=3, match=second_post)
+    slack.fake.fail("chat.postMessage", delay=3, match=post)
     await open_thread(slack, card)
     await quiescent()
     shown = " ".join(said(replies(slack, card.message)))
