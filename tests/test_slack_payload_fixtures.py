@@ -31,11 +31,13 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from bot.devtools.fakeslack import defaults
 from bot.models import ConversationFilter
 from bot.slack.blocks import buttons, modals
 from bot.slack.listeners.shortcuts import NOTE_SHORTCUT
+from bot.state.tables import slack_events
 from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
@@ -475,12 +477,30 @@ async def test_a_retried_message_event_is_acknowledged(
     slack: SlackHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     ids_ = {"U234": ANA, "C123": CHANNEL, "T123": TEAM}
-    body = json.dumps(adapt(fixture("events/message_retried.json"), ids_))
+    payload = adapt(fixture("events/message_retried.json"), ids_)
+    # In a thread, as the messages convbot acts on are (thread_replies): its retry is known.
+    payload["event"]["thread_ts"] = "1583636000.000100"
+    body = json.dumps(payload)
     await send(slack, body)
     await send(slack, body, retry_headers())
     said = [r.getMessage() for r in caplog.records if r.name == "bot.slack.redeliveries"]
     assert len(said) == 1 and "EvV1KA7U3A" in said[0] and "retry 1, reason timeout" in said[0]
     await nothing_happens(slack)
+
+
+async def test_channel_chatter_is_not_recorded_as_an_event(slack: SlackHarness) -> None:
+    """The fixture as Slack sent it: a message in the channel, not in a thread. With
+    message.channels subscribed, every such message arrives; nothing acts on them, so none
+    takes a row of the events table (which would otherwise grow with the channel's talk)."""
+    ids_ = {"U234": ANA, "C123": CHANNEL, "T123": TEAM}
+    for n in range(3):
+        payload = adapt(fixture("events/message_retried.json"), ids_)
+        payload["event_id"] = f"EvCHATTER{n:03d}"
+        await send(slack, json.dumps(payload))
+    await nothing_happens(slack)
+    async with slack.serving.runtime.engine.connect() as conn:
+        rows = await conn.execute(select(func.count()).select_from(slack_events))
+        assert rows.scalar() == 0
 
 
 @pytest.mark.parametrize("key", ["channel", "user"])

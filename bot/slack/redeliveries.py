@@ -8,11 +8,14 @@ itself does nothing about retries: it passes the headers on (and copies Socket M
 
 Every event is recorded, not only those that carry `X-Slack-Retry-Num`: the first delivery must
 be on record for its retry to be recognised, and a delivery that arrives twice without the header
-is a duplicate all the same. The record is written before the ack, so the wait for it is
-bounded: a state database that does not answer must not hold the ack past Slack's 3 s (which
-would cause the very retries this is about); then the event runs, since showing something twice
-beats dropping it. The write itself is left to finish in the background rather than cancelled:
-cancelling it would wait for the connection's rollback, which is stuck behind the same database.
+is a duplicate all the same. Not recorded: channel messages nothing acts on (chatter outside a
+thread; see `_ignored`), which message.channels delivers by the thousand.
+
+The record is written before the ack, so the wait for it is bounded: a state database that
+does not answer must not hold the ack past Slack's 3 s (which would cause the very retries this
+is about); then the event runs, since showing something twice beats dropping it. The write
+itself is left to finish in the background rather than cancelled: cancelling it would wait for
+the connection's rollback, which is stuck behind the same database.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import Metrics
+from bot.slack.thread_replies import thread_message
 from bot.state.slack_events import EVENT_ID_MAX, SlackEvents
 
 log = logging.getLogger(__name__)
@@ -38,10 +43,15 @@ _writing: set[asyncio.Task[bool]] = set()  # records still being written after t
 
 def once_per_event(events: SlackEvents, metrics: Metrics) -> Middleware:
     async def each_event_once(
-        body: dict[str, Any], req: AsyncBoltRequest, next: Callable[[], Awaitable[Any]]
+        body: dict[str, Any],
+        req: AsyncBoltRequest,
+        context: AsyncBoltContext,
+        next: Callable[[], Awaitable[Any]],
     ) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not isinstance(event_id, str) or not 0 < len(event_id) <= EVENT_ID_MAX:
+            return await next()  # type: ignore[no-any-return]
+        if _ignored(body.get("event"), context.bot_user_id):
             return await next()  # type: ignore[no-any-return]
         try:
             first = await _recorded(events, event_id)
@@ -65,6 +75,15 @@ def once_per_event(events: SlackEvents, metrics: Metrics) -> Middleware:
         return BoltResponse(status=200, body="")
 
     return each_event_once
+
+
+def _ignored(event: object, bot_user_id: str | None) -> bool:
+    """A channel message nothing acts on (chatter outside a thread, a bot's, the bot's own):
+    dropped by its listener, so not recorded. With message.channels subscribed, every message
+    in every channel the bot is in arrives; a row each would be most of the table."""
+    if not isinstance(event, dict) or event.get("type") != "message":
+        return False
+    return thread_message(event, bot_user_id) is None
 
 
 # A form submission is recorded under its view's id with this prefix (Slack's event ids start
