@@ -7,6 +7,7 @@ channel opens the thread of every card the bot posts there."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from bot.devtools.fakeslack import StoredMessage
 from bot.messages import Message, MessageCreate
 from bot.slack.blocks import buttons
+from bot.timestamps import utcnow
 from tests.slack_harness import (
     ANA,
     BEN,
@@ -175,6 +177,32 @@ async def test_older_messages_are_shown_to_the_presser_in_the_thread(tmp_path: P
         oldest = await eventually(lambda: slack.ephemeral_for(DAVE)[1:])
         assert "message 0" in texts(oldest[0].blocks)
         assert OLDER not in str(oldest[0].blocks)  # nothing older remains
+
+
+async def test_older_messages_keeps_a_message_of_the_oldest_shown_millisecond(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_bot(tmp_path, config={"threads": {"latest": 2}}) as slack:
+        card = await slack.create("One millisecond")
+        at = utcnow().replace(microsecond=0)
+        moments = iter([at - timedelta(seconds=2), at - timedelta(seconds=1), at, at, at])
+        store = slack.serving.runtime.backend
+        monkeypatch.setattr(store, "_clock", lambda: next(moments))
+        for n in range(5):  # the last three in one millisecond
+            await customer_writes(slack, card.id, f"message {n}")
+        monkeypatch.undo()
+        [transcript] = await open_thread(slack, card)
+        assert "message 4" in texts(transcript.blocks) and "message 2" not in texts(
+            transcript.blocks
+        )
+        await slack.press(transcript, OLDER, DAVE)
+        [older] = await eventually(lambda: slack.ephemeral_for(DAVE))
+        # The page before holds the third message of that millisecond, then the one before.
+        assert "message 2" in texts(older.blocks) and "message 1" in texts(older.blocks)
+        assert "message 3" not in texts(older.blocks)
+        await slack.press_ephemeral(older, OLDER)
+        oldest = await eventually(lambda: slack.ephemeral_for(DAVE)[1:])
+        assert "message 0" in texts(oldest[0].blocks) and "message 2" not in texts(oldest[0].blocks)
 
 
 async def test_cards_drawn_in_the_channel_link_to_its_thread(slack: SlackHarness) -> None:

@@ -8,10 +8,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import bot.state.threads as threads_module
 from bot.config import RetentionConfig
 from bot.state.retention import Retention
 from bot.state.tables import thread_channel_leases
@@ -93,18 +92,33 @@ async def test_a_channel_is_mirrored_by_one_replica_until_its_lease_runs_out(
 
 
 async def test_on_postgresql_a_lease_is_timed_by_the_databases_clock(
-    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine,
 ) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite is one machine: its replicas share a clock")
-    one = ChannelLeases(engine, "one", timedelta(seconds=30))
-    assert await one.hold("C0SUPPORT1")
-    # The other replica's clock runs an hour ahead: by it, one's lease ran out long ago, but
-    # the lease is timed by the database's clock, so one still holds the channel.
-    ahead = datetime.now(UTC) + timedelta(hours=1)
-    monkeypatch.setattr(threads_module, "utcnow", lambda: ahead)
-    two = ChannelLeases(engine, "two", timedelta(seconds=30))
-    assert not await two.hold("C0SUPPORT1")
+    sent: list[tuple[str, object]] = []
+
+    def record(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        if "thread_channel_leases" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        one = ChannelLeases(engine, "one", timedelta(seconds=30))
+        two = ChannelLeases(engine, "two", timedelta(seconds=30))
+        assert await one.hold("C0SUPPORT1")
+        assert not await two.hold("C0SUPPORT1")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    # No replica's clock reaches the database: every lease statement reads now() there, and
+    # none carries a moment of its own (a replica whose clock runs ahead would end a lease
+    # early, one behind would keep it too long).
+    writes = [(s, p) for s, p in sent if not s.lstrip().upper().startswith("DELETE")]
+    assert writes and all("now()" in s for s, _ in writes), writes
+    values = [v for _, p in writes for v in (p.values() if isinstance(p, dict) else p or ())]
+    assert not any(isinstance(v, datetime) for v in values), values
     async with engine.connect() as conn:
         until, now = (
             await conn.execute(

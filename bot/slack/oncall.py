@@ -93,8 +93,12 @@ async def _announce(
             await deps.client.chat_update(
                 channel=channel, ts=ts, text=drawn, blocks=[SectionBlock(text=md(drawn))]
             )
+            current = await deps.escalations.get(record.id)
         except _REDRAW_FAILURES:
             log.warning("escalation notice %s/%s not redrawn", channel, ts, exc_info=True)
+            return True
+        if not current.is_active:  # it ended while that was drawn: the outcome stays, not this
+            await deps.escalations.redraw(current)
     return True
 
 

@@ -24,13 +24,16 @@ from bot.field_rules import CONVERSATION_IDS_MAX
 from bot.messages import Direction, Message
 from bot.models import ConversationFilter, Status
 from bot.service.conversations import ConversationService
+from bot.slack.blocks.transcript import POST_MESSAGES_MAX
 from bot.state.thread_replies import ThreadReplyRecords
 from bot.state.threads import SlackThread, ThreadStore
 from bot.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 
-PER_THREAD = 20  # messages asked for per thread per pass
+# Messages asked for per thread per pass: a whole transcript post's, so the record of one
+# whose answer never came is among them (bot/slack/threads.py).
+PER_THREAD = POST_MESSAGES_MAX
 POLLS_AT_ONCE = 5  # a channel's due threads asked concurrently (one HTTP connection each)
 POLL_SECONDS = 5.0  # one thread's request, its client's retries included
 BACKOFF_MAX = timedelta(minutes=5)

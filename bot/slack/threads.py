@@ -23,6 +23,7 @@ from bot.errors import InvalidInput
 from bot.messages import Message
 from bot.models import Actor, Conversation
 from bot.service.conversations import ConversationService
+from bot.slack.blocks.refs import OlderRef
 from bot.slack.blocks.transcript import (
     Authors,
     Post,
@@ -132,36 +133,34 @@ class SlackThreads:
         )
         if conversation.is_closed:
             posts.append(closed_post())
-        posted: set[str] = set()
-        pending: str | None = None  # the last message of a post Slack never answered
-        opened = False  # the first post is in Slack, or may be
         try:
-            for post in posts:
-                try:
-                    if opened:
-                        await self._post(channel, root_ts, post, conversation.id)
-                    else:
-                        await self._first(channel, root_ts, post, conversation.id)
-                except SLACK_FAILURES as error:
-                    if isinstance(error, SlackApiError) and not opened:
-                        raise  # refused: nothing is in Slack
-                    if not isinstance(error, SlackApiError):
-                        # No answer (a timeout, a dropped connection): Slack may have it, so
-                        # the mirror reads the thread back before posting these again.
-                        pending = post.holds[-1] if post.holds else None
-                        opened = True
-                    # The thread is open: the mirror posts what this did not, from its cursor.
-                    log.warning("the transcript in %s stopped at a failed post", root_ts)
-                    break
-                opened = True
-                posted.update(post.holds)
+            # The first post, all or nothing: its heading says what writing in the thread does
+            # (sent to the customer, or a note), so a thread is open only once Slack answered
+            # that it has it. Any failure (no answer included) leaves no thread behind.
+            await self._first(channel, root_ts, posts[0], conversation.id)
         except BaseException:
-            if not opened:
-                await self.store.forget(conversation.id, channel)  # nothing in Slack: not open
+            await self.store.forget(conversation.id, channel)  # nothing is in Slack: not open
             raise
+        posted = set(posts[0].holds)
+        # The last message of the post being made, as the mirror records its own before each
+        # post: if no answer comes (a timeout, a stop), Slack may have it, and the mirror reads
+        # the thread back before posting those messages again.
+        pending: str | None = None
+        try:
+            for post in posts[1:]:
+                pending = post.holds[-1] if post.holds else None
+                try:
+                    await self._post(channel, root_ts, post, conversation.id)
+                except SlackApiError:
+                    pending = None  # Slack answered: refused, not posted
+                    raise
+                pending = None
+                posted.update(post.holds)
+        except SLACK_FAILURES:
+            # The thread is open: the mirror posts what this did not, from its cursor.
+            log.warning("the transcript in %s stopped at a failed post", root_ts)
         finally:
-            if opened:
-                await self._hand_over(conversation, channel, thread, page.items, posted, pending)
+            await self._hand_over(conversation, channel, thread, page.items, posted, pending)
         return Opened(thread, True, await self.permalink(thread))
 
     async def _hand_over(
@@ -194,6 +193,11 @@ class SlackThreads:
             await self.store.closing(conversation.id)  # the rest, then the closing line
         elif conversation.is_closed:
             await self.store.retire(conversation.id, channel)
+        if pending is not None and moved:
+            # Slack was slow enough not to answer: its post may still land after a read-back
+            # made now, so the mirror looks once that post's time has surely passed.
+            until = utcnow() + timedelta(seconds=POST_SECONDS)
+            await self.store.back_off(conversation.id, channel, 0, until)
 
     async def permalink(self, thread: SlackThread) -> str | None:
         """The thread's link (asked of Slack once, then kept); None when Slack will not say."""
@@ -214,25 +218,16 @@ class SlackThreads:
     async def links(self, channel: str, conversation_ids: Sequence[str]) -> dict[str, str]:
         return await self.store.links(channel, conversation_ids)
 
-    async def show_older(
-        self,
-        actor: Actor,
-        conversation_id: str,
-        before: datetime | None,
-        shown: Sequence[str],
-        channel: str,
-        user: str,
-        root_ts: str,
-    ) -> None:
-        """The page of messages before `before` (and those at it not `shown`), to `user`
-        alone, in the thread."""
+    async def show_older(self, actor: Actor, pressed: OlderRef, channel: str, user: str) -> None:
+        """The page of messages before the pressed button's instant (and those at it it had not
+        shown), to `user` alone, in the thread."""
         page = await self._service.transcripts.messages(
-            actor, conversation_id, self.config.latest, before=before, shown=shown
+            actor, pressed.id, self.config.latest, before=pressed.b, shown=pressed.s or ()
         )
-        posts = older_posts(conversation_id, page, await self.authors(), root_ts)
+        posts = older_posts(pressed.id, page, await self.authors(), pressed.t, pressed)
         for post in posts:
             await self._client.chat_postEphemeral(
-                channel=channel, user=user, thread_ts=root_ts, text=post.text, blocks=post.blocks
+                channel=channel, user=user, thread_ts=pressed.t, text=post.text, blocks=post.blocks
             )
 
     async def _first(self, channel: str, root_ts: str, post: Post, conversation_id: str) -> None:

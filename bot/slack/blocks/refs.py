@@ -64,6 +64,7 @@ TALK_BLOCK_PREFIX = "talk|"
 # Ids carried beside an "Older messages" moment: messages sharing the oldest shown instant
 # (createdAt has milliseconds), within the 2,000 characters of a button's value.
 OLDER_SHOWN_MAX = 20
+OLDER_ID_MAX = 64  # Infobip's ids are UUIDs; a longer one is not carried (its instant skipped)
 
 
 class OlderRef(BaseModel):
@@ -75,7 +76,7 @@ class OlderRef(BaseModel):
 
     id: ConversationId
     b: Timestamp | None = None
-    s: tuple[Annotated[str, Field(max_length=64)], ...] | None = Field(
+    s: tuple[Annotated[str, Field(max_length=OLDER_ID_MAX)], ...] | None = Field(
         default=None, max_length=OLDER_SHOWN_MAX
     )
     t: str

@@ -25,7 +25,7 @@ from bot.messages import AuthorType, Direction, LocationContent, Message, Note
 from bot.models import ResultPage
 from bot.slack.blocks import buttons, limits
 from bot.slack.blocks.mrkdwn import Mrkdwn, clip, escape, md, mention, slack_date, user_text
-from bot.slack.blocks.refs import OLDER_SHOWN_MAX, CardRef, OlderRef
+from bot.slack.blocks.refs import OLDER_ID_MAX, OLDER_SHOWN_MAX, CardRef, OlderRef
 from bot.threads_config import ThreadReplies
 
 # A message's text in its section: room left under SECTION_TEXT for the author line and links.
@@ -33,6 +33,9 @@ BODY_MAX = 2_400
 LINK_MAX = 400  # an attachment address drawn as a link; longer ones are shown as text
 NAME_MAX = 80
 LIVE_BATCH = 10  # new messages in one live post at most
+# Messages in one transcript post at most: one poll of the thread (the mirror's PER_THREAD)
+# returns them all, so a post whose answer never came is found by its record among them.
+POST_MESSAGES_MAX = 20
 # What a link may be: http(s), and none of the characters that end or split Slack's `<…|…>`.
 _LINKABLE = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
 
@@ -117,16 +120,33 @@ def note_block(note: Note, authors: Authors) -> SectionBlock:
     return SectionBlock(text=md(clip(head + "\n" + "\n".join(lines), limits.SECTION_TEXT)))
 
 
-def older_button(conversation_id: str, page: ResultPage[Message], root_ts: str) -> ActionsBlock:
-    """ "Older messages": the page before the oldest one shown, to whoever presses it."""
-    return ActionsBlock(elements=[_older(conversation_id, page, root_ts)])
+def older_button(
+    conversation_id: str,
+    page: ResultPage[Message],
+    root_ts: str,
+    pressed: OlderRef | None = None,
+) -> ActionsBlock:
+    """ "Older messages": the page before the oldest one shown, to whoever presses it
+    (`pressed`: the button that showed this page, when it was one)."""
+    return ActionsBlock(elements=[_older(conversation_id, page, root_ts, pressed)])
 
 
-def _older(conversation_id: str, page: ResultPage[Message], root_ts: str) -> ButtonElement:
+def _older(
+    conversation_id: str,
+    page: ResultPage[Message],
+    root_ts: str,
+    pressed: OlderRef | None = None,
+) -> ButtonElement:
+    """The button, carrying the oldest instant shown and the ids shown at it; a page all of
+    that instant adds its ids to those the pressed button carried. Past OLDER_SHOWN_MAX ids
+    the rest of that instant is skipped: the next page always moves on."""
     oldest = page.items[0].createdAt if page.items else None
-    # Past OLDER_SHOWN_MAX at one instant, the rest are shown again rather than skipped.
-    shown = tuple(m.id for m in page.items if oldest is not None and m.createdAt == oldest)
-    ref = OlderRef(id=conversation_id, b=oldest, s=shown[:OLDER_SHOWN_MAX] or None, t=root_ts)
+    shown = [m.id for m in page.items if oldest is not None and m.createdAt == oldest]
+    if pressed is not None and pressed.b == oldest and pressed.s:
+        shown = [*pressed.s, *shown]
+    kept = tuple(i for i in shown if len(i) <= OLDER_ID_MAX)
+    carried = kept if len(kept) == len(shown) and len(kept) <= OLDER_SHOWN_MAX else None
+    ref = OlderRef(id=conversation_id, b=oldest, s=carried or None, t=root_ts)
     return buttons.OLDER.draw(ref.encode())
 
 
@@ -200,7 +220,11 @@ def transcript_posts(
 
 
 def older_posts(
-    conversation_id: str, page: ResultPage[Message], authors: Authors, root_ts: str
+    conversation_id: str,
+    page: ResultPage[Message],
+    authors: Authors,
+    root_ts: str,
+    pressed: OlderRef | None = None,
 ) -> list[Post]:
     """The page before: shown to the presser alone, with its own "Older messages"."""
     if not page.items:
@@ -210,7 +234,7 @@ def older_posts(
     head: list[Block] = [ContextBlock(elements=[md(Mrkdwn(heading))])]
     posts = _chunked("Older messages", head, [message_block(m, authors) for m in page.items])
     if _has_older(page):
-        posts[-1].blocks.append(older_button(conversation_id, page, root_ts))
+        posts[-1].blocks.append(older_button(conversation_id, page, root_ts, pressed))
     return posts
 
 
@@ -297,7 +321,7 @@ def _chunked(
 ) -> list[Post]:
     """`head` then `body` in as few posts as Slack allows: at most MESSAGE_BLOCKS blocks (room
     kept for a button) and MESSAGE_TEXT_BUDGET characters each. `ids`: the message each body
-    block draws, kept as what each post holds."""
+    block draws, kept as what each post holds (at most POST_MESSAGES_MAX)."""
     posts: list[Post] = []
     current: list[Block] = list(head)
     held: list[str] = []
@@ -305,6 +329,7 @@ def _chunked(
     for n, block in enumerate(body):
         length = limits.text_length(block)
         full = len(current) >= limits.MESSAGE_BLOCKS - 1
+        full = full or (n < len(ids) and len(held) >= POST_MESSAGES_MAX)
         if current and (full or size + length > limits.MESSAGE_TEXT_BUDGET):
             posts.append(Post(title, current, tuple(held)))
             current, held, size = [], [], 0

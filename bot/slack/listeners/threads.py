@@ -102,8 +102,6 @@ def older_press(deps: SlackContext) -> Listener:
             if channel is None:
                 raise InvalidInput(NO_CHANNEL.format(id=ref.id))
             actor = await press.actor()
-            await deps.threads.show_older(
-                actor, ref.id, ref.b, ref.s or (), channel, press.user, ref.t
-            )
+            await deps.threads.show_older(actor, ref, channel, press.user)
 
     return pressed
