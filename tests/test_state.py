@@ -13,8 +13,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.state import local_tables, tables  # noqa: F401  (importing them adds their tables)
 from bot.state.db import CONNECT_TIMEOUT, create_engine, migrate
-from bot.state.tables import metadata
+from bot.state.schema import metadata
 
 
 def _differences(connection: Connection) -> list[object]:

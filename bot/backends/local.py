@@ -74,7 +74,7 @@ from bot.models import (
     same_email,
 )
 from bot.state.db import safe_url
-from bot.state.tables import (
+from bot.state.local_tables import (
     local_agents,
     local_conversation_tags,
     local_conversations,

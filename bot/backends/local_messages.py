@@ -29,7 +29,7 @@ from bot.messages import (
     read_content,
 )
 from bot.models import AgentRole, ResultPage, Status
-from bot.state.tables import local_agents, local_messages, local_notes
+from bot.state.local_tables import local_agents, local_messages, local_notes
 
 M = local_messages.c
 N = local_notes.c

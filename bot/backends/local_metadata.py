@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.backends.local_queries import conversation_row
 from bot.errors import InvalidInput
 from bot.models import Metadata
-from bot.state.tables import local_conversation_metadata as M
+from bot.state.local_tables import local_conversation_metadata as M
 
 # The contract's request schema for PUT and PATCH: an object with at least one property.
 EMPTY = "Metadata to save needs at least one key."

@@ -26,7 +26,7 @@ from bot.models import (
     Status,
     Tag,
 )
-from bot.state.tables import local_conversation_tags, local_conversations
+from bot.state.local_tables import local_conversation_tags, local_conversations
 
 C = local_conversations.c
 ORDER_COLUMNS = {

@@ -9,7 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.backends.assignment import pick_agent
 from bot.backends.local_queries import C, to_rule
 from bot.models import ACTIVE_STATUSES, AgentStatus, AutoAssignment, RoutingRule
-from bot.state.tables import local_agents, local_queue_agents, local_queues, local_routing_rules
+from bot.state.local_tables import (
+    local_agents,
+    local_queue_agents,
+    local_queues,
+    local_routing_rules,
+)
 
 _OPEN = tuple(status.value for status in ACTIVE_STATUSES)
 

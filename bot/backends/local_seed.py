@@ -10,7 +10,12 @@ from sqlalchemy import delete, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import AgentSeed, LocalSeed
-from bot.state.tables import local_agents, local_queue_agents, local_queues, local_routing_rules
+from bot.state.local_tables import (
+    local_agents,
+    local_queue_agents,
+    local_queues,
+    local_routing_rules,
+)
 
 # Replicas seeding one PostgreSQL database at start-up take this lock in turn (see `write_seed`).
 _SEED_LOCK = 0x636F6E7673656564

@@ -4,7 +4,10 @@ from typing import Any, Literal
 
 from alembic import context
 
-from bot.state.tables import UTCDateTime, metadata
+# Importing a table module adds its tables to `metadata`: both, so that it holds the whole schema
+# whatever was imported before.
+from bot.state import local_tables, tables  # noqa: F401
+from bot.state.schema import UTCDateTime, metadata
 
 
 def _render_item(kind: str, item: Any, _autogen: Any) -> str | Literal[False]:
