@@ -2,34 +2,29 @@
 
 It behaves like the Infobip API (a closed conversation refuses changes, tags must exist before
 they are linked, routing applies the first matching rule and auto-assigns), so the whole bot runs
-with no account anywhere, and the emulator can serve it over HTTP. Its SQL (filters, order,
-rows as models) is in local_queries.py, routing in local_routing.py, seeding from convbot.yml in
-local_seed.py.
+with no account anywhere, and the emulator can serve it over HTTP. This class is the
+ConversationBackend and does conversations itself (create, list, patch, route); the rest is
+beside it: lists' SQL and rows as models in local_queries.py, tags in local_tags.py, messages
+and notes in local_messages.py, metadata in local_metadata.py, agents and queues in
+local_directory.py, routing in local_routing.py, seeding from convbot.yml in local_seed.py, and
+how it reads and writes its database in local_connections.py.
 """
 
 from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    and_,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.backends import local_messages, local_metadata
+from bot.backends import local_directory, local_messages, local_metadata, local_tags
 from bot.backends.base import IdPrefixMatches
+from bot.backends.local_connections import connection, transaction
 from bot.backends.local_messages import Stamp
 from bot.backends.local_queries import (
     ORDER_COLUMNS,
@@ -40,15 +35,12 @@ from bot.backends.local_queries import (
     patch_values,
     row_exists,
     tags_of,
-    to_agent,
     to_conversation,
-    to_queue,
-    to_tag,
 )
 from bot.backends.local_routing import auto_assign, routing_rules
 from bot.backends.local_seed import write_seed
 from bot.config import LocalSeed
-from bot.errors import BackendUnavailable, ConversationClosed, NotFound
+from bot.errors import ConversationClosed, NotFound
 from bot.messages import (
     AuthorType,
     Direction,
@@ -71,18 +63,8 @@ from bot.models import (
     RoutingRule,
     Status,
     Tag,
-    same_email,
 )
-from bot.state.db import safe_url
-from bot.state.local_tables import (
-    local_agents,
-    local_conversation_tags,
-    local_conversations,
-    local_queue_agents,
-    local_queues,
-    local_tags,
-)
-from bot.state.upsert import insert_ignoring_duplicates
+from bot.state.local_tables import local_agents, local_conversations, local_queues
 from bot.timestamps import utcnow
 
 
@@ -213,59 +195,30 @@ class LocalBackend:
             )
         return await self.get(conversation_id)
 
-    # --- tags ---------------------------------------------------------------------------------
+    # --- tags (local_tags.py) -----------------------------------------------------------------
 
     async def create_tag(self, name: str) -> Tag:
         now = self._clock()
         async with self._transaction() as conn:
-            # Creating a tag that exists is not an error: the service creates before it links.
-            await insert_ignoring_duplicates(
-                conn, local_tags, name=name, id=self._new_id(), created_at=now, updated_at=now
-            )
+            await local_tags.create_tag(conn, name, self._new_id(), now)
         async with self._connection() as conn:
-            row = (await conn.execute(select(local_tags).where(local_tags.c.name == name))).one()
-        return to_tag(row._mapping)
+            return await local_tags.tag_named(conn, name)
 
     async def add_tag(self, conversation_id: str, tag_name: str) -> None:
         async with self._transaction() as conn:
             await self._changeable(conn, conversation_id)
-            if not await row_exists(conn, local_tags.c.name == tag_name):
-                raise NotFound(f"Tag '{tag_name}' does not exist; create it first.")
-            linked = and_(
-                local_conversation_tags.c.conversation_id == conversation_id,
-                local_conversation_tags.c.tag_name == tag_name,
-            )
-            if not await row_exists(conn, linked):
-                # Two people tagging at once must both succeed, not collide on the key.
-                await insert_ignoring_duplicates(
-                    conn,
-                    local_conversation_tags,
-                    conversation_id=conversation_id,
-                    tag_name=tag_name,
-                )
+            if await local_tags.link(conn, conversation_id, tag_name):
                 await self._touch(conn, conversation_id)
 
     async def remove_tag(self, conversation_id: str, tag_name: str) -> None:
         async with self._transaction() as conn:
             await self._changeable(conn, conversation_id)
-            result = await conn.execute(
-                delete(local_conversation_tags).where(
-                    local_conversation_tags.c.conversation_id == conversation_id,
-                    local_conversation_tags.c.tag_name == tag_name,
-                )
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"Conversation {conversation_id} has no tag '{tag_name}'.")
+            await local_tags.unlink(conn, conversation_id, tag_name)
             await self._touch(conn, conversation_id)
 
     async def list_tags(self, conversation_id: str | None = None) -> builtins.list[Tag]:
-        stmt = select(local_tags).order_by(local_tags.c.name)
-        if conversation_id is not None:
-            stmt = stmt.join(
-                local_conversation_tags, local_conversation_tags.c.tag_name == local_tags.c.name
-            ).where(local_conversation_tags.c.conversation_id == conversation_id)
         async with self._connection() as conn:
-            return [to_tag(r) for r in (await conn.execute(stmt)).mappings()]
+            return await local_tags.list_tags(conn, conversation_id)
 
     # --- messages and notes (local_messages.py) ------------------------------------------------
 
@@ -319,38 +272,23 @@ class LocalBackend:
         async with self._transaction() as conn:
             await local_metadata.remove(conn, conversation_id)
 
-    # --- agents, queues, rules ----------------------------------------------------------------
+    # --- agents, queues (local_directory.py), rules (local_routing.py) ------------------------
 
     async def list_agents(self) -> builtins.list[Agent]:
         async with self._connection() as conn:
-            rows = (await conn.execute(select(local_agents).order_by(local_agents.c.id))).mappings()
-            return [to_agent(r) for r in rows]
+            return await local_directory.list_agents(conn)
 
     async def get_agent(self, agent_id: str) -> Agent | None:
         async with self._connection() as conn:
-            stmt = select(local_agents).where(local_agents.c.id == agent_id)
-            row = (await conn.execute(stmt)).mappings().first()
-            return None if row is None else to_agent(row)
+            return await local_directory.get_agent(conn, agent_id)
 
     async def agents_with_email(self, email: str) -> builtins.list[Agent]:
-        # Compared here rather than in SQL, so that the rule is `same_email` on every database.
-        stmt = select(local_agents).where(local_agents.c.email.is_not(None))
         async with self._connection() as conn:
-            rows = (await conn.execute(stmt.order_by(local_agents.c.id))).mappings()
-            return [to_agent(r) for r in rows if same_email(r["email"], email)]
+            return await local_directory.agents_with_email(conn, email)
 
     async def list_queues(self) -> builtins.list[Queue]:
         async with self._connection() as conn:
-            counted = await conn.execute(
-                select(local_queue_agents.c.queue_id, func.count()).group_by(
-                    local_queue_agents.c.queue_id
-                )
-            )
-            counts: dict[str, int] = {queue_id: count for queue_id, count in counted}
-            rows = (
-                await conn.execute(select(local_queues).order_by(local_queues.c.name))
-            ).mappings()
-            return [to_queue(r, counts.get(r["id"], 0)) for r in rows]
+            return await local_directory.list_queues(conn)
 
     async def list_routing_rules(self) -> builtins.list[RoutingRule]:
         async with self._connection() as conn:
@@ -375,40 +313,10 @@ class LocalBackend:
         return Stamp(self._new_id(), self._clock())
 
     def _connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        return self._guarded(self._engine.connect())
+        return connection(self._engine)
 
     def _transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        return self._guarded(self._begin_write())
-
-    @asynccontextmanager
-    async def _begin_write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                # A deferred SQLite transaction that reads, then writes, fails at once with
-                # "database is locked" when another writer got in between; IMMEDIATE queues.
-                await conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                await conn.rollback()
-                raise
-            await conn.commit()
-
-    @asynccontextmanager
-    async def _guarded(
-        self, context: AbstractAsyncContextManager[AsyncConnection]
-    ) -> AsyncIterator[AsyncConnection]:
-        """Driver failures become BackendUnavailable; rule errors pass through untouched."""
-        try:
-            async with context as conn:
-                yield conn
-        except IntegrityError:
-            raise
-        except (SQLAlchemyError, OSError) as error:
-            raise BackendUnavailable(
-                f"The embedded store at {safe_url(self._engine)} is not answering "
-                f"({type(error).__name__}); check DATABASE_URL and try again."
-            ) from error
+        return transaction(self._engine)
 
     async def _changeable(self, conn: AsyncConnection, conversation_id: str) -> dict[str, Any]:
         row = await conversation_row(conn, conversation_id)
