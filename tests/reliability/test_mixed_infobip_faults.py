@@ -18,9 +18,9 @@ same conversation, so every answer can be checked against the store and the audi
   it gives what the store holds: no change happened that the log (and the user) missed.
 
 What makes the last two hold when an answer is lost: the Infobip client looks for a create
-whose answer was lost (bot/backends/infobip/backend.py), and the service reads a conversation
-back after a change failed, to see whether it was made all the same (`settle`, `retag` in
-bot/service/settling.py; one case at a time in tests/test_lost_answers_settled.py).
+whose answer was lost (bot/backends/infobip/lost_creates.py), and the service reads a
+conversation back after a change failed, to see whether it was made all the same (`settle`,
+`retag` in bot/service/settling.py; one case at a time in tests/test_lost_answers_settled.py).
 """
 
 from __future__ import annotations
