@@ -1,6 +1,6 @@
 """The fake Slack refuses what Slack refuses, as Slack words it (each rule's source is in the
 module that enforces it: bot/devtools/fakeslack/blockkit.py, scopes.py, rate_limits.py,
-recorder.py).
+interaction_handles.py).
 
 These tests call the fake directly and break rules on purpose, so each clears the fake's record
 of violations after checking it (a test that drives the bot fails on any, see tests/conftest.py).

@@ -2,26 +2,25 @@
 
 It holds what a Slack workspace would (users, user groups, channels, messages, ephemeral
 messages, views, published Home tabs, response_url posts, in records.py), the calls the bot made
-(call_log.py), and the fault rules for the next calls (fault_controls.py over faults.py: counted
-and rate-based; `fake.faulted` lists the calls they refused). It does no HTTP and knows no Web
-API method: `methods` implements those over this state and `server` serves them. Socket Mode
-(connections, envelopes, acks) lives in `socket_mode.SocketMode`, as `fake.socket_mode`, with
-shortcuts here. Everything runs on one event loop, so no locking.
+(call_log.py), the fault rules for the next calls (fault_controls.py over faults.py: counted
+and rate-based; `fake.faulted` lists the calls they refused), and the trigger_ids and
+response_urls it issued (interaction_handles.py). It does no HTTP and knows no Web API method:
+`methods` implements those over this state and `server` serves them. Socket Mode (connections,
+envelopes, acks) lives in `socket_mode.SocketMode`, as `fake.socket_mode`, with shortcuts in
+socket_mode_shortcuts.py. Everything runs on one event loop, so no locking.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from bot.devtools.fakeslack import defaults
 from bot.devtools.fakeslack.call_log import CallLog
 from bot.devtools.fakeslack.fault_controls import FaultControls
 from bot.devtools.fakeslack.faults import SlackFaultRules
+from bot.devtools.fakeslack.interaction_handles import TRIGGER_TTL_SECONDS, InteractionHandles
 from bot.devtools.fakeslack.rate_limits import RateLimits
 from bot.devtools.fakeslack.records import (
     EphemeralMessage,
@@ -36,26 +35,15 @@ from bot.devtools.fakeslack.records import (
     Violation,
 )
 from bot.devtools.fakeslack.scopes import MANIFEST_BOT_SCOPES
-from bot.devtools.fakeslack.socket_mode import SocketAck, SocketMode
+from bot.devtools.fakeslack.socket_mode import SocketMode
+from bot.devtools.fakeslack.socket_mode_shortcuts import SocketModeShortcuts
 
-# Slack lets a trigger_id open a view only within 3 seconds of the interaction that issued it.
-TRIGGER_TTL_SECONDS = 3.0
-# "You can use a response_url up to five times within 30 minutes" (Slack's guide to handling
-# user interaction, "Message responses"); after that Slack answers `used_url`/`expired_url`.
-RESPONSE_URL_USES, RESPONSE_URL_TTL_SECONDS = 5, 30 * 60
 # Every FakeSlack made since the list was last cleared: tests/conftest.py fails a test whose
 # fakes saw the bot break one of Slack's rules.
 CREATED: list[FakeSlack] = []
 
 
-@dataclass
-class _Trigger:
-    issued: float
-    user_id: str | None
-    used: bool = False
-
-
-class FakeSlack(CallLog, FaultControls):
+class FakeSlack(CallLog, FaultControls, InteractionHandles, SocketModeShortcuts):
     """An in-memory Slack workspace that records every call the bot makes."""
 
     def __init__(
@@ -117,7 +105,7 @@ class FakeSlack(CallLog, FaultControls):
 
         self.fault_rules = SlackFaultRules()
         self._waiters: set[asyncio.Event] = set()  # one per pending wait_for
-        self._triggers: dict[str, _Trigger] = {}
+        self._triggers = {}
         self._response_urls: dict[str, ResponseUrl] = {}
         self._serial = 0
         self._last_ts_us = 0
@@ -292,99 +280,6 @@ class FakeSlack(CallLog, FaultControls):
         self.closed_views.update(v.id for v in above)
         self.changed()
         return view
-
-    # --- interaction handles: trigger ids and response_urls -------------------------------------
-
-    def new_trigger_id(self, user_id: str | None = None) -> str:
-        """A trigger_id as an interaction payload carries; views.open/push accept it once, 3 s."""
-        trigger_id = f"{self._next_serial()}.{int(time.time())}.{secrets.token_hex(16)}"
-        self._triggers[trigger_id] = _Trigger(time.monotonic(), user_id)
-        return trigger_id
-
-    def redeem_trigger(self, trigger_id: str) -> tuple[str | None, str | None]:
-        """Use a trigger_id: (the user it was issued for, None) or (None, Slack's error code)."""
-        trigger = self._triggers.get(trigger_id)
-        if trigger is None:
-            return None, "invalid_trigger_id"
-        if trigger.used:
-            return None, "exchanged_trigger_id"
-        if time.monotonic() - trigger.issued > self.trigger_ttl:
-            return None, "expired_trigger_id"
-        trigger.used = True
-        return trigger.user_id, None
-
-    def new_response_url(self, channel: str, user: str, *, message_ts: str | None = None) -> str:
-        """A response_url served by the fake (`POST …/response/<token>`).
-
-        `message_ts` names the message the interaction came from, which `replace_original` and
-        `delete_original` then act on (a channel message, or an ephemeral one `user` sees).
-        """
-        token = secrets.token_urlsafe(18)
-        self._response_urls[token] = ResponseUrl(token, channel, user, message_ts)
-        return f"{self._served_at()}/response/{token}"
-
-    def response_url(self, token: str) -> ResponseUrl | None:
-        return self._response_urls.get(token)
-
-    def use_response_url(self, token: str) -> tuple[ResponseUrl | None, str | None]:
-        """Count one post to a response_url: (it, None), or (None, Slack's error for it)."""
-        url = self._response_urls.get(token)
-        if url is None or time.monotonic() - url.issued > RESPONSE_URL_TTL_SECONDS:
-            return None, "expired_url"
-        if url.uses >= RESPONSE_URL_USES:
-            return None, "used_url"
-        url.uses += 1
-        return url, None
-
-    # --- Socket Mode (details and more in `self.socket_mode`) -----------------------------------
-
-    def socket_mode_url(self, ticket: str) -> str:
-        """The WebSocket URL apps.connections.open answers: `ws://…/socket-mode/<ticket>`."""
-        served = urlsplit(self._served_at())
-        scheme = "wss" if served.scheme == "https" else "ws"
-        return urlunsplit((scheme, served.netloc, f"/socket-mode/{ticket}", "", ""))
-
-    @property
-    def socket_connections(self) -> int:
-        """How many Socket Mode connections are open now."""
-        return len(self.socket_mode.open_connections)
-
-    async def wait_for_socket(
-        self,
-        count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the call reads best with the limit inline
-    ) -> None:
-        """Wait until the app has `count` Socket Mode connections open."""
-        await self.socket_mode.wait_for_connections(count, timeout)
-
-    async def send_envelope(
-        self,
-        type: str,
-        payload: JsonDict,
-        *,
-        accepts_response_payload: bool | None = None,
-        retry_attempt: int = 0,
-        retry_reason: str = "",
-    ) -> str:
-        """Push an envelope (`slash_commands`, `interactive`, `events_api`) to the app.
-
-        `payload` as the `*_payload` builders make it; the envelope_id, to `wait_for_ack` on.
-        """
-        return await self.socket_mode.send_envelope(
-            type,
-            payload,
-            accepts_response_payload=accepts_response_payload,
-            retry_attempt=retry_attempt,
-            retry_reason=retry_reason,
-        )
-
-    async def wait_for_ack(
-        self,
-        envelope_id: str,
-        timeout: float = 3.0,  # noqa: ASYNC109 - Slack's own limit, inline reads best
-    ) -> SocketAck:
-        """The app's ack of the envelope (TimeoutError after `timeout`, Slack's 3 s by default)."""
-        return await self.socket_mode.wait_for_ack(envelope_id, timeout)
 
     # --- ids -------------------------------------------------------------------------------------
 
