@@ -4,6 +4,10 @@ It is a thin adapter, in the other direction from `InfobipBackend`: it turns the
 requests into backend calls and the backend's answers and errors into the contract's bodies,
 status codes and error envelopes (`contracts/infobip-conversations-openapi.json`). It holds no
 rules of its own; the backend (normally LocalBackend) decides.
+
+This module builds the app (routes, latency, faults, the API key) and turns what a handler
+raised into the contract's answer; the handlers are per resource: conversations.py, tags.py,
+directory.py (agents, queues, routing rules), transcripts.py, metadata.py.
 """
 
 from __future__ import annotations
@@ -12,9 +16,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
-from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -25,17 +27,22 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.backends.base import ConversationBackend
-from bot.devtools.emulator import answers, metadata, params, transcripts
+from bot.devtools.emulator import (
+    answers,
+    conversations,
+    directory,
+    metadata,
+    tags,
+    transcripts,
+)
 from bot.devtools.emulator.answers import (
     CLOSED,
     GENERAL_ERROR,
-    TAG_EXISTS,
     Json,
     Refusal,
     error_response,
 )
 from bot.devtools.emulator.observe import Observed
-from bot.devtools.emulator.params import NewConversation
 from bot.devtools.faults.asgi import FaultMiddleware
 from bot.devtools.faults.plan import FaultDice, FaultPlan
 from bot.errors import (
@@ -46,33 +53,11 @@ from bot.errors import (
     NotFound,
     RateLimited,
 )
-from bot.field_rules import LIMIT_MAX
-from bot.models import (
-    Agent,
-    AgentRole,
-    AgentStatus,
-    ConversationPatch,
-    Priority,
-    Queue,
-    RoutingRule,
-    Status,
-)
 
 log = logging.getLogger(__name__)
 
 API = "/ccaas/1"
 Handler = Callable[[Request, ConversationBackend], Awaitable[Json]]
-
-# PUT replaces the whole conversation: what the body omits takes the create defaults.
-PUT_DEFAULTS: dict[str, Any] = {
-    "topic": None,
-    "summary": None,
-    "status": Status.OPEN.value,
-    "priority": Priority.NORMAL.value,
-    "queueId": None,
-    "agentId": None,
-}
-
 
 # --- the app ---------------------------------------------------------------------------------
 
@@ -115,25 +100,11 @@ def create_emulator_app(
 
     app = Starlette(
         routes=[
-            route("/conversations", {"GET": _list, "POST": _create}),
-            route(
-                "/conversations/{conversationId}",
-                {"GET": _get, "PUT": _put, "PATCH": _patch},
+            *(
+                route(path, methods)
+                for resource in (conversations, tags, directory, transcripts, metadata)
+                for path, methods in resource.ROUTES.items()
             ),
-            route(
-                "/conversations/{conversationId}/assignee",
-                {"PUT": _assign, "DELETE": _unassign},
-            ),
-            route("/conversations/{conversationId}/route", {"POST": _route}),
-            route("/conversations/{conversationId}/tags", {"POST": _add_tag}),
-            route("/conversations/{conversationId}/tags/{tagName:path}", {"DELETE": _remove_tag}),
-            route("/tags", {"GET": _tags, "POST": _create_tag}),
-            route("/agents", {"GET": _agents}),
-            route("/agents/{agentId}", {"GET": _agent}),
-            route("/queues", {"GET": _queues}),
-            route("/routing", {"GET": _routing}),
-            *(route(path, methods) for path, methods in transcripts.ROUTES.items()),
-            *(route(path, methods) for path, methods in metadata.ROUTES.items()),
             *(route(path, methods, "") for path, methods in transcripts.OWN_ROUTES.items()),
         ],
         middleware=[
@@ -228,180 +199,3 @@ async def _not_found(
         except NotFound:
             return answers.invalid_id(conversation_id).response()
     return error_response(400, "NOT_FOUND", error.message)
-
-
-# --- conversations ---------------------------------------------------------------------------
-
-
-async def _list(request: Request, backend: ConversationBackend) -> Json:
-    query = params.conversation_filter(request.query_params)
-    page = await backend.list(query)
-    return {
-        "conversations": [answers.conversation(c) for c in page.items],
-        "pagination": answers.pagination(
-            page.totalItems, page.page, page.limit, answers.order(query.orderBy)
-        ),
-    }
-
-
-async def _create(request: Request, backend: ConversationBackend) -> Json:
-    # Every field is optional in the contract, so `{}` is a valid create.
-    wanted = params.model(NewConversation, await params.body(request))
-    return answers.conversation(await backend.create(wanted.create()))
-
-
-async def _get(request: Request, backend: ConversationBackend) -> Json:
-    return answers.conversation(await backend.get(request.path_params["conversationId"]))
-
-
-async def _put(request: Request, backend: ConversationBackend) -> Json:
-    body = await params.body(request)
-    patch = params.model(
-        ConversationPatch, {**PUT_DEFAULTS, **params.known(ConversationPatch, body)}
-    )
-    return answers.conversation(await backend.patch(request.path_params["conversationId"], patch))
-
-
-async def _patch(request: Request, backend: ConversationBackend) -> Json:
-    patch = params.model(ConversationPatch, await params.body(request))
-    return answers.conversation(await backend.patch(request.path_params["conversationId"], patch))
-
-
-class _Assignee(BaseModel):
-    agentId: str = Field(min_length=1, max_length=255)
-
-
-async def _assign(request: Request, backend: ConversationBackend) -> Json:
-    agent = params.model(_Assignee, await params.body(request))
-    conversation_id = request.path_params["conversationId"]
-    return answers.conversation(await backend.assign(conversation_id, agent.agentId))
-
-
-async def _unassign(request: Request, backend: ConversationBackend) -> Json:
-    return answers.conversation(await backend.unassign(request.path_params["conversationId"]))
-
-
-async def _route(request: Request, backend: ConversationBackend) -> Json:
-    # The contract's schema says ConversationResultPage; its example is the conversation itself,
-    # which is what the API answers.
-    return answers.conversation(await backend.route(request.path_params["conversationId"]))
-
-
-# --- tags ------------------------------------------------------------------------------------
-
-
-class _TagLink(BaseModel):
-    tagName: str = Field(min_length=1, max_length=100)
-
-
-class _NewTag(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-
-
-async def _add_tag(request: Request, backend: ConversationBackend) -> Json:
-    link = params.model(_TagLink, await params.body(request))
-    await backend.add_tag(request.path_params["conversationId"], link.tagName)
-    return {"statusCode": "SUCCESS", "message": "Tag added to conversation successfully."}
-
-
-async def _remove_tag(request: Request, backend: ConversationBackend) -> Json:
-    path = request.path_params
-    await backend.remove_tag(path["conversationId"], path["tagName"])
-    return {"statusCode": "SUCCESS", "message": "Tag removed successfully."}
-
-
-async def _tags(request: Request, backend: ConversationBackend) -> Json:
-    query = request.query_params
-    limit, page = params.paging(query)
-    tags = await backend.list_tags(query.get("conversationId"))
-    if "name" in query:
-        tags = [tag for tag in tags if tag.name == query["name"]]
-    tags, order_text = params.ordered(tags, query, answers.TAG)
-    return answers.listing("tags", tags, answers.TAG, limit, page, order_text)
-
-
-async def _create_tag(request: Request, backend: ConversationBackend) -> Json:
-    wanted = params.model(_NewTag, await params.body(request))
-    # Infobip refuses a duplicate; the backend protocol treats it as done. Say what Infobip says.
-    if any(tag.name == wanted.name for tag in await backend.list_tags()):
-        raise answers.bad(TAG_EXISTS)
-    return answers.dump(await backend.create_tag(wanted.name), answers.CREATED_TAG)
-
-
-# --- agents, queues, routing -----------------------------------------------------------------
-
-# GET /agents's date filters (the contract's parameters): item field, and which side of it.
-_AGENT_DATES = {
-    "createdAfter": ("createdAt", "after"),
-    "createdBefore": ("createdAt", "before"),
-    "updatedAfter": ("updatedAt", "after"),
-    "updatedBefore": ("updatedAt", "before"),
-}
-
-
-async def _agents(request: Request, backend: ConversationBackend) -> Json:
-    query = request.query_params
-    # Queue membership is not in the backend protocol, nor an availability "set by the
-    # system" (the contract): refused rather than answered with nobody.
-    params.unsupported(query, "queueIds", "availability")
-    limit, page = params.paging(query)
-    # An unknown enum or boolean value is a 400, as for conversations.
-    for name, kind in (("status", AgentStatus), ("role", AgentRole)):
-        params.enum_values(query, name, kind)
-    params.boolean(query, "enabled")
-    email = query.get("email")
-    # `email` filters on what the items do not show (AgentResponse has no email): the backend
-    # looks it up, by the same rule as the embedded store (`bot.models.same_email`).
-    agents = (
-        await backend.agents_with_email(email) if email is not None else await backend.list_agents()
-    )
-    agents = params.filtered(
-        agents,
-        query,
-        {
-            "agentIds": "id",
-            "status": "status",
-            "role": "role",
-            "enabled": "enabled",
-        },
-    )
-    if "displayName" in query:
-        # The contract: "This is case insensitive and will search for substring anywhere
-        # within string".
-        part = query["displayName"].casefold()
-        agents = [agent for agent in agents if part in agent.displayName.casefold()]
-    agents = params.dates(agents, query, _AGENT_DATES)
-    agents, order_text = params.ordered(agents, query, answers.AGENT)
-    return answers.listing("agents", agents, answers.AGENT, limit, page, order_text)
-
-
-async def _agent(request: Request, backend: ConversationBackend) -> Json:
-    agent_id = request.path_params["agentId"]
-    found: list[Agent] = [a for a in await backend.list_agents() if a.id == agent_id]
-    if not found:
-        raise Refusal(404, "NOT_FOUND", f"Invalid agent id given '{agent_id}'")
-    # AgentResponseWithEmail: the one agent answer that carries the e-mail.
-    return answers.dump(found[0], answers.AGENT_WITH_EMAIL)
-
-
-async def _queues(request: Request, backend: ConversationBackend) -> Json:
-    query = request.query_params
-    # Queue membership and working hours are not in the backend protocol: refused, not ignored.
-    params.unsupported(query, "agentId", "workingHoursId")
-    limit, page = params.paging(query)
-    queues: list[Queue] = params.filtered(
-        await backend.list_queues(), query, {"queueIds": "id", "name": "name"}
-    )
-    queues, order_text = params.ordered(queues, query, answers.QUEUE)
-    return answers.listing("queues", queues, answers.QUEUE, limit, page, order_text)
-
-
-async def _routing(request: Request, backend: ConversationBackend) -> Json:
-    query = request.query_params
-    params.boolean(query, "enabled")
-    rules: list[RoutingRule] = params.filtered(
-        await backend.list_routing_rules(), query, {"ruleIds": "id", "enabled": "enabled"}
-    )
-    rules.sort(key=lambda rule: rule.order)
-    # GET /routing is not paged: every rule, with the pagination the contract's example shows.
-    return answers.listing("routes", rules, answers.RULE, LIMIT_MAX, 0, "order:ASC")
