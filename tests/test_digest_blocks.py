@@ -17,16 +17,9 @@ from bot.models import Conversation, Priority, Status
 from bot.slack.blocks import buttons as button_table
 from bot.slack.blocks import refs
 from bot.slack.blocks.card import CardContext
-from bot.slack.blocks.digest import (
-    EMPTY,
-    UNQUEUED,
-    age,
-    digest_blocks,
-    digest_item_blocks,
-    item_block_id,
-    replace_item,
-    totals_text,
-)
+from bot.slack.blocks.digest import EMPTY, digest_blocks, totals_text
+from bot.slack.blocks.digest_item import UNQUEUED, age, digest_item_blocks, item_block_id
+from bot.slack.blocks.digest_redraw import replace_item
 from bot.slack.blocks.mrkdwn import escape
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from bot.cli.terminal_text import plain
 from bot.digests.model import Digest
 from bot.errors import ConvbotError, InvalidInput
 from bot.settings import Settings
-from bot.slack.blocks.digest import age
+from bot.slack.blocks.digest_item import age
 from bot.timestamps import utcnow
 
 

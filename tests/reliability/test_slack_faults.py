@@ -28,7 +28,8 @@ from bot.devtools.fakeslack import FakeSlack, ResponsePost, StoredMessage, serve
 from bot.jobs.digests import DigestJobs
 from bot.schedules import job_id
 from bot.slack.blocks import buttons
-from bot.slack.blocks.digest import HEAD_BLOCK, ITEM_BLOCK_PREFIX
+from bot.slack.blocks.digest import HEAD_BLOCK
+from bot.slack.blocks.digest_item import ITEM_BLOCK_PREFIX
 from bot.slack.client import slack_client
 from bot.slack.client_policy import MAX_RETRY_AFTER
 from bot.slack.respond import post

@@ -11,56 +11,32 @@ Layout (at most 50 blocks and `limits.MESSAGE_TEXT_BUDGET` characters, whatever 
 
 The block_ids let `replace_item` find one item and the head in the message Slack sends back with
 a press, so a press redraws that item and the totals and leaves every other item as it was.
+
+This module draws the head, the counts and the whole message; one item is digest_item.py's, the
+redraw after a press digest_redraw.py's.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ContextBlock,
-    InteractiveElement,
-    Option,
-    SectionBlock,
-    StaticSelectElement,
-)
+from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
 from bot.digests.model import Digest, DigestItem
-from bot.errors import InvalidInput
-from bot.field_rules import CONVERSATION_ID
-from bot.models import Priority, Status
-from bot.slack.blocks import buttons, limits, refs
-from bot.slack.blocks.card import (
-    PRIORITY_EMOJI,
-    CardContext,
-    agent_label,
-    close_button,
-    label,
-    take_confirm,
-)
-from bot.slack.blocks.mrkdwn import clip, escape, md, plain, slack_date, subteam_mention, user_text
+from bot.models import Priority
+from bot.slack.blocks import limits
+from bot.slack.blocks.card import CardContext
+from bot.slack.blocks.digest_item import UNQUEUED, digest_item_blocks, queue_name
+from bot.slack.blocks.mrkdwn import clip, md, subteam_mention, user_text
 
 EMPTY = "No open high-priority conversations. :tada:"
-UNQUEUED = ""  # the `Digest.queue_counts` key of conversations that are in no queue
-UNQUEUED_LABEL = "unqueued"
-NO_TOPIC = "(no topic)"
 
 HEAD_BLOCK = "dhead"  # the head section's block_id, or its prefix when it carries `|{"d","m"}`
 QUEUES_BLOCK = "dqueues"
 MORE_BLOCK = "dmore"
-ITEM_BLOCK_PREFIX = "dsec|"  # + the conversation id
-_ITEM_HASH_PREFIX = "dsec#"  # + a hash of the id, for ids too long for a block_id
 
-TOPIC_MAX = 200
-NAME_MAX = 100  # queue and agent names
-TAGS_MAX = 500
-ID_MAX = 255
 MENTION_MAX = 100
 COMMAND_MAX = 500
 _SUMMARY_RESERVE = 64
@@ -92,7 +68,7 @@ def totals_text(totals: Mapping[Priority, int], mention: str | None = None) -> s
     return text
 
 
-class _Head(BaseModel):
+class HeadRef(BaseModel):
     """What the head's block_id remembers for `replace_item`: the digest name and mention."""
 
     model_config = ConfigDict(frozen=True)
@@ -102,34 +78,27 @@ class _Head(BaseModel):
 
 
 def _head_block_id(digest_name: str, mention: str | None) -> str:
-    for head in (_Head(d=digest_name, m=mention), _Head(m=mention)):
+    for head in (HeadRef(d=digest_name, m=mention), HeadRef(m=mention)):
         block_id = f"{HEAD_BLOCK}|{head.model_dump_json(exclude_none=True)}"
         if len(block_id) <= limits.BLOCK_ID:
             return block_id
     return HEAD_BLOCK
 
 
-def _read_head(block_id: str) -> _Head:
+def read_head(block_id: str) -> HeadRef:
     if not block_id.startswith(HEAD_BLOCK + "|"):
-        return _Head()
+        return HeadRef()
     try:
-        return _Head.model_validate_json(block_id.removeprefix(HEAD_BLOCK + "|"))
+        return HeadRef.model_validate_json(block_id.removeprefix(HEAD_BLOCK + "|"))
     except ValidationError:
-        return _Head()
+        return HeadRef()
 
 
-def _head_block(totals: Mapping[Priority, int], mention: str | None, block_id: str) -> Block:
+def head_block(totals: Mapping[Priority, int], mention: str | None, block_id: str) -> Block:
     return SectionBlock(block_id=block_id, text=md(totals_text(totals, mention)))
 
 
 # --- counts per queue ---------------------------------------------------------------------------
-
-
-def _queue_name(queue_id: str | None, context: CardContext) -> str:
-    """The queue's name, else its id, else "unqueued"; escaped and clipped mrkdwn."""
-    if queue_id is None or queue_id == UNQUEUED:
-        return UNQUEUED_LABEL
-    return user_text(context.queue_names.get(queue_id) or queue_id, NAME_MAX)
 
 
 def queue_counts_text(queue_counts: Mapping[str, int], context: CardContext) -> str | None:
@@ -139,7 +108,7 @@ def queue_counts_text(queue_counts: Mapping[str, int], context: CardContext) -> 
     "+N more queues".
     """
     counted = [
-        (_queue_name(queue_id, context), count, queue_id == UNQUEUED)
+        (queue_name(queue_id, context), count, queue_id == UNQUEUED)
         for queue_id, count in queue_counts.items()
         if count > 0
     ]
@@ -174,115 +143,6 @@ def _summary_text(digest: Digest, context: CardContext) -> str | None:
     return " · ".join(parts) if parts else None
 
 
-# --- one item -----------------------------------------------------------------------------------
-
-
-def age(since: datetime | None, now: datetime) -> str:
-    """How long ago `since` was, coarsely: "5 min", "3 h", "2 d" ("—" when unknown)."""
-    if since is None:
-        return "—"
-    seconds = max(0, int((_aware(now) - _aware(since)).total_seconds()))
-    if seconds < 60:
-        return "under 1 min"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} d"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def item_block_id(conversation_id: str) -> str:
-    """The block_id of an item's section: `dsec|<id>`, or a hash of the id if that is too long."""
-    block_id = ITEM_BLOCK_PREFIX + conversation_id
-    if len(block_id) <= limits.BLOCK_ID:
-        return block_id
-    return _ITEM_HASH_PREFIX + hashlib.sha256(conversation_id.encode()).hexdigest()
-
-
-def digest_item_blocks(
-    item: DigestItem, context: CardContext, *, now: datetime, digest_name: str
-) -> list[Block]:
-    """The section describing one item and, unless it is closed, its actions block."""
-    blocks: list[Block] = [
-        SectionBlock(
-            block_id=item_block_id(item.conversation.id), text=md(_item_text(item, context, now))
-        )
-    ]
-    actions = _item_actions(item, context, digest_name)
-    if actions is not None:
-        blocks.append(actions)
-    return blocks
-
-
-def _item_text(item: DigestItem, context: CardContext, now: datetime) -> str:
-    """`:rotating_light: *Topic*` then "open 3 h · Billing · @ana · #vip · `id`"."""
-    conversation = item.conversation
-    topic = user_text(conversation.topic, TOPIC_MAX, empty=NO_TOPIC)
-    facts: list[str] = []
-    if conversation.is_closed:
-        facts.append("closed")
-    else:
-        facts.append(f"open {age(conversation.createdAt, now)}")
-        if conversation.status is not Status.OPEN:
-            facts.append(label(conversation.status.value))
-    facts.append(_queue_name(conversation.queueId, context))
-    facts.append(agent_label(conversation.agentId, context))
-    if conversation.tags:
-        facts.append(clip(" ".join(f"#{escape(tag)}" for tag in conversation.tags), TAGS_MAX))
-    facts.append(f"`{user_text(conversation.id, ID_MAX)}`")
-    text = f"{PRIORITY_EMOJI[conversation.priority]} *{topic}*\n" + " · ".join(facts)
-    if item.snoozed_until is not None and not conversation.is_closed:
-        text += f"\n:zzz: snoozed until {slack_date(item.snoozed_until)}"
-    return text  # bounded by the limits above, far below 3,000
-
-
-def _item_actions(item: DigestItem, context: CardContext, digest_name: str) -> ActionsBlock | None:
-    """Take (unless it is the viewer's), Escalate, Close, and Snooze unless already snoozed."""
-    conversation = item.conversation
-    if conversation.is_closed or not CONVERSATION_ID.fullmatch(conversation.id):
-        return None  # an id a press may not carry would only make a broken button
-    value = refs.DigestItemRef(d=digest_name, id=conversation.id, v=conversation.updatedAt).encode()
-    if len(value) > limits.BUTTON_VALUE:
-        return None
-    elements: list[InteractiveElement] = []
-    if context.viewer_agent_id is None or conversation.agentId != context.viewer_agent_id:
-        confirm = None
-        if conversation.agentId is not None:  # taking it takes it from someone: ask first
-            confirm = take_confirm(conversation.agentId, context)
-        elements.append(buttons.DIGEST_TAKE.draw(value, confirm=confirm))
-    elements.append(buttons.DIGEST_ESCALATE.draw(value))
-    elements.append(close_button(conversation, value, button=buttons.DIGEST_CLOSE))
-    block_id = refs.DIGEST_ITEM_BLOCK_PREFIX + value
-    if len(block_id) > limits.BLOCK_ID:
-        # JSON cannot be cut, and without the block_id the select could not say which item.
-        return ActionsBlock(elements=elements)
-    if item.snoozed_until is None:
-        elements.append(snooze_select())
-    return ActionsBlock(block_id=block_id, elements=elements)
-
-
-def _duration_label(duration: timedelta) -> str:
-    hours = int(duration.total_seconds() // 3600)
-    return f"{hours} hour" if hours == 1 else f"{hours} hours"
-
-
-def snooze_select() -> StaticSelectElement:
-    """Snooze for 1 h, 4 h or 24 h; option values are `refs.DIGEST_SNOOZE_CHOICES` keys."""
-    options = [
-        Option(value=value, text=plain(_duration_label(duration), limits.OPTION_TEXT))
-        for value, duration in refs.DIGEST_SNOOZE_CHOICES.items()
-    ]
-    return StaticSelectElement(
-        action_id=buttons.DIGEST_SNOOZE.id,
-        placeholder=plain(buttons.DIGEST_SNOOZE.label, limits.OPTION_TEXT),
-        options=options,
-    )
-
-
 # --- the whole message --------------------------------------------------------------------------
 
 
@@ -296,7 +156,7 @@ def digest_blocks(
     drawn once (block_ids must be unique).
     """
     text = totals_text(digest.totals, digest.mention)
-    head = _head_block(digest.totals, digest.mention, _head_block_id(digest.name, digest.mention))
+    head = head_block(digest.totals, digest.mention, _head_block_id(digest.name, digest.mention))
     if digest.total <= 0 and not digest.items:
         return EMPTY, [head]
     blocks: list[Block] = [head]
@@ -333,69 +193,3 @@ def _unique(items: Sequence[DigestItem]) -> list[DigestItem]:
             seen.add(item.conversation.id)
             unique.append(item)
     return unique
-
-
-# --- redrawing one item after a press -----------------------------------------------------------
-
-
-def replace_item(
-    blocks: list[dict[str, Any]],
-    item: DigestItem,
-    digest_totals: Mapping[Priority, int] | None,
-    context: CardContext,
-    *,
-    now: datetime,
-    digest_name: str | None = None,
-) -> list[dict[str, Any]]:
-    """The message's blocks (JSON, as Slack sends them with a press) with `item` and the head
-    redrawn; every other block is returned as it was (the same dicts, none is modified).
-
-    The mention and digest name come from the head's block_id (`digest_name` overrides the
-    name). An item that is not drawn (counted in "…and N more") leaves only the head redrawn;
-    `digest_totals` None leaves the head as it was.
-    """
-    result = list(blocks)
-    head_index = next(
-        (i for i, block in enumerate(result) if _block_id(block).startswith(HEAD_BLOCK)), None
-    )
-    head = _read_head(_block_id(result[head_index])) if head_index is not None else _Head()
-    name = digest_name or head.d or _digest_name_from(result) or ""
-    start = next(
-        (
-            i
-            for i, block in enumerate(result)
-            if _block_id(block) == item_block_id(item.conversation.id)
-        ),
-        None,
-    )
-    if start is not None:
-        end = start + 1
-        if end < len(result) and result[end].get("type") == "actions":
-            end += 1
-        drawn = [
-            block.to_dict()
-            for block in digest_item_blocks(item, context, now=now, digest_name=name)
-        ]
-        room = limits.MESSAGE_BLOCKS - (len(result) - (end - start))
-        result[start:end] = drawn[: max(1, room)]
-    if head_index is not None and digest_totals is not None:
-        block_id = _block_id(result[head_index])
-        result[head_index] = _head_block(digest_totals, head.m, block_id).to_dict()
-    return result
-
-
-def _block_id(block: Mapping[str, Any]) -> str:
-    block_id = block.get("block_id")
-    return block_id if isinstance(block_id, str) else ""
-
-
-def _digest_name_from(blocks: Sequence[Mapping[str, Any]]) -> str | None:
-    """The digest name any item's actions block_id carries (a head too long to carry it)."""
-    for block in blocks:
-        block_id = _block_id(block)
-        if block_id.startswith(refs.DIGEST_ITEM_BLOCK_PREFIX):
-            try:
-                return refs.digest_ref_from_block_id(block_id).d
-            except InvalidInput:
-                continue
-    return None

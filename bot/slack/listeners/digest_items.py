@@ -19,7 +19,8 @@ from bot.digests.model import DigestItem
 from bot.errors import ConvbotError
 from bot.models import Conversation
 from bot.service.presses import Drawn, Presses
-from bot.slack.blocks.digest import replace_item, totals_text
+from bot.slack.blocks.digest import totals_text
+from bot.slack.blocks.digest_redraw import replace_item
 from bot.slack.blocks.mrkdwn import user_text
 from bot.slack.blocks.refs import DigestItemRef, snooze_duration
 from bot.slack.context import SlackContext
