@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from bot.messages import Message, Note
 from bot.models import Agent, Conversation, ConversationFilter, ResultPage
-from bot.service.conversations import Change
+from bot.service.changes import Change
 
 
 class CommandResult(BaseModel):

@@ -1,4 +1,7 @@
-"""ConversationService: every change to a conversation goes through here, checked and audited."""
+"""ConversationService: every change to a conversation goes through here, checked and audited.
+
+What a change answers and how it is compared (the fields audited, a no-op in words) is
+changes.py's."""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-
-from pydantic import BaseModel
 
 from bot.backends.base import ConversationBackend
 from bot.bounded import all_of
@@ -30,6 +31,7 @@ from bot.models import (
     Status,
 )
 from bot.service import settling
+from bot.service.changes import Change, already_said, routed, snapshot
 from bot.service.conversation_ids import ConversationIds
 from bot.service.directory import Directory
 from bot.service.permissions import PermissionPolicy
@@ -43,17 +45,6 @@ from bot.timestamps import format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# What routing may change: the queue and priority of the rule that matched, and the agent.
-ROUTED_FIELDS = frozenset({"queueId", "agentId", "priority"})
-
-
-class Change(BaseModel):
-    """The conversation after a command, and whether anything actually changed."""
-
-    conversation: Conversation
-    changed: bool = True
-    note: str | None = None  # when nothing changed: why, in a person's words
-    before: Conversation | None = None  # as it was, for saying what changed ("taken from …")
 
 
 class ConversationService:
@@ -97,7 +88,7 @@ class ConversationService:
         await self.authorize(actor, "create", None)
         await all_of(self.backend.create_tag(name) for name in data.tags)
         created = await self.backend.create(data)
-        await self._record(actor, "create", created.id, None, _snapshot(created))
+        await self._record(actor, "create", created.id, None, snapshot(created))
         if not data.tags:
             return Change(conversation=created.model_copy(update={"tags": []}))
         untagged = created.model_copy(update={"tags": []})
@@ -136,13 +127,13 @@ class ConversationService:
                 return Change(conversation=before, changed=False, note="It is already closed.")
             raise ConversationClosed(conversation_id)
         wanted = patch.changes()
-        if all(_snapshot(before).get(field) == value for field, value in wanted.items()):
+        if all(snapshot(before).get(field) == value for field, value in wanted.items()):
             return Change(conversation=before, changed=False, note=already_said(wanted))
         after = await settling.settle(
             self.backend,
             before,
             self.backend.patch(conversation_id, patch),
-            lambda now: all(_snapshot(now).get(field) == v for field, v in wanted.items()),
+            lambda now: all(snapshot(now).get(field) == v for field, v in wanted.items()),
         )
         after = await self._record_change(actor, "close" if closing else "update", before, after)
         if closing:
@@ -201,7 +192,7 @@ class ConversationService:
             self.backend,
             before,
             self.backend.route(conversation_id),
-            lambda now: _routed(before, now),
+            lambda now: routed(before, now),
         )
         after = await self._record_change(actor, "route", before, after)
         return Change(conversation=after, before=before)
@@ -332,7 +323,7 @@ class ConversationService:
         """Audit the difference; returns `after` with tags kept (Infobip's answers omit them)."""
         if after.tags is None:
             after = after.model_copy(update={"tags": before.tags})
-        old, new = changed_fields(_snapshot(before), _snapshot(after))
+        old, new = changed_fields(snapshot(before), snapshot(after))
         await self._record(actor, action, after.id, old, new)
         return after
 
@@ -357,45 +348,3 @@ class ConversationService:
                 actor.id,
                 exc_info=True,
             )
-
-
-# How a no-op change reads, field by field ("It is already URGENT.").
-_ALREADY_FIELD = {
-    "topic": "that topic",
-    "summary": "that summary",
-    "queueId": "that queue",
-    "channel": "that channel",
-}
-
-
-def already_said(wanted: dict[str, Any]) -> str:
-    """Why a change changed nothing, as a person says it: "It is already URGENT."."""
-    states = [
-        str(wanted[field]).lower() if field == "status" else str(wanted[field])
-        for field in ("priority", "status")
-        if wanted.get(field) is not None
-    ]
-    has = [_ALREADY_FIELD[field] for field in _ALREADY_FIELD if field in wanted]
-    parts = []
-    if states:
-        parts.append("is already " + " and ".join(states))
-    if has:
-        has_text = ", ".join(has[:-1]) + (" and " if len(has) > 1 else "") + has[-1]
-        parts.append(("has " if states else "already has ") + has_text)
-    return "It " + (", and ".join(parts) or "already is so") + "."
-
-
-def _routed(before: Conversation, now: Conversation) -> bool:
-    """Whether `now` is `before` routed: changed since (routing always touches it), in what
-    routing changes only."""
-    if now.updatedAt is None or now.updatedAt == before.updatedAt:
-        return False
-    _, new = changed_fields(_snapshot(before), _snapshot(now))
-    return set(new) <= ROUTED_FIELDS
-
-
-def _snapshot(conversation: Conversation) -> dict[str, Any]:
-    return conversation.model_dump(
-        mode="json",
-        include={"topic", "summary", "status", "priority", "queueId", "agentId", "channel", "tags"},
-    )

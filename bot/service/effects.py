@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from bot.config import Action
 from bot.errors import InvalidInput
 from bot.models import Actor, Conversation, ConversationPatch, Priority
-from bot.service.conversations import Change, ConversationService
+from bot.service.changes import Change
+from bot.service.conversations import ConversationService
 from bot.service.escalations import EscalationService, Started
 
 

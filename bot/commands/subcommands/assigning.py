@@ -11,7 +11,8 @@ from bot.commands.subcommand import EVERYWHERE, Section, Subcommand
 from bot.commands.values import agent_ref
 from bot.errors import InvalidInput
 from bot.models import Actor, Agent
-from bot.service.conversations import Change, ConversationService
+from bot.service.changes import Change
+from bot.service.conversations import ConversationService
 
 
 def _assign_grammar(words: list[str], now: datetime) -> AssignCommand:
