@@ -1,4 +1,5 @@
-"""The bot's own tables: audit, claims, ticks, snoozes, digests, escalations and Slack threads.
+"""The bot's own tables: audit, claims, ticks, snoozes, digests, escalations, Slack threads and
+the Slack event ids taken in.
 
 The embedded backend's store is in local_tables.py; both add to the one `metadata` of schema.py.
 """

@@ -1,5 +1,5 @@
-"""Infobip paths with ids in them: an id or a tag name travels as exactly one encoded path segment
-(DESIGN.md), whatever characters it holds."""
+"""One segment of an Infobip path: an id or a tag name travels as exactly one encoded path
+segment (DESIGN.md), whatever characters it holds."""
 
 from __future__ import annotations
 

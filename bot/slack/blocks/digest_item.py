@@ -1,6 +1,8 @@
 """One item of the digest message: a section describing an open high-priority conversation
 (block_id `dsec|<conversation id>`, which `digest_redraw.replace_item` looks for) and, unless it
-is closed, its actions block: Take, Escalate, Close and a Snooze menu.
+is closed, its actions block: Take, Escalate, Close and a Snooze menu. Also what an item says
+that others read too: its queue's name (`queue_name`, the digest's counts per queue) and its age
+(`age`, the CLI's digest).
 """
 
 from __future__ import annotations
