@@ -5,6 +5,7 @@ and retired threads dropped by retention."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,9 +13,11 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import RetentionConfig
+from bot.state.db import migrate
 from bot.state.retention import Retention
 from bot.state.tables import thread_channel_leases
 from bot.state.threads import ChannelLeases, ThreadStore
+from tests.conftest import postgres_engine
 
 NOW = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
 
@@ -91,11 +94,19 @@ async def test_a_channel_is_mirrored_by_one_replica_until_its_lease_runs_out(
     assert await one.hold("C0SUPPORT1")
 
 
+@pytest.fixture
+async def postgres() -> AsyncIterator[AsyncEngine]:
+    """PostgreSQL alone: SQLite is one machine, whose replicas share a clock."""
+    async for engine in postgres_engine():
+        await migrate(engine)
+        yield engine
+
+
+@pytest.mark.postgres
 async def test_on_postgresql_a_lease_is_timed_by_the_databases_clock(
-    engine: AsyncEngine,
+    postgres: AsyncEngine,
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite is one machine: its replicas share a clock")
+    engine = postgres
     sent: list[tuple[str, object]] = []
 
     def record(
