@@ -17,6 +17,7 @@ from bot.devtools.fakeslack import StoredMessage
 from bot.messages import Message, MessageCreate
 from bot.slack.blocks import buttons
 from bot.timestamps import utcnow
+from tests.quiescence import quiescent
 from tests.slack_harness import (
     ANA,
     BEN,
@@ -241,6 +242,45 @@ async def test_an_auto_channel_opens_the_thread_of_every_card_posted_there(
         [opened] = replies(slack, card)
         assert "No messages yet" in texts(opened.blocks)
         assert sent.answers() == []  # the card is the answer, posted once
+
+
+AUTO_FAST = {"threads": {"poll_interval": "1s", "channels": {CHANNEL: {"auto": True}}}}
+
+
+def in_thread(args: dict[str, object]) -> bool:
+    return args.get("thread_ts") is not None
+
+
+async def test_a_thread_slacks_pace_put_off_is_opened_by_the_mirror_once(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, config=AUTO_FAST) as slack:
+        # Slack keeps refusing the thread's first post for the channel's pace, past the
+        # client's own retries: the card stays, and its thread waits for the mirror's turn.
+        slack.fake.fail("chat.postMessage", status=429, retry_after=1, times=4, match=in_thread)
+        await slack.command("create Put off")
+        [card] = await eventually(lambda: [m for m in slack.channel_messages() if not m.thread_ts])
+        opened = await eventually(lambda: replies(slack, card), seconds=20)
+        await quiescent()
+        assert len(opened) == 1 and "No messages yet" in texts(opened[0].blocks)
+        thread = await slack.serving.runtime.slack.threads.store.by_root(CHANNEL, card.ts)
+        assert thread is not None and thread.posting_id is None  # open, as any other
+
+
+async def test_a_burst_of_cards_in_an_auto_channel_gets_every_thread(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, config=AUTO_FAST) as slack:
+        await asyncio.gather(*(slack.command(f"create Burst {n}") for n in range(12)))
+
+        def threaded() -> bool:
+            cards = [m for m in slack.channel_messages() if not m.thread_ts]
+            # A card Slack refused outright is answered through response_url: it has no ts the
+            # bot learns, so no thread (Thread on it opens one). Every other card has its own.
+            posted = {c.args.get("text") for c in slack.fake.calls_to("chat.postMessage") if c.ok}
+            mine = [c for c in cards if c.text in posted]
+            return bool(mine) and all(len(replies(slack, c)) == 1 for c in mine)
+
+        await eventually(threaded, seconds=40)
+        await quiescent()
+        assert threaded()
+        slack.fake.violations.clear()  # a 429 is Slack's answer, not a rule the bot broke
 
 
 async def test_a_public_channel_is_joined_and_a_private_one_asks_for_an_invite(

@@ -58,7 +58,7 @@ from bot.slack.thread_posting import (
     Sent,
     ThreadPoster,
 )
-from bot.slack.threads import SlackThreads
+from bot.slack.threads import OPENING, SlackThreads
 from bot.state.thread_replies import ThreadReplyRecords
 from bot.state.threads import ChannelLeases, SlackThread, ThreadStore
 from bot.timestamps import utcnow
@@ -231,6 +231,7 @@ class ThreadMirror:
             await self._polls.closed_elsewhere(channel)
         budget = POSTS_PER_CHANNEL
         posted = 0
+        budget -= await self._openings(channel, pacer, budget)
         authors: Authors | None = None
         asked = self._asked.setdefault(channel, {})  # thread → when it was last polled
         news: dict[tuple[str, str], _News] = {}  # polled, not yet posted
@@ -246,7 +247,8 @@ class ThreadMirror:
             due = [
                 thread
                 for thread in threads
-                if _key(thread) not in news
+                if thread.posting_id != OPENING  # its transcript first (`_openings`)
+                and _key(thread) not in news
                 and self._monotonic() - asked.get(_key(thread), -1e9) >= self._base.total_seconds()
             ]
             for thread in due:
@@ -269,6 +271,22 @@ class ThreadMirror:
             budget -= done.posts
             posted += done.messages
         return posted
+
+    async def _openings(self, channel: str, pacer: Pacer, budget: int) -> int:
+        """Post the transcripts Slack's pace put off (a burst of cards in a `threads: auto`
+        channel outran it), at the channel's pace; how many threads had a turn."""
+        threads = await self._store.open_in(channel, THREADS_PER_CHANNEL)
+        due = [thread for thread in threads if thread.posting_id == OPENING][:budget]
+        for thread in due:
+            try:
+                await self._threads.post_due(thread, _LeasedTurn(pacer, self._leases, channel))
+            except _LeaseLost:
+                break
+            except SLACK_FAILURES as error:
+                await self._polls.back_off(thread, f"Slack, opening the thread: {error}")
+            except Exception as error:
+                await self._polls.isolated(thread, error)
+        return len(due)
 
     async def _post(
         self,
@@ -357,6 +375,28 @@ class ThreadMirror:
             return None
         await self._polls.back_off(thread, "Slack did not take a post")
         return done
+
+
+class _LeaseLost(Exception):
+    """Another replica holds the channel now: this pass stops."""
+
+
+@dataclass
+class _LeasedTurn:
+    """A put-off transcript's turn in its channel: the channel's pace, under its lease
+    (renewed before each post, as before the mirror's own)."""
+
+    pacer: Pacer
+    leases: ChannelLeases
+    channel: str
+
+    async def turn(self) -> None:
+        await self.pacer.turn()
+        if not await self.leases.hold(self.channel):
+            raise _LeaseLost(self.channel)
+
+    def posted(self) -> None:
+        self.pacer.posted()
 
 
 def _key(thread: SlackThread) -> tuple[str, str]:

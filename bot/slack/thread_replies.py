@@ -35,7 +35,7 @@ from bot.slack.blocks.mrkdwn import Mrkdwn
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.identity import SlackIdentity
 from bot.slack.message_text import display_names, mentioned_users, plain_text
-from bot.slack.threads import SlackThreads
+from bot.slack.threads import OPENING, SlackThreads
 from bot.state.thread_replies import State, ThreadReplyRecords
 from bot.state.threads import SlackThread
 from bot.threads_config import ThreadReplies
@@ -153,8 +153,10 @@ class ThreadReplyBox:
         if configured == "off":
             return
         thread = await self._threads.store.by_root(message.channel, message.thread_ts)
-        if thread is None:
-            return  # a thread people started under some other message
+        if thread is None or thread.posting_id == OPENING:
+            # A thread people started under some other message; or one whose transcript (and
+            # its heading, saying what writing here does) Slack's pace has not let out yet.
+            return
         # The bolder of the two never wins: a thread that opened saying its messages stay
         # among colleagues keeps them there after the channel is switched to `customer`.
         mode = _weaker(configured, thread.thread_replies)

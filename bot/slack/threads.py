@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import deadlines
 from bot.errors import InvalidInput
-from bot.messages import Message
-from bot.models import Actor, Conversation
+from bot.messages import Message, Note
+from bot.models import Actor, Conversation, ResultPage
 from bot.service.conversations import ConversationService
 from bot.slack.blocks.refs import OlderRef
 from bot.slack.blocks.transcript import (
@@ -32,6 +34,7 @@ from bot.slack.blocks.transcript import (
     transcript_posts,
 )
 from bot.slack.channels import INVITE, join_channel
+from bot.slack.client_policy import retry_after
 from bot.slack.drawing import CardDrawing
 from bot.slack.failures import SLACK_FAILURES
 from bot.slack.thread_posting import POST_SECONDS, post_metadata
@@ -57,6 +60,27 @@ _REFUSED = {
     "is_archived": "This channel is archived, so no thread can open here.",
 }
 _REFUSED_ANY = "Slack refused the thread's first message ({code}); press Thread again later."
+
+
+# Recorded as a thread's `posting_id` while its transcript waits for Slack's pace in the
+# channel (a burst of cards outran it): the mirror posts it when the channel allows.
+OPENING = "convbot:opening"
+
+
+class Throttled(Exception):
+    """Slack refused a thread's first post for the channel's pace, past the client's retries."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"Slack asks to wait {wait}")
+        self.wait = wait
+
+
+class Pace(Protocol):
+    """A channel's turn to post, as the mirror keeps it (thread_posting.Pacer, the lease)."""
+
+    async def turn(self) -> None: ...
+
+    def posted(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -121,12 +145,35 @@ class SlackThreads:
         )
         if not created:  # another press, or replica, opened it a moment ago
             return Opened(thread, False, await self.permalink(thread))
-        authors = await self.authors()
+        await self._post_transcript(conversation, thread, page, notes)
+        return Opened(thread, True, await self.permalink(thread))
+
+    async def post_due(self, thread: SlackThread, pace: Pace) -> None:
+        """The transcript of a thread whose opening Slack's pace put off (OPENING), posted now
+        by the mirror at the channel's pace; the latest messages as they are now."""
+        actor = Actor(id=thread.opened_by, surface="slack")
+        conversation = await self._service.get(thread.conversation_id)
+        transcripts = self._service.transcripts
+        page = await transcripts.messages(actor, conversation.id, self.config.latest)
+        notes = await transcripts.notes(actor, conversation.id, self.config.latest)
+        await self._post_transcript(conversation, thread, page, notes, pace)
+
+    async def _post_transcript(
+        self,
+        conversation: Conversation,
+        thread: SlackThread,
+        page: ResultPage[Message],
+        notes: ResultPage[Note],
+        pace: Pace | None = None,
+    ) -> None:
+        """Post the transcript into the thread and hand it to the mirror. `pace`: the mirror's
+        turn before each post (a put-off opening); a press posts at once."""
+        channel, root_ts = thread.channel_id, thread.root_ts
         posts = transcript_posts(
             conversation.id,
             page,
             notes,
-            authors,
+            await self.authors(),
             root_ts,
             talk=not conversation.is_closed,
             replies=self.config.channel(channel).thread_replies,
@@ -136,11 +183,20 @@ class SlackThreads:
         try:
             # The first post, all or nothing: its heading says what writing in the thread does
             # (sent to the customer, or a note), so a thread is open only once Slack answered
-            # that it has it. Any failure (no answer included) leaves no thread behind.
-            await self._first(channel, root_ts, posts[0], conversation.id)
-        except BaseException:
-            await self.store.forget(conversation.id, channel)  # nothing is in Slack: not open
-            raise
+            # that it has it. Any failure (no answer included) leaves no thread behind, but
+            # Slack's pace: then the mirror posts the transcript when the channel allows.
+            await self._paced(
+                pace, partial(self._first, channel, root_ts, posts[0], conversation.id)
+            )
+        except Throttled as throttled:
+            log.info("the thread of %s in %s waits for Slack's pace", conversation.id, channel)
+            await self.store.posting(conversation.id, channel, OPENING)
+            await self.store.back_off(conversation.id, channel, 0, utcnow() + throttled.wait)
+            return
+        except BaseException as error:
+            if pace is None or isinstance(error, InvalidInput):
+                await self.store.forget(conversation.id, channel)  # nothing in Slack: not open
+            raise  # put off, and not refused: the mirror backs it off and tries again
         posted = set(posts[0].holds)
         # The last message of the post being made, as the mirror records its own before each
         # post: if no answer comes (a timeout, a stop), Slack may have it, and the mirror reads
@@ -150,7 +206,9 @@ class SlackThreads:
             for post in posts[1:]:
                 pending = post.holds[-1] if post.holds else None
                 try:
-                    await self._post(channel, root_ts, post, conversation.id)
+                    await self._paced(
+                        pace, partial(self._post, channel, root_ts, post, conversation.id)
+                    )
                 except SlackApiError:
                     pending = None  # Slack answered: refused, not posted
                     raise
@@ -161,7 +219,18 @@ class SlackThreads:
             log.warning("the transcript in %s stopped at a failed post", root_ts)
         finally:
             await self._hand_over(conversation, channel, thread, page.items, posted, pending)
-        return Opened(thread, True, await self.permalink(thread))
+
+    @staticmethod
+    async def _paced(pace: Pace | None, post: Callable[[], Awaitable[None]]) -> None:
+        """One post, after the channel's turn when paced (the mirror's), which is then taken."""
+        if pace is None:
+            await post()
+            return
+        await pace.turn()
+        try:
+            await post()
+        finally:
+            pace.posted()
 
     async def _hand_over(
         self,
@@ -239,6 +308,9 @@ class SlackThreads:
             return
         except SlackApiError as refusal:
             code = str((refusal.response or {}).get("error") or "")
+            if code == "ratelimited":  # after the client's own retries: the channel is busy
+                wait = retry_after((refusal.response.headers if refusal.response else None) or {})
+                raise Throttled(timedelta(seconds=max(wait or 1, 1))) from None
             if code != "not_in_channel" or not await join_channel(self._client, channel):
                 raise InvalidInput(_REFUSED.get(code, _REFUSED_ANY).format(code=code)) from None
         await self._post(channel, root_ts, post, conversation_id)
