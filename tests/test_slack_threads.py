@@ -259,10 +259,15 @@ async def test_a_thread_slacks_pace_put_off_is_opened_by_the_mirror_once(tmp_pat
         await slack.command("create Put off")
         [card] = await eventually(lambda: [m for m in slack.channel_messages() if not m.thread_ts])
         opened = await eventually(lambda: replies(slack, card), seconds=20)
+        store = slack.serving.runtime.slack.threads.store
+
+        async def handed_over() -> bool:  # the mirror's worker records it after the post
+            thread = await store.by_root(CHANNEL, card.ts)
+            return thread is not None and thread.posting_id is None  # open, as any other
+
+        await eventually(handed_over)
         await quiescent()
-        assert len(opened) == 1 and "No messages yet" in texts(opened[0].blocks)
-        thread = await slack.serving.runtime.slack.threads.store.by_root(CHANNEL, card.ts)
-        assert thread is not None and thread.posting_id is None  # open, as any other
+        assert len(replies(slack, card)) == 1 and "No messages yet" in texts(opened[0].blocks)
 
 
 async def test_a_burst_of_cards_in_an_auto_channel_gets_every_thread(tmp_path: Path) -> None:

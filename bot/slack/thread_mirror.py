@@ -19,7 +19,8 @@ interval, for the messages after its cursor and posts them into the thread in or
   replica that holds the channel. A thread's waiting messages share a post (up to LIVE_BATCH,
   bot/slack/blocks/transcript.py), so a burst costs one turn and a backlog drains fast; the
   channel's threads take turns oldest news first. Nothing is dropped: what a pass could not post
-  is asked for again by the next, from the cursor.
+  is asked for again by the next, from the cursor; a thread whose opening Slack's pace put off
+  (OPENING, bot/slack/threads.py) has its transcript posted first, at the same pace.
 - Infobip's 429 or 5xx backs that thread off, exponentially up to BACKOFF_MAX, or for the
   Retry-After it gave; its cursor stays where it was. So does anything unexpected that one
   thread meets: its channel's other threads go on.
@@ -54,11 +55,13 @@ from bot.slack.thread_posting import (
     CLOSED,
     POST_INTERVAL,
     POST_SECONDS,
+    LeasedTurn,
+    LeaseLost,
     Pacer,
     Sent,
     ThreadPoster,
 )
-from bot.slack.threads import OPENING, SlackThreads
+from bot.slack.threads import OPENING, SlackThreads, cursor_after
 from bot.state.thread_replies import ThreadReplyRecords
 from bot.state.threads import ChannelLeases, SlackThread, ThreadStore
 from bot.timestamps import utcnow
@@ -279,8 +282,8 @@ class ThreadMirror:
         due = [thread for thread in threads if thread.posting_id == OPENING][:budget]
         for thread in due:
             try:
-                await self._threads.post_due(thread, _LeasedTurn(pacer, self._leases, channel))
-            except _LeaseLost:
+                await self._threads.post_due(thread, LeasedTurn(pacer, self._leases, channel))
+            except LeaseLost:
                 break
             except SLACK_FAILURES as error:
                 await self._polls.back_off(thread, f"Slack, opening the thread: {error}")
@@ -360,7 +363,7 @@ class ThreadMirror:
         moved meanwhile (another replica posted): this thread stops until its next poll."""
         cursor_at, cursor_ids = place.cursor_at, place.cursor_ids
         for message in past:
-            cursor_at, cursor_ids = _after(cursor_at, cursor_ids, message)
+            cursor_at, cursor_ids = cursor_after(cursor_at, cursor_ids, message)
         if not await self._store.advance(*_key(thread), cursor_at, cursor_ids, was=place.version):
             log.warning("threads: %s moved meanwhile; left to its next poll", thread.root_ts)
             return None
@@ -377,44 +380,12 @@ class ThreadMirror:
         return done
 
 
-class _LeaseLost(Exception):
-    """Another replica holds the channel now: this pass stops."""
-
-
-@dataclass
-class _LeasedTurn:
-    """A put-off transcript's turn in its channel: the channel's pace, under its lease
-    (renewed before each post, as before the mirror's own)."""
-
-    pacer: Pacer
-    leases: ChannelLeases
-    channel: str
-
-    async def turn(self) -> None:
-        await self.pacer.turn()
-        if not await self.leases.hold(self.channel):
-            raise _LeaseLost(self.channel)
-
-    def posted(self) -> None:
-        self.pacer.posted()
-
-
 def _key(thread: SlackThread) -> tuple[str, str]:
     return thread.conversation_id, thread.channel_id
 
 
 def _cursor(thread: SlackThread) -> tuple[datetime | None, list[str]]:
     return thread.cursor_at, list(thread.cursor_ids)
-
-
-def _after(
-    cursor_at: datetime | None, cursor_ids: list[str], message: Message
-) -> tuple[datetime | None, list[str]]:
-    if message.createdAt is None:
-        return cursor_at, cursor_ids
-    if message.createdAt == cursor_at:
-        return cursor_at, [*cursor_ids, message.id]
-    return message.createdAt, [message.id]
 
 
 # A thread's poll that found something: the thread as polled, its messages, its echoes.

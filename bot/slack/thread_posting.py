@@ -95,6 +95,28 @@ class Pacer:
         return self.next_at - self.monotonic()
 
 
+class LeaseLost(Exception):
+    """Another replica holds the channel now: this pass stops."""
+
+
+@dataclass
+class LeasedTurn:
+    """A post's turn in its channel outside ThreadPoster (a put-off transcript): the channel's
+    pace, under its lease, renewed before each post as before the mirror's own."""
+
+    pacer: Pacer
+    leases: ChannelLeases
+    channel: str
+
+    async def turn(self) -> None:
+        await self.pacer.turn()
+        if not await self.leases.hold(self.channel):
+            raise LeaseLost(self.channel)
+
+    def posted(self) -> None:
+        self.pacer.posted()
+
+
 class ThreadPoster:
     def __init__(
         self,

@@ -100,6 +100,17 @@ def cursor_of(messages: Sequence[Message]) -> tuple[datetime | None, list[str]]:
     return newest, [m.id for m in dated if m.createdAt == newest]
 
 
+def cursor_after(
+    cursor_at: datetime | None, cursor_ids: list[str], message: Message
+) -> tuple[datetime | None, list[str]]:
+    """The cursor once `message` is posted: its instant, with the ids posted at it."""
+    if message.createdAt is None:
+        return cursor_at, cursor_ids
+    if message.createdAt == cursor_at:
+        return cursor_at, [*cursor_ids, message.id]
+    return message.createdAt, [message.id]
+
+
 class SlackThreads:
     def __init__(
         self,
