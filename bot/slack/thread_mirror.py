@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import BackendUnavailable
 from bot.messages import Message
 from bot.models import Actor
 from bot.service.conversations import ConversationService
@@ -73,6 +74,7 @@ THREADS_PER_CHANNEL = 100
 POSTS_PER_CHANNEL = 30  # ~30 s of posting at Slack's pace; the rest waits for the next pass
 WORKER_PREFIX = "convbot-threads:"  # a channel worker's task name, then its channel
 WORKER_REST = 1.0  # seconds at least between a channel worker's passes
+_OPENING_FAILURES: tuple[type[BaseException], ...] = (*SLACK_FAILURES, BackendUnavailable)
 STATUS_EVERY = 12  # poll intervals between two "which of these closed?" of a channel
 
 
@@ -276,8 +278,8 @@ class ThreadMirror:
         return posted
 
     async def _openings(self, channel: str, pacer: Pacer, budget: int) -> int:
-        """Post the transcripts Slack's pace put off (a burst of cards in a `threads: auto`
-        channel outran it), at the channel's pace; how many threads had a turn."""
+        """Post the transcripts Slack's pace put off (a burst of cards in an auto channel), at
+        the channel's pace; how many threads had a turn."""
         threads = await self._store.open_in(channel, THREADS_PER_CHANNEL)
         due = [thread for thread in threads if thread.posting_id == OPENING][:budget]
         for thread in due:
@@ -285,8 +287,8 @@ class ThreadMirror:
                 await self._threads.post_due(thread, LeasedTurn(pacer, self._leases, channel))
             except LeaseLost:
                 break
-            except SLACK_FAILURES as error:
-                await self._polls.back_off(thread, f"Slack, opening the thread: {error}")
+            except _OPENING_FAILURES as error:
+                await self._polls.back_off(thread, error)  # Slack's or Infobip's: tried later
             except Exception as error:
                 await self._polls.isolated(thread, error)
         return len(due)
@@ -393,7 +395,6 @@ _News = tuple[SlackThread, list[Message], frozenset[str]]
 
 
 def _oldest_news(due: _News) -> datetime:
-    """When a thread's oldest new message was written (a thread with none, or only the closing
-    line, sorts last)."""
+    """When a thread's oldest new message was written (none, or only the closing line: last)."""
     times = [m.createdAt for m in due[1] if m is not CLOSING and m.createdAt is not None]
     return min(times, default=datetime.max.replace(tzinfo=UTC))
