@@ -7,6 +7,8 @@ channel opens the thread of every card the bot posts there."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -270,7 +272,36 @@ async def test_a_thread_slacks_pace_put_off_is_opened_by_the_mirror_once(tmp_pat
         assert len(replies(slack, card)) == 1 and "No messages yet" in texts(opened[0].blocks)
 
 
-async def test_a_burst_of_cards_in_an_auto_channel_gets_every_thread(tmp_path: Path) -> None:
+async def test_a_put_off_transcript_of_two_posts_is_posted_once_at_the_channels_pace(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path, config={"threads": {"poll_interval": "1s"}}) as slack:
+        card = await slack.create("Long and put off")
+        for n in range(8):  # two posts' worth
+            await customer_writes(slack, card.id, f"long {n}: " + "x" * 2300)
+        slack.fake.fail("chat.postMessage", status=429, retry_after=1, times=4, match=in_thread)
+        await slack.press(card.message, THREAD)  # a press put off like an auto channel's card
+        store = slack.serving.runtime.slack.threads.store
+
+        async def handed_over() -> bool:
+            thread = await store.find(card.id, CHANNEL)
+            return thread is not None and thread.posting_id is None and thread.cursor_version > 0
+
+        await eventually(handed_over, seconds=20)
+        shown = " ".join(texts(m.blocks) for m in replies(slack, card.message))
+        assert [shown.count(f"long {n}:") for n in range(8)] == [1] * 8
+        made = [
+            c.time
+            for c in slack.fake.calls_to("chat.postMessage")
+            if c.ok and c.args.get("thread_ts") == card.message.ts
+        ]
+        assert len(made) >= 2 and all(b - a >= 0.95 for a, b in itertools.pairwise(made)), made
+
+
+async def test_a_burst_of_cards_in_an_auto_channel_gets_every_thread(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.slack.threads")
     async with running_bot(tmp_path, config=AUTO_FAST) as slack:
         await asyncio.gather(*(slack.command(f"create Burst {n}") for n in range(12)))
 
@@ -280,11 +311,16 @@ async def test_a_burst_of_cards_in_an_auto_channel_gets_every_thread(tmp_path: P
             # bot learns, so no thread (Thread on it opens one). Every other card has its own.
             posted = {c.args.get("text") for c in slack.fake.calls_to("chat.postMessage") if c.ok}
             mine = [c for c in cards if c.text in posted]
-            return bool(mine) and all(len(replies(slack, c)) == 1 for c in mine)
+            return len(mine) >= 8 and all(len(replies(slack, c)) == 1 for c in mine)
 
         await eventually(threaded, seconds=40)
         await quiescent()
         assert threaded()
+        # Usually some waited for the channel's pace (not asserted: how many of the bot's own
+        # retries Slack lets through depends on the machine's timing; the two tests above put
+        # a thread off for certain).
+        waited = sum("waits for Slack's pace" in r.getMessage() for r in caplog.records)
+        print(f"threads put off for Slack's pace: {waited}")
         slack.fake.violations.clear()  # a 429 is Slack's answer, not a rule the bot broke
 
 

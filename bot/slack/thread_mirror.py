@@ -41,17 +41,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import BackendUnavailable
+from bot.errors import BackendUnavailable, InvalidInput, NotFound
 from bot.messages import Message
 from bot.models import Actor
 from bot.service.conversations import ConversationService
 from bot.slack.blocks.transcript import Authors, closed_post, live_posts
 from bot.slack.failures import SLACK_FAILURES
-from bot.slack.thread_polling import CLOSING, ThreadPolls
+from bot.slack.thread_polling import CLOSING, News, ThreadPolls, oldest_news
 from bot.slack.thread_posting import (
     CLOSED,
     POST_INTERVAL,
@@ -62,7 +62,7 @@ from bot.slack.thread_posting import (
     Sent,
     ThreadPoster,
 )
-from bot.slack.threads import OPENING, SlackThreads, cursor_after
+from bot.slack.threads import OPENING, SlackThreads, Throttled, cursor_after
 from bot.state.thread_replies import ThreadReplyRecords
 from bot.state.threads import ChannelLeases, SlackThread, ThreadStore
 from bot.timestamps import utcnow
@@ -236,10 +236,13 @@ class ThreadMirror:
             await self._polls.closed_elsewhere(channel)
         budget = POSTS_PER_CHANNEL
         posted = 0
-        budget -= await self._openings(channel, pacer, budget)
+        opened = await self._openings(channel, pacer, budget)
+        if opened is None:
+            return 0  # the lease was lost, or Slack throttles the channel
+        budget -= opened
         authors: Authors | None = None
         asked = self._asked.setdefault(channel, {})  # thread → when it was last polled
-        news: dict[tuple[str, str], _News] = {}  # polled, not yet posted
+        news: dict[tuple[str, str], News] = {}  # polled, not yet posted
         # Posting is paced (a second a post) and a pass may post for a while: between two
         # posts, every thread whose poll interval has passed since it was last asked is asked
         # again, and the thread with the oldest unposted message goes next. A message waits
@@ -263,7 +266,7 @@ class ThreadMirror:
                     news[_key(thread)] = (thread, *found)
             if not news:
                 break
-            thread, messages, echoes = news.pop(min(news, key=lambda k: _oldest_news(news[k])))
+            thread, messages, echoes = news.pop(min(news, key=lambda k: oldest_news(news[k])))
             if authors is None:
                 authors = await self._threads.authors()
             try:
@@ -277,16 +280,23 @@ class ThreadMirror:
             posted += done.messages
         return posted
 
-    async def _openings(self, channel: str, pacer: Pacer, budget: int) -> int:
+    async def _openings(self, channel: str, pacer: Pacer, budget: int) -> int | None:
         """Post the transcripts Slack's pace put off (a burst of cards in an auto channel), at
-        the channel's pace; how many threads had a turn."""
+        the channel's pace; how many threads had a turn, None when the pass must stop."""
         threads = await self._store.open_in(channel, THREADS_PER_CHANNEL)
         due = [thread for thread in threads if thread.posting_id == OPENING][:budget]
         for thread in due:
             try:
                 await self._threads.post_due(thread, LeasedTurn(pacer, self._leases, channel))
             except LeaseLost:
-                break
+                return None
+            except Throttled as throttled:
+                pacer.posted(throttled.wait.total_seconds())  # recorded; the channel waits
+                return None
+            except NotFound:
+                await self._store.retire(*_key(thread))  # the conversation is gone
+            except InvalidInput as refused:  # Slack refused the channel: not open (forgotten)
+                log.info("threads: %s not opened: %s", thread.conversation_id, refused)
             except _OPENING_FAILURES as error:
                 await self._polls.back_off(thread, error)  # Slack's or Infobip's: tried later
             except Exception as error:
@@ -388,13 +398,3 @@ def _key(thread: SlackThread) -> tuple[str, str]:
 
 def _cursor(thread: SlackThread) -> tuple[datetime | None, list[str]]:
     return thread.cursor_at, list(thread.cursor_ids)
-
-
-# A thread's poll that found something: the thread as polled, its messages, its echoes.
-_News = tuple[SlackThread, list[Message], frozenset[str]]
-
-
-def _oldest_news(due: _News) -> datetime:
-    """When a thread's oldest new message was written (none, or only the closing line: last)."""
-    times = [m.createdAt for m in due[1] if m is not CLOSING and m.createdAt is not None]
-    return min(times, default=datetime.max.replace(tzinfo=UTC))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot import deadlines
 from bot.errors import (
@@ -160,3 +160,13 @@ class ThreadPolls:
 def _posted(thread: SlackThread, message: Message) -> bool:
     """Posted already: at the cursor's instant and among its ids (`createdAfter` includes it)."""
     return message.createdAt == thread.cursor_at and message.id in thread.cursor_ids
+
+
+# A thread's poll that found something: the thread as polled, its messages, its echoes.
+News = tuple[SlackThread, list[Message], frozenset[str]]
+
+
+def oldest_news(due: News) -> datetime:
+    """When a thread's oldest new message was written (none, or only the closing line: last)."""
+    times = [m.createdAt for m in due[1] if m is not CLOSING and m.createdAt is not None]
+    return min(times, default=datetime.max.replace(tzinfo=UTC))

@@ -161,13 +161,21 @@ class SlackThreads:
 
     async def post_due(self, thread: SlackThread, pace: Pace) -> None:
         """The transcript of a thread whose opening Slack's pace put off (OPENING), posted now
-        by the mirror at the channel's pace; the latest messages as they are now."""
+        by the mirror at the channel's pace; the latest messages as they are now. Throttled
+        again: recorded as before, and raised, so the channel waits for Slack."""
         actor = Actor(id=thread.opened_by, surface="slack")
-        conversation = await self._service.get(thread.conversation_id)
         transcripts = self._service.transcripts
-        page = await transcripts.messages(actor, conversation.id, self.config.latest)
-        notes = await transcripts.notes(actor, conversation.id, self.config.latest)
-        await self._post_transcript(conversation, thread, page, notes, pace)
+        with deadlines.within(POST_SECONDS):  # the worker's lease is short: so are its reads
+            conversation = await self._service.get(thread.conversation_id)
+            page = await transcripts.messages(actor, conversation.id, self.config.latest)
+            notes = await transcripts.notes(actor, conversation.id, self.config.latest)
+        # Under the lease (renewed by the turn), and still as it was listed: a replica that
+        # had the channel while these were read may have opened it already.
+        await pace.turn()
+        now = await self.store.find(thread.conversation_id, thread.channel_id)
+        if now is None or now.posting_id != OPENING or now.cursor_version != thread.cursor_version:
+            return
+        await self._post_transcript(conversation, now, page, notes, pace)
 
     async def _post_transcript(
         self,
@@ -203,11 +211,20 @@ class SlackThreads:
             log.info("the thread of %s in %s waits for Slack's pace", conversation.id, channel)
             await self.store.posting(conversation.id, channel, OPENING)
             await self.store.back_off(conversation.id, channel, 0, utcnow() + throttled.wait)
-            return
+            if pace is None:
+                return
+            raise  # the mirror's turn: its channel waits as long
         except BaseException as error:
             if pace is None or isinstance(error, InvalidInput):
                 await self.store.forget(conversation.id, channel)  # nothing in Slack: not open
-            raise  # put off, and not refused: the mirror backs it off and tries again
+            # Put off, and not refused: the mirror backs it off and tries again. (A heading
+            # that got no answer but reached Slack is then posted twice: it has no record.)
+            raise
+        if pace is not None:
+            # The heading is out: what people write in the thread is taken from now on, and a
+            # stop before the hand-over leaves the mirror going on from the cursor, not the
+            # transcript posted again.
+            await self.store.posting(conversation.id, channel, None)
         posted = set(posts[0].holds)
         # The last message of the post being made, as the mirror records its own before each
         # post: if no answer comes (a timeout, a stop), Slack may have it, and the mirror reads

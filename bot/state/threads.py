@@ -185,8 +185,9 @@ class ThreadStore:
             )
         return bool(moved.rowcount)
 
-    async def posting(self, conversation_id: str, channel_id: str, message_id: str) -> None:
-        """`message_id` is about to be posted: if nothing follows, its fate is read back."""
+    async def posting(self, conversation_id: str, channel_id: str, message_id: str | None) -> None:
+        """`message_id` is about to be posted: if nothing follows, its fate is read back (None:
+        nothing is)."""
         await self._update(conversation_id, channel_id, posting_id=message_id)
 
     async def closing(self, conversation_id: str) -> None:
