@@ -218,13 +218,13 @@ def test_a_slack_that_cannot_be_reached_says_where_it_was_asked(cli: Cli) -> Non
 
 async def test_a_slack_that_does_not_answer_in_time_is_given_up_on() -> None:
     fake = FakeSlack(accepted_tokens=[TOKEN])
-    fake.latency = 3.0
+    fake.latency = 10.0
     async with serve_fake_slack(fake):
         url = fake.api_url
         settings = Settings(_env_file=None, slack_bot_token=TOKEN, slack_api_url=url)
         started = time.monotonic()
         verdict = await ask_slack(settings, 0.5)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5  # gave up, long before Slack's 10 s answer
     assert not verdict.ok and verdict.unreachable
     assert verdict.sentence == (
         f"Slack at {url} did not answer auth.test within 0.5 s; check SLACK_API_URL and the network"

@@ -339,7 +339,7 @@ async def test_the_sidebar_counts_unread_messages_until_the_channel_is_opened(
 ) -> None:
     ana, ben = Page(dev, ANA), Page(dev, BEN)
     dm = next(c["id"] for c in (await ben.state())["channels"] if c["is_im"])
-    for _ in range(50):  # Ben looks at #support, then at his DM (the first digest may cross)
+    for _ in range(150):  # Ben looks at #support, then at his DM (the first digest may cross)
         await ben.state()
         in_dm = await ben.state(channel=dm)
         if _unread(in_dm, SUPPORT) == 0:

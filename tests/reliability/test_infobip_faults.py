@@ -162,7 +162,7 @@ async def test_429_on_a_get_is_retried_after_retry_after_and_succeeds(tmp_path: 
         waited = time.monotonic() - started
     assert {q.id for q in queues} == {"q-billing", "q-vip", "q-general"}
     assert r.http.injected == {"429": 1} and r.http.rolls == 2  # refused once, then answered
-    assert 0.4 <= waited < 2.0
+    assert 0.4 <= waited < 3.0  # Retry-After honoured; the rest a loaded machine's slack
 
 
 async def test_429_on_a_create_is_not_retried_and_nothing_is_created(tmp_path: Path) -> None:
@@ -225,8 +225,9 @@ async def test_a_get_that_times_out_is_retried_then_reported_readably(tmp_path: 
     assert "did not answer within 0.3 s (ReadTimeout)" in message
     assert "try again in a minute" in message and EMULATOR_KEY not in message
     assert r.http.injected == {"timeout": 2}  # the first try and one retry
-    # The stalls ended when the client hung up: the emulator stopped at once, not in 20 s.
-    assert time.monotonic() - started < 5
+    # The stalls ended when the client hung up: the emulator stopped at once, not in 20 s
+    # (half of that is room for a loaded machine's set-up and teardown of the rig).
+    assert time.monotonic() - started < 10
 
 
 async def test_a_create_that_times_out_is_not_retried_and_reported_as_unsure(
@@ -370,7 +371,7 @@ def emulator_process(tmp_path: Path, *options: str) -> Iterator[str]:
         ) as process,
     ):
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60  # a start-up on a loaded machine
             while True:
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
