@@ -27,7 +27,7 @@ from bot.slack.blocks.transcript import LIVE_BATCH
 from bot.slack.thread_mirror import STATUS_EVERY, WORKER_PREFIX, ThreadMirror
 from bot.slack.thread_posting import CLOSED, EVENT_TYPE
 from bot.state.tables import slack_threads
-from bot.state.threads import ChannelLeases
+from bot.state.threads import ChannelLeases, SlackThread
 from bot.timestamps import utcnow
 from tests.conftest import EMULATOR_KEY, seeded_local, sqlite_engine
 from tests.quiescence import quiescent
@@ -185,6 +185,16 @@ async def test_a_transcript_post_slack_took_without_answering_is_not_posted_agai
     assert thread is not None and thread.posting_id is None
 
 
+async def unrecorded(slack: SlackHarness, card: Card, before: SlackThread) -> None:
+    """The thread as a stop after Slack took its last post, before the cursor moved, left it:
+    the cursor back where it was `before`, that post's last message recorded as posting."""
+    posted = replies(slack, card.message)[-1]
+    held = posted.metadata["event_payload"]["message_ids"]  # type: ignore[index]
+    store = slack.serving.runtime.slack.threads.store
+    await store.advance(card.id, CHANNEL, before.cursor_at, before.cursor_ids)
+    await store.posting(card.id, CHANNEL, held[-1])
+
+
 async def test_a_restart_between_a_post_and_its_record_neither_repeats_nor_loses(
     tmp_path: Path,
 ) -> None:
@@ -198,10 +208,7 @@ async def test_a_restart_between_a_post_and_its_record_neither_repeats_nor_loses
         assert before is not None
         assert await mirror(slack) == 1
         # As if the bot stopped after Slack took the post and before the cursor was written.
-        posted = replies(slack, card.message)[-1]
-        message_ids = posted.metadata["event_payload"]["message_ids"]  # type: ignore[index]
-        await store.advance(card.id, CHANNEL, before.cursor_at, before.cursor_ids)
-        await store.posting(card.id, CHANNEL, message_ids[-1])
+        await unrecorded(slack, card, before)
         await customer_writes(slack, card.id, "while it was down")
 
     async with running_bot(tmp_path, fake=fake, config=CONFIG) as slack:
@@ -224,10 +231,7 @@ async def test_what_a_restart_found_in_slack_stays_posted_when_the_next_post_fai
         await customer_writes(slack, card.id, text)
     assert await mirror(slack) == 2
     # As if the bot stopped after Slack took the post and before the cursor was written...
-    posted = replies(slack, card.message)[-1]
-    held = posted.metadata["event_payload"]["message_ids"]  # type: ignore[index]
-    await store.advance(card.id, CHANNEL, before.cursor_at, before.cursor_ids)
-    await store.posting(card.id, CHANNEL, held[-1])
+    await unrecorded(slack, card, before)
     # ... and, after the restart, the next post (a newer message) is refused.
     await customer_writes(slack, card.id, "third")
     slack.fake.fail_next("chat.postMessage", status=200, error="fatal_error")

@@ -139,10 +139,7 @@ class SlackThreads:
         existing = await self.store.find(conversation.id, channel)
         if existing is not None:
             return Opened(existing, False, await self.permalink(existing))
-        transcripts = self._service.transcripts
-        latest = self.config.latest
-        page = await transcripts.messages(actor, conversation.id, latest)
-        notes = await transcripts.notes(actor, conversation.id, latest)
+        page, notes = await self._latest(actor, conversation.id)
         cursor_at, cursor_ids = cursor_of(page.items)
         thread, created = await self.store.open(
             conversation.id,
@@ -164,11 +161,9 @@ class SlackThreads:
         by the mirror at the channel's pace; the latest messages as they are now. Throttled
         again: recorded as before, and raised, so the channel waits for Slack."""
         actor = Actor(id=thread.opened_by, surface="slack")
-        transcripts = self._service.transcripts
         with deadlines.within(POST_SECONDS):  # the worker's lease is short: so are its reads
             conversation = await self._service.get(thread.conversation_id)
-            page = await transcripts.messages(actor, conversation.id, self.config.latest)
-            notes = await transcripts.notes(actor, conversation.id, self.config.latest)
+            page, notes = await self._latest(actor, conversation.id)
         # Under the lease (renewed by the turn), and still as it was listed: a replica that
         # had the channel while these were read may have opened it already.
         await pace.turn()
@@ -176,6 +171,14 @@ class SlackThreads:
         if now is None or now.posting_id != OPENING or now.cursor_version != thread.cursor_version:
             return
         await self._post_transcript(conversation, now, page, notes, pace)
+
+    async def _latest(
+        self, actor: Actor, conversation_id: str
+    ) -> tuple[ResultPage[Message], ResultPage[Note]]:
+        """What a transcript shows: the latest messages and notes (`threads.latest` of each)."""
+        transcripts = self._service.transcripts
+        page = await transcripts.messages(actor, conversation_id, self.config.latest)
+        return page, await transcripts.notes(actor, conversation_id, self.config.latest)
 
     async def _post_transcript(
         self,
